@@ -1,0 +1,153 @@
+#!/bin/bash
+# Entrypoint of the LB node image (images/lb): HAProxy + keepalived in one container.
+#
+# Run with `docker run --init --cap-add NET_ADMIN …` (--init reaps a killed
+# haproxy, otherwise pgrep still finds the zombie; NET_ADMIN lets keepalived add
+# the VIP — without it the VIP is silently never added). The program uploads
+# /etc/haproxy/haproxy.cfg and /etc/keepalived/keepalived.conf before start.
+#
+# Process layout (this script stays the parent so it can order the shutdown):
+#   entrypoint ─┬─ supervisor loop ── haproxy -db   (restarted when it dies)
+#               └─ keepalived --dont-fork --vrrp     (the main process: when it
+#                                                     exits, the container exits)
+# Start:  validate both configs → start HAProxy → wait until it answers its
+#         monitor URI → start keepalived (init_fail in the rendered config also
+#         keeps the node from taking the VIP before its check passes).
+# Stop (SIGTERM from `docker stop`, forwarded by --init):
+#   1. keepalived first: it sends a priority-0 advert and drops the VIP, so the
+#      peer takes over at once while this HAProxy still serves everything that
+#      already reached it;
+#   2. then HAProxy soft stop (SIGUSR1): stop listening, finish in-flight
+#      requests, exit (bounded by hard-stop-after in haproxy.cfg).
+# Keep `docker stop --time` above a few seconds (default 10 s is fine).
+#
+# Environment:
+#   HAPROXY_CFG, KEEPALIVED_CONF   config paths (defaults below)
+#   HAPROXY_RESTART_DELAY          seconds to wait before restarting a dead
+#                                  HAProxy (default 3). Must exceed the tracked
+#                                  check's interval × fall (1 s × 2 by default):
+#                                  a faster restart can come back before
+#                                  keepalived declares FAULT, leaving the VIP on a
+#                                  node that refuses connections meanwhile.
+#   LB_MONITOR_PORT, LB_MONITOR_URI  where HAProxy answers its own health
+#                                  (default 80 and /lb-health, as rendered).
+set -uo pipefail
+
+HAPROXY_CFG=${HAPROXY_CFG:-/etc/haproxy/haproxy.cfg}
+KEEPALIVED_CONF=${KEEPALIVED_CONF:-/etc/keepalived/keepalived.conf}
+HAPROXY_RESTART_DELAY=${HAPROXY_RESTART_DELAY:-3}
+LB_MONITOR_PORT=${LB_MONITOR_PORT:-80}
+LB_MONITOR_URI=${LB_MONITOR_URI:-/lb-health}
+CHECK_SCRIPT=${CHECK_SCRIPT:-/usr/local/bin/check_haproxy.sh}
+KEEPALIVED_RUN_DIR=/run/keepalived
+
+log() {
+    printf '%s lb-entrypoint[%d]: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "$BASHPID" "$*" >&2
+}
+
+die() {
+    log "FATAL: $*"
+    exit 1
+}
+
+# HAProxy under a restart loop. Runs in a background subshell; SIGTERM to the
+# subshell soft-stops HAProxy and ends the loop once HAProxy has exited.
+supervise_haproxy() {
+    local stopping=0 pid=0 rc=0
+    trap 'stopping=1; if ((pid > 0)); then kill -USR1 "$pid" 2>/dev/null; fi' TERM
+    while ((stopping == 0)); do
+        haproxy -db -f "$HAPROXY_CFG" &
+        pid=$!
+        log "haproxy started (pid $pid)"
+        # `wait` returns early when the TERM trap runs: keep waiting until HAProxy itself is gone.
+        while :; do
+            rc=0
+            wait "$pid" || rc=$?
+            kill -0 "$pid" 2>/dev/null || break
+        done
+        pid=0
+        if ((stopping)); then
+            log "haproxy stopped (status $rc)"
+            break
+        fi
+        log "haproxy exited (status $rc); restarting in ${HAPROXY_RESTART_DELAY}s"
+        sleep "$HAPROXY_RESTART_DELAY" &
+        wait $! || true
+    done
+}
+
+KEEPALIVED_PID=0
+SUPERVISOR_PID=0
+SHUTTING_DOWN=0
+
+# Order matters: VIP away first (graceful VRRP handover), then drain HAProxy.
+shutdown() {
+    ((SHUTTING_DOWN)) && return
+    SHUTTING_DOWN=1
+    log "stopping: keepalived first (VIP handover), then haproxy (soft stop)"
+    if ((KEEPALIVED_PID > 0)) && kill -0 "$KEEPALIVED_PID" 2>/dev/null; then
+        kill -TERM "$KEEPALIVED_PID" 2>/dev/null
+        wait "$KEEPALIVED_PID" 2>/dev/null
+    fi
+    if ((SUPERVISOR_PID > 0)) && kill -0 "$SUPERVISOR_PID" 2>/dev/null; then
+        kill -TERM "$SUPERVISOR_PID" 2>/dev/null
+        wait "$SUPERVISOR_PID" 2>/dev/null
+    fi
+    log "stopped"
+}
+
+on_signal() {
+    shutdown
+    exit 0
+}
+
+# Any arguments: run them instead of the LB node (the dev edge uses this image as
+# plain HAProxy: `haproxy -db -f /etc/haproxy/haproxy.cfg`).
+if (($# > 0)); then
+    exec "$@"
+fi
+
+# --- preflight ----------------------------------------------------------------
+# Stale pid files from a previous run of this container make keepalived exit at once.
+rm -f /run/keepalived*.pid /run/vrrp.pid /run/checkers.pid /run/bfd.pid
+rm -rf "$KEEPALIVED_RUN_DIR"
+mkdir -p "$KEEPALIVED_RUN_DIR"
+# Directory of HAProxy's runtime socket: root only (the socket itself is mode 600).
+install -d -m 700 /run/haproxy
+
+[[ -s $HAPROXY_CFG ]] || die "$HAPROXY_CFG is missing or empty"
+# `keepalived -t` exits 0 on a missing file: check existence ourselves.
+[[ -s $KEEPALIVED_CONF ]] || die "$KEEPALIVED_CONF is missing or empty"
+haproxy -c -q -f "$HAPROXY_CFG" || die "haproxy -c rejected $HAPROXY_CFG"
+keepalived -t -f "$KEEPALIVED_CONF" || die "keepalived -t rejected $KEEPALIVED_CONF"
+
+trap on_signal TERM INT
+
+# --- start ----------------------------------------------------------------------
+supervise_haproxy &
+SUPERVISOR_PID=$!
+
+# Wait (up to ~10 s) until HAProxy answers, so keepalived's first checks pass.
+for _ in $(seq 1 50); do
+    if "$CHECK_SCRIPT" "$LB_MONITOR_PORT" "$LB_MONITOR_URI"; then
+        log "haproxy answers on :$LB_MONITOR_PORT$LB_MONITOR_URI"
+        break
+    fi
+    sleep 0.2
+done
+
+keepalived --dont-fork --vrrp --log-console --log-detail --no-syslog \
+    --pid "$KEEPALIVED_RUN_DIR/keepalived.pid" --vrrp_pid "$KEEPALIVED_RUN_DIR/vrrp.pid" \
+    -f "$KEEPALIVED_CONF" &
+KEEPALIVED_PID=$!
+log "keepalived started (pid $KEEPALIVED_PID)"
+
+# Main wait: returns when keepalived exits (or early, when a trapped signal arrives).
+rc=0
+wait "$KEEPALIVED_PID" || rc=$?
+if ((SHUTTING_DOWN == 0)); then
+    log "keepalived exited unexpectedly (status $rc): stopping the node"
+    KEEPALIVED_PID=0
+    shutdown
+    exit "$((rc == 0 ? 1 : rc))"
+fi

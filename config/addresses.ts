@@ -1,0 +1,96 @@
+// The node address plan: every node's private address is fixed by its role and index, so configs
+// that name peers (keepalived unicast peers, Consul retry_join, HAProxy edge upstreams) are known
+// before any node exists and never change when a node is replaced.
+import * as ipaddr from "ipaddr.js";
+
+/** Host offsets inside the subnet. Groups are 10 apart; quorum groups hold at most 7. */
+export const HOST_OFFSETS = {
+    gateway: 1,
+    edge: 2,
+    lb: 11,
+    consulServers: 20,
+    managers: 30,
+    workers: 40,
+} as const;
+
+export interface AddressPlan {
+    readonly subnet: string;
+    readonly prefixLength: number;
+    readonly gateway: string;
+    readonly edge: string;
+    readonly vip: string;
+    readonly lb: readonly [string, string];
+    readonly consulServers: readonly string[];
+    readonly managers: readonly string[];
+    readonly workers: readonly string[];
+}
+
+export interface AddressCounts {
+    readonly consulServers: number;
+    readonly managers: number;
+    readonly workers: number;
+}
+
+/** The `n`-th address of an IPv4 CIDR (0 is the network address). */
+export function hostAddress(subnet: string, n: number): string {
+    const [network] = ipaddr.IPv4.parseCIDR(subnet);
+    const base = network.toByteArray().reduce((acc, byte) => acc * 256 + byte, 0);
+    const value = base + n;
+    return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
+}
+
+/** Number of usable host offsets (excludes the network and broadcast addresses). */
+export function lastHostOffset(subnet: string): number {
+    const [, prefix] = ipaddr.IPv4.parseCIDR(subnet);
+    return 2 ** (32 - prefix) - 2;
+}
+
+/** Highest host offset the plan uses for these counts. */
+export function highestOffset(counts: AddressCounts): number {
+    return Math.max(
+        HOST_OFFSETS.lb + 1,
+        HOST_OFFSETS.consulServers + counts.consulServers - 1,
+        HOST_OFFSETS.managers + counts.managers - 1,
+        HOST_OFFSETS.workers + counts.workers - 1,
+    );
+}
+
+const range = (offset: number, count: number, subnet: string): string[] =>
+    Array.from({ length: count }, (_, i) => hostAddress(subnet, offset + i));
+
+/** The plan for a valid subnet and counts (validation in validate.ts guarantees they fit). */
+export function planAddresses(subnet: string, vip: string, counts: AddressCounts): AddressPlan {
+    const [, prefixLength] = ipaddr.IPv4.parseCIDR(subnet);
+    return {
+        subnet,
+        prefixLength,
+        gateway: hostAddress(subnet, HOST_OFFSETS.gateway),
+        edge: hostAddress(subnet, HOST_OFFSETS.edge),
+        vip,
+        lb: [hostAddress(subnet, HOST_OFFSETS.lb), hostAddress(subnet, HOST_OFFSETS.lb + 1)],
+        consulServers: range(HOST_OFFSETS.consulServers, counts.consulServers, subnet),
+        managers: range(HOST_OFFSETS.managers, counts.managers, subnet),
+        workers: range(HOST_OFFSETS.workers, counts.workers, subnet),
+    };
+}
+
+/** Every address the plan hands to something other than the VIP, by owner. */
+export function reservedAddresses(plan: Omit<AddressPlan, "vip">): Map<string, string> {
+    const owners = new Map<string, string>();
+    owners.set(plan.gateway, "the network gateway");
+    owners.set(plan.edge, "the edge");
+    plan.lb.forEach((a, i) => owners.set(a, `lb-${i}`));
+    plan.consulServers.forEach((a, i) => owners.set(a, `consul-server-${i}`));
+    plan.managers.forEach((a, i) => owners.set(a, `manager-${i}`));
+    plan.workers.forEach((a, i) => owners.set(a, `worker-${i}`));
+    return owners;
+}
+
+/**
+ * HAProxy server-template slots for a service of `replicas` tasks: room for every task plus the
+ * rolling-update surge, rounded up to a multiple of 32 so scaling replicas rarely changes haproxy.cfg
+ * (a changed config replaces the LB containers).
+ */
+export function backendSlots(replicas: number): number {
+    return Math.max(32, Math.ceil((replicas * 2) / 32) * 32);
+}

@@ -1,0 +1,158 @@
+// The stack-config contract: types, defaults (in this file only) and the rules.
+// Pure: no Pulumi imports, so it is unit-tested directly and reused by tests and tools.
+
+/** Where the nodes run. */
+export type PlatformName = "local" | "aws";
+export const PLATFORMS: readonly PlatformName[] = ["local", "aws"];
+
+/** CPU (cores) and memory (MiB) limits of one container or task. */
+export interface ResourceLimits {
+    readonly cpus: number;
+    readonly memoryMb: number;
+}
+
+export interface ConsulConfig {
+    /** Consul server count; odd, 1–7 (prod ≥ 3). Default 3. */
+    readonly servers: number;
+    /** Official Consul image tag (local) / release (aws). Default "1.20.2". */
+    readonly version: string;
+    /** Consul datacenter name. Default "dc1". */
+    readonly datacenter: string;
+    /** Limits of each Consul server. Default 0.5 CPU, 256 MiB. */
+    readonly resources: ResourceLimits;
+    /** Limits of each Consul client agent beside a node. Default 0.25 CPU, 128 MiB. */
+    readonly agentResources: ResourceLimits;
+}
+
+export interface SwarmConfig {
+    /** Swarm manager count; odd, 1–7 (prod ≥ 3). Default 3. */
+    readonly managers: number;
+    /** Swarm worker count; integer ≥ 0. Default 2. */
+    readonly workers: number;
+    /** Limits of each swarm node (local: the Docker-in-Docker container). Default 1 CPU, 1024 MiB. */
+    readonly nodeResources: ResourceLimits;
+}
+
+export interface WebConfig {
+    /** Web service tasks; integer ≥ 1. Default 3. */
+    readonly replicas: number;
+    /** Web image version/tag; required, non-empty. */
+    readonly version: string;
+    /** Limits of each web task. Default 0.25 CPU, 64 MiB. */
+    readonly resources: ResourceLimits;
+    /** Tasks use host networking and bind the first free port in [portMin, portMax]. Default 20000–20099. */
+    readonly portMin: number;
+    readonly portMax: number;
+    /** Seconds a stopping task keeps serving after leaving Consul (LB discovery + in-flight). Default 3. */
+    readonly drainSeconds: number;
+    /** Swarm stop grace period; must exceed drainSeconds. Default 15. */
+    readonly stopGraceSeconds: number;
+}
+
+export interface LbConfig {
+    /** The virtual IP the HAProxy pair shares. Default: network.subnet's 10th address. */
+    readonly vip: string;
+    /** VRRP version: 3 allows sub-second adverts (no auth in the protocol); 2 allows PASS auth, whole seconds only. Default 3. */
+    readonly vrrpVersion: 2 | 3;
+    /** VRRP advert interval in seconds; master-down ≈ 3 × this. Default 0.1 (v3) / 1 (v2). */
+    readonly advertIntervalSeconds: number;
+    /** VRRP virtual router id, 1–255, unique on the network. Default 51. */
+    readonly virtualRouterId: number;
+    /** Limits of each LB node. Default 0.5 CPU, 128 MiB. */
+    readonly resources: ResourceLimits;
+}
+
+export interface NetworkConfig {
+    /** IPv4 subnet of the nodes' network (local: the Docker network). Default "10.77.0.0/24". */
+    readonly subnet: string;
+}
+
+export interface EdgeConfig {
+    /** Host address the edge listens on (local stand-in for the ELB). Default "127.0.0.1". */
+    readonly bindAddress: string;
+    /** Host port for the web service. Default 8080. */
+    readonly webPort: number;
+    /** Host port for the Consul UI. Default 8500. */
+    readonly consulUiPort: number;
+    /** Host port for the HAProxy stats page. Default 8404. */
+    readonly statsPort: number;
+    /** Limits of the edge container. Default 0.5 CPU, 64 MiB. */
+    readonly resources: ResourceLimits;
+}
+
+/** The whole, validated stack config with every default resolved. */
+export interface StackConfig {
+    readonly stack: string;
+    readonly platform: PlatformName;
+    readonly consul: ConsulConfig;
+    readonly swarm: SwarmConfig;
+    readonly web: WebConfig;
+    readonly lb: LbConfig;
+    readonly network: NetworkConfig;
+    readonly edge: EdgeConfig;
+}
+
+/** What the stack config holds before validation: any key may be missing or of the wrong type. */
+export interface RawStackConfig {
+    readonly platform?: unknown;
+    readonly consul?: unknown;
+    readonly swarm?: unknown;
+    readonly web?: unknown;
+    readonly lb?: unknown;
+    readonly network?: unknown;
+    readonly edge?: unknown;
+}
+
+/** Stacks whose name marks them as production get the production quorum floor. */
+export const PRODUCTION_STACKS: readonly string[] = ["prod", "production"];
+
+/** Quorum groups of at most 7: beyond that Raft commits slow down and nothing gets more available. */
+export const MAX_QUORUM = 7;
+/** Production keeps quorum through one failure: at least 3 members. */
+export const PROD_MIN_QUORUM = 3;
+
+export const DEFAULTS = {
+    consul: {
+        servers: 3,
+        version: "1.20.2",
+        datacenter: "dc1",
+        resources: { cpus: 0.5, memoryMb: 256 },
+        agentResources: { cpus: 0.25, memoryMb: 128 },
+    },
+    swarm: { managers: 3, workers: 2, nodeResources: { cpus: 1, memoryMb: 1024 } },
+    web: {
+        replicas: 3,
+        resources: { cpus: 0.25, memoryMb: 64 },
+        portMin: 20000,
+        portMax: 20099,
+        drainSeconds: 3,
+        stopGraceSeconds: 15,
+    },
+    lb: {
+        vrrpVersion: 3 as const,
+        advertIntervalSeconds: { 2: 1, 3: 0.1 },
+        virtualRouterId: 51,
+        vipHostOffset: 10,
+        resources: { cpus: 0.5, memoryMb: 128 },
+    },
+    network: { subnet: "10.77.0.0/24" },
+    edge: {
+        bindAddress: "127.0.0.1",
+        webPort: 8080,
+        consulUiPort: 8500,
+        statsPort: 8404,
+        resources: { cpus: 0.5, memoryMb: 64 },
+    },
+} as const;
+
+/** One broken rule: the key (as `pulumi config set --path` spells it), the value found, the rule. */
+export interface ConfigIssue {
+    readonly key: string;
+    readonly value: unknown;
+    readonly rule: string;
+}
+
+export function formatIssue(issue: ConfigIssue): string {
+    const shown = issue.value === undefined ? "(missing)" : JSON.stringify(issue.value);
+    return `${issue.key} = ${shown}: ${issue.rule}`;
+}

@@ -1,0 +1,257 @@
+// Validation of the raw stack config: every rule is checked, every broken one is collected, and
+// the caller throws once (config/index.ts) before any resource exists.
+import * as ipaddr from "ipaddr.js";
+import { haproxyDeregistrationLagMs } from "../render/haproxy";
+import { HOST_OFFSETS, hostAddress, highestOffset, lastHostOffset, planAddresses, reservedAddresses } from "./addresses";
+import {
+    ConfigIssue,
+    DEFAULTS,
+    MAX_QUORUM,
+    PLATFORMS,
+    PRODUCTION_STACKS,
+    PROD_MIN_QUORUM,
+    PlatformName,
+    RawStackConfig,
+    ResourceLimits,
+    StackConfig,
+} from "./schema";
+
+export interface ValidationResult {
+    /** Present only when `issues` is empty. */
+    readonly config?: StackConfig;
+    readonly issues: readonly ConfigIssue[];
+}
+
+/** Reads one config section, recording type errors and unknown keys as it goes. */
+class Section {
+    private readonly values: Record<string, unknown>;
+    private readonly read = new Set<string>();
+
+    constructor(
+        private readonly name: string,
+        raw: unknown,
+        private readonly issues: ConfigIssue[],
+    ) {
+        if (raw === undefined || raw === null) {
+            this.values = {};
+        } else if (typeof raw === "object" && !Array.isArray(raw)) {
+            this.values = raw as Record<string, unknown>;
+        } else {
+            issues.push({ key: name, value: raw, rule: "must be an object (set its keys with `pulumi config set --path`)" });
+            this.values = {};
+        }
+    }
+
+    private key(k: string): string {
+        return `${this.name}.${k}`;
+    }
+
+    raw(k: string): unknown {
+        this.read.add(k);
+        return this.values[k];
+    }
+
+    fail(k: string, value: unknown, rule: string): void {
+        this.issues.push({ key: this.key(k), value, rule });
+    }
+
+    /** A number (YAML may hand numbers over as strings) passing `rule`; the default when absent. */
+    number(k: string, fallback: number | undefined, check: (n: number) => boolean, rule: string): number {
+        const value = this.raw(k);
+        if (value === undefined) {
+            if (fallback === undefined) this.fail(k, value, `is required; ${rule}`);
+            return fallback ?? NaN;
+        }
+        const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+        if (typeof n !== "number" || !Number.isFinite(n) || !check(n)) {
+            this.fail(k, value, rule);
+            return fallback ?? NaN;
+        }
+        return n;
+    }
+
+    string(k: string, fallback: string | undefined, check: (s: string) => boolean, rule: string): string {
+        const value = this.raw(k);
+        if (value === undefined) {
+            if (fallback === undefined) this.fail(k, value, `is required; ${rule}`);
+            return fallback ?? "";
+        }
+        if (typeof value !== "string" || !check(value)) {
+            this.fail(k, value, rule);
+            return fallback ?? "";
+        }
+        return value;
+    }
+
+    resources(k: string, fallback: ResourceLimits): ResourceLimits {
+        const section = new Section(this.key(k), this.raw(k), this.issues);
+        const limits = {
+            cpus: section.number("cpus", fallback.cpus, (n) => n > 0 && n <= 64, "must be a positive number of CPUs (at most 64)"),
+            memoryMb: section.number("memoryMb", fallback.memoryMb, (n) => Number.isInteger(n) && n >= 6, "must be a whole number of MiB, at least 6 (Docker's minimum)"),
+        };
+        section.rejectUnknown();
+        return limits;
+    }
+
+    /** Typos (`web.replica`) must not be silently ignored. */
+    rejectUnknown(): void {
+        for (const k of Object.keys(this.values)) {
+            if (!this.read.has(k)) {
+                this.fail(k, this.values[k], `is not a known key (known: ${[...this.read].sort().join(", ")})`);
+            }
+        }
+    }
+}
+
+const isInt = (n: number): boolean => Number.isInteger(n);
+const isOddQuorum = (n: number): boolean => isInt(n) && n >= 1 && n <= MAX_QUORUM && n % 2 === 1;
+const ODD_QUORUM_RULE = `must be an odd whole number from 1 to ${MAX_QUORUM} (an even count adds a member without surviving one more failure)`;
+const isPort = (n: number): boolean => isInt(n) && n >= 1 && n <= 65535;
+const PORT_RULE = "must be a TCP port, a whole number from 1 to 65535";
+// Docker's tag grammar: the version becomes an image tag.
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+function isIPv4(s: string): boolean {
+    return ipaddr.IPv4.isValidFourPartDecimal(s);
+}
+
+/** Canonical IPv4 CIDR with host bits zero, in a private range (nodes never get public addresses). */
+function cidrProblem(s: string): string | undefined {
+    const [address, prefix] = s.split("/");
+    if (prefix === undefined || !isIPv4(address) || !/^\d{1,2}$/.test(prefix) || Number(prefix) > 32) {
+        return "must be an IPv4 CIDR such as 10.77.0.0/24";
+    }
+    const network = ipaddr.IPv4.networkAddressFromCIDR(s).toString();
+    if (network !== address) return `must name the network address (host bits zero): ${network}/${prefix}`;
+    if (ipaddr.parse(address).range() !== "private") return "must be a private (RFC 1918) range";
+    return undefined;
+}
+
+export function validateStackConfig(raw: RawStackConfig, stack: string): ValidationResult {
+    const issues: ConfigIssue[] = [];
+    const production = PRODUCTION_STACKS.includes(stack);
+    const quorum = (section: Section, k: string, fallback: number): number => {
+        const n = section.number(k, fallback, isOddQuorum, ODD_QUORUM_RULE);
+        if (production && isOddQuorum(n) && n < PROD_MIN_QUORUM) {
+            section.fail(k, n, `must be at least ${PROD_MIN_QUORUM} on the ${stack} stack (survives one failure)`);
+        }
+        return n;
+    };
+
+    // platform
+    let platform: PlatformName = "local";
+    if (raw.platform === undefined) {
+        issues.push({ key: "platform", value: undefined, rule: `is required; one of ${PLATFORMS.join(", ")}` });
+    } else if (!PLATFORMS.includes(raw.platform as PlatformName)) {
+        issues.push({ key: "platform", value: raw.platform, rule: `must be one of ${PLATFORMS.join(", ")}` });
+    } else {
+        platform = raw.platform as PlatformName;
+    }
+
+    // consul
+    const c = new Section("consul", raw.consul, issues);
+    const consul = {
+        servers: quorum(c, "servers", DEFAULTS.consul.servers),
+        version: c.string("version", DEFAULTS.consul.version, (s) => IMAGE_TAG.test(s), "must be a Consul release such as 1.20.2"),
+        datacenter: c.string("datacenter", DEFAULTS.consul.datacenter, (s) => DNS_LABEL.test(s), "must be a lowercase DNS label"),
+        resources: c.resources("resources", DEFAULTS.consul.resources),
+        agentResources: c.resources("agentResources", DEFAULTS.consul.agentResources),
+    };
+    c.rejectUnknown();
+
+    // swarm
+    const s = new Section("swarm", raw.swarm, issues);
+    const swarm = {
+        managers: quorum(s, "managers", DEFAULTS.swarm.managers),
+        workers: s.number("workers", DEFAULTS.swarm.workers, (n) => isInt(n) && n >= 0, "must be a whole number ≥ 0"),
+        nodeResources: s.resources("nodeResources", DEFAULTS.swarm.nodeResources),
+    };
+    s.rejectUnknown();
+
+    // web
+    const w = new Section("web", raw.web, issues);
+    const replicas = w.number("replicas", DEFAULTS.web.replicas, (n) => isInt(n) && n >= 1, "must be a whole number ≥ 1");
+    const version = w.string("version", undefined, (v) => IMAGE_TAG.test(v), "must be a non-empty image tag ([A-Za-z0-9_.-], at most 128 characters, not starting with . or -)");
+    const resources = w.resources("resources", DEFAULTS.web.resources);
+    const portMin = w.number("portMin", DEFAULTS.web.portMin, (n) => isPort(n) && n >= 1024, "must be an unprivileged TCP port, 1024–65535");
+    const portMax = w.number("portMax", DEFAULTS.web.portMax, (n) => isPort(n) && n >= 1024, "must be an unprivileged TCP port, 1024–65535");
+    // A node may hold every replica plus the start-first surge task.
+    if (portMax - portMin + 1 < replicas + 1) {
+        w.fail("portMax", portMax, `must leave at least web.replicas + 1 = ${replicas + 1} ports from web.portMin = ${portMin}`);
+    }
+    // A stopping task must keep serving until HAProxy's DNS discovery has dropped it.
+    const minDrain = haproxyDeregistrationLagMs() / 1000;
+    const drainSeconds = w.number("drainSeconds", DEFAULTS.web.drainSeconds, (n) => n >= minDrain && n <= 60, `must be ${minDrain}–60 seconds (HAProxy drops a deregistered task within ${minDrain} s)`);
+    const stopGraceSeconds = w.number("stopGraceSeconds", DEFAULTS.web.stopGraceSeconds, (n) => isInt(n) && n >= 1, "must be a whole number of seconds ≥ 1");
+    if (stopGraceSeconds < drainSeconds + 2) {
+        w.fail("stopGraceSeconds", stopGraceSeconds, `must be at least web.drainSeconds + 2 = ${drainSeconds + 2} so a draining task is not killed mid-request`);
+    }
+    const web = { replicas, version, resources, portMin, portMax, drainSeconds, stopGraceSeconds };
+    w.rejectUnknown();
+
+    // network
+    const n = new Section("network", raw.network, issues);
+    const subnet = n.string("subnet", DEFAULTS.network.subnet, (v) => cidrProblem(v) === undefined, cidrProblem(String(n.raw("subnet"))) ?? "");
+    n.rejectUnknown();
+    const subnetOk = cidrProblem(subnet) === undefined;
+    if (subnetOk) {
+        const needed = highestOffset({ consulServers: consul.servers, managers: swarm.managers, workers: swarm.workers });
+        if (needed > lastHostOffset(subnet)) {
+            issues.push({
+                key: "network.subnet",
+                value: subnet,
+                rule: `is too small: the address plan needs host offsets up to ${needed} (workers start at ${HOST_OFFSETS.workers}); use a larger subnet or fewer swarm.workers`,
+            });
+        }
+    }
+
+    // lb
+    const l = new Section("lb", raw.lb, issues);
+    const vrrpVersion = l.number("vrrpVersion", DEFAULTS.lb.vrrpVersion, (v) => v === 2 || v === 3, "must be 2 or 3") as 2 | 3;
+    const advertIntervalSeconds = l.number(
+        "advertIntervalSeconds",
+        DEFAULTS.lb.advertIntervalSeconds[vrrpVersion] ?? DEFAULTS.lb.advertIntervalSeconds[3],
+        vrrpVersion === 2 ? (v) => isInt(v) && v >= 1 && v <= 255 : (v) => v >= 0.01 && v <= 40 && Math.abs(v * 100 - Math.round(v * 100)) < 1e-9,
+        vrrpVersion === 2
+            ? "must be a whole number of seconds from 1 to 255 with lb.vrrpVersion 2 (VRRPv2 cannot express sub-second adverts)"
+            : "must be 0.01–40 seconds in steps of 0.01 (VRRPv3 centiseconds)",
+    );
+    const virtualRouterId = l.number("virtualRouterId", DEFAULTS.lb.virtualRouterId, (v) => isInt(v) && v >= 1 && v <= 255, "must be a whole number from 1 to 255");
+    const defaultVip = subnetOk ? hostAddress(subnet, DEFAULTS.lb.vipHostOffset) : "";
+    const vip = l.string("vip", defaultVip, isIPv4, "must be an IPv4 address");
+    const lbResources = l.resources("resources", DEFAULTS.lb.resources);
+    l.rejectUnknown();
+    if (subnetOk && isIPv4(vip)) {
+        const [net, prefix] = ipaddr.IPv4.parseCIDR(subnet);
+        const plan = planAddresses(subnet, vip, { consulServers: consul.servers, managers: swarm.managers, workers: swarm.workers });
+        const owner = reservedAddresses(plan).get(vip);
+        if (!ipaddr.IPv4.parse(vip).match(net, prefix)) {
+            issues.push({ key: "lb.vip", value: vip, rule: `must be inside network.subnet ${subnet}` });
+        } else if (vip === hostAddress(subnet, 0) || vip === ipaddr.IPv4.broadcastAddressFromCIDR(subnet).toString()) {
+            issues.push({ key: "lb.vip", value: vip, rule: `must not be the network or broadcast address of ${subnet}` });
+        } else if (owner !== undefined) {
+            issues.push({ key: "lb.vip", value: vip, rule: `collides with the address of ${owner}; pick a free host of ${subnet}` });
+        }
+    }
+    const lb = { vip, vrrpVersion, advertIntervalSeconds, virtualRouterId, resources: lbResources };
+
+    // edge
+    const e = new Section("edge", raw.edge, issues);
+    const edge = {
+        bindAddress: e.string("bindAddress", DEFAULTS.edge.bindAddress, isIPv4, "must be an IPv4 address of this host (127.0.0.1 keeps the platform private)"),
+        webPort: e.number("webPort", DEFAULTS.edge.webPort, isPort, PORT_RULE),
+        consulUiPort: e.number("consulUiPort", DEFAULTS.edge.consulUiPort, isPort, PORT_RULE),
+        statsPort: e.number("statsPort", DEFAULTS.edge.statsPort, isPort, PORT_RULE),
+        resources: e.resources("resources", DEFAULTS.edge.resources),
+    };
+    const ports = [["webPort", edge.webPort], ["consulUiPort", edge.consulUiPort], ["statsPort", edge.statsPort]] as const;
+    ports.forEach(([k, p], i) => {
+        const clash = ports.slice(0, i).find(([, q]) => q === p);
+        if (clash) e.fail(k, p, `must differ from edge.${clash[0]}`);
+    });
+    e.rejectUnknown();
+
+    if (issues.length > 0) return { issues };
+    return { issues, config: { stack, platform, consul, swarm, web, lb, network: { subnet }, edge } };
+}

@@ -1,0 +1,204 @@
+import { shq } from "./shell";
+
+// Consul agent configuration and the ACL bootstrap script: pure functions of typed inputs, used by
+// every platform. Output is deterministic (fixed key order, sorted lists) so previews stay quiet.
+
+/** What every agent (server or client) needs to join the cluster. */
+export interface ConsulAgentBase {
+    /** Node name in the catalog, e.g. "consul-server-0" or "swarm-manager-1". */
+    readonly nodeName: string;
+    readonly datacenter: string;
+    /** The address the agent binds and advertises (nodes with a VIP have more than one). */
+    readonly advertiseAddr: string;
+    /** `retry_join` entries: container names locally, `provider=aws tag_key=… tag_value=…` on AWS. */
+    readonly retryJoin: readonly string[];
+    /** Gossip encryption key (32 bytes, base64). Secret. */
+    readonly encryptKey: string;
+    /** Token the agent uses for its own catalog updates (node write). Secret. */
+    readonly agentToken: string;
+}
+
+export interface ConsulServerConfigInput extends ConsulAgentBase {
+    /** = the number of servers; servers wait for this many before electing a leader. */
+    readonly bootstrapExpect: number;
+    /** The initial management token (ACL bootstrap). Secret. */
+    readonly managementToken: string;
+}
+
+export interface ConsulClientConfigInput extends ConsulAgentBase {
+    /**
+     * Token for requests that carry none, e.g. DNS lookups from HAProxy on the LB nodes. Secret.
+     * Omitted: anonymous requests get the deny-all default.
+     */
+    readonly defaultToken?: string;
+}
+
+/** Ports shared by every agent; the AWS security groups are derived from the same numbers. */
+export const CONSUL_PORTS = { http: 8500, dns: 8600, serverRpc: 8300, serfLan: 8301 } as const;
+
+function agentCommon(input: ConsulAgentBase) {
+    return {
+        node_name: input.nodeName,
+        datacenter: input.datacenter,
+        data_dir: "/consul/data",
+        bind_addr: input.advertiseAddr,
+        advertise_addr: input.advertiseAddr,
+        retry_join: [...input.retryJoin],
+        retry_interval: "2s",
+        encrypt: input.encryptKey,
+        encrypt_verify_incoming: true,
+        encrypt_verify_outgoing: true,
+        ports: { http: CONSUL_PORTS.http, dns: CONSUL_PORTS.dns, grpc: -1 },
+        // Only passing instances in DNS, and no caching: HAProxy must see a draining task leave at once.
+        dns_config: { only_passing: true, service_ttl: { "*": "0s" }, node_ttl: "0s", allow_stale: true, max_stale: "5s" },
+        log_level: "INFO",
+        disable_update_check: true,
+    };
+}
+
+const json = (value: unknown): string => JSON.stringify(value, null, 2) + "\n";
+
+export function renderConsulServerConfig(input: ConsulServerConfigInput): string {
+    const quorum = Math.floor(input.bootstrapExpect / 2) + 1;
+    return json({
+        ...agentCommon(input),
+        server: true,
+        bootstrap_expect: input.bootstrapExpect,
+        // The UI and API are reachable on the node's network (the edge/ELB forwards to them); ACLs guard them.
+        client_addr: "0.0.0.0",
+        ui_config: { enabled: true },
+        // A server that stops gracefully leaves the Raft peer set, so replacing servers one at a time
+        // never leaves a dead voter counting against quorum (hashicorp/consul#4692).
+        leave_on_terminate: true,
+        skip_leave_on_interrupt: false,
+        autopilot: {
+            cleanup_dead_servers: true,
+            last_contact_threshold: "1s",
+            server_stabilization_time: "10s",
+            // Never let dead-server cleanup shrink the peer set below a working majority.
+            min_quorum: quorum,
+        },
+        performance: { raft_multiplier: 1 },
+        acl: {
+            enabled: true,
+            default_policy: "deny",
+            down_policy: "extend-cache",
+            enable_token_persistence: false,
+            tokens: { initial_management: input.managementToken, agent: input.agentToken },
+        },
+    });
+}
+
+export function renderConsulClientConfig(input: ConsulClientConfigInput): string {
+    const tokens: Record<string, string> = { agent: input.agentToken };
+    if (input.defaultToken !== undefined) tokens.default = input.defaultToken;
+    return json({
+        ...agentCommon(input),
+        server: false,
+        // Only processes on the node (HAProxy, the node's own tasks) talk to its agent.
+        client_addr: "127.0.0.1",
+        leave_on_terminate: true,
+        acl: { enabled: true, default_policy: "deny", down_policy: "extend-cache", enable_token_persistence: false, tokens },
+    });
+}
+
+/** An ACL policy: name and HCL rules. */
+export interface AclPolicy {
+    readonly name: string;
+    readonly description: string;
+    readonly rules: string;
+}
+
+/** A token created with a known accessor and secret, so configs can carry it before it exists. */
+export interface AclToken {
+    readonly description: string;
+    readonly accessorId: string;
+    /** Secret. */
+    readonly secretId: string;
+    readonly policy: string;
+}
+
+/** Policies every platform needs: agents keep the catalog in sync, the LBs read it over DNS. */
+export const BASE_ACL_POLICIES: readonly AclPolicy[] = [
+    {
+        name: "agent",
+        description: "Consul agents: register their node and keep the catalog in sync",
+        rules: 'node_prefix "" {\n  policy = "write"\n}\nservice_prefix "" {\n  policy = "read"\n}\n',
+    },
+    {
+        name: "dns-read",
+        description: "DNS lookups from the load balancers: read services and nodes",
+        rules: 'node_prefix "" {\n  policy = "read"\n}\nservice_prefix "" {\n  policy = "read"\n}\n',
+    },
+];
+
+/** A service whose tasks register and deregister themselves may write that service only. */
+export function serviceRegistrationPolicy(service: string): AclPolicy {
+    return {
+        name: `${service}-register`,
+        description: `Tasks of the ${service} service register and deregister themselves`,
+        rules: `service "${service}" {\n  policy = "write"\n}\nnode_prefix "" {\n  policy = "read"\n}\n`,
+    };
+}
+
+export interface AclBootstrapInput {
+    /** The initial management token, used to create the rest. Secret. */
+    readonly managementToken: string;
+    readonly policies: readonly AclPolicy[];
+    readonly tokens: readonly AclToken[];
+    /** Seconds to wait for a leader before giving up. */
+    readonly leaderTimeoutSeconds: number;
+}
+
+/**
+ * A POSIX sh script, run on one Consul server once the servers are up: waits for a leader, then
+ * creates the platform's policies and tokens if they do not exist yet. Idempotent (safe to re-run
+ * after a server is replaced). Prints no secret: tokens travel in the script text only.
+ */
+export function renderAclBootstrapScript(input: AclBootstrapInput): string {
+    const lines: string[] = [
+        "#!/bin/sh",
+        "# Creates the platform's Consul ACL policies and tokens (idempotent).",
+        "set -eu",
+        `CONSUL_HTTP_TOKEN=${shq(input.managementToken)}`,
+        "export CONSUL_HTTP_TOKEN",
+        "CONSUL_HTTP_ADDR=http://127.0.0.1:8500",
+        "export CONSUL_HTTP_ADDR",
+        "",
+        `deadline=$(( $(date +%s) + ${input.leaderTimeoutSeconds} ))`,
+        'until consul operator raft list-peers 2>/dev/null | grep -q leader; do',
+        '  if [ "$(date +%s)" -ge "$deadline" ]; then',
+        `    echo "acl-bootstrap: no Consul leader after ${input.leaderTimeoutSeconds}s" >&2`,
+        "    exit 1",
+        "  fi",
+        "  sleep 1",
+        "done",
+        "",
+        "rules=$(mktemp)",
+        'trap \'rm -f "$rules"\' EXIT',
+    ];
+    for (const policy of input.policies) {
+        lines.push(
+            "",
+            `if ! consul acl policy read -name ${shq(policy.name)} >/dev/null 2>&1; then`,
+            `  cat >"$rules" <<'RULES'`,
+            policy.rules.trimEnd(),
+            "RULES",
+            `  consul acl policy create -name ${shq(policy.name)} -description ${shq(policy.description)} -rules @"$rules" >/dev/null`,
+            `  echo "acl-bootstrap: created policy ${policy.name}"`,
+            "fi",
+        );
+    }
+    for (const token of input.tokens) {
+        lines.push(
+            "",
+            `if ! consul acl token read -accessor-id ${shq(token.accessorId)} >/dev/null 2>&1; then`,
+            `  consul acl token create -accessor ${shq(token.accessorId)} -secret ${shq(token.secretId)} \\`,
+            `    -policy-name ${shq(token.policy)} -description ${shq(token.description)} >/dev/null`,
+            `  echo "acl-bootstrap: created token '${token.description}' (accessor ${token.accessorId})"`,
+            "fi",
+        );
+    }
+    lines.push("", 'echo "acl-bootstrap: done"', "");
+    return lines.join("\n");
+}

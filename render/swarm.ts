@@ -1,0 +1,780 @@
+/**
+ * Pure renderers for Docker Swarm node bootstrap: the scripts the program runs
+ * inside each node (`docker exec -i NODE sh -s`, script text on stdin) and the
+ * inner engine's daemon.json.
+ *
+ * Every script is POSIX sh (dash), idempotent, bounded in time, logs to stderr
+ * only and keeps secrets (join tokens) out of stdout, stderr and `set -x`
+ * traces: the runner streams both outputs into Pulumi's logs. No script text
+ * holds a secret: the join script reads its token from an environment variable
+ * the caller fills at run time (from a live manager), and the init script only
+ * checks the tokens, never prints them.
+ *
+ * No Pulumi imports: every function is a deterministic function of its input.
+ */
+import { shellQuote } from "./shell";
+
+/** The Swarm cluster-management port (raft + API between managers). */
+export const SWARM_MANAGER_PORT = 2377;
+
+// ---------------------------------------------------------------------------
+// Shell helpers (quoting lives in ./shell)
+// ---------------------------------------------------------------------------
+
+/** Options of {@link renderShellPrelude}. */
+export interface ShellPreludeInput {
+    /** First comment line: what the script does. */
+    readonly title: string;
+    /** Prefix of every log line on stderr, e.g. `swarm-join[worker-0]`. */
+    readonly logTag: string;
+}
+
+/**
+ * Common head of every rendered script: shebang, `set -eu`, tracing forced
+ * off (the text may hold secrets), `log`/`fail` to stderr, and
+ * `wait_for_docker SECONDS`, which waits (bounded) until the local engine
+ * answers. Building block for the renderers in `render/`.
+ */
+export function renderShellPrelude(input: ShellPreludeInput): string {
+    if (/[\r\n]/.test(input.title)) {
+        throw new Error("renderShellPrelude: title must be a single line");
+    }
+    return [
+        "#!/bin/sh",
+        "# shellcheck disable=SC1003,SC2016 # rendered values are single-quoted literals on purpose",
+        `# ${input.title}`,
+        "# Rendered by swarm-platform (render/); run as `sh -s` with this text on stdin.",
+        "# The text may hold secrets: tracing is switched off before any of them.",
+        "set +xv",
+        "set -eu",
+        "umask 077",
+        `LOG_TAG=${shellQuote(input.logTag)}`,
+        "",
+        'log() { printf \'%s: %s\\n\' "$LOG_TAG" "$*" >&2; }',
+        "fail() {",
+        '  log "error: $*"',
+        "  exit 1",
+        "}",
+        "",
+        "# wait_for_docker SECONDS: until the local Docker engine answers.",
+        "wait_for_docker() {",
+        "  wfd_deadline=$(($(date +%s) + $1))",
+        "  until timeout 10 docker info >/dev/null 2>&1; do",
+        '    if [ "$(date +%s)" -ge "$wfd_deadline" ]; then',
+        '      fail "the local Docker engine did not answer within $1 s"',
+        "    fi",
+        "    sleep 1",
+        "  done",
+        "}",
+        "",
+        "# swarm_field GO-TEMPLATE: one field of `docker info`.",
+        'swarm_field() { docker info --format "$1"; }',
+        "",
+    ].join("\n");
+}
+
+// ---------------------------------------------------------------------------
+// Validation helpers (errors never echo secret values)
+// ---------------------------------------------------------------------------
+
+/** Variables the rendered join script uses itself (a tokenEnv must not clash). */
+const RESERVED_VARS = new Set([
+    "NODE_NAME",
+    "ROLE",
+    "ADVERTISE_ADDR",
+    "MANAGERS",
+    "JOIN_TOKEN",
+    "JOIN_TIMEOUT",
+    "LOG_TAG",
+    "PATH",
+    "HOME",
+    "IFS",
+    "state",
+    "err_file",
+    "deadline",
+    "attempt",
+    "manager",
+    "remaining",
+    "wfd_deadline",
+    "engine_name",
+]);
+
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
+function parseIpv4(text: string): number | undefined {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+    if (!m) return undefined;
+    const octets = m.slice(1).map(Number);
+    if (octets.some((o, i) => o > 255 || (m[i + 1].length > 1 && m[i + 1].startsWith("0")))) {
+        return undefined;
+    }
+    return ((octets[0] << 24) >>> 0) + (octets[1] << 16) + (octets[2] << 8) + octets[3];
+}
+
+interface Cidr {
+    readonly base: number;
+    readonly prefix: number;
+}
+
+function parseCidr(text: string): Cidr | undefined {
+    const m = /^([0-9.]+)\/(\d{1,2})$/.exec(text);
+    if (!m) return undefined;
+    const ip = parseIpv4(m[1]);
+    const prefix = Number(m[2]);
+    if (ip === undefined || prefix > 32) return undefined;
+    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+    if ((ip & mask) >>> 0 !== ip) return undefined; // host bits set: ambiguous, refuse
+    return { base: ip, prefix };
+}
+
+function cidrsOverlap(a: Cidr, b: Cidr): boolean {
+    const prefix = Math.min(a.prefix, b.prefix);
+    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+    return (a.base & mask) >>> 0 === (b.base & mask) >>> 0;
+}
+
+function checkNodeName(errors: string[], field: string, value: string): void {
+    if (!HOSTNAME.test(value)) {
+        errors.push(`${field} ${JSON.stringify(value)} is not a valid hostname label (letters, digits, '-', 1-63 chars)`);
+    }
+}
+
+function checkIpv4(errors: string[], field: string, value: string): void {
+    if (parseIpv4(value) === undefined) {
+        errors.push(`${field} ${JSON.stringify(value)} is not an IPv4 address`);
+    }
+}
+
+function checkSeconds(errors: string[], field: string, value: number, min: number, max: number): void {
+    if (!Number.isInteger(value) || value < min || value > max) {
+        errors.push(`${field} ${value} must be an integer from ${min} to ${max}`);
+    }
+}
+
+/** Checks address pools: valid CIDRs, pool size fits, no overlap with `avoid`. */
+function checkPools(errors: string[], field: string, pools: readonly string[], maskLength: number, avoid: readonly string[]): void {
+    if (pools.length === 0) errors.push(`${field} must name at least one CIDR`);
+    const avoidParsed: Array<[string, Cidr]> = [];
+    for (const a of avoid) {
+        const c = parseCidr(a);
+        if (c) avoidParsed.push([a, c]);
+        else errors.push(`avoidSubnets entry ${JSON.stringify(a)} is not an IPv4 CIDR (a.b.c.d/n, no host bits)`);
+    }
+    for (const p of pools) {
+        const c = parseCidr(p);
+        if (!c) {
+            errors.push(`${field} entry ${JSON.stringify(p)} is not an IPv4 CIDR (a.b.c.d/n, no host bits)`);
+            continue;
+        }
+        if (!Number.isInteger(maskLength) || maskLength < c.prefix || maskLength > 29) {
+            errors.push(`${field} entry ${p}: subnet size /${maskLength} must be from /${c.prefix} to /29`);
+        }
+        for (const [text, a] of avoidParsed) {
+            if (cidrsOverlap(a, c)) errors.push(`${field} entry ${p} overlaps ${text}`);
+        }
+    }
+}
+
+/** `outerSubnet` and `avoidSubnets` together. */
+function subnetsToAvoid(input: { readonly outerSubnet?: string; readonly avoidSubnets?: readonly string[] }): string[] {
+    return [...(input.outerSubnet === undefined ? [] : [input.outerSubnet]), ...(input.avoidSubnets ?? [])];
+}
+
+function throwIfErrors(what: string, errors: readonly string[]): void {
+    if (errors.length > 0) {
+        throw new Error(`${what}: invalid input:\n  - ${errors.join("\n  - ")}`);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// swarm init
+// ---------------------------------------------------------------------------
+
+/** Address pool from which Swarm allocates overlay-network subnets. */
+export interface SwarmAddressPool {
+    /** CIDRs to carve overlay subnets from, e.g. `["10.214.0.0/16"]`. */
+    readonly cidrs: readonly string[];
+    /** Prefix length of each allocated subnet. Defaults to 24. */
+    readonly maskLength?: number;
+}
+
+/** Default overlay address pool (Swarm's own default, 10.0.0.0/8, overlaps most VPCs and dev networks). */
+export const DEFAULT_SWARM_ADDRESS_POOL: SwarmAddressPool = { cidrs: ["10.214.0.0/16"], maskLength: 24 };
+
+/** Input of {@link renderSwarmInitScript}. */
+export interface SwarmInitScriptInput {
+    /** IPv4 address of this node that other nodes reach (manager API, gossip and VXLAN data path). */
+    readonly advertiseAddr: string;
+    /** This node's hostname; the engine must report the same name (`docker node ls` shows it). */
+    readonly nodeName: string;
+    /**
+     * Pool for overlay networks (including `ingress`). Must not overlap the
+     * network the nodes live on. Defaults to {@link DEFAULT_SWARM_ADDRESS_POOL}.
+     */
+    readonly defaultAddrPool?: SwarmAddressPool;
+    /** CIDR of the network the nodes live on (dev Docker network, VPC); the pool must not overlap it. Defaults to none. */
+    readonly outerSubnet?: string;
+    /** Further subnets the pool must not overlap. Defaults to none. */
+    readonly avoidSubnets?: readonly string[];
+    /** How long to wait for the local engine to answer. Defaults to 60 s. */
+    readonly readyTimeoutSeconds?: number;
+}
+
+/**
+ * What the init script prints on stdout (one JSON line with exactly these
+ * keys). Not a secret: join tokens are never part of it; joining nodes read
+ * theirs from a live manager at join time.
+ */
+export interface SwarmInitResult {
+    /** `ip:2377` of the initialised manager. */
+    readonly managerAddr: string;
+    /** The engine's swarm node ID (`docker info` `.Swarm.NodeID`). */
+    readonly nodeId: string;
+}
+
+/**
+ * Script for the first manager: waits for the engine; if it already is an
+ * active swarm manager does nothing, otherwise `docker swarm init` (no
+ * autolock, explicit listen/advertise/data-path address, address pool chosen
+ * to avoid the outer network). Then checks that the manager hands out
+ * well-formed worker and manager join tokens (proof that it works) without
+ * printing them anywhere. Prints exactly one line on stdout, the JSON
+ * {@link SwarmInitResult} (no secrets); everything else goes to stderr. Fails if
+ * the node is a worker of some swarm, locked, or its hostname differs from
+ * `nodeName`.
+ */
+export function renderSwarmInitScript(input: SwarmInitScriptInput): string {
+    const pool = input.defaultAddrPool ?? DEFAULT_SWARM_ADDRESS_POOL;
+    const maskLength = pool.maskLength ?? 24;
+    const readyTimeout = input.readyTimeoutSeconds ?? 60;
+    const errors: string[] = [];
+    checkIpv4(errors, "advertiseAddr", input.advertiseAddr);
+    checkNodeName(errors, "nodeName", input.nodeName);
+    checkPools(errors, "defaultAddrPool", pool.cidrs, maskLength, subnetsToAvoid(input));
+    checkSeconds(errors, "readyTimeoutSeconds", readyTimeout, 1, 3600);
+    throwIfErrors("renderSwarmInitScript", errors);
+
+    const poolArgs = pool.cidrs.map((c) => `    --default-addr-pool ${shellQuote(c)} \\`);
+    return [
+        renderShellPrelude({
+            title: `Initialise the Docker Swarm on ${input.nodeName} (idempotent).`,
+            logTag: `swarm-init[${input.nodeName}]`,
+        }),
+        `NODE_NAME=${shellQuote(input.nodeName)}`,
+        `ADVERTISE_ADDR=${shellQuote(input.advertiseAddr)}`,
+        "",
+        `wait_for_docker ${readyTimeout}`,
+        "",
+        "engine_name=$(swarm_field '{{.Name}}')",
+        'if [ "$engine_name" != "$NODE_NAME" ]; then',
+        "  fail \"the engine's hostname is '$engine_name', expected '$NODE_NAME' (start the node with --hostname $NODE_NAME)\"",
+        "fi",
+        "",
+        "state=$(swarm_field '{{.Swarm.LocalNodeState}}')",
+        'case "$state" in',
+        "  active)",
+        "    if [ \"$(swarm_field '{{.Swarm.ControlAvailable}}')\" != true ]; then",
+        "      fail 'this engine is a worker of an existing swarm; refusing to initialise a new one'",
+        "    fi",
+        "    log 'already an active swarm manager; nothing to initialise'",
+        "    ;;",
+        "  inactive)",
+        '    log "initialising the swarm (advertise $ADVERTISE_ADDR)"',
+        "    # stdout of `swarm init` holds a join command with the worker token: discard it.",
+        "    docker swarm init \\",
+        '    --advertise-addr "$ADVERTISE_ADDR" \\',
+        `    --listen-addr "$ADVERTISE_ADDR:${SWARM_MANAGER_PORT}" \\`,
+        '    --data-path-addr "$ADVERTISE_ADDR" \\',
+        ...poolArgs,
+        `    --default-addr-pool-mask-length ${maskLength} \\`,
+        "    --autolock=false >/dev/null",
+        "    log 'swarm initialised'",
+        "    ;;",
+        "  locked)",
+        "    fail 'the swarm is locked (autolock); unlock it with docker swarm unlock'",
+        "    ;;",
+        "  *)",
+        "    fail \"unexpected swarm state '$state' (pending or error: run docker swarm leave --force and retry)\"",
+        "    ;;",
+        "esac",
+        "",
+        "# The manager must hand out well-formed join tokens (proof that it works).",
+        "# They are checked and dropped here, never printed: stdout and stderr end up in logs.",
+        "err_file=$(mktemp)",
+        "trap 'rm -f \"$err_file\"' EXIT",
+        "check_join_token() {",
+        '  if ! cjt_token=$(docker swarm join-token -q "$1" 2>"$err_file"); then',
+        "    cjt_token=",
+        "    fail \"docker swarm join-token -q $1 failed: $(sed 's/SWMTKN-[A-Za-z0-9-]*/<redacted>/g' \"$err_file\" | tr '\\n' ' ')\"",
+        "  fi",
+        "  # Well-formed: SWMTKN-1-<letters/digits>-<letters/digits>, nothing else.",
+        "  cjt_ok=false",
+        '  case "$cjt_token" in',
+        "    *[!A-Za-z0-9-]*) ;;",
+        "    SWMTKN-1-*-*-* | SWMTKN-1--* | SWMTKN-1-*-) ;;",
+        "    SWMTKN-1-?*-?*) cjt_ok=true ;;",
+        "  esac",
+        "  cjt_token=",
+        '  [ "$cjt_ok" = true ] || fail "docker swarm join-token -q $1 returned something that is not a join token"',
+        "}",
+        "check_join_token worker",
+        "check_join_token manager",
+        "log 'the manager hands out worker and manager join tokens'",
+        "",
+        "node_id=$(swarm_field '{{.Swarm.NodeID}}')",
+        'case "$node_id" in',
+        "  '' | *[!A-Za-z0-9_-]*) fail 'docker info reports no usable swarm node ID' ;;",
+        "esac",
+        `manager_addr=$(swarm_field '{{range .Swarm.RemoteManagers}}{{if eq .NodeID $.Swarm.NodeID}}{{.Addr}}{{end}}{{end}}')`,
+        `[ -n "$manager_addr" ] || manager_addr="$ADVERTISE_ADDR:${SWARM_MANAGER_PORT}"`,
+        'case "$manager_addr" in',
+        "  *[!0-9.:]* | *:*:* | :* | *:) fail \"unexpected manager address '$manager_addr'\" ;;",
+        "  *:*) ;;",
+        "  *) fail \"unexpected manager address '$manager_addr'\" ;;",
+        "esac",
+        'printf \'{"managerAddr":"%s","nodeId":"%s"}\\n\' "$manager_addr" "$node_id"',
+        "",
+    ].join("\n");
+}
+
+/**
+ * Parses the init script's stdout into a {@link SwarmInitResult}. Accepts
+ * exactly the keys `managerAddr` and `nodeId`: any other key (e.g. a token
+ * printed by an older script) is an error.
+ * @throws with a message that never contains the text (should it ever hold a
+ * secret, it must not reach logs).
+ */
+export function parseSwarmInitOutput(stdout: string): SwarmInitResult {
+    const fail = (why: string): never => {
+        throw new Error(`swarm init output is not the expected JSON line: ${why}`);
+    };
+    const lines = stdout.split("\n").filter((l) => l.trim() !== "");
+    if (lines.length !== 1) fail(`expected 1 non-empty line, got ${lines.length}`);
+    let value: unknown;
+    try {
+        value = JSON.parse(lines[0]);
+    } catch {
+        return fail("not JSON");
+    }
+    if (typeof value !== "object" || value === null) return fail("not an object");
+    if (Array.isArray(value)) return fail("not an object");
+    const v = value as Record<string, unknown>;
+    const extra = Object.keys(v).filter((k) => k !== "managerAddr" && k !== "nodeId");
+    if (extra.length > 0) fail(`${extra.length} unexpected key(s); only managerAddr and nodeId are allowed`);
+    const managerAddr = v.managerAddr;
+    const nodeId = v.nodeId;
+    if (typeof managerAddr !== "string" || !/^[0-9.]+:\d+$/.test(managerAddr)) fail("managerAddr missing or malformed");
+    if (typeof nodeId !== "string" || !/^[A-Za-z0-9_-]+$/.test(nodeId)) fail("nodeId missing or malformed");
+    return { managerAddr: managerAddr as string, nodeId: nodeId as string };
+}
+
+// ---------------------------------------------------------------------------
+// swarm join
+// ---------------------------------------------------------------------------
+
+/** A swarm node's role. */
+export type SwarmRole = "manager" | "worker";
+
+/** Input of {@link renderSwarmJoinScript}. */
+export interface SwarmJoinScriptInput {
+    /** Role to join as; must match the role of the token in `tokenEnv`. */
+    readonly role: SwarmRole;
+    /** This node's hostname; the engine must report the same name. */
+    readonly nodeName: string;
+    /** IPv4 address of this node that other nodes reach. */
+    readonly advertiseAddr: string;
+    /** Managers to try, in order: `ip` or `ip:port` (port defaults to 2377). At least one. */
+    readonly managerAddrs: readonly string[];
+    /**
+     * Name of the environment variable that holds the join token for `role` when
+     * the script runs (e.g. `docker exec -e NAME`, the value taken from the
+     * caller's environment, never from argv; the program reads it from a live
+     * manager at join time). The token is never part of the script text.
+     */
+    readonly tokenEnv: string;
+    /** How long to wait for the local engine to answer. Defaults to 60 s. */
+    readonly readyTimeoutSeconds?: number;
+    /** Total time for join attempts over all managers. Defaults to 60 s. */
+    readonly joinTimeoutSeconds?: number;
+}
+
+/**
+ * Script that joins this node to the swarm: waits for the engine; exits 0 if
+ * already an active member; otherwise tries `docker swarm join` against each
+ * manager in turn, retrying until `joinTimeoutSeconds`, and fails with a clear
+ * message if none worked. A half-finished join (state `pending`/`error`) is
+ * reset with `docker swarm leave --force` first. Join managers one at a time.
+ * The token is copied from `tokenEnv` into an unexported shell variable (and
+ * `tokenEnv` unset, so `docker` children do not inherit it); error text is
+ * redacted of tokens.
+ */
+export function renderSwarmJoinScript(input: SwarmJoinScriptInput): string {
+    const readyTimeout = input.readyTimeoutSeconds ?? 60;
+    const joinTimeout = input.joinTimeoutSeconds ?? 60;
+    const errors: string[] = [];
+    if (input.role !== "manager" && input.role !== "worker") {
+        errors.push(`role ${JSON.stringify(input.role)} must be "manager" or "worker"`);
+    }
+    checkNodeName(errors, "nodeName", input.nodeName);
+    checkIpv4(errors, "advertiseAddr", input.advertiseAddr);
+    if (input.managerAddrs.length === 0) errors.push("managerAddrs must list at least one manager");
+    const managers = input.managerAddrs.map((addr) => {
+        const m = /^([0-9.]+)(?::(\d{1,5}))?$/.exec(addr);
+        const port = m?.[2] === undefined ? SWARM_MANAGER_PORT : Number(m[2]);
+        if (!m || parseIpv4(m[1]) === undefined || port < 1 || port > 65535) {
+            errors.push(`managerAddrs entry ${JSON.stringify(addr)} must be an IPv4 address with an optional :port`);
+            return addr;
+        }
+        return `${m[1]}:${port}`;
+    });
+    // Guard for untyped callers: a token must never be embedded in the script text.
+    if (Object.prototype.hasOwnProperty.call(input, "token")) {
+        errors.push("token is not accepted: pass the join token in the environment variable named by tokenEnv");
+    }
+    if (typeof input.tokenEnv !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(input.tokenEnv) || RESERVED_VARS.has(input.tokenEnv)) {
+        errors.push(`tokenEnv ${JSON.stringify(input.tokenEnv)} must be a shell variable name not used by the script`);
+    }
+    checkSeconds(errors, "readyTimeoutSeconds", readyTimeout, 1, 3600);
+    checkSeconds(errors, "joinTimeoutSeconds", joinTimeout, 1, 3600);
+    throwIfErrors("renderSwarmJoinScript", errors);
+
+    const wantControl = input.role === "manager" ? "true" : "false";
+    return [
+        renderShellPrelude({
+            title: `Join ${input.nodeName} to the Docker Swarm as a ${input.role} (idempotent).`,
+            logTag: `swarm-join[${input.nodeName}]`,
+        }),
+        `NODE_NAME=${shellQuote(input.nodeName)}`,
+        `ROLE=${input.role}`,
+        `ADVERTISE_ADDR=${shellQuote(input.advertiseAddr)}`,
+        `MANAGERS=${shellQuote(managers.join(" "))}`,
+        // Copy the token out of the environment so `docker` children do not inherit it.
+        "JOIN_TOKEN=${" + input.tokenEnv + ":-}",
+        `unset ${input.tokenEnv}`,
+        'case "$JOIN_TOKEN" in',
+        "  SWMTKN-1-*) ;;",
+        `  *) fail 'environment variable ${input.tokenEnv} does not hold a Swarm join token' ;;`,
+        "esac",
+        `JOIN_TIMEOUT=${joinTimeout}`,
+        "",
+        `wait_for_docker ${readyTimeout}`,
+        "",
+        "engine_name=$(swarm_field '{{.Name}}')",
+        'if [ "$engine_name" != "$NODE_NAME" ]; then',
+        "  fail \"the engine's hostname is '$engine_name', expected '$NODE_NAME' (start the node with --hostname $NODE_NAME)\"",
+        "fi",
+        "",
+        "# check_role: after joining, the engine's role must be the one asked for.",
+        "check_role() {",
+        `  if [ "$(swarm_field '{{.Swarm.ControlAvailable}}')" != ${wantControl} ]; then`,
+        '    fail "this node is in the swarm but not as a $ROLE (wrong token for the role?)"',
+        "  fi",
+        "}",
+        "",
+        "state=$(swarm_field '{{.Swarm.LocalNodeState}}')",
+        'case "$state" in',
+        "  active)",
+        "    check_role",
+        '    log "already an active swarm $ROLE; nothing to do"',
+        "    exit 0",
+        "    ;;",
+        "  inactive) ;;",
+        "  pending | error)",
+        "    log \"swarm state is '$state' after an earlier attempt; resetting it\"",
+        "    docker swarm leave --force >/dev/null 2>&1 || true",
+        "    ;;",
+        "  locked) fail 'the swarm is locked (autolock); unlock it with docker swarm unlock' ;;",
+        "  *) fail \"unexpected swarm state '$state'\" ;;",
+        "esac",
+        "",
+        "err_file=$(mktemp)",
+        "trap 'rm -f \"$err_file\"' EXIT",
+        "deadline=$(($(date +%s) + JOIN_TIMEOUT))",
+        "attempt=0",
+        "while :; do",
+        "  for manager in $MANAGERS; do",
+        '    if [ "$attempt" -gt 0 ] && [ "$(date +%s)" -ge "$deadline" ]; then',
+        '      fail "could not join the swarm as a $ROLE via any of: $MANAGERS (gave up after $JOIN_TIMEOUT s, $attempt attempts)"',
+        "    fi",
+        "    attempt=$((attempt + 1))",
+        "    remaining=$((deadline - $(date +%s)))",
+        '    [ "$remaining" -ge 5 ] || remaining=5',
+        '    [ "$remaining" -le 30 ] || remaining=30',
+        '    if timeout "$remaining" docker swarm join --token "$JOIN_TOKEN" \\',
+        '      --advertise-addr "$ADVERTISE_ADDR" \\',
+        `      --listen-addr "$ADVERTISE_ADDR:${SWARM_MANAGER_PORT}" \\`,
+        '      --data-path-addr "$ADVERTISE_ADDR" \\',
+        '      "$manager" >/dev/null 2>"$err_file"; then',
+        "      check_role",
+        '      log "joined the swarm as a $ROLE via $manager (attempt $attempt)"',
+        "      exit 0",
+        "    fi",
+        "    # A join that timed out on our side may still have completed.",
+        "    state=$(swarm_field '{{.Swarm.LocalNodeState}}')",
+        '    if [ "$state" = active ]; then',
+        "      check_role",
+        '      log "joined the swarm as a $ROLE via $manager (attempt $attempt)"',
+        "      exit 0",
+        "    fi",
+        "    log \"join via $manager failed (attempt $attempt): $(sed 's/SWMTKN-[A-Za-z0-9-]*/<redacted>/g' \"$err_file\" | tr '\\n' ' ')\"",
+        '    if [ "$state" != inactive ]; then',
+        "      docker swarm leave --force >/dev/null 2>&1 || true",
+        "    fi",
+        "  done",
+        "  sleep 2",
+        "done",
+        "",
+    ].join("\n");
+}
+
+// ---------------------------------------------------------------------------
+// swarm leave / node rm
+// ---------------------------------------------------------------------------
+
+/** Input of {@link renderSwarmLeaveScript}. */
+export interface SwarmLeaveScriptInput {
+    /** Role the node was created with (a manager is demoted before it leaves). */
+    readonly role: SwarmRole;
+    /** This node's hostname. */
+    readonly nodeName: string;
+    /** How long to wait for the local engine. Defaults to 30 s; if it never answers the script gives up with exit 0 (the node is going away; the remove script cleans up). */
+    readonly readyTimeoutSeconds?: number;
+    /** How long to wait for a demotion to take effect. Defaults to 60 s. */
+    readonly demoteTimeoutSeconds?: number;
+}
+
+/**
+ * Script run ON a node that is being deleted. A manager first demotes itself
+ * (so the raft membership shrinks instead of counting an absent member against
+ * quorum) and waits until it no longer has control; then `docker swarm leave`.
+ * The last manager of a swarm leaves with `--force` (the swarm ends with it).
+ * Idempotent: a node that is not in a swarm exits 0.
+ * Follow it with {@link renderSwarmNodeRemoveScript} on a remaining manager.
+ */
+export function renderSwarmLeaveScript(input: SwarmLeaveScriptInput): string {
+    const readyTimeout = input.readyTimeoutSeconds ?? 30;
+    const demoteTimeout = input.demoteTimeoutSeconds ?? 60;
+    const errors: string[] = [];
+    if (input.role !== "manager" && input.role !== "worker") {
+        errors.push(`role ${JSON.stringify(input.role)} must be "manager" or "worker"`);
+    }
+    checkNodeName(errors, "nodeName", input.nodeName);
+    checkSeconds(errors, "readyTimeoutSeconds", readyTimeout, 1, 3600);
+    checkSeconds(errors, "demoteTimeoutSeconds", demoteTimeout, 1, 3600);
+    throwIfErrors("renderSwarmLeaveScript", errors);
+
+    return [
+        renderShellPrelude({
+            title: `Take ${input.nodeName} (${input.role}) out of the Docker Swarm before it is deleted.`,
+            logTag: `swarm-leave[${input.nodeName}]`,
+        }),
+        `NODE_NAME=${shellQuote(input.nodeName)}`,
+        `ROLE=${input.role}`,
+        `DEMOTE_TIMEOUT=${demoteTimeout}`,
+        "",
+        `wfd_deadline=$(($(date +%s) + ${readyTimeout}))`,
+        "until timeout 10 docker info >/dev/null 2>&1; do",
+        '  if [ "$(date +%s)" -ge "$wfd_deadline" ]; then',
+        "    log 'warning: the local Docker engine does not answer; leaving the clean-up to the remove script'",
+        "    exit 0",
+        "  fi",
+        "  sleep 1",
+        "done",
+        "",
+        "state=$(swarm_field '{{.Swarm.LocalNodeState}}')",
+        'if [ "$state" = inactive ]; then',
+        "  log 'not part of a swarm; nothing to do'",
+        "  exit 0",
+        "fi",
+        "engine_name=$(swarm_field '{{.Name}}')",
+        'if [ "$engine_name" != "$NODE_NAME" ]; then',
+        "  log \"warning: the engine's hostname is '$engine_name', expected '$NODE_NAME'\"",
+        "fi",
+        "",
+        'if [ "$state" = active ] && [ "$(swarm_field \'{{.Swarm.ControlAvailable}}\')" = true ]; then',
+        "  [ \"$ROLE\" = manager ] || log 'warning: created as a worker but is a manager now; demoting it'",
+        "  node_id=$(swarm_field '{{.Swarm.NodeID}}')",
+        "  managers=$(docker node ls --filter role=manager -q | wc -l)",
+        '  if [ "$managers" -le 1 ]; then',
+        "    log 'last manager of the swarm: leaving with --force (this ends the swarm)'",
+        "    docker swarm leave --force >/dev/null",
+        "    log 'left the swarm'",
+        "    exit 0",
+        "  fi",
+        '  log "demoting this manager ($managers managers before; the raft quorum shrinks with it)"',
+        '  docker node demote "$node_id" >/dev/null ||',
+        "    fail 'docker node demote failed (has the swarm lost its quorum?); not leaving, to keep the raft membership consistent'",
+        "  deadline=$(($(date +%s) + DEMOTE_TIMEOUT))",
+        "  while [ \"$(swarm_field '{{.Swarm.ControlAvailable}}')\" = true ]; do",
+        '    if [ "$(date +%s)" -ge "$deadline" ]; then',
+        '      fail "the demotion did not take effect within $DEMOTE_TIMEOUT s"',
+        "    fi",
+        "    sleep 1",
+        "  done",
+        "  log 'demoted'",
+        "fi",
+        "",
+        "docker swarm leave >/dev/null 2>&1 || docker swarm leave --force >/dev/null",
+        "log 'left the swarm'",
+        "",
+    ].join("\n");
+}
+
+/** Input of {@link renderSwarmNodeRemoveScript}. */
+export interface SwarmNodeRemoveScriptInput {
+    /** Hostname of the departed node (as `docker node ls` shows it). */
+    readonly nodeName: string;
+    /** How long to wait for the local engine. Defaults to 60 s. */
+    readonly readyTimeoutSeconds?: number;
+    /** How long to wait for a node entry to turn `down` before leaving it alone. Defaults to 60 s. */
+    readonly downTimeoutSeconds?: number;
+}
+
+/**
+ * Script run on a REMAINING manager after a node was deleted: removes every
+ * node entry whose hostname is `nodeName` and whose status is `down` (a node
+ * that is still `ready` under that name — e.g. its replacement — is left
+ * alone after `downTimeoutSeconds`). A manager entry is demoted before
+ * `docker node rm --force`. "Not found" counts as success.
+ */
+export function renderSwarmNodeRemoveScript(input: SwarmNodeRemoveScriptInput): string {
+    const readyTimeout = input.readyTimeoutSeconds ?? 60;
+    const downTimeout = input.downTimeoutSeconds ?? 60;
+    const errors: string[] = [];
+    checkNodeName(errors, "nodeName", input.nodeName);
+    checkSeconds(errors, "readyTimeoutSeconds", readyTimeout, 1, 3600);
+    checkSeconds(errors, "downTimeoutSeconds", downTimeout, 0, 3600);
+    throwIfErrors("renderSwarmNodeRemoveScript", errors);
+
+    return [
+        renderShellPrelude({
+            title: `Remove the departed node ${input.nodeName} from the Docker Swarm (run on a manager).`,
+            logTag: `swarm-node-rm[${input.nodeName}]`,
+        }),
+        `NODE_NAME=${shellQuote(input.nodeName)}`,
+        `DOWN_TIMEOUT=${downTimeout}`,
+        "",
+        `wait_for_docker ${readyTimeout}`,
+        "if [ \"$(swarm_field '{{.Swarm.ControlAvailable}}')\" != true ]; then",
+        "  fail 'this engine is not a swarm manager; run the remove script on a manager'",
+        "fi",
+        "",
+        "# node_lines: 'ID STATUS ROLE' of every node whose hostname is exactly NODE_NAME.",
+        "node_lines() {",
+        "  docker node ls --format '{{.ID}} {{.Hostname}}' | while read -r nl_id nl_host; do",
+        '    [ "$nl_host" = "$NODE_NAME" ] || continue',
+        "    docker node inspect --format '{{.ID}} {{.Status.State}} {{.Spec.Role}}' \"$nl_id\" 2>/dev/null || true",
+        "  done",
+        "}",
+        "",
+        "deadline=$(($(date +%s) + DOWN_TIMEOUT))",
+        "while :; do",
+        "  live=$(node_lines | awk '$2 != \"down\"' | wc -l)",
+        '  [ "$live" -eq 0 ] && break',
+        '  if [ "$(date +%s)" -ge "$deadline" ]; then',
+        '    log "warning: $live node(s) named $NODE_NAME still up after $DOWN_TIMEOUT s; leaving them (a replacement?)"',
+        "    break",
+        "  fi",
+        "  sleep 1",
+        "done",
+        "",
+        "removed=0",
+        'for entry in $(node_lines | awk \'$2 == "down" { print $1 ":" $3 }\'); do',
+        "  id=${entry%%:*}",
+        "  role=${entry#*:}",
+        '  if [ "$role" = manager ]; then',
+        '    log "demoting departed manager $id"',
+        '    docker node demote "$id" >/dev/null 2>&1 || log "warning: could not demote $id"',
+        "  fi",
+        '  if out=$(docker node rm --force "$id" 2>&1); then',
+        "    removed=$((removed + 1))",
+        '    log "removed node $id"',
+        "  else",
+        '    case "$out" in',
+        "      *'not found'* | *'No such node'*) log \"node $id already gone\" ;;",
+        '      *) fail "docker node rm $id failed: $out" ;;',
+        "    esac",
+        "  fi",
+        "done",
+        '[ "$removed" -gt 0 ] || log "no departed node named $NODE_NAME; nothing to remove"',
+        "",
+    ].join("\n");
+}
+
+// ---------------------------------------------------------------------------
+// daemon.json
+// ---------------------------------------------------------------------------
+
+/** An address pool for an engine's local (bridge) networks. */
+export interface DaemonAddressPool {
+    /** CIDR to carve from, e.g. `10.215.0.0/16`. */
+    readonly base: string;
+    /** Prefix length of each allocated network, e.g. 24. */
+    readonly size: number;
+}
+
+/** Default local address pool of swarm-node engines (docker0, docker_gwbridge, user bridges). */
+export const DEFAULT_DAEMON_ADDRESS_POOLS: readonly DaemonAddressPool[] = [{ base: "10.215.0.0/16", size: 24 }];
+
+/** Input of {@link renderDockerDaemonConfig}. */
+export interface DockerDaemonConfigInput {
+    /** Pools for the engine's local networks. Defaults to {@link DEFAULT_DAEMON_ADDRESS_POOLS}. */
+    readonly defaultAddressPools?: readonly DaemonAddressPool[];
+    /** CIDR of the network the nodes live on (dev Docker network, VPC); the pools must not overlap it. Defaults to none. */
+    readonly outerSubnet?: string;
+    /** Further subnets the pools must not overlap (e.g. the swarm overlay pool). Defaults to none. */
+    readonly avoidSubnets?: readonly string[];
+    /** json-file log rotation: size of one file in MiB. Defaults to 10. */
+    readonly logMaxSizeMiB?: number;
+    /** json-file log rotation: files kept per container. Defaults to 3. */
+    readonly logMaxFiles?: number;
+    /** Registries reached over plain HTTP (e.g. a local `registry:5000`). Defaults to none (key omitted). */
+    readonly insecureRegistries?: readonly string[];
+    /** Seconds dockerd gives containers to stop when it shuts down. Defaults to 10. */
+    readonly shutdownTimeoutSeconds?: number;
+}
+
+/**
+ * `/etc/docker/daemon.json` for a swarm node, as JSON text with a fixed key
+ * order and a trailing newline: overlay2, json-file logs with rotation,
+ * `live-restore: false` (dockerd refuses swarm mode with live-restore on),
+ * local address pools that avoid `outerSubnet`/`avoidSubnets`, no metrics endpoint
+ * (`metrics-addr` unset), `insecure-registries` only when asked for.
+ */
+export function renderDockerDaemonConfig(input: DockerDaemonConfigInput = {}): string {
+    const pools = input.defaultAddressPools ?? DEFAULT_DAEMON_ADDRESS_POOLS;
+    const maxSize = input.logMaxSizeMiB ?? 10;
+    const maxFiles = input.logMaxFiles ?? 3;
+    const shutdownTimeout = input.shutdownTimeoutSeconds ?? 10;
+    const errors: string[] = [];
+    if (pools.length === 0) errors.push("defaultAddressPools must list at least one pool");
+    for (const p of pools) {
+        checkPools(errors, "defaultAddressPools", [p.base], p.size, subnetsToAvoid(input));
+    }
+    if (!Number.isInteger(maxSize) || maxSize < 1 || maxSize > 1024) {
+        errors.push(`logMaxSizeMiB ${maxSize} must be an integer from 1 to 1024`);
+    }
+    if (!Number.isInteger(maxFiles) || maxFiles < 1 || maxFiles > 100) {
+        errors.push(`logMaxFiles ${maxFiles} must be an integer from 1 to 100`);
+    }
+    checkSeconds(errors, "shutdownTimeoutSeconds", shutdownTimeout, 1, 3600);
+    for (const r of input.insecureRegistries ?? []) {
+        if (!/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(r)) {
+            errors.push(`insecureRegistries entry ${JSON.stringify(r)} must be host or host:port`);
+        }
+    }
+    throwIfErrors("renderDockerDaemonConfig", errors);
+
+    const config: Record<string, unknown> = {
+        "storage-driver": "overlay2",
+        "log-driver": "json-file",
+        "log-opts": { "max-size": `${maxSize}m`, "max-file": String(maxFiles) },
+        "live-restore": false,
+        "shutdown-timeout": shutdownTimeout,
+        "default-address-pools": pools.map((p) => ({ base: p.base, size: p.size })),
+    };
+    if (input.insecureRegistries !== undefined && input.insecureRegistries.length > 0) {
+        config["insecure-registries"] = [...input.insecureRegistries];
+    }
+    return `${JSON.stringify(config, null, 2)}\n`;
+}

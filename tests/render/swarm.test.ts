@@ -1,0 +1,625 @@
+/**
+ * render/swarm.ts: the swarm bootstrap scripts are checked by shellcheck and
+ * RUN by dash against a fake `docker` on PATH (records every argv), so their
+ * behaviour — idempotency, retries, bounds, secrets kept out of output — is
+ * tested without a Docker engine (the fake hands out real-looking join tokens,
+ * so "no SWMTKN in any output" is a real check). images/swarm-node/entrypoint.sh is
+ * shellchecked here too.
+ */
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import {
+    parseSwarmInitOutput,
+    renderDockerDaemonConfig,
+    renderSwarmInitScript,
+    renderSwarmJoinScript,
+    renderSwarmLeaveScript,
+    renderSwarmNodeRemoveScript,
+    SwarmJoinScriptInput,
+} from "../../render/swarm";
+import { shellQuote } from "../../render/shell";
+
+const REPO = path.resolve(__dirname, "../..");
+const WORKER_TOKEN = "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-1awxwuwd3z9j1z3puu7rcgdbx";
+const MANAGER_TOKEN = "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-7p8nmwb4b0rqm0x6dqj2quzq1";
+
+// ---------------------------------------------------------------------------
+// shellcheck: required, never skipped
+// ---------------------------------------------------------------------------
+
+function requireShellcheck(): void {
+    try {
+        execFileSync("shellcheck", ["--version"], { stdio: "pipe" });
+    } catch {
+        throw new Error("shellcheck is not installed; these tests need it: apt-get install -y shellcheck");
+    }
+}
+
+/** Runs shellcheck (every severity) on a script text; returns its report ("" = clean). */
+function shellcheck(text: string, shell: "sh" | "bash" = "sh"): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sc-"));
+    const file = path.join(dir, "script");
+    fs.writeFileSync(file, text);
+    const r = spawnSync("shellcheck", ["--norc", "-s", shell, "-S", "style", file], { encoding: "utf8" });
+    fs.rmSync(dir, { recursive: true, force: true });
+    return r.status === 0 ? "" : `${r.stdout}${r.stderr}`;
+}
+
+// ---------------------------------------------------------------------------
+// A fake `docker` that keeps swarm state in files and records every argv
+// ---------------------------------------------------------------------------
+
+const FAKE_DOCKER = `#!/bin/sh
+F="$FAKE_DIR"
+n=$(($(cat "$F/n" 2>/dev/null || echo 0) + 1))
+echo "$n" >"$F/n"
+printf '%s\\0' "$@" >"$F/call.$n"
+for last; do :; done
+val() { if [ -f "$F/$1" ]; then cat "$F/$1"; else printf '%s\\n' "$2"; fi; }
+[ -f "$F/engine-down" ] && { echo "Cannot connect to the Docker daemon" >&2; exit 1; }
+# A token in docker's environment would reach every child process: record it.
+env | grep -q SWMTKN && : >"$F/env-leak"
+case "$1 $2" in
+  "info ") echo "fake engine"; exit 0 ;;
+  "info --format")
+    case "$3" in
+      "{{.Name}}") val name node-0 ;;
+      "{{.Swarm.LocalNodeState}}") val state inactive ;;
+      "{{.Swarm.ControlAvailable}}") val control false ;;
+      "{{.Swarm.NodeID}}") val node-id self-id ;;
+      *RemoteManagers*) val remote-addr "" ;;
+      *) echo "fake docker: unexpected format $3" >&2; exit 2 ;;
+    esac
+    exit 0 ;;
+  "swarm init")
+    echo "Swarm initialized: current node (self-id) is now a manager."
+    echo "    docker swarm join --token ${WORKER_TOKEN} 10.213.0.10:2377"
+    echo active >"$F/state"; echo true >"$F/control"; exit 0 ;;
+  "swarm join-token")
+    if [ -f "$F/join-token-error" ]; then cat "$F/join-token-error" >&2; exit 1; fi
+    case "$last" in worker) val worker-token "${WORKER_TOKEN}" ;; manager) val manager-token "${MANAGER_TOKEN}" ;; esac
+    exit 0 ;;
+  "swarm join")
+    if grep -qxF "$last" "$F/bad-managers" 2>/dev/null; then
+      echo "Error response from daemon: cannot join via $last with token $4" >&2; exit 1
+    fi
+    echo active >"$F/state"; val join-control false >"$F/control"
+    echo "This node joined a swarm."; exit 0 ;;
+  "swarm leave") echo inactive >"$F/state"; echo false >"$F/control"; exit 0 ;;
+  "node ls")
+    case "$*" in *role=manager*) val managers-q "" ;; *) val node-lines "" ;; esac
+    exit 0 ;;
+  "node inspect") grep "^$last " "$F/node-details" || exit 1; exit 0 ;;
+  "node demote") [ "$last" = self-id ] && echo false >"$F/control"; exit 0 ;;
+  "node rm")
+    if grep -qxF "$last" "$F/not-found" 2>/dev/null; then
+      echo "Error response from daemon: node $last not found" >&2; exit 1
+    fi
+    echo "$last"; exit 0 ;;
+esac
+echo "fake docker: unexpected call: $*" >&2
+exit 3
+`;
+
+interface Run {
+    readonly status: number | null;
+    readonly stdout: string;
+    readonly stderr: string;
+    /** argv of every docker call, in order. */
+    readonly calls: string[][];
+    readonly ms: number;
+}
+
+type RunFn = (script: string, shFlags?: string, env?: Record<string, string>) => Run;
+
+/** A scratch fake-docker world; `files` pre-sets its state files. */
+function fakeWorld(files: Record<string, string> = {}): { dir: string; state: string; run: RunFn } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-docker-"));
+    const bin = path.join(dir, "bin");
+    const state = path.join(dir, "state");
+    fs.mkdirSync(bin);
+    fs.mkdirSync(state);
+    fs.writeFileSync(path.join(bin, "docker"), FAKE_DOCKER, { mode: 0o755 });
+    for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(state, name), content);
+    const run: RunFn = (script, shFlags = "-s", env = {}) => {
+        const started = Date.now();
+        const r = spawnSync("sh", [shFlags], {
+            input: script,
+            encoding: "utf8",
+            timeout: 30_000,
+            env: { PATH: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}`, FAKE_DIR: state, LANG: "C", ...env },
+        });
+        const ms = Date.now() - started;
+        const n = fs.existsSync(path.join(state, "n")) ? Number(fs.readFileSync(path.join(state, "n"), "utf8")) : 0;
+        const calls: string[][] = [];
+        for (let i = 1; i <= n; i++) {
+            calls.push(
+                fs
+                    .readFileSync(path.join(state, `call.${i}`), "utf8")
+                    .split("\0")
+                    .slice(0, -1),
+            );
+        }
+        return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls, ms };
+    };
+    return { dir, state, run };
+}
+
+const worlds: string[] = [];
+function world(files: Record<string, string> = {}): RunFn {
+    return worldWithState(files).run;
+}
+
+/** Like {@link world}, also giving the state directory (to look for `env-leak`). */
+function worldWithState(files: Record<string, string> = {}): { state: string; run: RunFn } {
+    const w = fakeWorld(files);
+    worlds.push(w.dir);
+    return w;
+}
+
+function callsOf(r: Run, ...prefix: string[]): string[][] {
+    return r.calls.filter((c) => prefix.every((p, i) => c[i] === p));
+}
+
+beforeAll(requireShellcheck);
+afterAll(() => {
+    for (const d of worlds) fs.rmSync(d, { recursive: true, force: true });
+});
+
+// ---------------------------------------------------------------------------
+
+describe("shellQuote", () => {
+    const nasty = [
+        "",
+        "plain",
+        "a b",
+        "it's",
+        'say "hi"',
+        "$HOME",
+        "${x:-y}",
+        "`id`",
+        "$(id)",
+        "back\\slash",
+        "new\nline",
+        "tab\tx",
+        "*",
+        "~root",
+        "-n",
+        "a'b''c'''",
+        "é ✓",
+        "{{.Task.Name}}",
+        "!bang",
+    ];
+
+    it.each(nasty.map((v) => [JSON.stringify(v), v]))("round-trips %s through sh and bash as one word", (_label, value) => {
+        for (const shell of ["sh", "bash"]) {
+            const out = execFileSync(shell, ["-c", `set -- ${shellQuote(value)}; printf '%s|%s' "$#" "$1"`], { encoding: "utf8" });
+            expect(out).toBe(`1|${value}`);
+        }
+    });
+
+    it("leaves plain words unquoted and refuses NUL", () => {
+        expect(shellQuote("10.213.0.10:2377")).toBe("10.213.0.10:2377");
+        expect(() => shellQuote("a\0b")).toThrow(/NUL/);
+    });
+});
+
+describe("every rendered script passes shellcheck and never enables tracing", () => {
+    const scripts: Record<string, string> = {
+        init: renderSwarmInitScript({ advertiseAddr: "10.213.0.10", nodeName: "mgr-0" }),
+        join: renderSwarmJoinScript({
+            role: "worker",
+            nodeName: "wrk-0",
+            advertiseAddr: "10.213.0.20",
+            managerAddrs: ["10.213.0.10", "10.213.0.11:2377"],
+            tokenEnv: "SWARM_JOIN_TOKEN",
+        }),
+        leave: renderSwarmLeaveScript({ role: "manager", nodeName: "mgr-2" }),
+        nodeRemove: renderSwarmNodeRemoveScript({ nodeName: "mgr-2" }),
+    };
+    it.each(Object.keys(scripts))("%s", (name) => {
+        const text = scripts[name];
+        expect(shellcheck(text)).toBe("");
+        expect(text.startsWith("#!/bin/sh\n")).toBe(true);
+        expect(text).not.toMatch(/set -[a-wyz]*x/);
+    });
+
+    it("images/swarm-node/entrypoint.sh passes shellcheck as bash", () => {
+        const text = fs.readFileSync(path.join(REPO, "images/swarm-node/entrypoint.sh"), "utf8");
+        expect(text.startsWith("#!/usr/bin/env bash\n")).toBe(true);
+        expect(shellcheck(text, "bash")).toBe("");
+    });
+
+    it("the swarm-node Dockerfile copies the entrypoint from the repository root", () => {
+        const dockerfile = fs.readFileSync(path.join(REPO, "images/swarm-node/Dockerfile"), "utf8");
+        expect(dockerfile).toMatch(/^FROM debian:bookworm-slim$/m);
+        expect(dockerfile).toMatch(/COPY images\/swarm-node\/entrypoint\.sh /);
+        expect(dockerfile).toMatch(/^VOLUME \/var\/lib\/docker$/m);
+    });
+});
+
+describe("renderSwarmInitScript", () => {
+    const script = renderSwarmInitScript({ advertiseAddr: "10.213.0.10", nodeName: "node-0", avoidSubnets: ["10.213.0.0/24"] });
+
+    it("initialises an inactive engine with explicit addresses, a non-overlapping pool and no autolock", () => {
+        const run = world({ "remote-addr": "10.213.0.10:2377" });
+        const r = run(script);
+        expect(r.status).toBe(0);
+        const [init] = callsOf(r, "swarm", "init");
+        expect(init).toEqual([
+            "swarm",
+            "init",
+            "--advertise-addr",
+            "10.213.0.10",
+            "--listen-addr",
+            "10.213.0.10:2377",
+            "--data-path-addr",
+            "10.213.0.10",
+            "--default-addr-pool",
+            "10.214.0.0/16",
+            "--default-addr-pool-mask-length",
+            "24",
+            "--autolock=false",
+        ]);
+    });
+
+    it("prints exactly one JSON line on stdout: the manager address and node ID, nothing else", () => {
+        const r = world({ "remote-addr": "10.213.0.10:2377", "node-id": "x3mz8ygc4k1q2w5e7r9t0y6u8\n" })(script);
+        expect(r.status).toBe(0);
+        expect(r.stdout.endsWith("\n")).toBe(true);
+        expect(r.stdout.trim().split("\n")).toHaveLength(1);
+        expect(JSON.parse(r.stdout)).toEqual({ managerAddr: "10.213.0.10:2377", nodeId: "x3mz8ygc4k1q2w5e7r9t0y6u8" });
+        expect(parseSwarmInitOutput(r.stdout)).toEqual({ managerAddr: "10.213.0.10:2377", nodeId: "x3mz8ygc4k1q2w5e7r9t0y6u8" });
+    });
+
+    it("checks both join tokens but prints no token on stdout or stderr, even under sh -xv", () => {
+        const inactiveAndActive: Array<Record<string, string>> = [{}, { state: "active\n", control: "true\n" }];
+        for (const files of inactiveAndActive) {
+            for (const flags of ["-s", "-xvs"]) {
+                const r = world(files)(script, flags);
+                expect(r.status).toBe(0);
+                // The fake docker did hand out tokens (swarm init even prints a join command) ...
+                expect(callsOf(r, "swarm", "join-token")).toEqual([
+                    ["swarm", "join-token", "-q", "worker"],
+                    ["swarm", "join-token", "-q", "manager"],
+                ]);
+                // ... and none of them reached any output.
+                expect(r.stdout).not.toContain("SWMTKN");
+                expect(r.stderr).not.toContain("SWMTKN");
+                expect(`${r.stdout}${r.stderr}`).not.toContain("1awxwuwd3z9j1z3puu7rcgdbx");
+                expect(`${r.stdout}${r.stderr}`).not.toContain("7p8nmwb4b0rqm0x6dqj2quzq1");
+                expect(Object.keys(JSON.parse(r.stdout)).sort()).toEqual(["managerAddr", "nodeId"]);
+            }
+        }
+    });
+
+    it.each([
+        [
+            "a malformed manager token",
+            { "manager-token": "SWMTKN-1-oops-not-a-token-0\n" },
+            /join-token -q manager returned something that is not a join token/,
+        ],
+        [
+            "a worker token with stray text",
+            { "worker-token": `${WORKER_TOKEN} extra\n` },
+            /join-token -q worker returned something that is not a join token/,
+        ],
+        ["an empty answer", { "worker-token": "" }, /join-token -q worker returned something that is not a join token/],
+        [
+            "a failing join-token, its error redacted",
+            { "join-token-error": `Error response from daemon: rotate failed for ${WORKER_TOKEN}\n` },
+            /join-token -q worker failed: Error response from daemon: rotate failed for <redacted>/,
+        ],
+    ])("fails on %s without printing it", (_label, files, message) => {
+        const r = world(files)(script);
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toMatch(message);
+        expect(r.stdout).toBe("");
+        expect(r.stderr).not.toContain("SWMTKN");
+    });
+
+    it("fails rather than print a node ID or manager address that is not a plain word", () => {
+        const badId = world({ "node-id": 'a"b\n' })(script);
+        expect(badId.status).not.toBe(0);
+        expect(badId.stderr).toMatch(/no usable swarm node ID/);
+        expect(badId.stdout).toBe("");
+        const badAddr = world({ "remote-addr": "[fd00::1]:2377\n" })(script);
+        expect(badAddr.status).not.toBe(0);
+        expect(badAddr.stderr).toMatch(/unexpected manager address/);
+        expect(badAddr.stdout).toBe("");
+    });
+
+    it("does not initialise again on an active manager but still reports its address and node ID", () => {
+        const r = world({ state: "active\n", control: "true\n" })(script);
+        expect(r.status).toBe(0);
+        expect(callsOf(r, "swarm", "init")).toHaveLength(0);
+        expect(parseSwarmInitOutput(r.stdout)).toEqual({ managerAddr: "10.213.0.10:2377", nodeId: "self-id" });
+    });
+
+    it("refuses to turn a worker of another swarm into a new swarm", () => {
+        const r = world({ state: "active\n", control: "false\n" })(script);
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toMatch(/worker of an existing swarm/);
+        expect(r.stdout).toBe("");
+    });
+
+    it("refuses an engine whose hostname is not the node name", () => {
+        const r = world({ name: "ip-10-0-0-1\n" })(script);
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toMatch(/hostname is 'ip-10-0-0-1', expected 'node-0'/);
+    });
+
+    it("gives up waiting for an engine that never answers, within the bound", () => {
+        const r = world({ "engine-down": "" })(
+            renderSwarmInitScript({ advertiseAddr: "10.213.0.10", nodeName: "node-0", readyTimeoutSeconds: 2 }),
+        );
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toMatch(/did not answer within 2 s/);
+        expect(r.ms).toBeLessThan(6000);
+    });
+
+    it("rejects an address pool that overlaps the outer network, naming every bad field", () => {
+        expect(() =>
+            renderSwarmInitScript({
+                advertiseAddr: "10.213.0.300",
+                nodeName: "bad_name",
+                defaultAddrPool: { cidrs: ["10.213.0.0/16"] },
+                avoidSubnets: ["10.213.0.0/24"],
+            }),
+        ).toThrow(/advertiseAddr "10.213.0.300"[\s\S]*nodeName "bad_name"[\s\S]*10.213.0.0\/16 overlaps 10.213.0.0\/24/);
+    });
+});
+
+describe("parseSwarmInitOutput", () => {
+    function errorOf(text: string): string {
+        try {
+            parseSwarmInitOutput(text);
+        } catch (e) {
+            return (e as Error).message;
+        }
+        throw new Error("expected parseSwarmInitOutput to throw");
+    }
+
+    it("accepts exactly managerAddr and nodeId", () => {
+        expect(parseSwarmInitOutput('\n{"managerAddr":"10.0.0.1:2377","nodeId":"abc123"}\n')).toEqual({
+            managerAddr: "10.0.0.1:2377",
+            nodeId: "abc123",
+        });
+    });
+
+    it("rejects output that carries tokens (the old format) without echoing them", () => {
+        const old = `{"workerToken":"${WORKER_TOKEN}","managerToken":"${MANAGER_TOKEN}","managerAddr":"10.0.0.1:2377","nodeId":"abc123"}`;
+        const message = errorOf(old);
+        expect(message).toMatch(/2 unexpected key\(s\)/);
+        expect(message).not.toContain("SWMTKN");
+        expect(message).not.toContain("workerToken");
+    });
+
+    it("names the bad field and never echoes the text it rejects", () => {
+        expect(errorOf('{"managerAddr":"10.0.0.1:2377","nodeId":"a b"}')).toMatch(/nodeId missing or malformed/);
+        expect(errorOf('{"nodeId":"abc"}')).toMatch(/managerAddr missing or malformed/);
+        expect(errorOf('{"managerAddr":"10.0.0.1:2377","nodeId":"a"}\n{}')).toMatch(/expected 1 non-empty line, got 2/);
+        expect(errorOf("[]")).toMatch(/not an object/);
+        const message = errorOf(`secret-${WORKER_TOKEN}`);
+        expect(message).toMatch(/not JSON/);
+        expect(message).not.toContain("SWMTKN");
+    });
+});
+
+describe("renderSwarmJoinScript", () => {
+    const input = {
+        role: "worker" as const,
+        nodeName: "node-0",
+        advertiseAddr: "10.213.0.20",
+        managerAddrs: ["10.213.0.10", "10.213.0.11:2377"],
+        tokenEnv: "SWARM_JOIN_TOKEN",
+        joinTimeoutSeconds: 3,
+    };
+    const script = renderSwarmJoinScript(input);
+    const withToken = (token: string) => ({ SWARM_JOIN_TOKEN: token });
+
+    it("joins with the token from the environment, this node's addresses and the first manager", () => {
+        const r = world()(script, "-s", withToken(WORKER_TOKEN));
+        expect(r.status).toBe(0);
+        expect(callsOf(r, "swarm", "join")).toEqual([
+            [
+                "swarm",
+                "join",
+                "--token",
+                WORKER_TOKEN,
+                "--advertise-addr",
+                "10.213.0.20",
+                "--listen-addr",
+                "10.213.0.20:2377",
+                "--data-path-addr",
+                "10.213.0.20",
+                "10.213.0.10:2377",
+            ],
+        ]);
+        expect(r.stderr).toMatch(/joined the swarm as a worker via 10.213.0.10:2377/);
+    });
+
+    it("never has a token in its text, and docker children do not inherit the variable", () => {
+        expect(script).not.toContain("SWMTKN-1-3pu6");
+        expect(script).toContain("JOIN_TOKEN=${SWARM_JOIN_TOKEN:-}\nunset SWARM_JOIN_TOKEN\n");
+        const w = worldWithState();
+        const r = w.run(script, "-s", withToken(WORKER_TOKEN));
+        expect(r.status).toBe(0);
+        expect(callsOf(r, "swarm", "join").map((c) => c[3])).toEqual([WORKER_TOKEN]);
+        expect(fs.existsSync(path.join(w.state, "env-leak"))).toBe(false);
+    });
+
+    it("fails clearly when the environment variable is missing or holds no join token", () => {
+        for (const env of [{}, withToken(""), withToken("not-a-token")]) {
+            const r = world()(script, "-s", env);
+            expect(r.status).not.toBe(0);
+            expect(r.stderr).toMatch(/environment variable SWARM_JOIN_TOKEN does not hold a Swarm join token/);
+            expect(callsOf(r, "swarm", "join")).toHaveLength(0);
+        }
+    });
+
+    it("is a no-op on a node that is already an active member", () => {
+        const r = world({ state: "active\n" })(script, "-s", withToken(WORKER_TOKEN));
+        expect(r.status).toBe(0);
+        expect(callsOf(r, "swarm", "join")).toHaveLength(0);
+    });
+
+    it("moves on to the next manager when one fails", () => {
+        const r = world({ "bad-managers": "10.213.0.10:2377\n" })(script, "-s", withToken(WORKER_TOKEN));
+        expect(r.status).toBe(0);
+        expect(callsOf(r, "swarm", "join").map((c) => c[c.length - 1])).toEqual(["10.213.0.10:2377", "10.213.0.11:2377"]);
+    });
+
+    it("fails with a clear message, within its time bound, when no manager works", () => {
+        const r = world({ "bad-managers": "10.213.0.10:2377\n10.213.0.11:2377\n" })(script, "-s", withToken(WORKER_TOKEN));
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toMatch(/could not join the swarm as a worker via any of: 10.213.0.10:2377 10.213.0.11:2377/);
+        expect(r.ms).toBeLessThan(8000);
+    });
+
+    it("keeps the token out of stdout and stderr, even under sh -xv and when docker echoes it", () => {
+        const r = world({ "bad-managers": "10.213.0.10:2377\n" })(script, "-xvs", withToken(WORKER_TOKEN));
+        expect(r.status).toBe(0);
+        expect(r.stderr).toContain("<redacted>");
+        expect(`${r.stdout}${r.stderr}`).not.toContain(WORKER_TOKEN);
+        expect(`${r.stdout}${r.stderr}`).not.toContain("1awxwuwd3z9j1z3puu7rcgdbx");
+    });
+
+    it("fails when the token's role is not the requested role", () => {
+        const r = world({ "join-control": "false\n" })(
+            renderSwarmJoinScript({ ...input, role: "manager" }),
+            "-s",
+            withToken(MANAGER_TOKEN),
+        );
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toMatch(/not as a manager/);
+    });
+
+    it("resets a half-finished join before trying again", () => {
+        const r = world({ state: "pending\n" })(script, "-s", withToken(WORKER_TOKEN));
+        expect(r.status).toBe(0);
+        expect(callsOf(r, "swarm", "leave")).toEqual([["swarm", "leave", "--force"]]);
+    });
+
+    it("validates its input, refuses a token in the input and never echoes it", () => {
+        let message = "";
+        try {
+            // An untyped caller trying to embed a token in the script text.
+            renderSwarmJoinScript({ ...input, managerAddrs: [], token: "SWMTKN-1-but not really" } as unknown as SwarmJoinScriptInput);
+        } catch (e) {
+            message = (e as Error).message;
+        }
+        expect(message).toMatch(/managerAddrs must list at least one manager/);
+        expect(message).toMatch(/token is not accepted: pass the join token in the environment variable named by tokenEnv/);
+        expect(message).not.toContain("not really");
+        for (const tokenEnv of ["JOIN_TOKEN", "PATH", "1X", "A-B", ""]) {
+            expect(() => renderSwarmJoinScript({ ...input, tokenEnv })).toThrow(
+                /tokenEnv .* must be a shell variable name not used by the script/,
+            );
+        }
+        expect(() => renderSwarmJoinScript({ ...input, tokenEnv: undefined } as unknown as SwarmJoinScriptInput)).toThrow(
+            /tokenEnv undefined must be/,
+        );
+    });
+});
+
+describe("renderSwarmLeaveScript", () => {
+    it("demotes a manager before it leaves, so the raft membership shrinks", () => {
+        const run = world({ state: "active\n", control: "true\n", "managers-q": "a\nb\nself-id\n" });
+        const r = run(renderSwarmLeaveScript({ role: "manager", nodeName: "node-0" }));
+        expect(r.status).toBe(0);
+        const significant = r.calls.filter((c) => c[0] === "node" && c[1] !== "ls").concat(callsOf(r, "swarm", "leave"));
+        expect(significant).toEqual([
+            ["node", "demote", "self-id"],
+            ["swarm", "leave"],
+        ]);
+    });
+
+    it("lets the last manager leave with --force", () => {
+        const r = world({ state: "active\n", control: "true\n", "managers-q": "self-id\n" })(
+            renderSwarmLeaveScript({ role: "manager", nodeName: "node-0" }),
+        );
+        expect(r.status).toBe(0);
+        expect(callsOf(r, "node", "demote")).toHaveLength(0);
+        expect(callsOf(r, "swarm", "leave")).toEqual([["swarm", "leave", "--force"]]);
+    });
+
+    it("has a worker simply leave, and does nothing outside a swarm", () => {
+        const script = renderSwarmLeaveScript({ role: "worker", nodeName: "node-0" });
+        const worker = world({ state: "active\n" })(script);
+        expect(worker.status).toBe(0);
+        expect(callsOf(worker, "swarm", "leave")).toEqual([["swarm", "leave"]]);
+        const outside = world()(script);
+        expect(outside.status).toBe(0);
+        expect(callsOf(outside, "swarm", "leave")).toHaveLength(0);
+    });
+
+    it("does not block a deletion when the engine is already gone", () => {
+        const r = world({ "engine-down": "" })(renderSwarmLeaveScript({ role: "worker", nodeName: "node-0", readyTimeoutSeconds: 1 }));
+        expect(r.status).toBe(0);
+        expect(r.stderr).toMatch(/does not answer/);
+    });
+});
+
+describe("renderSwarmNodeRemoveScript", () => {
+    const details = "id-old down manager\nid-gone down worker\nid-live ready worker\nid-other down worker\n";
+    const lines = "id-old node-1\nid-gone node-1\nid-live node-1\nid-other node-10\n";
+
+    it("demotes and force-removes every down entry with exactly that hostname, tolerating 'not found'", () => {
+        const r = world({ control: "true\n", "node-lines": lines, "node-details": details, "not-found": "id-gone\n" })(
+            renderSwarmNodeRemoveScript({ nodeName: "node-1", downTimeoutSeconds: 0 }),
+        );
+        expect(r.status).toBe(0);
+        expect(r.calls.filter((c) => c[0] === "node" && (c[1] === "rm" || c[1] === "demote"))).toEqual([
+            ["node", "demote", "id-old"],
+            ["node", "rm", "--force", "id-old"],
+            ["node", "rm", "--force", "id-gone"],
+        ]);
+        expect(r.stderr).toMatch(/still up .* leaving them/);
+    });
+
+    it("must run on a manager", () => {
+        const r = world({ "node-lines": lines, "node-details": details })(renderSwarmNodeRemoveScript({ nodeName: "node-1" }));
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toMatch(/not a swarm manager/);
+    });
+});
+
+describe("renderDockerDaemonConfig", () => {
+    it("has a fixed key order, rotation, no live-restore and no metrics endpoint", () => {
+        const text = renderDockerDaemonConfig({ avoidSubnets: ["10.213.0.0/24"] });
+        const config = JSON.parse(text) as Record<string, unknown>;
+        expect(Object.keys(config)).toEqual([
+            "storage-driver",
+            "log-driver",
+            "log-opts",
+            "live-restore",
+            "shutdown-timeout",
+            "default-address-pools",
+        ]);
+        expect(config["storage-driver"]).toBe("overlay2");
+        expect(config["log-opts"]).toEqual({ "max-size": "10m", "max-file": "3" });
+        expect(config["live-restore"]).toBe(false);
+        expect(config).not.toHaveProperty("metrics-addr");
+        expect(config).not.toHaveProperty("insecure-registries");
+        expect(text).toBe(renderDockerDaemonConfig({ avoidSubnets: ["10.213.0.0/24"] }));
+        expect(text.endsWith("}\n")).toBe(true);
+    });
+
+    it("lists insecure registries only when asked", () => {
+        const config = JSON.parse(renderDockerDaemonConfig({ insecureRegistries: ["registry.local:5000"] })) as Record<string, unknown>;
+        expect(config["insecure-registries"]).toEqual(["registry.local:5000"]);
+    });
+
+    it("refuses address pools that overlap the outer network", () => {
+        expect(() =>
+            renderDockerDaemonConfig({ defaultAddressPools: [{ base: "10.213.0.0/16", size: 24 }], avoidSubnets: ["10.213.0.0/24"] }),
+        ).toThrow(/10.213.0.0\/16 overlaps 10.213.0.0\/24/);
+        expect(() => renderDockerDaemonConfig({ outerSubnet: "10.215.7.0/24" })).toThrow(/10.215.0.0\/16 overlaps 10.215.7.0\/24/);
+        expect(() => renderSwarmInitScript({ advertiseAddr: "10.214.0.5", nodeName: "n", outerSubnet: "10.214.0.0/24" })).toThrow(
+            /overlaps/,
+        );
+    });
+});

@@ -1,0 +1,465 @@
+/**
+ * render/webService.ts: the deploy/remove scripts are checked by shellcheck
+ * and RUN by dash against a fake `docker` on PATH that records every argv, so
+ * the exact arguments (quoting of nasty values included), the create/update
+ * decision, secret handling and failure paths are tested without an engine.
+ */
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import {
+    defaultConvergeTimeoutSeconds,
+    renderServiceDeployScript,
+    renderServiceRemoveScript,
+    versionedSecretName,
+    WebServiceSpec,
+} from "../../render/webService";
+
+const SECRET = "c0nsul-t0ken-'\"$HOME`id`\\ end";
+const NASTY = 'it\'s "quoted" $HOME `id` $(id) \\ * ~ {{.Node.ID}}';
+
+const SPEC: WebServiceSpec = {
+    name: "web",
+    image: "swarm-platform/web:1.2.3",
+    replicas: 3,
+    env: { PORT_RANGE: "8000-8099", GREETING: NASTY, CONSUL_HTTP_ADDR: "127.0.0.1:8500" },
+    cpuLimit: 0.5,
+    memoryLimitMiB: 128,
+    cpuReservation: 0.25,
+    memoryReservationMiB: 64,
+    healthcheck: {
+        cmd: "wget -qO- http://127.0.0.1:$PORT/health || exit 1",
+        intervalSeconds: 2,
+        timeoutSeconds: 1,
+        retries: 3,
+        startPeriodSeconds: 5,
+    },
+    updatePolicy: {
+        parallelism: 1,
+        delaySeconds: 5,
+        order: "start-first",
+        failureAction: "rollback",
+        monitorSeconds: 10,
+        maxFailureRatio: 0,
+    },
+    rollbackPolicy: {
+        parallelism: 1,
+        delaySeconds: 0,
+        order: "start-first",
+        failureAction: "pause",
+        monitorSeconds: 10,
+        maxFailureRatio: 0,
+    },
+    stopGracePeriodSeconds: 20,
+    stopSignal: "SIGTERM",
+    network: "host",
+    placementConstraints: ["node.role==worker"],
+    secrets: [{ name: "consul-web-token", version: 2, target: "consul-token" }],
+    labels: { "swarm-platform.component": "web", note: "a b" },
+    resolveImage: false,
+};
+const VALUES = { "consul-web-token": SECRET };
+
+// ---------------------------------------------------------------------------
+// shellcheck: required, never skipped
+// ---------------------------------------------------------------------------
+
+function requireShellcheck(): void {
+    try {
+        execFileSync("shellcheck", ["--version"], { stdio: "pipe" });
+    } catch {
+        throw new Error("shellcheck is not installed; these tests need it: apt-get install -y shellcheck");
+    }
+}
+
+function shellcheck(text: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sc-"));
+    const file = path.join(dir, "script");
+    fs.writeFileSync(file, text);
+    const r = spawnSync("shellcheck", ["--norc", "-s", "sh", "-S", "style", file], { encoding: "utf8" });
+    fs.rmSync(dir, { recursive: true, force: true });
+    return r.status === 0 ? "" : `${r.stdout}${r.stderr}`;
+}
+
+// ---------------------------------------------------------------------------
+// A fake `docker` for services and secrets
+// ---------------------------------------------------------------------------
+
+const FAKE_DOCKER = `#!/bin/sh
+F="$FAKE_DIR"
+n=$(($(cat "$F/n" 2>/dev/null || echo 0) + 1))
+echo "$n" >"$F/n"
+printf '%s\\0' "$@" >"$F/call.$n"
+prev=
+last=
+for a; do prev=$last; last=$a; done
+val() { if [ -f "$F/$1" ]; then cat "$F/$1"; else printf '%s\\n' "$2"; fi; }
+case "$1 $2" in
+  "info ") exit 0 ;;
+  "info --format") val control true; exit 0 ;;
+  "secret inspect")
+    if [ "$3" = --format ]; then echo "$last"; exit 0; fi
+    [ -f "$F/secrets/$last" ] && exit 0
+    echo "Error: no such secret: $last" >&2; exit 1 ;;
+  "secret create") cat >"$F/secrets/$prev"; echo "id-$prev"; exit 0 ;;
+  "secret ls") ls "$F/secrets"; exit 0 ;;
+  "secret rm")
+    if grep -qxF "$last" "$F/secrets-in-use" 2>/dev/null; then echo "secret $last is in use" >&2; exit 1; fi
+    rm -f "$F/secrets/$last"; echo "$last"; exit 0 ;;
+  "service inspect")
+    [ -f "$F/service" ] || { echo "Error: no such service: $last" >&2; exit 1; }
+    if [ "$3" = --format ]; then
+      case "$4" in
+        *Env*) val env "" ;;
+        *Labels*) val labels "" ;;
+        *Placement*) val constraints "" ;;
+        *Secrets*) val service-secrets "" ;;
+        *UpdateStatus*) val update-state "" ;;
+        *) echo "fake docker: unexpected format $4" >&2; exit 2 ;;
+      esac
+    fi
+    exit 0 ;;
+  "service create") touch "$F/service"; echo "overall progress: 3 out of 3 tasks"; exit 0 ;;
+  "service update")
+    [ -f "$F/update-sleep" ] && exec sleep "$(cat "$F/update-sleep")"
+    echo "verify: Service converged"; exit "$(val update-exit 0)" ;;
+  "service scale") exit 0 ;;
+  "service rm") rm -f "$F/service"; echo "$last"; exit 0 ;;
+esac
+echo "fake docker: unexpected call: $*" >&2
+exit 3
+`;
+
+interface Run {
+    readonly status: number | null;
+    readonly stdout: string;
+    readonly stderr: string;
+    readonly calls: string[][];
+    readonly ms: number;
+    readonly secretFiles: Record<string, string>;
+}
+
+const dirs: string[] = [];
+
+/** Runs `script` with `sh -s` against a fresh fake world pre-set with `files`. */
+function runFake(script: string, files: Record<string, string> = {}, secrets: Record<string, string> = {}): Run {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-docker-"));
+    dirs.push(dir);
+    const bin = path.join(dir, "bin");
+    const state = path.join(dir, "state");
+    fs.mkdirSync(bin);
+    fs.mkdirSync(path.join(state, "secrets"), { recursive: true });
+    fs.writeFileSync(path.join(bin, "docker"), FAKE_DOCKER, { mode: 0o755 });
+    for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(state, name), content);
+    for (const [name, content] of Object.entries(secrets)) fs.writeFileSync(path.join(state, "secrets", name), content);
+    const started = Date.now();
+    const r = spawnSync("sh", ["-s"], {
+        input: script,
+        encoding: "utf8",
+        timeout: 30_000,
+        env: { PATH: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}`, FAKE_DIR: state, LANG: "C", HOME: "/nonexistent" },
+    });
+    const ms = Date.now() - started;
+    const n = fs.existsSync(path.join(state, "n")) ? Number(fs.readFileSync(path.join(state, "n"), "utf8")) : 0;
+    const calls: string[][] = [];
+    for (let i = 1; i <= n; i++)
+        calls.push(
+            fs
+                .readFileSync(path.join(state, `call.${i}`), "utf8")
+                .split("\0")
+                .slice(0, -1),
+        );
+    const secretFiles: Record<string, string> = {};
+    for (const f of fs.readdirSync(path.join(state, "secrets"))) secretFiles[f] = fs.readFileSync(path.join(state, "secrets", f), "utf8");
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls, ms, secretFiles };
+}
+
+function call(r: Run, ...prefix: string[]): string[] {
+    const found = r.calls.filter((c) => prefix.every((p, i) => c[i] === p));
+    expect(found).toHaveLength(1);
+    return found[0];
+}
+
+/** Value following each occurrence of `flag` in argv. */
+function flagValues(argv: readonly string[], flag: string): string[] {
+    return argv.flatMap((a, i) => (a === flag ? [argv[i + 1]] : []));
+}
+
+beforeAll(requireShellcheck);
+afterAll(() => {
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+// ---------------------------------------------------------------------------
+
+describe("renderServiceDeployScript", () => {
+    const script = renderServiceDeployScript(SPEC, VALUES);
+
+    it("passes shellcheck", () => {
+        expect(shellcheck(script)).toBe("");
+        expect(shellcheck(renderServiceDeployScript({ ...SPEC, env: {}, labels: {}, placementConstraints: [], secrets: [] }))).toBe("");
+        expect(
+            shellcheck(
+                renderServiceDeployScript({ ...SPEC, healthcheck: { ...SPEC.healthcheck, cmd: ["node", "/app/health check.js"] } }, VALUES),
+            ),
+        ).toBe("");
+    });
+
+    it("is deterministic: the same spec, in any key order, renders the same text", () => {
+        const reordered: WebServiceSpec = {
+            ...SPEC,
+            env: { GREETING: NASTY, CONSUL_HTTP_ADDR: "127.0.0.1:8500", PORT_RANGE: "8000-8099" },
+            labels: { note: "a b", "swarm-platform.component": "web" },
+        };
+        expect(renderServiceDeployScript(reordered, VALUES)).toBe(script);
+    });
+
+    it("creates an absent service with host networking, no published ports and every declared field", () => {
+        const r = runFake(script);
+        expect(r.status).toBe(0);
+        const argv = call(r, "service", "create");
+        expect(argv[argv.length - 1]).toBe("swarm-platform/web:1.2.3");
+        expect(argv).toContain("--detach=false");
+        expect(argv.some((a) => a.startsWith("--publish") || a === "-p")).toBe(false);
+        const flags: Array<[string, string]> = [
+            ["--name", "web"],
+            ["--replicas", "3"],
+            ["--network", "host"],
+            ["--endpoint-mode", "dnsrr"],
+            ["--limit-cpu", "0.5"],
+            ["--limit-memory", "128MiB"],
+            ["--reserve-cpu", "0.25"],
+            ["--reserve-memory", "64MiB"],
+            ["--health-cmd", "wget -qO- http://127.0.0.1:$PORT/health || exit 1"],
+            ["--health-interval", "2s"],
+            ["--health-retries", "3"],
+            ["--health-start-period", "5s"],
+            ["--update-parallelism", "1"],
+            ["--update-order", "start-first"],
+            ["--update-failure-action", "rollback"],
+            ["--update-monitor", "10s"],
+            ["--rollback-failure-action", "pause"],
+            ["--stop-grace-period", "20s"],
+            ["--stop-signal", "SIGTERM"],
+            ["--constraint", "node.role==worker"],
+            ["--secret", "source=consul-web-token-v2,target=consul-token,uid=0,gid=0,mode=0444"],
+        ];
+        for (const [flag, value] of flags) expect(flagValues(argv, flag)).toEqual([value]);
+        expect(flagValues(argv, "--env")).toEqual([
+            "CONSUL_HTTP_ADDR=127.0.0.1:8500",
+            `GREETING=${NASTY}`,
+            "PORT_RANGE=8000-8099",
+            "TASK_NAME={{.Task.Name}}",
+        ]);
+        expect(flagValues(argv, "--label").sort()).toEqual(["note=a b", "swarm-platform.component=web"]);
+        expect(argv).toContain("--no-resolve-image");
+        expect(argv).toContain("--init");
+    });
+
+    it("creates the versioned secret from stdin: the value is in no argv and no output", () => {
+        const r = runFake(script);
+        expect(r.status).toBe(0);
+        expect(r.secretFiles).toEqual({ "consul-web-token-v2": SECRET });
+        const create = call(r, "secret", "create");
+        expect(create.slice(-2)).toEqual(["consul-web-token-v2", "-"]);
+        expect(flagValues(create, "--label")).toEqual(["swarm-platform.service=web", "swarm-platform.secret=consul-web-token"]);
+        expect(r.calls.flat().some((a) => a.includes("c0nsul-t0ken"))).toBe(false);
+        expect(`${r.stdout}${r.stderr}`).not.toContain("c0nsul-t0ken");
+    });
+
+    it("prints nothing on stdout (docker's progress goes to stderr)", () => {
+        const r = runFake(script);
+        expect(r.stdout).toBe("");
+        expect(r.stderr).toContain("overall progress");
+    });
+
+    it("quotes an argv health check into one shell command", () => {
+        const r = runFake(
+            renderServiceDeployScript({ ...SPEC, healthcheck: { ...SPEC.healthcheck, cmd: ["node", "/app/health check.js"] } }, VALUES),
+        );
+        expect(flagValues(call(r, "service", "create"), "--health-cmd")).toEqual(["node '/app/health check.js'"]);
+    });
+
+    it("does not recreate a secret that exists", () => {
+        const r = runFake(script, {}, { "consul-web-token-v2": "old" });
+        expect(r.calls.filter((c) => c[0] === "secret" && c[1] === "create")).toHaveLength(0);
+    });
+
+    describe("on an existing service", () => {
+        const files = {
+            service: "",
+            env: `CONSUL_HTTP_ADDR=127.0.0.1:8500\nGREETING=${NASTY}\nOLD_KEY=1\nTASK_NAME={{.Task.Name}}\nPORT_RANGE=7000-7099\n`,
+            labels: "stale\nnote\n",
+            constraints: "node.role==manager\n",
+            "service-secrets": "consul-web-token-v1\n",
+        };
+
+        it("updates in place with the new image and replicas, waiting for convergence", () => {
+            const r = runFake(script, files, { "consul-web-token-v1": "old" });
+            expect(r.status).toBe(0);
+            expect(r.calls.filter((c) => c[1] === "create" && c[0] === "service")).toHaveLength(0);
+            const argv = call(r, "service", "update");
+            expect(argv[argv.length - 1]).toBe("web");
+            expect(argv).toContain("--detach=false");
+            expect(flagValues(argv, "--image")).toEqual(["swarm-platform/web:1.2.3"]);
+            expect(flagValues(argv, "--replicas")).toEqual(["3"]);
+            expect(flagValues(argv, "--update-order")).toEqual(["start-first"]);
+            expect(flagValues(argv, "--limit-memory")).toEqual(["128MiB"]);
+        });
+
+        it("adds only changed env entries and removes undeclared ones (no spurious reorder)", () => {
+            const argv = call(runFake(script, files), "service", "update");
+            expect(flagValues(argv, "--env-rm")).toEqual(["OLD_KEY"]);
+            expect(flagValues(argv, "--env-add")).toEqual(["PORT_RANGE=8000-8099"]);
+        });
+
+        it("reconciles labels, constraints and swaps the secret version", () => {
+            const argv = call(runFake(script, files, { "consul-web-token-v1": "old" }), "service", "update");
+            expect(flagValues(argv, "--label-rm")).toEqual(["stale"]);
+            expect(flagValues(argv, "--label-add").sort()).toEqual(["note=a b", "swarm-platform.component=web"]);
+            expect(flagValues(argv, "--constraint-rm")).toEqual(["node.role==manager"]);
+            expect(flagValues(argv, "--constraint-add")).toEqual(["node.role==worker"]);
+            expect(flagValues(argv, "--secret-rm")).toEqual(["consul-web-token-v1"]);
+            expect(flagValues(argv, "--secret-add")).toEqual(["source=consul-web-token-v2,target=consul-token,uid=0,gid=0,mode=0444"]);
+        });
+
+        it("passes no list changes when the running spec already matches", () => {
+            const same = {
+                service: "",
+                env: `CONSUL_HTTP_ADDR=127.0.0.1:8500\nGREETING=${NASTY}\nPORT_RANGE=8000-8099\nTASK_NAME={{.Task.Name}}\n`,
+                labels: "note\nswarm-platform.component\n",
+                constraints: "node.role==worker\n",
+                "service-secrets": "consul-web-token-v2\n",
+            };
+            const argv = call(runFake(script, same, { "consul-web-token-v2": SECRET }), "service", "update");
+            for (const flag of [
+                "--env-add",
+                "--env-rm",
+                "--label-rm",
+                "--constraint-add",
+                "--constraint-rm",
+                "--secret-add",
+                "--secret-rm",
+            ]) {
+                expect(flagValues(argv, flag)).toEqual([]);
+            }
+        });
+
+        it("deletes older secret versions once no task uses them", () => {
+            const r = runFake(script, files, { "consul-web-token-v1": "old", "other-v1": "x" });
+            expect(r.status).toBe(0);
+            expect(Object.keys(r.secretFiles).sort()).toEqual(["consul-web-token-v2"]);
+            const inUse = runFake(script, { ...files, "secrets-in-use": "consul-web-token-v1\n" }, { "consul-web-token-v1": "old" });
+            expect(inUse.status).toBe(0);
+            expect(Object.keys(inUse.secretFiles).sort()).toEqual(["consul-web-token-v1", "consul-web-token-v2"]);
+        });
+
+        it("fails when Swarm rolled the update back", () => {
+            const r = runFake(script, { ...files, "update-state": "rollback_completed\n" });
+            expect(r.status).not.toBe(0);
+            expect(r.stderr).toMatch(/the update of web ended in state 'rollback_completed'/);
+        });
+
+        it("fails when docker reports a failed rollout", () => {
+            const r = runFake(script, { ...files, "update-exit": "1" });
+            expect(r.status).not.toBe(0);
+            expect(r.stderr).toMatch(/did not converge \(docker exited with 1/);
+        });
+
+        it("gives up after convergeTimeoutSeconds", () => {
+            const r = runFake(renderServiceDeployScript({ ...SPEC, convergeTimeoutSeconds: 1 }, VALUES), {
+                ...files,
+                "update-sleep": "20",
+            });
+            expect(r.status).not.toBe(0);
+            expect(r.stderr).toMatch(/did not converge within 1 s/);
+            expect(r.ms).toBeLessThan(10_000);
+        });
+    });
+
+    it("refuses an invalid spec, naming every problem and never the secret value", () => {
+        let message = "";
+        try {
+            renderServiceDeployScript(
+                {
+                    ...SPEC,
+                    name: "-web",
+                    replicas: 1.5,
+                    env: { "BAD-KEY": "x", TASK_NAME: "mine", MULTI: "a\nb" },
+                    cpuLimit: 0,
+                    memoryLimitMiB: 2,
+                    healthcheck: { ...SPEC.healthcheck, cmd: " " },
+                    updatePolicy: { parallelism: 0 },
+                    network: "bridge" as "host",
+                    secrets: [
+                        { name: "consul web", version: 0, target: "../x" },
+                        { name: "constructor", version: 1, target: "t" },
+                    ],
+                },
+                { "consul web": SECRET, stray: SECRET },
+            );
+        } catch (e) {
+            message = (e as Error).message;
+        }
+        for (const expected of [
+            /name "-web"/,
+            /replicas 1.5/,
+            /env key "BAD-KEY"/,
+            /TASK_NAME is reserved/,
+            /env MULTI must not contain NUL or newline/,
+            /cpuLimit 0/,
+            /memoryLimitMiB 2/,
+            /healthcheck.cmd/,
+            /updatePolicy.parallelism 0/,
+            /network "bridge" must be "host"/,
+            /secret name "consul web"/,
+            /version 0/,
+            /target "..\/x"/,
+            /secret constructor: no value given in secretValues/,
+            /secretValues has "stray", which is not a declared secret/,
+        ]) {
+            expect(message).toMatch(expected);
+        }
+        expect(message).not.toContain("c0nsul");
+    });
+});
+
+describe("renderServiceRemoveScript", () => {
+    const script = renderServiceRemoveScript("web");
+
+    it("passes shellcheck", () => {
+        expect(shellcheck(script)).toBe("");
+    });
+
+    it("scales to zero and waits, removes the service, then its labelled secrets", () => {
+        const r = runFake(script, { service: "" }, { "consul-web-token-v2": "x" });
+        expect(r.status).toBe(0);
+        const significant = r.calls.filter((c) => ["scale", "rm"].includes(c[1]));
+        expect(significant).toEqual([
+            ["service", "scale", "--detach=false", "web=0"],
+            ["service", "rm", "web"],
+            ["secret", "rm", "consul-web-token-v2"],
+        ]);
+        expect(call(r, "secret", "ls")).toEqual(["secret", "ls", "-q", "--filter", "label=swarm-platform.service=web"]);
+        expect(r.stdout).toBe("");
+    });
+
+    it("is idempotent: an absent service is fine", () => {
+        const r = runFake(script);
+        expect(r.status).toBe(0);
+        expect(r.calls.filter((c) => c[1] === "rm")).toHaveLength(0);
+        expect(r.stderr).toMatch(/does not exist/);
+    });
+});
+
+describe("helpers", () => {
+    it("names secret versions <name>-v<version>", () => {
+        expect(versionedSecretName({ name: "consul-web-token", version: 3 })).toBe("consul-web-token-v3");
+    });
+
+    it("bounds a rollout by batches × per-task time, twice over for a rollback", () => {
+        // batches 3 × (delay 5 + monitor 10 + start 5 + interval 2 × (3 + 1) + grace 20) = 3 × 48; × 2 + 60
+        expect(defaultConvergeTimeoutSeconds(SPEC)).toBe(60 + 2 * 3 * 48);
+    });
+});

@@ -1,4 +1,4 @@
-import { shq } from "./shell";
+import { shellQuote } from "./shell";
 
 // Consul agent configuration and the ACL bootstrap script: pure functions of typed inputs, used by
 // every platform. Output is deterministic (fixed key order, sorted lists) so previews stay quiet.
@@ -160,13 +160,13 @@ export function renderAclBootstrapScript(input: AclBootstrapInput): string {
         "#!/bin/sh",
         "# Creates the platform's Consul ACL policies and tokens (idempotent).",
         "set -eu",
-        `CONSUL_HTTP_TOKEN=${shq(input.managementToken)}`,
-        "export CONSUL_HTTP_TOKEN",
+        "# shellcheck disable=SC2089,SC2090 # quotes in the token are data: shellQuote() quoted it",
+        `export CONSUL_HTTP_TOKEN=${shellQuote(input.managementToken)}`,
         "CONSUL_HTTP_ADDR=http://127.0.0.1:8500",
         "export CONSUL_HTTP_ADDR",
         "",
         `deadline=$(( $(date +%s) + ${input.leaderTimeoutSeconds} ))`,
-        'until consul operator raft list-peers 2>/dev/null | grep -q leader; do',
+        "until consul operator raft list-peers 2>/dev/null | grep -q leader; do",
         '  if [ "$(date +%s)" -ge "$deadline" ]; then',
         `    echo "acl-bootstrap: no Consul leader after ${input.leaderTimeoutSeconds}s" >&2`,
         "    exit 1",
@@ -175,16 +175,16 @@ export function renderAclBootstrapScript(input: AclBootstrapInput): string {
         "done",
         "",
         "rules=$(mktemp)",
-        'trap \'rm -f "$rules"\' EXIT',
+        "trap 'rm -f \"$rules\"' EXIT",
     ];
     for (const policy of input.policies) {
         lines.push(
             "",
-            `if ! consul acl policy read -name ${shq(policy.name)} >/dev/null 2>&1; then`,
+            `if ! consul acl policy read -name ${shellQuote(policy.name)} >/dev/null 2>&1; then`,
             `  cat >"$rules" <<'RULES'`,
             policy.rules.trimEnd(),
             "RULES",
-            `  consul acl policy create -name ${shq(policy.name)} -description ${shq(policy.description)} -rules @"$rules" >/dev/null`,
+            `  consul acl policy create -name ${shellQuote(policy.name)} -description ${shellQuote(policy.description)} -rules @"$rules" >/dev/null`,
             `  echo "acl-bootstrap: created policy ${policy.name}"`,
             "fi",
         );
@@ -192,9 +192,9 @@ export function renderAclBootstrapScript(input: AclBootstrapInput): string {
     for (const token of input.tokens) {
         lines.push(
             "",
-            `if ! consul acl token read -accessor-id ${shq(token.accessorId)} >/dev/null 2>&1; then`,
-            `  consul acl token create -accessor ${shq(token.accessorId)} -secret ${shq(token.secretId)} \\`,
-            `    -policy-name ${shq(token.policy)} -description ${shq(token.description)} >/dev/null`,
+            `if ! consul acl token read -accessor-id ${shellQuote(token.accessorId)} >/dev/null 2>&1; then`,
+            `  consul acl token create -accessor ${shellQuote(token.accessorId)} -secret ${shellQuote(token.secretId)} \\`,
+            `    -policy-name ${shellQuote(token.policy)} -description ${shellQuote(token.description)} >/dev/null`,
             `  echo "acl-bootstrap: created token '${token.description}' (accessor ${token.accessorId})"`,
             "fi",
         );

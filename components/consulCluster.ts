@@ -1,0 +1,194 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { IngressListener, NodeFile, Platform, PlatformNode, ResourceLimitsSpec, ScriptRun } from "../platforms/types";
+import {
+    AclToken,
+    BASE_ACL_POLICIES,
+    CONSUL_PORTS,
+    renderAclBootstrapScript,
+    renderConsulClientConfig,
+    renderConsulServerConfig,
+    serviceRegistrationPolicy,
+} from "../render/consul";
+import { collectErrors, isOddQuorum, sameLength } from "./validation";
+
+export interface ConsulClusterArgs {
+    /** Makes the nodes. */
+    readonly platform: Platform;
+    /** Consul servers; must be odd, 1–7. Defaults to 3. */
+    readonly servers?: number;
+    /** One fixed private address per server. */
+    readonly addresses: readonly string[];
+    /** Datacenter name. Defaults to "dc1". */
+    readonly datacenter?: string;
+    /** Limits of each server. Defaults to 0.5 CPU, 256 MiB. */
+    readonly resources?: ResourceLimitsSpec;
+    /** Limits of each client agent placed beside other nodes. Defaults to 0.25 CPU, 128 MiB. */
+    readonly agentResources?: ResourceLimitsSpec;
+    /** Services whose tasks register themselves; each gets a write token for its own name. Defaults to []. */
+    readonly registeringServices?: readonly string[];
+}
+
+/** Options for a client agent beside a node. */
+export interface ConsulAgentOptions {
+    /** Give anonymous requests (DNS lookups) read access to the catalog. Defaults to false. */
+    readonly catalogReadByDefault?: boolean;
+}
+
+const CONFIG_DIR = "/consul/config";
+// Config files are 0644: the official image drops to its `consul` user, whose uid differs between
+// image releases, and nothing else runs in the agent's container.
+const CONFIG_MODE = "0644";
+
+/**
+ * A Consul server cluster: N servers (odd) with gossip encryption, ACLs default-deny, and the
+ * platform's ACL policies and tokens created once a leader exists. Other components place client
+ * agents beside their nodes with `agentFor()`.
+ */
+export class ConsulCluster extends pulumi.ComponentResource {
+    readonly servers: PlatformNode[];
+    readonly serverNames: string[];
+    /** What a client agent's retry_join holds. */
+    readonly retryJoin: string[];
+    /** Gossip key; secret. */
+    readonly gossipKey: pulumi.Output<string>;
+    /** Initial management token; secret. */
+    readonly managementToken: pulumi.Output<string>;
+    /** Token of every agent (node write); secret. */
+    readonly agentToken: pulumi.Output<string>;
+    /** Token for catalog reads (DNS) on the LB nodes; secret. */
+    readonly dnsToken: pulumi.Output<string>;
+    /** Registration token per registering service; secret. */
+    readonly serviceTokens: Record<string, pulumi.Output<string>>;
+    /** Done once the ACL policies and tokens exist: agents that need them depend on it. */
+    readonly aclBootstrap: ScriptRun;
+    /** The UI/API, for the platform's ingress. */
+    readonly uiListener: IngressListener;
+
+    private readonly datacenter: string;
+    private readonly agentResources: ResourceLimitsSpec;
+
+    constructor(name: string, args: ConsulClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("swarm-platform:consul:Cluster", name, {}, opts);
+        const servers = args.servers ?? 3;
+        collectErrors("ConsulCluster", [isOddQuorum("servers", servers), sameLength("addresses", args.addresses, servers, "server")]);
+        this.datacenter = args.datacenter ?? "dc1";
+        const resources = args.resources ?? { cpus: 0.5, memoryMb: 256 };
+        this.agentResources = args.agentResources ?? { cpus: 0.25, memoryMb: 128 };
+        const child = { parent: this };
+
+        // Secrets: generated here, secret in state and in every input they reach.
+        const gossip = new random.RandomBytes(
+            `${name}-gossip-key`,
+            { length: 32 },
+            { ...child, additionalSecretOutputs: ["base64", "hex"] },
+        );
+        this.gossipKey = pulumi.secret(gossip.base64);
+        const token = (tokenName: string) => {
+            const secret = new random.RandomUuid(`${name}-${tokenName}-token`, {}, { ...child, additionalSecretOutputs: ["result"] });
+            const accessor = new random.RandomUuid(`${name}-${tokenName}-accessor`, {}, child);
+            return { secret: pulumi.secret(secret.result), accessor: accessor.result };
+        };
+        const management = token("management");
+        const agent = token("agent");
+        const dns = token("dns");
+        const serviceTokens = (args.registeringServices ?? []).map((service) => ({ service, ...token(`${service}-register`) }));
+        this.managementToken = management.secret;
+        this.agentToken = agent.secret;
+        this.dnsToken = dns.secret;
+        this.serviceTokens = Object.fromEntries(serviceTokens.map((t) => [t.service, t.secret]));
+
+        this.serverNames = Array.from({ length: servers }, (_, i) => `${name}-server-${i}`);
+        this.retryJoin = args.platform.consulRetryJoin(this.serverNames, args.addresses);
+
+        this.servers = this.serverNames.map((nodeName, i) => {
+            const config = pulumi
+                .all([this.gossipKey, this.managementToken, this.agentToken])
+                .apply(([encryptKey, managementToken, agentToken]) =>
+                    renderConsulServerConfig({
+                        nodeName,
+                        datacenter: this.datacenter,
+                        advertiseAddr: args.addresses[i],
+                        retryJoin: this.retryJoin,
+                        encryptKey,
+                        agentToken,
+                        managementToken,
+                        bootstrapExpect: servers,
+                    }),
+                );
+            return args.platform.createNode(
+                {
+                    role: "consul-server",
+                    name: nodeName,
+                    address: args.addresses[i],
+                    files: [{ path: `${CONFIG_DIR}/server.json`, content: config, mode: CONFIG_MODE }],
+                    resources,
+                },
+                this,
+            );
+        });
+
+        const tokens = pulumi
+            .all([
+                agent.accessor,
+                agent.secret,
+                dns.accessor,
+                dns.secret,
+                pulumi.all(serviceTokens.map((t) => pulumi.all([t.accessor, t.secret]))),
+            ])
+            .apply(([agentAccessor, agentSecret, dnsAccessor, dnsSecret, services]): AclToken[] => [
+                { description: "agents", accessorId: agentAccessor, secretId: agentSecret, policy: "agent" },
+                { description: "lb dns", accessorId: dnsAccessor, secretId: dnsSecret, policy: "dns-read" },
+                ...services.map(([accessorId, secretId], i) => ({
+                    description: `${serviceTokens[i].service} registration`,
+                    accessorId,
+                    secretId,
+                    policy: `${serviceTokens[i].service}-register`,
+                })),
+            ]);
+        const policies = [...BASE_ACL_POLICIES, ...serviceTokens.map((t) => serviceRegistrationPolicy(t.service))];
+        this.aclBootstrap = args.platform.runScript(
+            `${name}-acl-bootstrap`,
+            {
+                node: this.servers[0],
+                script: pulumi
+                    .all([this.managementToken, tokens])
+                    .apply(([managementToken, aclTokens]) =>
+                        renderAclBootstrapScript({ managementToken, policies, tokens: aclTokens, leaderTimeoutSeconds: 120 }),
+                    ),
+                // Once every server exists: bootstrap_expect holds the election until then.
+                dependsOn: this.servers.map((s) => s.resource),
+            },
+            this,
+        );
+
+        this.uiListener = {
+            name: "consul-ui",
+            port: CONSUL_PORTS.http,
+            upstreams: this.servers.map((s) => ({ name: s.name, address: s.address, port: CONSUL_PORTS.http })),
+            check: true,
+        };
+
+        this.registerOutputs({
+            serverNames: this.serverNames,
+            gossipKey: this.gossipKey,
+            managementToken: this.managementToken,
+        });
+    }
+
+    /** The Consul client agent to run beside a node of another component. */
+    agentFor(nodeName: string, address: string, options: ConsulAgentOptions = {}): { files: NodeFile[]; resources: ResourceLimitsSpec } {
+        const config = pulumi.all([this.gossipKey, this.agentToken, this.dnsToken]).apply(([encryptKey, agentToken, dnsToken]) =>
+            renderConsulClientConfig({
+                nodeName,
+                datacenter: this.datacenter,
+                advertiseAddr: address,
+                retryJoin: this.retryJoin,
+                encryptKey,
+                agentToken,
+                defaultToken: options.catalogReadByDefault ? dnsToken : undefined,
+            }),
+        );
+        return { files: [{ path: `${CONFIG_DIR}/client.json`, content: config, mode: CONFIG_MODE }], resources: this.agentResources };
+    }
+}

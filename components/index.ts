@@ -1,0 +1,4 @@
+export * from "./consulCluster";
+export * from "./swarmCluster";
+export * from "./loadBalancerPair";
+export * from "./webService";

@@ -1,0 +1,169 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { IngressListener, Platform, PlatformNode, ResourceLimitsSpec } from "../platforms/types";
+import { CONSUL_PORTS } from "../render/consul";
+import { renderHaproxyConfig } from "../render/haproxy";
+import { checkHaproxyCommand, renderKeepalivedConfig } from "../render/keepalived";
+import { ConsulCluster } from "./consulCluster";
+import { collectErrors, Problem, sameLength } from "./validation";
+
+/** The service the pair balances, as Consul knows it. */
+export interface BalancedService {
+    /** Consul service name; HAProxy resolves `_<name>._tcp.service.consul`. */
+    readonly name: string;
+    /** HTTP path that answers 200 while a task should get traffic. */
+    readonly healthPath: string;
+    /** Server slots HAProxy keeps for the service: at least its replicas plus the rolling-update surge. */
+    readonly maxServers: number;
+}
+
+export interface LoadBalancerPairArgs {
+    /** Makes the nodes. */
+    readonly platform: Platform;
+    /** The two nodes' fixed private addresses. */
+    readonly addresses: readonly [string, string];
+    /** The virtual IP the pair shares (VRRP). */
+    readonly vip: string;
+    /** VRRP version. Defaults to 3 (sub-second adverts). */
+    readonly vrrpVersion?: 2 | 3;
+    /** VRRP advert interval in seconds. Defaults to 0.1 with VRRPv3, 1 with VRRPv2. */
+    readonly advertIntervalSeconds?: number;
+    /** VRRP virtual router id, unique on the network. Defaults to 51. */
+    readonly virtualRouterId?: number;
+    /** Backends come from this cluster's catalog, through a Consul agent on each LB node. */
+    readonly consul: ConsulCluster;
+    readonly service: BalancedService;
+    /** Port HAProxy serves the web service on. Defaults to 80. */
+    readonly webPort?: number;
+    /** Port of the (password-protected) stats page. Defaults to 8404. */
+    readonly statsPort?: number;
+    /** Limits of each LB node. Defaults to 0.5 CPU, 128 MiB. */
+    readonly resources?: ResourceLimitsSpec;
+}
+
+/** Where the configs and the runtime socket live in the LB image (images/lb). */
+export const LB_IMAGE_PATHS = {
+    haproxyConfig: "/etc/haproxy/haproxy.cfg",
+    keepalivedConfig: "/etc/keepalived/keepalived.conf",
+    runtimeSocket: "/run/haproxy/admin.sock",
+} as const;
+
+/**
+ * keepalived runs tracked scripts at whole-second intervals only (2.2.7 refuses 0.5), so a dead
+ * HAProxy is noticed after interval × fall; two failures keep a single slow probe under CPU
+ * pressure from moving the VIP.
+ */
+const HAPROXY_CHECK = { intervalSeconds: 1, fall: 2, rise: 2 } as const;
+
+/** Priorities: node 0 is preferred at first start; with nopreempt nobody takes the VIP back later. */
+const PRIORITIES = [150, 100] as const;
+
+/**
+ * Two HAProxy nodes sharing a virtual IP through keepalived (VRRP, unicast peers, tracked HAProxy
+ * check without weight so a dead HAProxy releases the VIP at once). Backends follow Consul's
+ * catalog through DNS SRV discovery — no reload when tasks come and go.
+ */
+export class LoadBalancerPair extends pulumi.ComponentResource {
+    readonly nodes: PlatformNode[];
+    readonly vip: string;
+    /** Stats page credentials; the password is secret. */
+    readonly statsUser = "admin";
+    readonly statsPassword: pulumi.Output<string>;
+    /** Listeners for the platform's ingress: the web service and the stats page, on the VIP. */
+    readonly webListener: IngressListener;
+    readonly statsListener: IngressListener;
+
+    constructor(name: string, args: LoadBalancerPairArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("swarm-platform:lb:Pair", name, {}, opts);
+        const vrrpVersion = args.vrrpVersion ?? 3;
+        const advertIntervalSeconds = args.advertIntervalSeconds ?? (vrrpVersion === 3 ? 0.1 : 1);
+        const virtualRouterId = args.virtualRouterId ?? 51;
+        const webPort = args.webPort ?? 80;
+        const statsPort = args.statsPort ?? 8404;
+        const resources = args.resources ?? { cpus: 0.5, memoryMb: 128 };
+        const advertProblem: Problem =
+            vrrpVersion === 2 && !Number.isInteger(advertIntervalSeconds)
+                ? { propertyPath: "advertIntervalSeconds", reason: `VRRPv2 needs whole seconds, got ${advertIntervalSeconds}` }
+                : undefined;
+        collectErrors("LoadBalancerPair", [
+            sameLength("addresses", args.addresses, 2, "LB node"),
+            args.addresses.includes(args.vip)
+                ? { propertyPath: "vip", reason: `must differ from the node addresses, got ${args.vip}` }
+                : undefined,
+            advertProblem,
+            args.service.maxServers >= 1 ? undefined : { propertyPath: "service.maxServers", reason: "must be ≥ 1" },
+        ]);
+        this.vip = args.vip;
+        const child = { parent: this };
+
+        // pulumi.secret: explicit, so every config rendered from them is secret whatever the provider marks.
+        this.statsPassword = pulumi.secret(
+            new random.RandomPassword(`${name}-stats-password`, { length: 24, special: false }, child).result,
+        );
+        // VRRPv2 PASS authentication carries at most 8 characters; VRRPv3 has no authentication.
+        const vrrpPassword = pulumi.secret(new random.RandomPassword(`${name}-vrrp-password`, { length: 8, special: false }, child).result);
+
+        this.nodes = args.addresses.map((address, i) => {
+            const nodeName = `${name}-${i}`;
+            const haproxyCfg = this.statsPassword.apply((statsPassword) =>
+                renderHaproxyConfig({
+                    nodeName,
+                    webPort,
+                    statsPort,
+                    statsUser: this.statsUser,
+                    statsPassword,
+                    service: {
+                        name: args.service.name,
+                        domain: "consul",
+                        maxServers: args.service.maxServers,
+                        healthPath: args.service.healthPath,
+                    },
+                    dns: { address: "127.0.0.1", port: CONSUL_PORTS.dns },
+                    runtimeSocket: LB_IMAGE_PATHS.runtimeSocket,
+                }),
+            );
+            const keepalivedConf = vrrpPassword.apply((authPassword) =>
+                renderKeepalivedConfig({
+                    routerId: nodeName,
+                    interface: args.platform.vipInterface,
+                    virtualRouterId,
+                    priority: PRIORITIES[i],
+                    unicastSrcIp: address,
+                    unicastPeers: args.addresses.filter((_, j) => j !== i),
+                    virtualIp: args.vip,
+                    virtualIpPrefix: args.platform.vipPrefixLength,
+                    advertIntervalSeconds,
+                    vrrpVersion,
+                    authPassword: vrrpVersion === 2 ? authPassword : undefined,
+                    healthCheck: { script: checkHaproxyCommand(webPort), ...HAPROXY_CHECK },
+                }),
+            );
+            return args.platform.createNode(
+                {
+                    role: "lb",
+                    name: nodeName,
+                    address,
+                    files: [
+                        { path: LB_IMAGE_PATHS.haproxyConfig, content: haproxyCfg, mode: "0600" },
+                        { path: LB_IMAGE_PATHS.keepalivedConfig, content: keepalivedConf, mode: "0600" },
+                    ],
+                    resources,
+                    // HAProxy resolves backends through this agent's DNS, which reads the catalog with the DNS token.
+                    consulAgent: args.consul.agentFor(nodeName, address, { catalogReadByDefault: true }),
+                    dependsOn: [args.consul.aclBootstrap.resource],
+                },
+                this,
+            );
+        });
+
+        this.webListener = { name: "web", port: webPort, upstreams: [{ name: "vip", address: args.vip, port: webPort }], check: false };
+        this.statsListener = {
+            name: "stats",
+            port: statsPort,
+            upstreams: [{ name: "vip", address: args.vip, port: statsPort }],
+            check: false,
+        };
+
+        this.registerOutputs({ vip: this.vip, nodeNames: this.nodes.map((n) => n.name), statsPassword: this.statsPassword });
+    }
+}

@@ -1,0 +1,177 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Platform, ResourceLimitsSpec } from "../platforms/types";
+import { CONSUL_PORTS } from "../render/consul";
+import { renderServiceDeployScript, renderServiceRemoveScript, WebServiceSpec } from "../render/webService";
+import { ConsulCluster } from "./consulCluster";
+import { SwarmCluster } from "./swarmCluster";
+import { collectErrors, isWholeAtLeast, Problem } from "./validation";
+
+/** The rolling-update policy: one task at a time, new before old, roll back on failure. */
+export interface UpdatePolicy {
+    /** Tasks replaced at once. Defaults to 1. */
+    readonly parallelism?: number;
+    /** Pause between tasks, seconds. Defaults to 2. */
+    readonly delaySeconds?: number;
+    /** "start-first" keeps capacity during the update. Defaults to "start-first". */
+    readonly order?: "start-first" | "stop-first";
+    /** How long a new task must stay healthy before the next one, seconds. Defaults to 5. */
+    readonly monitorSeconds?: number;
+}
+
+export interface WebServiceArgs {
+    /** Makes the image available to the swarm nodes. */
+    readonly platform: Platform;
+    /** Where the service runs. */
+    readonly swarm: SwarmCluster;
+    /** Tasks register themselves in this cluster with their service's registration token. */
+    readonly consul: ConsulCluster;
+    /** Consul and Swarm service name. Defaults to "web". */
+    readonly serviceName?: string;
+    /** Tasks; ≥ 1. Defaults to 3. */
+    readonly replicas?: number;
+    /** Image version/tag; the app reports it on `/`. */
+    readonly version: string;
+    /** Limits of each task. Defaults to 0.25 CPU, 64 MiB. */
+    readonly resources?: ResourceLimitsSpec;
+    /** Tasks bind the first free port of this range on their node (host networking). Defaults to 20000–20099. */
+    readonly portRange?: { readonly min: number; readonly max: number };
+    /** Seconds a stopping task serves after leaving Consul. Defaults to 3. */
+    readonly drainSeconds?: number;
+    /** Swarm stop grace period, seconds; > drainSeconds. Defaults to 15. */
+    readonly stopGraceSeconds?: number;
+    readonly updatePolicy?: UpdatePolicy;
+    /** Run tasks on workers only when there are any. Defaults to true. */
+    readonly preferWorkers?: boolean;
+}
+
+export const WEB_HEALTH_PATH = "/health";
+/**
+ * The Consul registration token reaches each task as a Swarm secret (a file under /run/secrets).
+ * Swarm secrets are immutable: rotating the token means a new value and a bumped version.
+ */
+const TOKEN_SECRET = { name: "consul-registration-token", version: 1, target: "consul-registration-token" } as const;
+
+/**
+ * The web service: a Swarm service of the project's own app (`app/`), rolled one task at a time
+ * (start-first, rollback on failure). Tasks use host networking — no routing mesh or IPVS needed —
+ * bind a free port in a fixed range and register themselves with their node's Consul agent, so the
+ * LB pair finds every task; on SIGTERM a task fails its health check, leaves Consul, drains, exits.
+ */
+export class WebService extends pulumi.ComponentResource {
+    readonly serviceName: string;
+    readonly imageRef: pulumi.Output<string>;
+    readonly replicas: number;
+    /** The declared task spec and update policy, as deployed. */
+    readonly spec: pulumi.Output<WebServiceSpec>;
+
+    constructor(name: string, args: WebServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("swarm-platform:web:Service", name, {}, opts);
+        this.serviceName = args.serviceName ?? "web";
+        this.replicas = args.replicas ?? 3;
+        const resources = args.resources ?? { cpus: 0.25, memoryMb: 64 };
+        const portRange = args.portRange ?? { min: 20000, max: 20099 };
+        const drainSeconds = args.drainSeconds ?? 3;
+        const stopGraceSeconds = args.stopGraceSeconds ?? 15;
+        const update = {
+            parallelism: args.updatePolicy?.parallelism ?? 1,
+            delaySeconds: args.updatePolicy?.delaySeconds ?? 2,
+            order: args.updatePolicy?.order ?? "start-first",
+            monitorSeconds: args.updatePolicy?.monitorSeconds ?? 5,
+        };
+        const graceProblem: Problem =
+            stopGraceSeconds > drainSeconds
+                ? undefined
+                : { propertyPath: "stopGraceSeconds", reason: `must exceed drainSeconds (${drainSeconds})` };
+        const tokenProblem: Problem =
+            args.consul.serviceTokens[this.serviceName] === undefined
+                ? {
+                      propertyPath: "consul",
+                      reason: `the Consul cluster issues no registration token for "${this.serviceName}" (registeringServices)`,
+                  }
+                : undefined;
+        collectErrors("WebService", [
+            isWholeAtLeast("replicas", this.replicas, 1),
+            args.version.length > 0 ? undefined : { propertyPath: "version", reason: "must not be empty" },
+            portRange.max - portRange.min + 1 > this.replicas
+                ? undefined
+                : { propertyPath: "portRange", reason: `must hold more than replicas (${this.replicas}) ports` },
+            graceProblem,
+            tokenProblem,
+        ]);
+
+        const image = args.platform.appImage(
+            {
+                name: `${name}`,
+                dockerfile: "images/web/Dockerfile",
+                tag: args.version,
+                buildArgs: { APP_VERSION: args.version },
+                nodes: [...args.swarm.managers, ...args.swarm.workers],
+            },
+            this,
+        );
+        this.imageRef = image.ref;
+        const onWorkers = (args.preferWorkers ?? true) && args.swarm.workers.length > 0;
+
+        this.spec = image.ref.apply(
+            (imageRef): WebServiceSpec => ({
+                name: this.serviceName,
+                image: imageRef,
+                replicas: this.replicas,
+                env: {
+                    APP_VERSION: args.version,
+                    PORT_MIN: String(portRange.min),
+                    PORT_MAX: String(portRange.max),
+                    DRAIN_SECONDS: String(drainSeconds),
+                    // The app's own hard stop comes just before Swarm's SIGKILL.
+                    SHUTDOWN_TIMEOUT_SECONDS: String(stopGraceSeconds - 1),
+                    SERVICE_NAME: this.serviceName,
+                    CONSUL_HTTP_ADDR: `http://127.0.0.1:${CONSUL_PORTS.http}`,
+                    CONSUL_HTTP_TOKEN_FILE: `/run/secrets/${TOKEN_SECRET.target}`,
+                },
+                cpuLimit: resources.cpus,
+                memoryLimitMiB: resources.memoryMb,
+                healthcheck: {
+                    cmd: ["node", "/app/healthcheck.js"],
+                    intervalSeconds: 2,
+                    timeoutSeconds: 2,
+                    retries: 2,
+                    startPeriodSeconds: 5,
+                },
+                updatePolicy: { ...update, failureAction: "rollback", maxFailureRatio: 0 },
+                rollbackPolicy: {
+                    parallelism: 1,
+                    delaySeconds: 0,
+                    order: "start-first",
+                    failureAction: "pause",
+                    monitorSeconds: update.monitorSeconds,
+                    maxFailureRatio: 0,
+                },
+                stopGracePeriodSeconds: stopGraceSeconds,
+                stopSignal: "SIGTERM",
+                network: "host",
+                placementConstraints: onWorkers ? ["node.role==worker"] : [],
+                // Readable by the app's user only (images/web runs as uid 10001).
+                secrets: [{ ...TOKEN_SECRET, uid: "10001", gid: "10001", mode: 0o400 }],
+                labels: { "swarm-platform.version": args.version },
+                resolveImage: image.inRegistry,
+            }),
+        );
+
+        const token = args.consul.serviceTokens[this.serviceName];
+        args.platform.runScript(
+            `${name}-deploy`,
+            {
+                node: args.swarm.leader,
+                script: pulumi
+                    .all([this.spec, token])
+                    .apply(([spec, secretValue]) => renderServiceDeployScript(spec, { [TOKEN_SECRET.name]: secretValue })),
+                deleteScript: renderServiceRemoveScript(this.serviceName),
+                triggers: [this.spec],
+                dependsOn: [...args.swarm.ready, ...image.ready],
+            },
+            this,
+        );
+
+        this.registerOutputs({ serviceName: this.serviceName, imageRef: this.imageRef, replicas: this.replicas });
+    }
+}

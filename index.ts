@@ -1,0 +1,78 @@
+// Wiring only: read the stack config, pick the platform, build the four components, export outputs.
+import * as pulumi from "@pulumi/pulumi";
+import { ConsulCluster, LoadBalancerPair, SwarmCluster, WebService, WEB_HEALTH_PATH } from "./components";
+import { backendSlots, loadStackConfig, planAddresses } from "./config";
+import { createPlatform } from "./platforms";
+
+const config = loadStackConfig();
+const plan = planAddresses(config.network.subnet, config.lb.vip, {
+    consulServers: config.consul.servers,
+    managers: config.swarm.managers,
+    workers: config.swarm.workers,
+});
+const platform = createPlatform(config, plan);
+const serviceName = "web";
+
+const consul = new ConsulCluster("consul", {
+    platform,
+    servers: config.consul.servers,
+    addresses: plan.consulServers,
+    datacenter: config.consul.datacenter,
+    resources: config.consul.resources,
+    agentResources: config.consul.agentResources,
+    registeringServices: [serviceName],
+});
+
+const swarm = new SwarmCluster("swarm", {
+    platform,
+    managers: config.swarm.managers,
+    workers: config.swarm.workers,
+    managerAddresses: plan.managers,
+    workerAddresses: plan.workers,
+    subnet: plan.subnet,
+    nodeResources: config.swarm.nodeResources,
+    consul,
+});
+
+const web = new WebService("web", {
+    platform,
+    swarm,
+    consul,
+    serviceName,
+    replicas: config.web.replicas,
+    version: config.web.version,
+    resources: config.web.resources,
+    portRange: { min: config.web.portMin, max: config.web.portMax },
+    drainSeconds: config.web.drainSeconds,
+    stopGraceSeconds: config.web.stopGraceSeconds,
+});
+
+const lb = new LoadBalancerPair("lb", {
+    platform,
+    addresses: plan.lb,
+    vip: plan.vip,
+    vrrpVersion: config.lb.vrrpVersion,
+    advertIntervalSeconds: config.lb.advertIntervalSeconds,
+    virtualRouterId: config.lb.virtualRouterId,
+    consul,
+    service: { name: serviceName, healthPath: WEB_HEALTH_PATH, maxServers: backendSlots(config.web.replicas) },
+    resources: config.lb.resources,
+});
+
+const ingress = platform.ingress("edge", [lb.webListener, lb.statsListener, consul.uiListener]);
+
+export const webUrl = ingress.urls["web"];
+export const vip = lb.vip;
+export const consulUiUrl = ingress.urls["consul-ui"];
+export const haproxyStatsUrl = ingress.urls["stats"];
+export const haproxyStatsUser = lb.statsUser;
+export const haproxyStatsPassword = pulumi.secret(lb.statsPassword);
+export const consulManagementToken = pulumi.secret(consul.managementToken);
+export const webVersion = config.web.version;
+export const webReplicas = web.replicas;
+export const quorum = {
+    consulServers: config.consul.servers,
+    consulFailuresTolerated: Math.floor((config.consul.servers - 1) / 2),
+    swarmManagers: config.swarm.managers,
+    swarmManagerFailuresTolerated: Math.floor((config.swarm.managers - 1) / 2),
+};

@@ -1,0 +1,343 @@
+// The `local` platform: every node is a container on one Docker engine, on a user-defined network
+// with a fixed subnet and fixed addresses. Swarm nodes are Docker-in-Docker without --privileged
+// (see images/swarm-node). Scripts run through `docker exec` from the machine running Pulumi.
+import * as path from "path";
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    AppImage,
+    AppImageArgs,
+    assertNever,
+    Ingress,
+    IngressListener,
+    NodeArgs,
+    NodeFile,
+    Platform,
+    PlatformNode,
+    ResourceLimitsSpec,
+    RunScriptArgs,
+    ScriptRun,
+} from "./types";
+import { renderEdgeConfig } from "../render/haproxy";
+import { shellQuote } from "../render/shell";
+
+/** The build context of every image: the repo root (Dockerfiles COPY from app/ and images/). */
+export const REPO_ROOT = path.join(__dirname, "..");
+
+export interface LocalPlatformArgs {
+    /** Prefix of every container, network and volume name on the engine, e.g. "swarm-platform-dev-". */
+    readonly namePrefix: string;
+    /** The nodes' subnet, e.g. "10.77.0.0/24". */
+    readonly subnet: string;
+    /** The subnet's gateway address (the host side of the bridge). */
+    readonly gateway: string;
+    /** Official Consul image tag (pinned). */
+    readonly consulVersion: string;
+    /** The edge container: the local stand-in for the cloud load balancer. */
+    readonly edge: {
+        readonly address: string;
+        readonly bindAddress: string;
+        /** Host port of each ingress listener, by listener name ("web", "stats", "consul-ui"). */
+        readonly hostPorts: Readonly<Record<string, number>>;
+        readonly resources: ResourceLimitsSpec;
+    };
+}
+
+/** Docker's CPU and memory limits from the component contract. */
+function limits(r: ResourceLimitsSpec): { cpus: string; memory: number } {
+    return { cpus: String(r.cpus), memory: r.memoryMb };
+}
+
+function uploads(files: readonly NodeFile[]): docker.types.input.ContainerUpload[] {
+    return files.map((f) => ({ file: f.path, content: f.content, permissions: f.mode }));
+}
+
+/** Images the platform builds from images/. */
+const IMAGE_DOCKERFILES = {
+    lb: "images/lb/Dockerfile",
+    swarmNode: "images/swarm-node/Dockerfile",
+} as const;
+
+export class LocalPlatform extends pulumi.ComponentResource implements Platform {
+    readonly name = "local";
+    readonly vipInterface = "eth0";
+    readonly vipPrefixLength: number;
+    readonly network: docker.Network;
+    /** Local builds are referenced by digest, so a rebuilt image replaces the containers running it. */
+    readonly lbImage: docker.Image;
+    readonly swarmNodeImage: docker.Image;
+    readonly consulImage: docker.RemoteImage;
+    private readonly args: LocalPlatformArgs;
+    private readonly platformName: string;
+
+    constructor(name: string, args: LocalPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("swarm-platform:local:Platform", name, {}, opts);
+        this.args = args;
+        this.platformName = name;
+        this.vipPrefixLength = Number(args.subnet.split("/")[1]);
+        const child = { parent: this };
+
+        this.network = new docker.Network(
+            `${name}-network`,
+            {
+                name: `${args.namePrefix}net`,
+                driver: "bridge",
+                ipamConfigs: [{ subnet: args.subnet, gateway: args.gateway }],
+                // Not `internal`: swarm nodes' engines and the edge need the host's bridge; nothing is
+                // published except the edge's ports on edge.bindAddress.
+                options: { "com.docker.network.bridge.enable_icc": "true" },
+            },
+            child,
+        );
+
+        const build = (key: keyof typeof IMAGE_DOCKERFILES, imageName: string) =>
+            new docker.Image(
+                `${name}-${key}-image`,
+                {
+                    imageName,
+                    build: { context: REPO_ROOT, dockerfile: path.join(REPO_ROOT, IMAGE_DOCKERFILES[key]), platform: "linux/amd64" },
+                    // No registry: the image stays on the local engine.
+                    skipPush: true,
+                },
+                child,
+            );
+        this.lbImage = build("lb", "swarm-platform/lb:local");
+        this.swarmNodeImage = build("swarmNode", "swarm-platform/swarm-node:local");
+        this.consulImage = new docker.RemoteImage(
+            `${name}-consul-image`,
+            {
+                name: `hashicorp/consul:${args.consulVersion}`,
+                keepLocally: true,
+            },
+            child,
+        );
+
+        this.registerOutputs({ networkName: this.network.name });
+    }
+
+    private containerName(nodeName: string): string {
+        return `${this.args.namePrefix}${nodeName}`;
+    }
+
+    consulRetryJoin(serverNames: readonly string[]): string[] {
+        // Every node carries its own name as a network alias, so servers are found by name.
+        return [...serverNames];
+    }
+
+    private networkAttachment(nodeName: string, address: string) {
+        return [{ name: this.network.id, ipv4Address: address, aliases: [nodeName] }];
+    }
+
+    createNode(args: NodeArgs, parent: pulumi.Resource): PlatformNode {
+        const opts: pulumi.CustomResourceOptions = {
+            parent,
+            dependsOn: args.dependsOn,
+            // The container name is fixed: the old container must go before its replacement starts.
+            deleteBeforeReplace: true,
+        };
+        const common = {
+            name: this.containerName(args.name),
+            hostname: args.name,
+            networksAdvanced: this.networkAttachment(args.name, args.address),
+            uploads: uploads(args.files),
+            restart: "unless-stopped",
+            logOpts: { "max-size": "10m", "max-file": "3" },
+            ...limits(args.resources),
+        };
+
+        let container: docker.Container;
+        switch (args.role) {
+            case "consul-server": {
+                const data = new docker.Volume(`${args.name}-data`, { name: this.containerName(`${args.name}-data`) }, { parent });
+                container = new docker.Container(
+                    args.name,
+                    {
+                        ...common,
+                        image: this.consulImage.imageId,
+                        // The image's entrypoint adds -data-dir/-config-dir and drops to the consul user.
+                        command: ["agent"],
+                        volumes: [{ volumeName: data.name, containerPath: "/consul/data" }],
+                        // leave_on_terminate needs time to leave the Raft peer set.
+                        stopTimeout: 30,
+                    },
+                    opts,
+                );
+                break;
+            }
+            case "swarm-manager":
+            case "swarm-worker": {
+                // Docker-in-Docker without --privileged (not available everywhere): everything but
+                // CAP_SYS_RESOURCE, its own cgroup namespace, and /var/lib/docker on a volume
+                // (overlay2 cannot sit on the container's own overlay rootfs).
+                const engineData = new docker.Volume(
+                    `${args.name}-engine`,
+                    { name: this.containerName(`${args.name}-engine`) },
+                    { parent },
+                );
+                container = new docker.Container(
+                    args.name,
+                    {
+                        ...common,
+                        image: this.swarmNodeImage.repoDigest,
+                        init: true,
+                        cgroupnsMode: "private",
+                        capabilities: { adds: ["ALL"], drops: ["SYS_RESOURCE"] },
+                        securityOpts: ["seccomp=unconfined", "systempaths=unconfined"],
+                        volumes: [{ volumeName: engineData.name, containerPath: "/var/lib/docker" }],
+                        stopTimeout: 30,
+                    },
+                    opts,
+                );
+                break;
+            }
+            case "lb": {
+                container = new docker.Container(
+                    args.name,
+                    {
+                        ...common,
+                        image: this.lbImage.repoDigest,
+                        // --init: a killed haproxy must not linger as a zombie that the health check still finds.
+                        init: true,
+                        // keepalived adds and removes the VIP.
+                        capabilities: { adds: ["NET_ADMIN"] },
+                        sysctls: { "net.ipv4.ip_nonlocal_bind": "1" },
+                    },
+                    opts,
+                );
+                break;
+            }
+            default:
+                return assertNever(args.role);
+        }
+
+        if (args.consulAgent !== undefined) {
+            new docker.Container(
+                `${args.name}-consul-agent`,
+                {
+                    name: this.containerName(`${args.name}-consul-agent`),
+                    image: this.consulImage.imageId,
+                    command: ["agent"],
+                    // Shares the node's network namespace: the node's processes reach it on 127.0.0.1.
+                    networkMode: pulumi.interpolate`container:${container.id}`,
+                    uploads: uploads(args.consulAgent.files),
+                    restart: "unless-stopped",
+                    stopTimeout: 15,
+                    logOpts: { "max-size": "10m", "max-file": "3" },
+                    ...limits(args.consulAgent.resources),
+                },
+                { parent, deleteBeforeReplace: true, replaceOnChanges: ["networkMode"] },
+            );
+        }
+
+        return { name: args.name, role: args.role, address: args.address, resource: container, instanceId: container.id };
+    }
+
+    runScript(name: string, args: RunScriptArgs, parent: pulumi.Resource): ScriptRun {
+        const target = this.containerName(args.node.name);
+        const lines = ["set -eu"];
+        const envFlags: string[] = [];
+        for (const [variable, source] of Object.entries(args.secretEnv ?? {})) {
+            const candidates = source.nodes.map((n) => this.containerName(n.name)).join(" ");
+            // The value goes engine → host shell variable → `docker exec -e NAME`: never in argv, state or logs.
+            lines.push(
+                `${variable}=$(for c in ${candidates}; do docker exec "$c" sh -c ${shellQuote(source.command)} 2>/dev/null && break; done)`,
+                `[ -n "$${variable}" ] || { echo "${name}: could not read ${variable} from any of: ${candidates}" >&2; exit 1; }`,
+                `export ${variable}`,
+            );
+            envFlags.push(`-e ${variable}`);
+        }
+        lines.push(`exec docker exec -i ${envFlags.join(" ")}${envFlags.length ? " " : ""}${target} sh -s`);
+        // Deletion is best effort: the node may already be gone, and a failed delete must not wedge the stack.
+        const deleteLines: string[] = [];
+        if (args.deleteScript !== undefined) {
+            deleteLines.push(`docker exec ${target} sh -c ${shellQuote(args.deleteScript)} || true`);
+        }
+        if (args.cleanup !== undefined) {
+            const others = args.cleanup.nodes.filter((n) => n.name !== args.node.name).map((n) => this.containerName(n.name));
+            deleteLines.push(
+                `for c in ${others.join(" ")}; do docker exec "$c" sh -c ${shellQuote(args.cleanup.script)} && break; done || true`,
+            );
+        }
+        const run = new command.local.Command(
+            name,
+            {
+                create: lines.join("\n"),
+                stdin: args.script,
+                delete: deleteLines.length > 0 ? deleteLines.join("\n") : undefined,
+                triggers: [args.node.instanceId, ...(args.triggers ?? [])],
+            },
+            { parent, dependsOn: [args.node.resource, ...(args.dependsOn ?? [])] },
+        );
+        return { resource: run, stdout: run.stdout };
+    }
+
+    appImage(args: AppImageArgs, parent: pulumi.Resource): AppImage {
+        const image = new docker.Image(
+            `${args.name}-image`,
+            {
+                imageName: `swarm-platform/${args.name}:${args.tag}`,
+                build: {
+                    context: REPO_ROOT,
+                    dockerfile: path.join(REPO_ROOT, args.dockerfile),
+                    args: { ...(args.buildArgs ?? {}) },
+                    platform: "linux/amd64",
+                },
+                skipPush: true,
+            },
+            { parent },
+        );
+        // No registry: copy the image into every node's engine (a few seconds per node).
+        const ready = args.nodes.map(
+            (node) =>
+                new command.local.Command(
+                    `${args.name}-image-${node.name}`,
+                    {
+                        create: pulumi.interpolate`docker save ${image.imageName} | docker exec -i ${this.containerName(node.name)} docker load -q`,
+                        triggers: [image.repoDigest, node.instanceId],
+                    },
+                    { parent, dependsOn: [node.resource] },
+                ),
+        );
+        return { ref: image.imageName, ready, inRegistry: false };
+    }
+
+    ingress(name: string, listeners: readonly IngressListener[]): Ingress {
+        const edge = this.args.edge;
+        const config = renderEdgeConfig({
+            listeners: listeners.map((l) => ({ name: l.name, bindPort: l.port, upstreams: l.upstreams, check: l.check })),
+        });
+        const ports = listeners.map((l) => {
+            const external = edge.hostPorts[l.name];
+            if (external === undefined) throw new Error(`local platform: no edge host port configured for listener "${l.name}"`);
+            return { internal: l.port, external, ip: edge.bindAddress, protocol: "tcp" };
+        });
+        const container = new docker.Container(
+            `${this.platformName}-${name}`,
+            {
+                name: this.containerName(name),
+                hostname: name,
+                // The LB image's entrypoint runs a given command as is: HAProxy alone, no keepalived.
+                image: this.lbImage.repoDigest,
+                command: ["haproxy", "-W", "-db", "-f", "/etc/haproxy/edge.cfg"],
+                // The image's HEALTHCHECK probes the LB frontend, which the edge does not have.
+                healthcheck: { tests: ["NONE"] },
+                init: true,
+                networksAdvanced: this.networkAttachment(name, edge.address),
+                uploads: [{ file: "/etc/haproxy/edge.cfg", content: config, permissions: "0644" }],
+                ports,
+                restart: "unless-stopped",
+                logOpts: { "max-size": "10m", "max-file": "3" },
+                ...limits(edge.resources),
+            },
+            { parent: this, deleteBeforeReplace: true },
+        );
+        const urls: Record<string, pulumi.Output<string>> = {};
+        for (const l of listeners) {
+            urls[l.name] = pulumi.output(
+                `http://${edge.bindAddress === "0.0.0.0" ? "localhost" : edge.bindAddress}:${edge.hostPorts[l.name]}`,
+            );
+        }
+        return { urls, resources: [container] };
+    }
+}

@@ -1,0 +1,139 @@
+// The small interface every platform implements. Components describe WHAT a node is (role, files,
+// limits, the Consul agent beside it); platforms decide HOW it exists (a container on the local
+// engine, an EC2 instance). No component ever asks which platform it is on.
+import * as pulumi from "@pulumi/pulumi";
+
+/** What a node does. Platforms switch on this exhaustively (see `assertNever`). */
+export type NodeRole = "consul-server" | "swarm-manager" | "swarm-worker" | "lb";
+
+/** A file a node needs before it starts (configs, scripts). */
+export interface NodeFile {
+    /** Absolute path on the node. */
+    readonly path: string;
+    /** File content; pass a secret Output when it holds secrets, it stays secret. */
+    readonly content: pulumi.Input<string>;
+    /** Octal mode string, e.g. "0600". */
+    readonly mode: string;
+}
+
+export interface ResourceLimitsSpec {
+    readonly cpus: number;
+    readonly memoryMb: number;
+}
+
+export interface NodeArgs {
+    readonly role: NodeRole;
+    /** Node name, unique in the stack and stable forever: "consul-server-0", "swarm-worker-3", "lb-1". */
+    readonly name: string;
+    /** The node's fixed private address (from the address plan). */
+    readonly address: string;
+    readonly files: readonly NodeFile[];
+    readonly resources: ResourceLimitsSpec;
+    /** When set, a Consul client agent runs beside the node (sharing its network) with these files. */
+    readonly consulAgent?: { readonly files: readonly NodeFile[]; readonly resources: ResourceLimitsSpec };
+    /** Extra dependencies (e.g. a node may only start once the Consul ACLs exist). */
+    readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/** A node as the components see it. */
+export interface PlatformNode {
+    readonly name: string;
+    readonly role: NodeRole;
+    readonly address: string;
+    /** The resource whose replacement means "this node was replaced" (scripts re-run on it). */
+    readonly resource: pulumi.Resource;
+    /** A value that changes whenever the node is replaced. */
+    readonly instanceId: pulumi.Output<string>;
+}
+
+/** A value read on one node and handed to a script on another without passing through Pulumi. */
+export interface RemoteSecret {
+    /** Tried in order until one answers. */
+    readonly nodes: readonly PlatformNode[];
+    /** Command run on the node; its stdout (trimmed) is the value. */
+    readonly command: string;
+}
+
+export interface RunScriptArgs {
+    /** Where the script runs. */
+    readonly node: PlatformNode;
+    /** POSIX sh, fed on stdin. May embed secrets (pass a secret Output): it is never logged. */
+    readonly script: pulumi.Input<string>;
+    /** Run on the node before the resource goes away (scale-down, replacement); plain text, no secrets. */
+    readonly deleteScript?: string;
+    /** Then run on the first of these nodes that answers (e.g. `docker node rm` on a manager). */
+    readonly cleanup?: { readonly nodes: readonly PlatformNode[]; readonly script: string };
+    /** Environment variables for the script whose values are read from other nodes at run time. */
+    readonly secretEnv?: Readonly<Record<string, RemoteSecret>>;
+    /** Re-run when any of these change (the node's instanceId is always included). */
+    readonly triggers?: pulumi.Input<unknown>[];
+    readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+export interface ScriptRun {
+    readonly resource: pulumi.Resource;
+    /** The script's stdout. Scripts never print secrets. */
+    readonly stdout: pulumi.Output<string>;
+}
+
+/** A port clients reach, forwarded by the platform's ingress (local edge, cloud load balancer). */
+export interface IngressListener {
+    readonly name: string;
+    /** Port clients connect to on the ingress. */
+    readonly port: number;
+    /** Where traffic goes (tried in order of health). */
+    readonly upstreams: readonly { readonly name: string; readonly address: string; readonly port: number }[];
+    /** Health-check the upstreams (TCP) and skip dead ones. */
+    readonly check: boolean;
+}
+
+export interface Ingress {
+    /** URL of each listener by name, as a client reaches it. */
+    readonly urls: Readonly<Record<string, pulumi.Output<string>>>;
+    readonly resources: readonly pulumi.Resource[];
+}
+
+/** An image the platform builds from `images/` and makes available to every swarm node. */
+export interface AppImageArgs {
+    /** Short name, e.g. "web". */
+    readonly name: string;
+    /** Dockerfile path relative to the repo root (the build context). */
+    readonly dockerfile: string;
+    /** Image tag, e.g. the web version. */
+    readonly tag: string;
+    readonly buildArgs?: Readonly<Record<string, string>>;
+    /** Nodes that must hold the image before a service can use it. */
+    readonly nodes: readonly PlatformNode[];
+}
+
+export interface AppImage {
+    /** The reference swarm nodes run, e.g. "swarm-platform/web:1.2.0". */
+    readonly ref: pulumi.Output<string>;
+    /** Done once every node holds the image. */
+    readonly ready: readonly pulumi.Resource[];
+    /** Whether nodes pull the ref from a registry (else it was loaded into each node's engine). */
+    readonly inRegistry: boolean;
+}
+
+export interface Platform {
+    readonly name: string;
+    /** Interface name on LB nodes that carries the VIP. */
+    readonly vipInterface: string;
+    /** Prefix length of the nodes' subnet (the VIP is added with it). */
+    readonly vipPrefixLength: number;
+    /** How a Consul agent finds the servers. */
+    consulRetryJoin(serverNames: readonly string[], serverAddresses: readonly string[]): string[];
+    /** Creates a node and (when asked) its Consul agent, as children of `parent`. */
+    createNode(args: NodeArgs, parent: pulumi.Resource): PlatformNode;
+    /** Runs a script on a node once it is up, and again whenever the node is replaced or triggers change. */
+    runScript(name: string, args: RunScriptArgs, parent: pulumi.Resource): ScriptRun;
+    /** Builds an app image and places it where swarm nodes can run it. */
+    appImage(args: AppImageArgs, parent: pulumi.Resource): AppImage;
+    /** Exposes listeners to clients (local: the edge container on the host; AWS: the ELB). Owned by the platform. */
+    ingress(name: string, listeners: readonly IngressListener[]): Ingress;
+}
+
+/** For exhaustive switches on unions: a new member fails to compile until every switch handles it. */
+export function assertNever(value: never): never {
+    throw new Error(`unhandled case: ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,200 @@
+// Evaluates the real program (index.ts) under Pulumi's mock runtime, from a stack's own
+// Pulumi.<stack>.yaml plus overrides, and records every resource the program registers: type,
+// name, parent, dependencies, inputs (plain) and which inputs travelled as secrets.
+//
+// Each evaluation runs in `jest.isolateModules`, so @pulumi/pulumi's global state is fresh and the
+// program is imported only after the mocks are set (pulumi/pulumi#12141).
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
+
+export const REPO_ROOT = path.join(__dirname, "..", "..");
+const PROJECT = "swarm-platform";
+/** Pulumi's marker for a secret value in serialized properties. */
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+export interface RecordedResource {
+    readonly type: string;
+    readonly name: string;
+    readonly urn: string;
+    /** URN of the parent ("" for the stack itself). */
+    readonly parent: string;
+    readonly dependencies: readonly string[];
+    /** Inputs with secrets unwrapped. */
+    readonly inputs: Record<string, any>;
+    /** Inputs exactly as serialized to the engine: secret values are wrapped in a secret marker. */
+    readonly rawInputs: Record<string, any>;
+    readonly additionalSecretOutputs: readonly string[];
+    readonly custom: boolean;
+    readonly deleteBeforeReplace: boolean;
+}
+
+export interface ProgramRun {
+    readonly stack: string;
+    readonly resources: RecordedResource[];
+    /** Stack outputs, unwrapped. */
+    readonly outputs: Record<string, any>;
+    /** Names of stack outputs that are secret. */
+    readonly secretOutputs: Set<string>;
+    /** Every value the mocks handed out as a generated secret (passwords, tokens, keys). */
+    readonly generatedSecrets: string[];
+    ofType(type: string): RecordedResource[];
+    byName(name: string): RecordedResource;
+}
+
+/** Per-section overrides, merged into the stack file's sections key by key. */
+export type ConfigOverrides = Record<string, unknown>;
+
+/** Reads Pulumi.<stack>.yaml into the flat `project:key` → string map the runtime expects. */
+export function stackConfig(stack: string, overrides: ConfigOverrides = {}): Record<string, string> {
+    const file = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
+    const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> };
+    const config: Record<string, unknown> = { ...(doc.config ?? {}) };
+    for (const [key, value] of Object.entries(overrides)) {
+        const full = key.includes(":") ? key : `${PROJECT}:${key}`;
+        const current = config[full];
+        config[full] =
+            value !== null && typeof value === "object" && !Array.isArray(value) && current !== null && typeof current === "object"
+                ? { ...(current as object), ...(value as object) }
+                : value;
+        if (value === undefined) delete config[full];
+    }
+    // The runtime hands config to the program as strings; objects and numbers as JSON.
+    return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+function unwrapSecrets(value: any): any {
+    if (Array.isArray(value)) return value.map(unwrapSecrets);
+    if (value !== null && typeof value === "object") {
+        if (value[SIG_KEY] === SECRET_SIG) return unwrapSecrets(value.value);
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+    }
+    return value;
+}
+
+/** Mock values of generated secrets: distinctive, so tests can search every input for them. */
+function mockState(type: string, name: string, inputs: Record<string, any>, secrets: string[]): Record<string, any> {
+    const secret = (label: string) => {
+        const value = `MOCKSECRET-${label}-${name}`;
+        secrets.push(value);
+        return value;
+    };
+    switch (type) {
+        case "random:index/randomPassword:RandomPassword":
+            return { ...inputs, result: secret("password"), bcryptHash: secret("bcrypt") };
+        case "random:index/randomUuid:RandomUuid":
+            // Accessors are public; only token secrets are generated secrets.
+            return { ...inputs, result: name.endsWith("-token") ? secret("uuid") : `accessor-${name}` };
+        case "random:index/randomBytes:RandomBytes":
+            return { ...inputs, base64: secret("base64"), hex: secret("hex") };
+        case "docker:index/image:Image":
+            return { ...inputs, repoDigest: `${String(inputs.imageName).split(":")[0]}@sha256:${name}`, imageName: inputs.imageName };
+        case "docker:index/remoteImage:RemoteImage":
+            return { ...inputs, imageId: `sha256:${name}`, repoDigest: `${inputs.name}@sha256:${name}` };
+        case "command:local:Command":
+            return { ...inputs, stdout: "", stderr: "" };
+        default:
+            return inputs;
+    }
+}
+
+/** Runs index.ts for `stack` and resolves once every registration and output has settled. */
+export async function runProgram(stack: string, overrides: ConfigOverrides = {}, secretKeys: string[] = []): Promise<ProgramRun> {
+    const { run, error } = await evaluate(stack, overrides, secretKeys);
+    if (error !== undefined) throw error;
+    return run;
+}
+
+/** For programs expected to fail: the error, and every resource registered before it (want: none). */
+export async function runProgramExpectingError(
+    stack: string,
+    overrides: ConfigOverrides = {},
+): Promise<{ error: Error; resources: RecordedResource[] }> {
+    const { run, error } = await evaluate(stack, overrides, []);
+    if (error === undefined) throw new Error("expected the program to fail, but it succeeded");
+    return { error: error as Error, resources: run.resources };
+}
+
+async function evaluate(stack: string, overrides: ConfigOverrides, secretKeys: string[]): Promise<{ run: ProgramRun; error: unknown }> {
+    const resources: RecordedResource[] = [];
+    const generatedSecrets: string[] = [];
+    let outputs: Record<string, any> = {};
+    const secretOutputs = new Set<string>();
+    let programError: unknown;
+
+    // isolateModulesAsync: the program's require() calls come after awaits and must stay isolated.
+    await jest.isolateModulesAsync(async () => {
+        const pulumi: typeof import("@pulumi/pulumi") = require("@pulumi/pulumi");
+        pulumi.runtime.setAllConfig(stackConfig(stack, overrides), secretKeys);
+        await pulumi.runtime.setMocks(
+            {
+                newResource: (args) => ({ id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs, generatedSecrets) }),
+                call: (args) => {
+                    throw new Error(`unmocked invoke ${args.token}: add a mock for it in tests/harness/program.ts`);
+                },
+            },
+            PROJECT,
+            stack,
+            false,
+        );
+        // MockResourceArgs carries no parent/dependencies/secrets: read them off the raw request.
+        const monitor: any = pulumi.runtime.getMonitor();
+        const register = monitor.registerResource.bind(monitor);
+        monitor.registerResource = (req: any, callback: any) => {
+            const rawInputs = req.getObject()?.toJavaScript() ?? {};
+            const type = req.getType();
+            const name = req.getName();
+            // URNs carry the parent's type chain (the stack's own type is left out).
+            const parentType = req.getParent() ? req.getParent().split("::")[2] : "";
+            const chain = !parentType || parentType === "pulumi:pulumi:Stack" ? type : `${parentType}$${type}`;
+            resources.push({
+                type,
+                name,
+                urn: `urn:pulumi:${stack}::${PROJECT}::${chain}::${name}`,
+                parent: req.getParent(),
+                dependencies: req.getDependenciesList(),
+                inputs: unwrapSecrets(rawInputs),
+                rawInputs,
+                additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+                custom: req.getCustom(),
+                deleteBeforeReplace: req.getDeletebeforereplace(),
+            });
+            return register(req, callback);
+        };
+        try {
+            const program = require("../../index");
+            for (const [key, value] of Object.entries(program)) {
+                if (pulumi.Output.isInstance(value)) {
+                    const output = value as import("@pulumi/pulumi").Output<unknown>;
+                    outputs[key] = await (output as any).promise();
+                    if (await (output as any).isSecret) secretOutputs.add(key);
+                } else {
+                    outputs[key] = value;
+                }
+            }
+        } catch (err) {
+            programError = err;
+        }
+        // Let registrations that no output depends on finish too.
+        for (let settled = -1; settled !== resources.length; ) {
+            settled = resources.length;
+            await new Promise((r) => setTimeout(r, 20));
+        }
+    });
+    outputs = unwrapSecrets(outputs);
+    const run: ProgramRun = {
+        stack,
+        resources,
+        outputs,
+        secretOutputs,
+        generatedSecrets,
+        ofType: (type) => resources.filter((r) => r.type === type),
+        byName: (name) => {
+            const found = resources.filter((r) => r.name === name);
+            if (found.length !== 1) throw new Error(`expected one resource named ${name}, found ${found.length}`);
+            return found[0];
+        },
+    };
+    return { run, error: programError };
+}

@@ -1,0 +1,102 @@
+// The stack-config contract: defaults, and refusal of bad config with one message naming every
+// bad key, its value and the rule — before any resource exists.
+import { DEFAULTS, validateStackConfig } from "../../config";
+import { runProgramExpectingError } from "../harness/program";
+
+const valid = { platform: "local", web: { version: "1.0.0" } };
+const issuesFor = (raw: object, stack = "dev") => validateStackConfig(raw, stack).issues;
+const keysOf = (raw: object, stack = "dev") => issuesFor(raw, stack).map((i) => i.key);
+
+describe("defaults", () => {
+    test("a minimal config resolves every default", () => {
+        const { config, issues } = validateStackConfig(valid, "dev");
+        expect(issues).toEqual([]);
+        expect(config?.consul.servers).toBe(DEFAULTS.consul.servers);
+        expect(config?.swarm.workers).toBe(DEFAULTS.swarm.workers);
+        expect(config?.web.replicas).toBe(DEFAULTS.web.replicas);
+        expect(config?.lb.vip).toBe("10.77.0.10");
+        expect(config?.lb.advertIntervalSeconds).toBe(0.1);
+    });
+
+    test("zero is a value, not a missing key (no `||` defaults): swarm.workers 0 stays 0", () => {
+        expect(validateStackConfig({ ...valid, swarm: { workers: 0 } }, "dev").config?.swarm.workers).toBe(0);
+    });
+
+    test("VRRPv2 defaults its advert interval to whole seconds", () => {
+        expect(validateStackConfig({ ...valid, lb: { vrrpVersion: 2 } }, "dev").config?.lb.advertIntervalSeconds).toBe(1);
+    });
+});
+
+describe("bad config is refused with the key, the value and the rule", () => {
+    test.each([
+        ["even consul.servers", { consul: { servers: 4 } }, "consul.servers", /odd/],
+        ["zero consul.servers", { consul: { servers: 0 } }, "consul.servers", /odd/],
+        ["even swarm.managers", { swarm: { managers: 2 } }, "swarm.managers", /odd/],
+        ["9 managers", { swarm: { managers: 9 } }, "swarm.managers", /1 to 7/],
+        ["negative workers", { swarm: { workers: -1 } }, "swarm.workers", /≥ 0/],
+        ["zero replicas", { web: { version: "1", replicas: 0 } }, "web.replicas", /≥ 1/],
+        ["fractional replicas", { web: { version: "1", replicas: 2.5 } }, "web.replicas", /whole number/],
+        ["empty version", { web: { version: "" } }, "web.version", /non-empty/],
+        ["unknown platform", { platform: "gcp" }, "platform", /one of local, aws/],
+        ["VIP outside the subnet", { lb: { vip: "10.78.0.10" } }, "lb.vip", /inside network.subnet/],
+        ["VIP on a node's address", { lb: { vip: "10.77.0.20" } }, "lb.vip", /collides with the address of consul-server-0/],
+        ["VIP on the gateway", { lb: { vip: "10.77.0.1" } }, "lb.vip", /gateway/],
+        ["malformed CIDR", { network: { subnet: "10.77.0.0/33" } }, "network.subnet", /IPv4 CIDR/],
+        ["CIDR with host bits", { network: { subnet: "10.77.0.5/24" } }, "network.subnet", /host bits zero/],
+        ["public CIDR", { network: { subnet: "8.8.8.0/24" } }, "network.subnet", /private/],
+        ["subnet too small", { network: { subnet: "10.77.0.0/28" } }, "network.subnet", /too small/],
+        ["zero CPU", { web: { version: "1", resources: { cpus: 0 } } }, "web.resources.cpus", /positive/],
+        ["negative memory", { lb: { resources: { memoryMb: -5 } } }, "lb.resources.memoryMb", /MiB/],
+        [
+            "sub-second VRRPv2",
+            { lb: { vrrpVersion: 2, advertIntervalSeconds: 0.5 } },
+            "lb.advertIntervalSeconds",
+            /whole number of seconds/,
+        ],
+        ["misspelt key", { web: { version: "1", replica: 3 } }, "web.replica", /not a known key/],
+        ["drain shorter than HAProxy's discovery lag", { web: { version: "1", drainSeconds: 0.5 } }, "web.drainSeconds", /HAProxy/],
+        ["clashing edge ports", { edge: { webPort: 8500 } }, "edge.consulUiPort", /must differ from edge.webPort/],
+    ])("%s", (_label, override, key, rule) => {
+        const raw = { ...valid, ...override, web: { ...valid.web, ...((override as any).web ?? {}) } };
+        const issue = issuesFor(raw).find((i) => i.key === key);
+        expect(issue).toBeDefined();
+        expect(issue!.rule).toMatch(rule);
+    });
+
+    test("a missing required key is named", () => {
+        expect(keysOf({ web: {} })).toEqual(expect.arrayContaining(["platform", "web.version"]));
+    });
+
+    test("the prod stack needs at least 3 Consul servers and 3 managers", () => {
+        const raw = { platform: "aws", web: { version: "1" }, consul: { servers: 1 }, swarm: { managers: 1 } };
+        expect(keysOf(raw, "prod")).toEqual(expect.arrayContaining(["consul.servers", "swarm.managers"]));
+        expect(keysOf(raw, "dev")).toEqual([]);
+    });
+
+    test("every broken rule is reported at once, not just the first", () => {
+        expect(keysOf({ platform: "x", consul: { servers: 2 }, swarm: { managers: 4, workers: -1 }, web: { replicas: 0 } })).toEqual(
+            expect.arrayContaining(["platform", "consul.servers", "swarm.managers", "swarm.workers", "web.replicas", "web.version"]),
+        );
+    });
+});
+
+describe("the program refuses bad config before creating anything", () => {
+    test("one error lists every bad key with its value and rule, and no resource is registered", async () => {
+        const { error, resources } = await runProgramExpectingError("dev", {
+            consul: { servers: 4 },
+            swarm: { workers: -2 },
+            web: { replicas: 0 },
+        });
+        expect(error.message).toContain('Invalid stack config for stack "dev"');
+        expect(error.message).toMatch(/consul\.servers = 4: must be an odd/);
+        expect(error.message).toMatch(/swarm\.workers = -2: must be a whole number ≥ 0/);
+        expect(error.message).toMatch(/web\.replicas = 0: must be a whole number ≥ 1/);
+        expect(resources.filter((r) => r.type !== "pulumi:pulumi:Stack")).toEqual([]);
+    });
+
+    test("a section set as a plain string is reported, not a JSON.parse crash", async () => {
+        const { error, resources } = await runProgramExpectingError("dev", { web: "7" as unknown as object });
+        expect(error.message).toMatch(/web = .*must be an object/);
+        expect(resources.filter((r) => r.type !== "pulumi:pulumi:Stack")).toEqual([]);
+    });
+});

@@ -1,0 +1,262 @@
+// The real index.ts for the dev stack (Pulumi.dev.yaml) under Pulumi's mock runtime.
+import { planAddresses } from "../../config/addresses";
+import { ProgramRun, RecordedResource, runProgram } from "../harness/program";
+
+const CONTAINER = "docker:index/container:Container";
+const COMMAND = "command:local:Command";
+
+const containers = (run: ProgramRun) => run.ofType(CONTAINER);
+const containerNamed = (run: ProgramRun, logical: string) => run.byName(logical);
+const upload = (r: RecordedResource, file: string): string => {
+    const found = (r.inputs.uploads ?? []).find((u: { file: string }) => u.file === file);
+    if (!found) throw new Error(`${r.name} has no upload ${file}`);
+    return found.content;
+};
+/** Logical node name (the Pulumi resource name) of the containers whose name matches. */
+const namesMatching = (run: ProgramRun, pattern: RegExp) =>
+    containers(run)
+        .map((c) => c.name)
+        .filter((n) => pattern.test(n))
+        .sort();
+
+let dev: ProgramRun;
+beforeAll(async () => {
+    dev = await runProgram("dev");
+});
+
+describe("topology follows the stack config", () => {
+    test("Pulumi.dev.yaml's counts: 3 Consul servers, 3 managers, 2 workers, 2 LB nodes, one edge", () => {
+        expect(namesMatching(dev, /^consul-server-\d+$/)).toHaveLength(3);
+        expect(namesMatching(dev, /^swarm-manager-\d+$/)).toHaveLength(3);
+        expect(namesMatching(dev, /^swarm-worker-\d+$/)).toHaveLength(2);
+        expect(namesMatching(dev, /^lb-\d+$/)).toEqual(["lb-0", "lb-1"]);
+        expect(namesMatching(dev, /edge$/)).toEqual(["local-edge"]);
+    });
+
+    test("changing consul.servers, swarm.workers and web.replicas changes the graph", async () => {
+        const run = await runProgram("dev", { consul: { servers: 5 }, swarm: { managers: 1, workers: 4 }, web: { replicas: 7 } });
+        expect(namesMatching(run, /^consul-server-\d+$/)).toHaveLength(5);
+        expect(namesMatching(run, /^swarm-manager-\d+$/)).toHaveLength(1);
+        expect(namesMatching(run, /^swarm-worker-\d+$/)).toHaveLength(4);
+        const server0 = JSON.parse(upload(run.byName("consul-server-0"), "/consul/config/server.json"));
+        expect(server0.bootstrap_expect).toBe(5);
+        expect(run.outputs.webReplicas).toBe(7);
+        expect(run.byName("web-deploy").inputs.stdin).toMatch(/--replicas['= ]+7\b/);
+        // Every swarm node gets the web image.
+        expect(run.ofType(COMMAND).filter((c) => /^web-image-swarm-/.test(c.name))).toHaveLength(5);
+    });
+
+    test("every swarm node and LB node has a Consul agent beside it, sharing its network namespace", () => {
+        const nodes = namesMatching(dev, /^(swarm-(manager|worker)-\d+|lb-\d+)$/);
+        for (const node of nodes) {
+            const agent = containerNamed(dev, `${node}-consul-agent`);
+            expect(agent.inputs.networkMode).toBe(`container:${node}-id`);
+        }
+        expect(namesMatching(dev, /-consul-agent$/)).toHaveLength(nodes.length);
+    });
+
+    test("every container has CPU and memory limits", () => {
+        for (const c of containers(dev)) {
+            expect({ name: c.name, cpus: Number(c.inputs.cpus) > 0, memory: c.inputs.memory > 0 }).toEqual({
+                name: c.name,
+                cpus: true,
+                memory: true,
+            });
+        }
+    });
+});
+
+describe("wiring", () => {
+    const plan = planAddresses("10.77.0.0/24", "10.77.0.10", { consulServers: 3, managers: 3, workers: 2 });
+
+    test("Consul servers expect each other, join each other by name and carry those names as network aliases", () => {
+        const names = namesMatching(dev, /^consul-server-\d+$/);
+        for (const name of names) {
+            const server = containerNamed(dev, name);
+            const config = JSON.parse(upload(server, "/consul/config/server.json"));
+            expect(config.bootstrap_expect).toBe(3);
+            expect(config.retry_join).toEqual(names);
+            expect(config.acl.default_policy).toBe("deny");
+            expect(config.acl.enabled).toBe(true);
+            expect(config.encrypt).toMatch(/^MOCKSECRET-base64-/);
+            expect(server.inputs.networksAdvanced[0].aliases).toEqual([name]);
+        }
+    });
+
+    test("every node's Consul agent points at the servers", () => {
+        const servers = namesMatching(dev, /^consul-server-\d+$/);
+        const agents = namesMatching(dev, /-consul-agent$/);
+        for (const agent of agents) {
+            const config = JSON.parse(upload(containerNamed(dev, agent), "/consul/config/client.json"));
+            expect(config.retry_join).toEqual(servers);
+            expect(config.server).toBe(false);
+            expect(config.client_addr).toBe("127.0.0.1");
+        }
+    });
+
+    test("HAProxy discovers the web service through the local Consul agent's DNS (SRV), not a fixed list", () => {
+        for (const lb of ["lb-0", "lb-1"]) {
+            const cfg = upload(containerNamed(dev, lb), "/etc/haproxy/haproxy.cfg");
+            expect(cfg).toMatch(/nameserver \S+ 127\.0\.0\.1:8600/);
+            expect(cfg).toMatch(/server-template \S+ 1-\d+ _web\._tcp\.service\.consul resolvers /);
+            expect(cfg).not.toMatch(/^\s*server \S+ \d+\.\d+\.\d+\.\d+:\d+/m);
+        }
+        // The LB agents answer DNS with the catalog-read token; other agents give anonymous requests nothing.
+        const lbAgent = JSON.parse(upload(containerNamed(dev, "lb-0-consul-agent"), "/consul/config/client.json"));
+        expect(lbAgent.acl.tokens.default).toMatch(/^MOCKSECRET-uuid-consul-dns-token/);
+        const workerAgent = JSON.parse(upload(containerNamed(dev, "swarm-worker-0-consul-agent"), "/consul/config/client.json"));
+        expect(workerAgent.acl.tokens.default).toBeUndefined();
+    });
+
+    test("keepalived: the two LB nodes are each other's unicast peers and share the VIP inside the subnet", () => {
+        const [a, b] = plan.lb;
+        const conf0 = upload(containerNamed(dev, "lb-0"), "/etc/keepalived/keepalived.conf");
+        const conf1 = upload(containerNamed(dev, "lb-1"), "/etc/keepalived/keepalived.conf");
+        expect(conf0).toMatch(new RegExp(`unicast_src_ip ${a.replace(/\./g, "\\.")}`));
+        expect(conf0).toMatch(new RegExp(`unicast_peer\\s*\\{\\s*${b.replace(/\./g, "\\.")}\\s*\\}`));
+        expect(conf1).toMatch(new RegExp(`unicast_src_ip ${b.replace(/\./g, "\\.")}`));
+        expect(conf1).toMatch(new RegExp(`unicast_peer\\s*\\{\\s*${a.replace(/\./g, "\\.")}\\s*\\}`));
+        for (const conf of [conf0, conf1]) expect(conf).toContain("10.77.0.10/24");
+        expect(dev.outputs.vip).toBe("10.77.0.10");
+        expect(containerNamed(dev, "lb-0").inputs.networksAdvanced[0].ipv4Address).toBe(a);
+        expect(containerNamed(dev, "lb-1").inputs.networksAdvanced[0].ipv4Address).toBe(b);
+    });
+
+    test("the LB nodes may manage addresses (NET_ADMIN) and run with an init process", () => {
+        for (const lb of ["lb-0", "lb-1"]) {
+            const c = containerNamed(dev, lb);
+            expect(c.inputs.capabilities.adds).toContain("NET_ADMIN");
+            expect(c.inputs.init).toBe(true);
+            expect(c.inputs.privileged).toBeFalsy();
+        }
+    });
+
+    test("swarm nodes are Docker-in-Docker without --privileged", () => {
+        for (const name of namesMatching(dev, /^swarm-(manager|worker)-\d+$/)) {
+            const c = containerNamed(dev, name);
+            expect(c.inputs.privileged).toBeFalsy();
+            expect(c.inputs.cgroupnsMode).toBe("private");
+            expect(c.inputs.volumes[0].containerPath).toBe("/var/lib/docker");
+        }
+    });
+
+    test("manager 0 initialises the swarm; the other managers join one at a time; workers join after init", () => {
+        const init = dev.byName("swarm-init");
+        expect(init.inputs.create).toContain("swarm-platform-dev-swarm-manager-0");
+        const m1 = dev.byName("swarm-manager-1-join");
+        const m2 = dev.byName("swarm-manager-2-join");
+        expect(m1.dependencies).toContain(init.urn);
+        expect(m2.dependencies).toContain(m1.urn);
+        for (const w of ["swarm-worker-0-join", "swarm-worker-1-join"]) {
+            expect(dev.byName(w).dependencies).toContain(init.urn);
+        }
+    });
+
+    test("the web service deploy waits for the swarm and the image on every node", () => {
+        const deploy = dev.byName("web-deploy");
+        for (const dep of ["swarm-init", "swarm-manager-2-join", "swarm-worker-1-join", "web-image-swarm-worker-1"]) {
+            expect(deploy.dependencies).toContain(dev.byName(dep).urn);
+        }
+        expect(deploy.inputs.stdin).toContain("swarm-platform/web:1.0.0");
+        expect(deploy.inputs.stdin).toMatch(/start-first/);
+        expect(deploy.inputs.stdin).toMatch(/rollback/);
+    });
+
+    test("the edge forwards the web port to the VIP and the Consul UI to every server", () => {
+        const edge = containerNamed(dev, "local-edge");
+        const cfg = upload(edge, "/etc/haproxy/edge.cfg");
+        expect(cfg).toContain("10.77.0.10:80");
+        for (const address of plan.consulServers) expect(cfg).toContain(`${address}:8500`);
+        expect(dev.outputs.webUrl).toBe("http://127.0.0.1:8080");
+        expect(dev.outputs.consulUiUrl).toBe("http://127.0.0.1:8500");
+        expect(dev.outputs.haproxyStatsUrl).toBe("http://127.0.0.1:8404");
+    });
+});
+
+describe("security", () => {
+    test("nothing listens on the host except the edge's web, Consul UI and stats ports, on 127.0.0.1", () => {
+        const published = containers(dev).flatMap((c) =>
+            (c.inputs.ports ?? []).map((p: any) => ({ container: c.name, ip: p.ip, external: p.external })),
+        );
+        expect(published).toEqual(
+            expect.arrayContaining([
+                { container: "local-edge", ip: "127.0.0.1", external: 8080 },
+                { container: "local-edge", ip: "127.0.0.1", external: 8500 },
+                { container: "local-edge", ip: "127.0.0.1", external: 8404 },
+            ]),
+        );
+        expect(published).toHaveLength(3);
+        expect(containers(dev).filter((c) => c.inputs.networkMode === "host")).toEqual([]);
+    });
+
+    test("every generated secret reaches resources only as a secret input", () => {
+        expect(dev.generatedSecrets.length).toBeGreaterThan(0);
+        const leaks: string[] = [];
+        const walk = (value: unknown, where: string): void => {
+            if (typeof value === "string") {
+                for (const s of dev.generatedSecrets) if (value.includes(s)) leaks.push(`${where} holds ${s} in plain text`);
+            } else if (Array.isArray(value)) {
+                value.forEach((v, i) => walk(v, `${where}[${i}]`));
+            } else if (value !== null && typeof value === "object") {
+                if ((value as any)["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270") return; // a secret: fine
+                for (const [k, v] of Object.entries(value)) walk(v, `${where}.${k}`);
+            }
+        };
+        for (const r of dev.resources) walk(r.rawInputs, `${r.name}`);
+        expect(leaks).toEqual([]);
+    });
+
+    test("secrets actually reach the configs that need them", () => {
+        const haproxy = upload(containerNamed(dev, "lb-0"), "/etc/haproxy/haproxy.cfg");
+        expect(haproxy).toMatch(/MOCKSECRET-password-lb-stats-password/);
+        const acl = dev.byName("consul-acl-bootstrap").inputs.stdin;
+        expect(acl).toContain("MOCKSECRET-uuid-consul-management-token");
+        expect(acl).toContain("MOCKSECRET-uuid-consul-web-register-token");
+    });
+
+    test("stack outputs that carry secrets are secret", () => {
+        expect(dev.secretOutputs).toEqual(new Set(["haproxyStatsPassword", "consulManagementToken"]));
+        const plain = Object.entries(dev.outputs).filter(([k]) => !dev.secretOutputs.has(k));
+        expect(JSON.stringify(plain)).not.toMatch(/MOCKSECRET/);
+    });
+
+    test("generated secrets are marked secret in state too", () => {
+        for (const r of dev.ofType("random:index/randomUuid:RandomUuid").filter((r) => r.name.endsWith("-token"))) {
+            expect(r.additionalSecretOutputs).toContain("result");
+        }
+        for (const r of dev.ofType("random:index/randomBytes:RandomBytes")) expect(r.additionalSecretOutputs).toContain("base64");
+    });
+
+    test("swarm join tokens never pass through Pulumi: joins read them from a live manager at run time", () => {
+        for (const join of dev.ofType(COMMAND).filter((c) => c.name.endsWith("-join"))) {
+            expect(join.inputs.create).toContain("docker swarm join-token -q");
+            expect(join.inputs.create).toMatch(/docker exec -i -e SWARM_JOIN_TOKEN /);
+            expect(join.inputs.stdin).not.toMatch(/SWMTKN-1-[A-Za-z0-9]{10,}/);
+        }
+    });
+});
+
+describe("resource hygiene", () => {
+    test("every resource but the components themselves has a parent, and every child name starts with its component's", () => {
+        const byUrn = new Map(dev.resources.map((r) => [r.urn, r]));
+        for (const r of dev.resources) {
+            if (r.type === "pulumi:pulumi:Stack") continue;
+            const parent = byUrn.get(r.parent);
+            if (!r.custom) continue; // components hang off the stack
+            expect({ name: r.name, hasParent: parent !== undefined }).toEqual({ name: r.name, hasParent: true });
+            if (parent && parent.type !== "pulumi:pulumi:Stack") {
+                expect({ name: r.name, startsWithParentName: r.name.startsWith(`${parent.name}-`) }).toEqual({
+                    name: r.name,
+                    startsWithParentName: true,
+                });
+            }
+        }
+    });
+
+    test("containers with fixed names are replaced delete-first (pulumi/pulumi-docker#1356)", () => {
+        for (const c of containers(dev)) {
+            expect(c.inputs.name).toBe(`swarm-platform-dev-${c.name.replace(/^local-/, "")}`);
+            expect({ name: c.name, deleteBeforeReplace: c.deleteBeforeReplace }).toEqual({ name: c.name, deleteBeforeReplace: true });
+        }
+    });
+});

@@ -1,10 +1,10 @@
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: "node",
-  roots: ["<rootDir>/tests"],
-  testMatch: ["**/*.test.ts"],
-  testPathIgnorePatterns: ["/node_modules/", "<rootDir>/tests/system/"],
-  transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.jest.json" }] },
-  // Pulumi's mock runtime keeps module-level state: one program evaluation per test file.
-  resetModules: false,
+    testEnvironment: "node",
+    roots: ["<rootDir>/tests"],
+    testMatch: ["**/*.test.ts"],
+    testPathIgnorePatterns: ["/node_modules/", "<rootDir>/tests/system/"],
+    transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.jest.json" }] },
+    // Pulumi's mock runtime keeps module-level state: one program evaluation per test file.
+    resetModules: false,
 };

@@ -2,45 +2,45 @@
 import type { Server } from "http";
 
 export interface Config {
-  version: string;
-  hostname: string;
-  taskName: string;
-  bindAddr: string;
-  port: number | undefined;
-  portMin: number;
-  portMax: number;
-  portFile: string;
-  consulAddr: { host: string; port: number } | undefined;
-  consulTokenFile: string | undefined;
-  consulToken: string | undefined;
-  serviceName: string;
-  serviceAddress: string | undefined;
-  drainMs: number;
-  shutdownTimeoutMs: number;
+    version: string;
+    hostname: string;
+    taskName: string;
+    bindAddr: string;
+    port: number | undefined;
+    portMin: number;
+    portMax: number;
+    portFile: string;
+    consulAddr: { host: string; port: number } | undefined;
+    consulTokenFile: string | undefined;
+    consulToken: string | undefined;
+    serviceName: string;
+    serviceAddress: string | undefined;
+    drainMs: number;
+    shutdownTimeoutMs: number;
 }
 
 export interface AppOptions {
-  env?: Record<string, string | undefined>;
-  config?: Config;
-  log?: (line: string) => void;
+    env?: Record<string, string | undefined>;
+    config?: Config;
+    log?: (line: string) => void;
 }
 
 export interface App {
-  start(): Promise<{ port: number }>;
-  shutdown(reason?: string): Promise<void>;
-  stop(reason?: string): Promise<void>;
-  readonly server: Server;
-  readonly config: Config;
-  readonly port: number | null;
-  readonly draining: boolean;
-  readonly serviceId: string | null;
+    start(): Promise<{ port: number }>;
+    shutdown(reason?: string): Promise<void>;
+    stop(reason?: string): Promise<void>;
+    readonly server: Server;
+    readonly config: Config;
+    readonly port: number | null;
+    readonly draining: boolean;
+    readonly serviceId: string | null;
 }
 
 export interface SignalOptions {
-  timeoutMs: number;
-  log?: (line: string) => void;
-  proc?: NodeJS.EventEmitter;
-  exit?: (code: number) => void;
+    timeoutMs: number;
+    log?: (line: string) => void;
+    proc?: NodeJS.EventEmitter;
+    exit?: (code: number) => void;
 }
 
 export function createApp(options?: AppOptions): App;

@@ -1,4 +1,4 @@
-'use strict';
+"use strict";
 /**
  * swarm-platform web service: a tiny, dependency-free HTTP server.
  *
@@ -23,10 +23,10 @@
  *   SHUTDOWN_TIMEOUT_SECONDS   hard exit (code 1) if shutdown takes longer (default 10)
  */
 
-const http = require('http');
-const fs = require('fs');
-const os = require('os');
-const net = require('net');
+const http = require("http");
+const fs = require("fs");
+const os = require("os");
+const net = require("net");
 
 // How long an idle keep-alive connection stays open (this is also Node's own
 // default; set explicitly so the choice is visible). The 65 s seen in many
@@ -52,68 +52,68 @@ const RETRY_MAX_MS = 5000;
 
 /** Reads and validates the environment; throws with a readable message. */
 function loadConfig(env = process.env) {
-  const get = (name) => {
-    const value = env[name];
-    return value === undefined || value.trim() === '' ? undefined : value.trim();
-  };
-  const int = (name, fallback, min, max) => {
-    const raw = get(name);
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new Error(`${name} must be an integer in ${min}..${max}, got "${raw}"`);
-    }
-    return n;
-  };
-  const seconds = (name, fallback, min) => {
-    const raw = get(name);
-    if (raw === undefined) return fallback * 1000;
-    const n = Number(raw);
-    if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number >= ${min}, got "${raw}"`);
-    return Math.round(n * 1000);
-  };
+    const get = (name) => {
+        const value = env[name];
+        return value === undefined || value.trim() === "" ? undefined : value.trim();
+    };
+    const int = (name, fallback, min, max) => {
+        const raw = get(name);
+        if (raw === undefined) return fallback;
+        const n = Number(raw);
+        if (!Number.isInteger(n) || n < min || n > max) {
+            throw new Error(`${name} must be an integer in ${min}..${max}, got "${raw}"`);
+        }
+        return n;
+    };
+    const seconds = (name, fallback, min) => {
+        const raw = get(name);
+        if (raw === undefined) return fallback * 1000;
+        const n = Number(raw);
+        if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number >= ${min}, got "${raw}"`);
+        return Math.round(n * 1000);
+    };
 
-  const config = {
-    version: get('APP_VERSION') || 'dev',
-    hostname: os.hostname(),
-    taskName: get('TASK_NAME') || os.hostname(),
-    bindAddr: get('BIND_ADDR') || '0.0.0.0',
-    port: int('PORT', undefined, 0, 65535),
-    portMin: int('PORT_MIN', 20000, 1, 65535),
-    portMax: int('PORT_MAX', 20099, 1, 65535),
-    // Setting PORT_FILE to an empty value is the one way to switch it off.
-    portFile: env.PORT_FILE === undefined ? '/tmp/web.port' : env.PORT_FILE.trim(),
-    consulAddr: parseConsulAddr(get('CONSUL_HTTP_ADDR')),
-    consulTokenFile: get('CONSUL_HTTP_TOKEN_FILE'),
-    consulToken: get('CONSUL_HTTP_TOKEN'),
-    serviceName: get('SERVICE_NAME') || 'web',
-    serviceAddress: get('SERVICE_ADDRESS'),
-    drainMs: seconds('DRAIN_SECONDS', 3, 0),
-    shutdownTimeoutMs: seconds('SHUTDOWN_TIMEOUT_SECONDS', 10, 0.001),
-  };
-  if (config.portMin > config.portMax) {
-    throw new Error(`PORT_MIN (${config.portMin}) is greater than PORT_MAX (${config.portMax})`);
-  }
-  return config;
+    const config = {
+        version: get("APP_VERSION") || "dev",
+        hostname: os.hostname(),
+        taskName: get("TASK_NAME") || os.hostname(),
+        bindAddr: get("BIND_ADDR") || "0.0.0.0",
+        port: int("PORT", undefined, 0, 65535),
+        portMin: int("PORT_MIN", 20000, 1, 65535),
+        portMax: int("PORT_MAX", 20099, 1, 65535),
+        // Setting PORT_FILE to an empty value is the one way to switch it off.
+        portFile: env.PORT_FILE === undefined ? "/tmp/web.port" : env.PORT_FILE.trim(),
+        consulAddr: parseConsulAddr(get("CONSUL_HTTP_ADDR")),
+        consulTokenFile: get("CONSUL_HTTP_TOKEN_FILE"),
+        consulToken: get("CONSUL_HTTP_TOKEN"),
+        serviceName: get("SERVICE_NAME") || "web",
+        serviceAddress: get("SERVICE_ADDRESS"),
+        drainMs: seconds("DRAIN_SECONDS", 3, 0),
+        shutdownTimeoutMs: seconds("SHUTDOWN_TIMEOUT_SECONDS", 10, 0.001),
+    };
+    if (config.portMin > config.portMax) {
+        throw new Error(`PORT_MIN (${config.portMin}) is greater than PORT_MAX (${config.portMax})`);
+    }
+    return config;
 }
 
 /** "127.0.0.1:8500" or "http://127.0.0.1:8500" -> {host, port}; undefined stays undefined. */
 function parseConsulAddr(raw) {
-  if (raw === undefined) return undefined;
-  // Like the consul CLI, accept a bare host:port and assume http.
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`;
-  let url;
-  try {
-    url = new URL(withScheme);
-  } catch {
-    throw new Error(`CONSUL_HTTP_ADDR is not a valid address: "${raw}"`);
-  }
-  // The agent is node-local, so plain http is enough, and it keeps us on the http module.
-  if (url.protocol !== 'http:') throw new Error(`CONSUL_HTTP_ADDR must use http://, got "${raw}"`);
-  return {
-    host: url.hostname.replace(/^\[(.*)\]$/, '$1'), // URL keeps IPv6 brackets; http.request wants none
-    port: Number(url.port || 80),
-  };
+    if (raw === undefined) return undefined;
+    // Like the consul CLI, accept a bare host:port and assume http.
+    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`;
+    let url;
+    try {
+        url = new URL(withScheme);
+    } catch {
+        throw new Error(`CONSUL_HTTP_ADDR is not a valid address: "${raw}"`);
+    }
+    // The agent is node-local, so plain http is enough, and it keeps us on the http module.
+    if (url.protocol !== "http:") throw new Error(`CONSUL_HTTP_ADDR must use http://, got "${raw}"`);
+    return {
+        host: url.hostname.replace(/^\[(.*)\]$/, "$1"), // URL keeps IPv6 brackets; http.request wants none
+        port: Number(url.port || 80),
+    };
 }
 
 // ---------------------------------------------------------------------------
@@ -121,30 +121,30 @@ function parseConsulAddr(raw) {
 // ---------------------------------------------------------------------------
 
 function defaultLog(message) {
-  console.log(`${new Date().toISOString()} web: ${message}`);
+    console.log(`${new Date().toISOString()} web: ${message}`);
 }
 
 /** host:port for URLs, with brackets around IPv6 addresses. */
 function hostPort(host, port) {
-  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+    return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** Resolves with the bound port, rejects with the listen error (e.g. EADDRINUSE). */
 function listenOnce(server, port, host) {
-  return new Promise((resolve, reject) => {
-    const onError = (err) => {
-      server.removeListener('listening', onListening);
-      reject(err);
-    };
-    const onListening = () => {
-      server.removeListener('error', onError);
-      resolve(server.address().port);
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    // Node allows calling listen() again after a failed listen().
-    server.listen(port, host);
-  });
+    return new Promise((resolve, reject) => {
+        const onError = (err) => {
+            server.removeListener("listening", onListening);
+            reject(err);
+        };
+        const onListening = () => {
+            server.removeListener("error", onError);
+            resolve(server.address().port);
+        };
+        server.once("error", onError);
+        server.once("listening", onListening);
+        // Node allows calling listen() again after a failed listen().
+        server.listen(port, host);
+    });
 }
 
 /**
@@ -153,21 +153,21 @@ function listenOnce(server, port, host) {
  * address, privileged port) would repeat for every port, so it is reported.
  */
 async function listenInRange(server, host, min, max) {
-  for (let port = min; port <= max; port++) {
-    try {
-      return await listenOnce(server, port, host);
-    } catch (err) {
-      if (err.code !== 'EADDRINUSE') throw err;
+    for (let port = min; port <= max; port++) {
+        try {
+            return await listenOnce(server, port, host);
+        } catch (err) {
+            if (err.code !== "EADDRINUSE") throw err;
+        }
     }
-  }
-  throw new Error(`no free port in ${min}..${max} on ${host}`);
+    throw new Error(`no free port in ${min}..${max} on ${host}`);
 }
 
 /** Write-then-rename, so healthcheck.js never reads a half-written file. */
 function writePortFile(file, port) {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, `${port}\n`);
-  fs.renameSync(tmp, file);
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, `${port}\n`);
+    fs.renameSync(tmp, file);
 }
 
 // ---------------------------------------------------------------------------
@@ -176,50 +176,50 @@ function writePortFile(file, port) {
 
 /** The token is re-read on every call, so a rotated secret file is picked up. */
 function readToken(config) {
-  if (config.consulTokenFile) return fs.readFileSync(config.consulTokenFile, 'utf8').trim();
-  return config.consulToken || '';
+    if (config.consulTokenFile) return fs.readFileSync(config.consulTokenFile, "utf8").trim();
+    return config.consulToken || "";
 }
 
 /** One request to the local agent; resolves with parsed JSON (or null), rejects on non-2xx. */
 function consulRequest(config, token, method, path, body, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers = {};
-    if (token) headers['X-Consul-Token'] = token;
-    if (payload !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      headers['Content-Length'] = Buffer.byteLength(payload);
-    }
-    // agent:false = a fresh connection per call; nothing pooled keeps the process alive.
-    const req = http.request(
-      { host: config.consulAddr.host, port: config.consulAddr.port, method, path, headers, agent: false },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk) => (text += chunk));
-        res.on('end', () => {
-          clearTimeout(timer);
-          if (res.statusCode < 200 || res.statusCode > 299) {
-            reject(new Error(`${method} ${path}: HTTP ${res.statusCode} ${text.trim().slice(0, 200)}`));
-            return;
-          }
-          try {
-            resolve(text.trim() === '' ? null : JSON.parse(text));
-          } catch {
-            reject(new Error(`${method} ${path}: response is not JSON`));
-          }
+    return new Promise((resolve, reject) => {
+        const payload = body === undefined ? undefined : JSON.stringify(body);
+        const headers = {};
+        if (token) headers["X-Consul-Token"] = token;
+        if (payload !== undefined) {
+            headers["Content-Type"] = "application/json";
+            headers["Content-Length"] = Buffer.byteLength(payload);
+        }
+        // agent:false = a fresh connection per call; nothing pooled keeps the process alive.
+        const req = http.request(
+            { host: config.consulAddr.host, port: config.consulAddr.port, method, path, headers, agent: false },
+            (res) => {
+                let text = "";
+                res.setEncoding("utf8");
+                res.on("data", (chunk) => (text += chunk));
+                res.on("end", () => {
+                    clearTimeout(timer);
+                    if (res.statusCode < 200 || res.statusCode > 299) {
+                        reject(new Error(`${method} ${path}: HTTP ${res.statusCode} ${text.trim().slice(0, 200)}`));
+                        return;
+                    }
+                    try {
+                        resolve(text.trim() === "" ? null : JSON.parse(text));
+                    } catch {
+                        reject(new Error(`${method} ${path}: response is not JSON`));
+                    }
+                });
+                res.on("error", reject);
+            },
+        );
+        // One deadline for connect + response, not just socket inactivity.
+        const timer = setTimeout(() => req.destroy(new Error(`${method} ${path}: timed out after ${timeoutMs}ms`)), timeoutMs);
+        req.on("error", (err) => {
+            clearTimeout(timer);
+            reject(err);
         });
-        res.on('error', reject);
-      },
-    );
-    // One deadline for connect + response, not just socket inactivity.
-    const timer = setTimeout(() => req.destroy(new Error(`${method} ${path}: timed out after ${timeoutMs}ms`)), timeoutMs);
-    req.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
+        req.end(payload);
     });
-    req.end(payload);
-  });
 }
 
 /**
@@ -227,97 +227,97 @@ function consulRequest(config, token, method, path, body, timeoutMs) {
  * (the agent may start after us, or restart), until stop() is called.
  */
 function createRegistrar({ config, port, log }) {
-  const serviceId = `${config.serviceName}-${config.taskName}-${port}`;
-  let stopped = false;
-  let attempt = null; // promise of the attempt in flight
-  let sentRegister = false; // a register PUT went out, so we may be registered
-  let wake = null; // cuts the backoff sleep short on stop()
-  let sleepTimer = null;
+    const serviceId = `${config.serviceName}-${config.taskName}-${port}`;
+    let stopped = false;
+    let attempt = null; // promise of the attempt in flight
+    let sentRegister = false; // a register PUT went out, so we may be registered
+    let wake = null; // cuts the backoff sleep short on stop()
+    let sleepTimer = null;
 
-  async function registerOnce() {
-    const token = readToken(config); // throws if the secret file is missing: retried like any failure
-    const address = config.serviceAddress || (await agentAddress(token));
-    if (stopped) return null; // shutdown began while we asked the agent: don't register now
-    const definition = {
-      ID: serviceId,
-      Name: config.serviceName,
-      Address: address,
-      Port: port,
-      Tags: [`version-${config.version}`],
-      Meta: { version: config.version, task: config.taskName },
-      // Run by the agent on this node. It starts critical, so no traffic is
-      // routed before the first pass; a task that dies without deregistering
-      // is removed by Consul after a minute of failures.
-      Check: {
-        HTTP: `http://${hostPort(address, port)}/health`,
-        Interval: '1s',
-        Timeout: '1s',
-        DeregisterCriticalServiceAfter: '1m',
-      },
-    };
-    sentRegister = true;
-    await consulRequest(config, token, 'PUT', '/v1/agent/service/register', definition, CONSUL_TIMEOUT_MS);
-    return address;
-  }
-
-  async function agentAddress(token) {
-    const self = await consulRequest(config, token, 'GET', '/v1/agent/self', undefined, CONSUL_TIMEOUT_MS);
-    const addr = self && self.Member && self.Member.Addr;
-    if (typeof addr !== 'string' || addr === '') throw new Error('GET /v1/agent/self: no .Member.Addr');
-    return addr;
-  }
-
-  function sleep(ms) {
-    return new Promise((resolve) => {
-      wake = resolve;
-      sleepTimer = setTimeout(resolve, ms);
-    });
-  }
-
-  async function run() {
-    let delay = RETRY_INITIAL_MS;
-    while (!stopped) {
-      attempt = registerOnce();
-      try {
-        const address = await attempt;
-        if (address !== null) {
-          log(`consul: registered ${config.serviceName} id=${serviceId} at ${hostPort(address, port)}`);
-        }
-        return;
-      } catch (err) {
-        if (stopped) return;
-        log(`consul: registration failed (${err.message}); retrying in ${delay / 1000}s`);
-      } finally {
-        attempt = null;
-      }
-      await sleep(delay);
-      delay = Math.min(delay * 2, RETRY_MAX_MS);
+    async function registerOnce() {
+        const token = readToken(config); // throws if the secret file is missing: retried like any failure
+        const address = config.serviceAddress || (await agentAddress(token));
+        if (stopped) return null; // shutdown began while we asked the agent: don't register now
+        const definition = {
+            ID: serviceId,
+            Name: config.serviceName,
+            Address: address,
+            Port: port,
+            Tags: [`version-${config.version}`],
+            Meta: { version: config.version, task: config.taskName },
+            // Run by the agent on this node. It starts critical, so no traffic is
+            // routed before the first pass; a task that dies without deregistering
+            // is removed by Consul after a minute of failures.
+            Check: {
+                HTTP: `http://${hostPort(address, port)}/health`,
+                Interval: "1s",
+                Timeout: "1s",
+                DeregisterCriticalServiceAfter: "1m",
+            },
+        };
+        sentRegister = true;
+        await consulRequest(config, token, "PUT", "/v1/agent/service/register", definition, CONSUL_TIMEOUT_MS);
+        return address;
     }
-  }
 
-  return {
-    serviceId,
-    start() {
-      run();
-    },
-    /** Stops retrying and deregisters (best effort). Never rejects. */
-    async stop() {
-      stopped = true;
-      clearTimeout(sleepTimer);
-      if (wake) wake();
-      // Let a register call in flight finish first, or the agent could
-      // process it after our deregister and leave a stale entry behind.
-      if (attempt) await attempt.catch(() => {});
-      if (!sentRegister) return;
-      try {
-        const path = `/v1/agent/service/deregister/${encodeURIComponent(serviceId)}`;
-        await consulRequest(config, readToken(config), 'PUT', path, undefined, DEREGISTER_TIMEOUT_MS);
-        log(`consul: deregistered id=${serviceId}`);
-      } catch (err) {
-        log(`consul: deregistration failed (${err.message}); Consul will drop it after the check fails for 1m`);
-      }
-    },
-  };
+    async function agentAddress(token) {
+        const self = await consulRequest(config, token, "GET", "/v1/agent/self", undefined, CONSUL_TIMEOUT_MS);
+        const addr = self && self.Member && self.Member.Addr;
+        if (typeof addr !== "string" || addr === "") throw new Error("GET /v1/agent/self: no .Member.Addr");
+        return addr;
+    }
+
+    function sleep(ms) {
+        return new Promise((resolve) => {
+            wake = resolve;
+            sleepTimer = setTimeout(resolve, ms);
+        });
+    }
+
+    async function run() {
+        let delay = RETRY_INITIAL_MS;
+        while (!stopped) {
+            attempt = registerOnce();
+            try {
+                const address = await attempt;
+                if (address !== null) {
+                    log(`consul: registered ${config.serviceName} id=${serviceId} at ${hostPort(address, port)}`);
+                }
+                return;
+            } catch (err) {
+                if (stopped) return;
+                log(`consul: registration failed (${err.message}); retrying in ${delay / 1000}s`);
+            } finally {
+                attempt = null;
+            }
+            await sleep(delay);
+            delay = Math.min(delay * 2, RETRY_MAX_MS);
+        }
+    }
+
+    return {
+        serviceId,
+        start() {
+            run();
+        },
+        /** Stops retrying and deregisters (best effort). Never rejects. */
+        async stop() {
+            stopped = true;
+            clearTimeout(sleepTimer);
+            if (wake) wake();
+            // Let a register call in flight finish first, or the agent could
+            // process it after our deregister and leave a stale entry behind.
+            if (attempt) await attempt.catch(() => {});
+            if (!sentRegister) return;
+            try {
+                const path = `/v1/agent/service/deregister/${encodeURIComponent(serviceId)}`;
+                await consulRequest(config, readToken(config), "PUT", path, undefined, DEREGISTER_TIMEOUT_MS);
+                log(`consul: deregistered id=${serviceId}`);
+            } catch (err) {
+                log(`consul: deregistration failed (${err.message}); Consul will drop it after the check fails for 1m`);
+            }
+        },
+    };
 }
 
 // ---------------------------------------------------------------------------
@@ -332,139 +332,148 @@ function createRegistrar({ config, port, log }) {
  * Returns { start, shutdown, stop, server, port, draining, serviceId, config }.
  */
 function createApp(options = {}) {
-  const config = options.config || loadConfig(options.env || process.env);
-  const log = options.log || defaultLog;
+    const config = options.config || loadConfig(options.env || process.env);
+    const log = options.log || defaultLog;
 
-  let started = false;
-  let port = null;
-  let draining = false;
-  let shutdownPromise = null;
-  let registrar = null;
+    let started = false;
+    let port = null;
+    let draining = false;
+    let shutdownPromise = null;
+    let registrar = null;
 
-  const server = http.createServer(handle);
-  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    const server = http.createServer(handle);
+    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
 
-  function send(req, res, status, contentType, body) {
-    res.statusCode = status;
-    res.setHeader('Content-Type', contentType);
-    res.setHeader('Content-Length', Buffer.byteLength(body));
-    res.setHeader('Cache-Control', 'no-store');
-    // While draining, make every client (HAProxy included) open its next
-    // connection anew, which sends it to a task that is not going away.
-    if (draining) res.setHeader('Connection', 'close');
-    res.end(req.method === 'HEAD' ? undefined : body);
-  }
+    function send(req, res, status, contentType, body) {
+        res.statusCode = status;
+        res.setHeader("Content-Type", contentType);
+        res.setHeader("Content-Length", Buffer.byteLength(body));
+        res.setHeader("Cache-Control", "no-store");
+        // While draining, make every client (HAProxy included) open its next
+        // connection anew, which sends it to a task that is not going away.
+        if (draining) res.setHeader("Connection", "close");
+        res.end(req.method === "HEAD" ? undefined : body);
+    }
 
-  function handle(req, res) {
-    const path = (req.url || '/').split('?')[0];
-    if (path !== '/' && path !== '/health') {
-      send(req, res, 404, 'text/plain; charset=utf-8', 'not found\n');
-      return;
+    function handle(req, res) {
+        const path = (req.url || "/").split("?")[0];
+        if (path !== "/" && path !== "/health") {
+            send(req, res, 404, "text/plain; charset=utf-8", "not found\n");
+            return;
+        }
+        if (req.method !== "GET" && req.method !== "HEAD") {
+            res.setHeader("Allow", "GET, HEAD");
+            send(req, res, 405, "text/plain; charset=utf-8", "method not allowed\n");
+            return;
+        }
+        if (path === "/health") {
+            if (draining) send(req, res, 503, "text/plain; charset=utf-8", "draining\n");
+            else send(req, res, 200, "text/plain; charset=utf-8", "ok\n");
+            return;
+        }
+        // GET /: who answered, so a load-balancing test can see the spread.
+        res.setHeader("Vary", "Accept");
+        const info = { version: config.version, task: config.taskName, host: config.hostname, port };
+        if (/application\/json/i.test(req.headers.accept || "")) {
+            send(req, res, 200, "application/json", `${JSON.stringify(info)}\n`);
+        } else {
+            send(
+                req,
+                res,
+                200,
+                "text/plain; charset=utf-8",
+                `swarm-platform web ${info.version} task=${info.task} host=${info.host} port=${info.port}\n`,
+            );
+        }
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('Allow', 'GET, HEAD');
-      send(req, res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
-      return;
-    }
-    if (path === '/health') {
-      if (draining) send(req, res, 503, 'text/plain; charset=utf-8', 'draining\n');
-      else send(req, res, 200, 'text/plain; charset=utf-8', 'ok\n');
-      return;
-    }
-    // GET /: who answered, so a load-balancing test can see the spread.
-    res.setHeader('Vary', 'Accept');
-    const info = { version: config.version, task: config.taskName, host: config.hostname, port };
-    if (/application\/json/i.test(req.headers.accept || '')) {
-      send(req, res, 200, 'application/json', `${JSON.stringify(info)}\n`);
-    } else {
-      send(req, res, 200, 'text/plain; charset=utf-8',
-        `swarm-platform web ${info.version} task=${info.task} host=${info.host} port=${info.port}\n`);
-    }
-  }
 
-  /** Binds, writes PORT_FILE, starts Consul registration in the background. Resolves with {port}. */
-  async function start() {
-    if (started || shutdownPromise) throw new Error('start() called twice or after shutdown');
-    started = true;
-    const bound = config.port !== undefined
-      ? await listenOnce(server, config.port, config.bindAddr)
-      : await listenInRange(server, config.bindAddr, config.portMin, config.portMax);
-    port = bound;
-    if (shutdownPromise) {
-      // A signal arrived while we were binding; shutdown() found nothing to close.
-      server.close();
-      return { port };
+    /** Binds, writes PORT_FILE, starts Consul registration in the background. Resolves with {port}. */
+    async function start() {
+        if (started || shutdownPromise) throw new Error("start() called twice or after shutdown");
+        started = true;
+        const bound =
+            config.port !== undefined
+                ? await listenOnce(server, config.port, config.bindAddr)
+                : await listenInRange(server, config.bindAddr, config.portMin, config.portMax);
+        port = bound;
+        if (shutdownPromise) {
+            // A signal arrived while we were binding; shutdown() found nothing to close.
+            server.close();
+            return { port };
+        }
+        if (config.portFile) {
+            try {
+                writePortFile(config.portFile, port);
+            } catch (err) {
+                // Without the file the Docker healthcheck can never pass: fail loudly instead.
+                server.close();
+                throw new Error(`cannot write PORT_FILE ${config.portFile}: ${err.message}`);
+            }
+        }
+        log(`version ${config.version} task ${config.taskName} listening on ${hostPort(config.bindAddr, port)}`);
+        if (config.consulAddr) {
+            const tokenSource = config.consulTokenFile
+                ? `token file ${config.consulTokenFile}`
+                : config.consulToken
+                  ? "token from CONSUL_HTTP_TOKEN"
+                  : "no token";
+            log(`consul: registering with agent ${hostPort(config.consulAddr.host, config.consulAddr.port)} (${tokenSource})`);
+            registrar = createRegistrar({ config, port, log });
+            registrar.start();
+        } else {
+            log("consul: CONSUL_HTTP_ADDR not set, not registering");
+        }
+        return { port };
     }
-    if (config.portFile) {
-      try {
-        writePortFile(config.portFile, port);
-      } catch (err) {
-        // Without the file the Docker healthcheck can never pass: fail loudly instead.
-        server.close();
-        throw new Error(`cannot write PORT_FILE ${config.portFile}: ${err.message}`);
-      }
-    }
-    log(`version ${config.version} task ${config.taskName} listening on ${hostPort(config.bindAddr, port)}`);
-    if (config.consulAddr) {
-      const tokenSource = config.consulTokenFile ? `token file ${config.consulTokenFile}`
-        : config.consulToken ? 'token from CONSUL_HTTP_TOKEN' : 'no token';
-      log(`consul: registering with agent ${hostPort(config.consulAddr.host, config.consulAddr.port)} (${tokenSource})`);
-      registrar = createRegistrar({ config, port, log });
-      registrar.start();
-    } else {
-      log('consul: CONSUL_HTTP_ADDR not set, not registering');
-    }
-    return { port };
-  }
 
-  /**
-   * Graceful shutdown; calling it again returns the same promise, so a second
-   * signal does not restart the sequence.
-   */
-  function shutdown(reason = 'shutdown') {
-    if (!shutdownPromise) shutdownPromise = runShutdown(reason);
-    return shutdownPromise;
-  }
-
-  async function runShutdown(reason) {
-    // 1. Fail health checks at once: HAProxy's own checks and Consul's start
-    //    marking us down even before the deregistration lands.
-    draining = true;
-    log(`${reason}: draining, /health now answers 503`);
-    // 2. Leave the catalog, so DNS/catalog-based discovery drops us.
-    if (registrar) await registrar.stop();
-    // 3. Keep serving while the load balancer catches up with steps 1 and 2.
-    if (config.drainMs > 0) {
-      log(`waiting ${config.drainMs / 1000}s for load balancers to stop sending requests`);
-      await new Promise((resolve) => setTimeout(resolve, config.drainMs));
+    /**
+     * Graceful shutdown; calling it again returns the same promise, so a second
+     * signal does not restart the sequence.
+     */
+    function shutdown(reason = "shutdown") {
+        if (!shutdownPromise) shutdownPromise = runShutdown(reason);
+        return shutdownPromise;
     }
-    // 4. Stop accepting; in-flight requests finish (their responses carry
-    //    Connection: close); idle keep-alive sockets are closed now instead of
-    //    after keepAliveTimeout (Node 18 does not do that in close()).
-    await new Promise((resolve) => {
-      if (!server.listening) return resolve();
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
-    log('stopped');
-  }
 
-  return {
-    start,
-    shutdown,
-    stop: shutdown,
-    server,
-    config,
-    get port() {
-      return port;
-    },
-    get draining() {
-      return draining;
-    },
-    get serviceId() {
-      return registrar ? registrar.serviceId : null;
-    },
-  };
+    async function runShutdown(reason) {
+        // 1. Fail health checks at once: HAProxy's own checks and Consul's start
+        //    marking us down even before the deregistration lands.
+        draining = true;
+        log(`${reason}: draining, /health now answers 503`);
+        // 2. Leave the catalog, so DNS/catalog-based discovery drops us.
+        if (registrar) await registrar.stop();
+        // 3. Keep serving while the load balancer catches up with steps 1 and 2.
+        if (config.drainMs > 0) {
+            log(`waiting ${config.drainMs / 1000}s for load balancers to stop sending requests`);
+            await new Promise((resolve) => setTimeout(resolve, config.drainMs));
+        }
+        // 4. Stop accepting; in-flight requests finish (their responses carry
+        //    Connection: close); idle keep-alive sockets are closed now instead of
+        //    after keepAliveTimeout (Node 18 does not do that in close()).
+        await new Promise((resolve) => {
+            if (!server.listening) return resolve();
+            server.close(() => resolve());
+            server.closeIdleConnections();
+        });
+        log("stopped");
+    }
+
+    return {
+        start,
+        shutdown,
+        stop: shutdown,
+        server,
+        config,
+        get port() {
+            return port;
+        },
+        get draining() {
+            return draining;
+        },
+        get serviceId() {
+            return registrar ? registrar.serviceId : null;
+        },
+    };
 }
 
 /**
@@ -473,59 +482,59 @@ function createApp(options = {}) {
  * timeoutMs. proc and exit are parameters so tests can drive this.
  */
 function installSignalHandlers(app, { timeoutMs, log = defaultLog, proc = process, exit = (code) => process.exit(code) }) {
-  let hardTimer = null;
-  const onSignal = (signal) => {
-    if (hardTimer) {
-      log(`${signal} received again; shutdown already in progress`);
-      return;
-    }
-    hardTimer = setTimeout(() => {
-      log(`shutdown did not finish within ${timeoutMs / 1000}s; exiting`);
-      exit(1);
-    }, timeoutMs);
-    app.shutdown(signal).then(
-      () => {
+    let hardTimer = null;
+    const onSignal = (signal) => {
+        if (hardTimer) {
+            log(`${signal} received again; shutdown already in progress`);
+            return;
+        }
+        hardTimer = setTimeout(() => {
+            log(`shutdown did not finish within ${timeoutMs / 1000}s; exiting`);
+            exit(1);
+        }, timeoutMs);
+        app.shutdown(signal).then(
+            () => {
+                clearTimeout(hardTimer);
+                exit(0);
+            },
+            (err) => {
+                clearTimeout(hardTimer);
+                log(`shutdown failed: ${err.message}`);
+                exit(1);
+            },
+        );
+    };
+    proc.on("SIGTERM", onSignal);
+    proc.on("SIGINT", onSignal);
+    return () => {
+        proc.removeListener("SIGTERM", onSignal);
+        proc.removeListener("SIGINT", onSignal);
         clearTimeout(hardTimer);
-        exit(0);
-      },
-      (err) => {
-        clearTimeout(hardTimer);
-        log(`shutdown failed: ${err.message}`);
-        exit(1);
-      },
-    );
-  };
-  proc.on('SIGTERM', onSignal);
-  proc.on('SIGINT', onSignal);
-  return () => {
-    proc.removeListener('SIGTERM', onSignal);
-    proc.removeListener('SIGINT', onSignal);
-    clearTimeout(hardTimer);
-  };
+    };
 }
 
 function main() {
-  let app;
-  try {
-    app = createApp();
-  } catch (err) {
-    defaultLog(`configuration error: ${err.message}`);
-    process.exit(1);
-  }
-  installSignalHandlers(app, { timeoutMs: app.config.shutdownTimeoutMs });
-  app.start().catch((err) => {
-    defaultLog(`failed to start: ${err.message}`);
-    process.exit(1);
-  });
+    let app;
+    try {
+        app = createApp();
+    } catch (err) {
+        defaultLog(`configuration error: ${err.message}`);
+        process.exit(1);
+    }
+    installSignalHandlers(app, { timeoutMs: app.config.shutdownTimeoutMs });
+    app.start().catch((err) => {
+        defaultLog(`failed to start: ${err.message}`);
+        process.exit(1);
+    });
 }
 
 module.exports = {
-  createApp,
-  loadConfig,
-  installSignalHandlers,
-  listenInRange,
-  main,
-  KEEP_ALIVE_TIMEOUT_MS,
+    createApp,
+    loadConfig,
+    installSignalHandlers,
+    listenInRange,
+    main,
+    KEEP_ALIVE_TIMEOUT_MS,
 };
 
 if (require.main === module) main();

@@ -87,7 +87,12 @@ class Section {
         const section = new Section(this.key(k), this.raw(k), this.issues);
         const limits = {
             cpus: section.number("cpus", fallback.cpus, (n) => n > 0 && n <= 64, "must be a positive number of CPUs (at most 64)"),
-            memoryMb: section.number("memoryMb", fallback.memoryMb, (n) => Number.isInteger(n) && n >= 6, "must be a whole number of MiB, at least 6 (Docker's minimum)"),
+            memoryMb: section.number(
+                "memoryMb",
+                fallback.memoryMb,
+                (n) => Number.isInteger(n) && n >= 6,
+                "must be a whole number of MiB, at least 6 (Docker's minimum)",
+            ),
         };
         section.rejectUnknown();
         return limits;
@@ -172,27 +177,61 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
     // web
     const w = new Section("web", raw.web, issues);
     const replicas = w.number("replicas", DEFAULTS.web.replicas, (n) => isInt(n) && n >= 1, "must be a whole number ≥ 1");
-    const version = w.string("version", undefined, (v) => IMAGE_TAG.test(v), "must be a non-empty image tag ([A-Za-z0-9_.-], at most 128 characters, not starting with . or -)");
+    const version = w.string(
+        "version",
+        undefined,
+        (v) => IMAGE_TAG.test(v),
+        "must be a non-empty image tag ([A-Za-z0-9_.-], at most 128 characters, not starting with . or -)",
+    );
     const resources = w.resources("resources", DEFAULTS.web.resources);
-    const portMin = w.number("portMin", DEFAULTS.web.portMin, (n) => isPort(n) && n >= 1024, "must be an unprivileged TCP port, 1024–65535");
-    const portMax = w.number("portMax", DEFAULTS.web.portMax, (n) => isPort(n) && n >= 1024, "must be an unprivileged TCP port, 1024–65535");
+    const portMin = w.number(
+        "portMin",
+        DEFAULTS.web.portMin,
+        (n) => isPort(n) && n >= 1024,
+        "must be an unprivileged TCP port, 1024–65535",
+    );
+    const portMax = w.number(
+        "portMax",
+        DEFAULTS.web.portMax,
+        (n) => isPort(n) && n >= 1024,
+        "must be an unprivileged TCP port, 1024–65535",
+    );
     // A node may hold every replica plus the start-first surge task.
     if (portMax - portMin + 1 < replicas + 1) {
         w.fail("portMax", portMax, `must leave at least web.replicas + 1 = ${replicas + 1} ports from web.portMin = ${portMin}`);
     }
     // A stopping task must keep serving until HAProxy's DNS discovery has dropped it.
     const minDrain = haproxyDeregistrationLagMs() / 1000;
-    const drainSeconds = w.number("drainSeconds", DEFAULTS.web.drainSeconds, (n) => n >= minDrain && n <= 60, `must be ${minDrain}–60 seconds (HAProxy drops a deregistered task within ${minDrain} s)`);
-    const stopGraceSeconds = w.number("stopGraceSeconds", DEFAULTS.web.stopGraceSeconds, (n) => isInt(n) && n >= 1, "must be a whole number of seconds ≥ 1");
+    const drainSeconds = w.number(
+        "drainSeconds",
+        DEFAULTS.web.drainSeconds,
+        (n) => n >= minDrain && n <= 60,
+        `must be ${minDrain}–60 seconds (HAProxy drops a deregistered task within ${minDrain} s)`,
+    );
+    const stopGraceSeconds = w.number(
+        "stopGraceSeconds",
+        DEFAULTS.web.stopGraceSeconds,
+        (n) => isInt(n) && n >= 1,
+        "must be a whole number of seconds ≥ 1",
+    );
     if (stopGraceSeconds < drainSeconds + 2) {
-        w.fail("stopGraceSeconds", stopGraceSeconds, `must be at least web.drainSeconds + 2 = ${drainSeconds + 2} so a draining task is not killed mid-request`);
+        w.fail(
+            "stopGraceSeconds",
+            stopGraceSeconds,
+            `must be at least web.drainSeconds + 2 = ${drainSeconds + 2} so a draining task is not killed mid-request`,
+        );
     }
     const web = { replicas, version, resources, portMin, portMax, drainSeconds, stopGraceSeconds };
     w.rejectUnknown();
 
     // network
     const n = new Section("network", raw.network, issues);
-    const subnet = n.string("subnet", DEFAULTS.network.subnet, (v) => cidrProblem(v) === undefined, cidrProblem(String(n.raw("subnet"))) ?? "");
+    const subnet = n.string(
+        "subnet",
+        DEFAULTS.network.subnet,
+        (v) => cidrProblem(v) === undefined,
+        cidrProblem(String(n.raw("subnet"))) ?? "",
+    );
     n.rejectUnknown();
     const subnetOk = cidrProblem(subnet) === undefined;
     if (subnetOk) {
@@ -212,12 +251,19 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
     const advertIntervalSeconds = l.number(
         "advertIntervalSeconds",
         DEFAULTS.lb.advertIntervalSeconds[vrrpVersion] ?? DEFAULTS.lb.advertIntervalSeconds[3],
-        vrrpVersion === 2 ? (v) => isInt(v) && v >= 1 && v <= 255 : (v) => v >= 0.01 && v <= 40 && Math.abs(v * 100 - Math.round(v * 100)) < 1e-9,
+        vrrpVersion === 2
+            ? (v) => isInt(v) && v >= 1 && v <= 255
+            : (v) => v >= 0.01 && v <= 40 && Math.abs(v * 100 - Math.round(v * 100)) < 1e-9,
         vrrpVersion === 2
             ? "must be a whole number of seconds from 1 to 255 with lb.vrrpVersion 2 (VRRPv2 cannot express sub-second adverts)"
             : "must be 0.01–40 seconds in steps of 0.01 (VRRPv3 centiseconds)",
     );
-    const virtualRouterId = l.number("virtualRouterId", DEFAULTS.lb.virtualRouterId, (v) => isInt(v) && v >= 1 && v <= 255, "must be a whole number from 1 to 255");
+    const virtualRouterId = l.number(
+        "virtualRouterId",
+        DEFAULTS.lb.virtualRouterId,
+        (v) => isInt(v) && v >= 1 && v <= 255,
+        "must be a whole number from 1 to 255",
+    );
     const defaultVip = subnetOk ? hostAddress(subnet, DEFAULTS.lb.vipHostOffset) : "";
     const vip = l.string("vip", defaultVip, isIPv4, "must be an IPv4 address");
     const lbResources = l.resources("resources", DEFAULTS.lb.resources);
@@ -239,13 +285,22 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
     // edge
     const e = new Section("edge", raw.edge, issues);
     const edge = {
-        bindAddress: e.string("bindAddress", DEFAULTS.edge.bindAddress, isIPv4, "must be an IPv4 address of this host (127.0.0.1 keeps the platform private)"),
+        bindAddress: e.string(
+            "bindAddress",
+            DEFAULTS.edge.bindAddress,
+            isIPv4,
+            "must be an IPv4 address of this host (127.0.0.1 keeps the platform private)",
+        ),
         webPort: e.number("webPort", DEFAULTS.edge.webPort, isPort, PORT_RULE),
         consulUiPort: e.number("consulUiPort", DEFAULTS.edge.consulUiPort, isPort, PORT_RULE),
         statsPort: e.number("statsPort", DEFAULTS.edge.statsPort, isPort, PORT_RULE),
         resources: e.resources("resources", DEFAULTS.edge.resources),
     };
-    const ports = [["webPort", edge.webPort], ["consulUiPort", edge.consulUiPort], ["statsPort", edge.statsPort]] as const;
+    const ports = [
+        ["webPort", edge.webPort],
+        ["consulUiPort", edge.consulUiPort],
+        ["statsPort", edge.statsPort],
+    ] as const;
     ports.forEach(([k, p], i) => {
         const clash = ports.slice(0, i).find(([, q]) => q === p);
         if (clash) e.fail(k, p, `must differ from edge.${clash[0]}`);

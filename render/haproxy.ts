@@ -37,14 +37,14 @@ export const HAPROXY_RESOLVERS_NAME = "consul";
  *   from two consecutive answers", so a deregistered server leaves within ~1–1.5 s.
  */
 export interface HaproxyDnsTimings {
-  readonly resolvePeriodMs: number;
-  readonly holdObsoleteMs: number;
+    readonly resolvePeriodMs: number;
+    readonly holdObsoleteMs: number;
 }
 
 /** Defaults for {@link HaproxyDnsTimings}. */
 export const DEFAULT_HAPROXY_DNS_TIMINGS: HaproxyDnsTimings = {
-  resolvePeriodMs: 500,
-  holdObsoleteMs: 1000,
+    resolvePeriodMs: 500,
+    holdObsoleteMs: 1000,
 };
 
 /**
@@ -55,68 +55,68 @@ export const DEFAULT_HAPROXY_DNS_TIMINGS: HaproxyDnsTimings = {
  * deregisters (its stop grace period / pre-stop sleep).
  */
 export function haproxyDeregistrationLagMs(timings: HaproxyDnsTimings = DEFAULT_HAPROXY_DNS_TIMINGS): number {
-  return 2 * timings.resolvePeriodMs + timings.holdObsoleteMs;
+    return 2 * timings.resolvePeriodMs + timings.holdObsoleteMs;
 }
 
 /** The Consul service whose healthy instances become the web backend's servers. */
 export interface HaproxyServiceDiscovery {
-  /** Consul service name, e.g. "web" → SRV `_web._tcp.service.consul`. Also the backend name and server-name prefix. */
-  readonly name: string;
-  /** Consul DNS domain, e.g. "consul". */
-  readonly domain: string;
-  /**
-   * `server-template` slots. Must cover every record HAProxy may hold at once:
-   * replicas + update surge + records kept for `hold obsolete` while their
-   * replacements already resolve. Extra slots cost almost nothing (they sit in MAINT).
-   */
-  readonly maxServers: number;
-  /** Path of the service's HTTP health endpoint, e.g. "/health" (must answer 200). */
-  readonly healthPath: string;
+    /** Consul service name, e.g. "web" → SRV `_web._tcp.service.consul`. Also the backend name and server-name prefix. */
+    readonly name: string;
+    /** Consul DNS domain, e.g. "consul". */
+    readonly domain: string;
+    /**
+     * `server-template` slots. Must cover every record HAProxy may hold at once:
+     * replicas + update surge + records kept for `hold obsolete` while their
+     * replacements already resolve. Extra slots cost almost nothing (they sit in MAINT).
+     */
+    readonly maxServers: number;
+    /** Path of the service's HTTP health endpoint, e.g. "/health" (must answer 200). */
+    readonly healthPath: string;
 }
 
 /** A DNS server given as an IP literal (a hostname here is fatal for HAProxy at start-up). */
 export interface DnsServerAddress {
-  readonly address: string;
-  readonly port: number;
+    readonly address: string;
+    readonly port: number;
 }
 
 /** Input of {@link renderHaproxyConfig}. */
 export interface HaproxyConfigInput {
-  /** LB node name, e.g. "lb-0": comments, log tag and the {@link LB_NODE_HEADER} response header. */
-  readonly nodeName: string;
-  /** Web frontend bind port (all addresses, so the keepalived VIP works without nonlocal bind), e.g. 80. */
-  readonly webPort: number;
-  /** Stats page bind port, e.g. 8404. */
-  readonly statsPort: number;
-  /** Stats page user, e.g. "admin" (no ':' and no whitespace). */
-  readonly statsUser: string;
-  /** Stats page password (secret). Any printable characters; quoted safely in the output. */
-  readonly statsPassword: string;
-  /** The Consul service to discover. */
-  readonly service: HaproxyServiceDiscovery;
-  /** The node-local Consul agent's DNS endpoint, e.g. 127.0.0.1:8600. */
-  readonly dns: DnsServerAddress;
-  /** Runtime API socket (mode 600, level admin), e.g. "/run/haproxy/admin.sock": drain with `set server web/web1 state drain`. */
-  readonly runtimeSocket: string;
-  /** Global (process-wide) connection limit. Default 4096 (HAProxy would otherwise size it from the container's huge nofile limit). */
-  readonly maxConn?: number;
-  /** DNS discovery timings; defaults to {@link DEFAULT_HAPROXY_DNS_TIMINGS}. */
-  readonly dnsTimings?: HaproxyDnsTimings;
+    /** LB node name, e.g. "lb-0": comments, log tag and the {@link LB_NODE_HEADER} response header. */
+    readonly nodeName: string;
+    /** Web frontend bind port (all addresses, so the keepalived VIP works without nonlocal bind), e.g. 80. */
+    readonly webPort: number;
+    /** Stats page bind port, e.g. 8404. */
+    readonly statsPort: number;
+    /** Stats page user, e.g. "admin" (no ':' and no whitespace). */
+    readonly statsUser: string;
+    /** Stats page password (secret). Any printable characters; quoted safely in the output. */
+    readonly statsPassword: string;
+    /** The Consul service to discover. */
+    readonly service: HaproxyServiceDiscovery;
+    /** The node-local Consul agent's DNS endpoint, e.g. 127.0.0.1:8600. */
+    readonly dns: DnsServerAddress;
+    /** Runtime API socket (mode 600, level admin), e.g. "/run/haproxy/admin.sock": drain with `set server web/web1 state drain`. */
+    readonly runtimeSocket: string;
+    /** Global (process-wide) connection limit. Default 4096 (HAProxy would otherwise size it from the container's huge nofile limit). */
+    readonly maxConn?: number;
+    /** DNS discovery timings; defaults to {@link DEFAULT_HAPROXY_DNS_TIMINGS}. */
+    readonly dnsTimings?: HaproxyDnsTimings;
 }
 
 /** The backend name the web service's servers live in (runtime API: `set server <backend>/<server> state drain`). */
 export function haproxyBackendName(service: Pick<HaproxyServiceDiscovery, "name">): string {
-  return service.name;
+    return service.name;
 }
 
 /** Names of the `server-template` slots, in order: `web1`, `web2`, … */
 export function haproxyServerNames(service: Pick<HaproxyServiceDiscovery, "name" | "maxServers">): string[] {
-  return Array.from({ length: service.maxServers }, (_, i) => `${service.name}${i + 1}`);
+    return Array.from({ length: service.maxServers }, (_, i) => `${service.name}${i + 1}`);
 }
 
 /** The SRV name HAProxy queries, e.g. `_web._tcp.service.consul`. */
 export function consulSrvName(service: Pick<HaproxyServiceDiscovery, "name" | "domain">): string {
-  return `_${service.name}._tcp.service.${service.domain}`;
+    return `_${service.name}._tcp.service.${service.domain}`;
 }
 
 const DEFAULT_MAX_CONN = 4096;
@@ -151,145 +151,145 @@ const HOLD_ON_DNS_FAILURE = "1h";
  *   the image entrypoint supervises it and soft-stops it with SIGUSR1.
  */
 export function renderHaproxyConfig(input: HaproxyConfigInput): string {
-  const { service } = input;
-  const timings = input.dnsTimings ?? DEFAULT_HAPROXY_DNS_TIMINGS;
-  const maxConn = input.maxConn ?? DEFAULT_MAX_CONN;
+    const { service } = input;
+    const timings = input.dnsTimings ?? DEFAULT_HAPROXY_DNS_TIMINGS;
+    const maxConn = input.maxConn ?? DEFAULT_MAX_CONN;
 
-  assertToken("nodeName", input.nodeName);
-  assertPort("webPort", input.webPort);
-  assertPort("statsPort", input.statsPort);
-  if (input.webPort === input.statsPort) {
-    throw new Error(`renderHaproxyConfig: webPort and statsPort are both ${input.webPort}`);
-  }
-  assertToken("statsUser", input.statsUser);
-  if (input.statsUser.includes(":")) {
-    throw new Error(`renderHaproxyConfig: statsUser must not contain ':' (got ${JSON.stringify(input.statsUser)})`);
-  }
-  if (input.statsPassword.length === 0) throw new Error("renderHaproxyConfig: statsPassword is empty");
-  assertPrintable("statsPassword", input.statsPassword);
-  assertDnsLabel("service.name", service.name);
-  for (const label of service.domain.split(".")) assertDnsLabel("service.domain", label);
-  assertPositiveInt("service.maxServers", service.maxServers);
-  assertPath("service.healthPath", service.healthPath);
-  assertPort("dns.port", input.dns.port);
-  if (isIP(input.dns.address) === 0) {
-    throw new Error(`renderHaproxyConfig: dns.address must be an IP literal (got ${JSON.stringify(input.dns.address)})`);
-  }
-  assertAbsolutePath("runtimeSocket", input.runtimeSocket);
-  assertPositiveInt("maxConn", maxConn);
-  assertPositiveInt("dnsTimings.resolvePeriodMs", timings.resolvePeriodMs);
-  assertNonNegativeInt("dnsTimings.holdObsoleteMs", timings.holdObsoleteMs);
+    assertToken("nodeName", input.nodeName);
+    assertPort("webPort", input.webPort);
+    assertPort("statsPort", input.statsPort);
+    if (input.webPort === input.statsPort) {
+        throw new Error(`renderHaproxyConfig: webPort and statsPort are both ${input.webPort}`);
+    }
+    assertToken("statsUser", input.statsUser);
+    if (input.statsUser.includes(":")) {
+        throw new Error(`renderHaproxyConfig: statsUser must not contain ':' (got ${JSON.stringify(input.statsUser)})`);
+    }
+    if (input.statsPassword.length === 0) throw new Error("renderHaproxyConfig: statsPassword is empty");
+    assertPrintable("statsPassword", input.statsPassword);
+    assertDnsLabel("service.name", service.name);
+    for (const label of service.domain.split(".")) assertDnsLabel("service.domain", label);
+    assertPositiveInt("service.maxServers", service.maxServers);
+    assertPath("service.healthPath", service.healthPath);
+    assertPort("dns.port", input.dns.port);
+    if (isIP(input.dns.address) === 0) {
+        throw new Error(`renderHaproxyConfig: dns.address must be an IP literal (got ${JSON.stringify(input.dns.address)})`);
+    }
+    assertAbsolutePath("runtimeSocket", input.runtimeSocket);
+    assertPositiveInt("maxConn", maxConn);
+    assertPositiveInt("dnsTimings.resolvePeriodMs", timings.resolvePeriodMs);
+    assertNonNegativeInt("dnsTimings.holdObsoleteMs", timings.holdObsoleteMs);
 
-  const backend = haproxyBackendName(service);
-  const node = input.nodeName;
+    const backend = haproxyBackendName(service);
+    const node = input.nodeName;
 
-  return lines([
-    `# haproxy.cfg for LB node ${node}.`,
-    "# Rendered by swarm-platform (render/haproxy.ts); uploaded by the program. Do not edit by hand.",
-    "",
-    "global",
-    `    log stdout format raw local0 info`,
-    `    log-tag haproxy-${node}`,
-    `    maxconn ${maxConn}`,
-    "    user haproxy",
-    "    group haproxy",
-    "    # Runtime API (drain before a server leaves: set server <backend>/<server> state drain).",
-    `    stats socket ${input.runtimeSocket} mode 600 level admin`,
-    "    stats timeout 30s",
-    "    # Bound the soft stop (SIGUSR1) the entrypoint sends on container stop.",
-    "    hard-stop-after 5s",
-    "    # No 'daemon' and no master-worker: one foreground process, supervised by the image entrypoint.",
-    "",
-    `resolvers ${HAPROXY_RESOLVERS_NAME}`,
-    "    # Only the node-local Consul agent (never /etc/resolv.conf: only Consul answers for the service domain).",
-    `    nameserver consul ${hostPort(input.dns.address, input.dns.port)}`,
-    "    accepted_payload_size 8192",
-    "    resolve_retries 3",
-    "    # Query period: how fast membership changes reach the backend.",
-    `    timeout resolve ${timings.resolvePeriodMs}ms`,
-    "    timeout retry 1s",
-    "    hold valid 10s",
-    "    # A record missing from the answers leaves after this (haproxy/haproxy#1160).",
-    `    hold obsolete ${timings.holdObsoleteMs}ms`,
-    "    # DNS source lost or answering errors: keep the last servers (their checks still apply).",
-    `    hold nx ${HOLD_ON_DNS_FAILURE}`,
-    `    hold refused ${HOLD_ON_DNS_FAILURE}`,
-    `    hold timeout ${HOLD_ON_DNS_FAILURE}`,
-    `    hold other ${HOLD_ON_DNS_FAILURE}`,
-    "",
-    "defaults",
-    "    mode http",
-    "    log global",
-    "    option httplog",
-    "    option dontlognull",
-    "    timeout connect 500ms",
-    "    timeout client 30s",
-    "    timeout server 30s",
-    "    timeout http-request 10s",
-    "    timeout http-keep-alive 10s",
-    "    timeout client-fin 5s",
-    "    timeout server-fin 5s",
-    "",
-    "frontend web",
-    `    bind :${input.webPort}`,
-    "    # Answered by HAProxy itself: the keepalived check and cloud LB health checks probe it.",
-    `    monitor-uri ${LB_MONITOR_URI}`,
-    "    option forwardfor",
-    `    http-after-response set-header ${LB_NODE_HEADER} ${node}`,
-    `    default_backend ${backend}`,
-    "",
-    `backend ${backend}`,
-    "    balance roundrobin",
-    "    retries 3",
-    "    option redispatch 1",
-    "    retry-on conn-failure empty-response response-timeout 502 503 504",
-    "    # L7 retries replay the request; only for safe methods (METH_GET matches GET and HEAD).",
-    "    http-request disable-l7-retry unless METH_GET || METH_OPTIONS",
-    "    option httpchk",
-    `    http-check send meth GET uri ${service.healthPath} ver HTTP/1.1 hdr Host ${service.name}.service.${service.domain}`,
-    "    http-check expect status 200",
-    "    default-server inter 500ms fastinter 250ms downinter 1s fall 2 rise 2 observe layer4 error-limit 1 on-error fail-check",
-    `    server-template ${service.name} 1-${service.maxServers} ${consulSrvName(service)} resolvers ${HAPROXY_RESOLVERS_NAME} resolve-prefer ipv4 init-addr none check`,
-    "",
-    "listen stats",
-    `    bind :${input.statsPort}`,
-    "    stats enable",
-    "    stats uri /",
-    "    stats refresh 5s",
-    "    stats hide-version",
-    `    stats realm ${haproxyWord(`HAProxy ${node}`)}`,
-    `    stats auth ${haproxyWord(`${input.statsUser}:${input.statsPassword}`)}`,
-    "    # Read-only page: state changes go through the runtime socket only.",
-    "    stats admin if FALSE",
-  ]);
+    return lines([
+        `# haproxy.cfg for LB node ${node}.`,
+        "# Rendered by swarm-platform (render/haproxy.ts); uploaded by the program. Do not edit by hand.",
+        "",
+        "global",
+        `    log stdout format raw local0 info`,
+        `    log-tag haproxy-${node}`,
+        `    maxconn ${maxConn}`,
+        "    user haproxy",
+        "    group haproxy",
+        "    # Runtime API (drain before a server leaves: set server <backend>/<server> state drain).",
+        `    stats socket ${input.runtimeSocket} mode 600 level admin`,
+        "    stats timeout 30s",
+        "    # Bound the soft stop (SIGUSR1) the entrypoint sends on container stop.",
+        "    hard-stop-after 5s",
+        "    # No 'daemon' and no master-worker: one foreground process, supervised by the image entrypoint.",
+        "",
+        `resolvers ${HAPROXY_RESOLVERS_NAME}`,
+        "    # Only the node-local Consul agent (never /etc/resolv.conf: only Consul answers for the service domain).",
+        `    nameserver consul ${hostPort(input.dns.address, input.dns.port)}`,
+        "    accepted_payload_size 8192",
+        "    resolve_retries 3",
+        "    # Query period: how fast membership changes reach the backend.",
+        `    timeout resolve ${timings.resolvePeriodMs}ms`,
+        "    timeout retry 1s",
+        "    hold valid 10s",
+        "    # A record missing from the answers leaves after this (haproxy/haproxy#1160).",
+        `    hold obsolete ${timings.holdObsoleteMs}ms`,
+        "    # DNS source lost or answering errors: keep the last servers (their checks still apply).",
+        `    hold nx ${HOLD_ON_DNS_FAILURE}`,
+        `    hold refused ${HOLD_ON_DNS_FAILURE}`,
+        `    hold timeout ${HOLD_ON_DNS_FAILURE}`,
+        `    hold other ${HOLD_ON_DNS_FAILURE}`,
+        "",
+        "defaults",
+        "    mode http",
+        "    log global",
+        "    option httplog",
+        "    option dontlognull",
+        "    timeout connect 500ms",
+        "    timeout client 30s",
+        "    timeout server 30s",
+        "    timeout http-request 10s",
+        "    timeout http-keep-alive 10s",
+        "    timeout client-fin 5s",
+        "    timeout server-fin 5s",
+        "",
+        "frontend web",
+        `    bind :${input.webPort}`,
+        "    # Answered by HAProxy itself: the keepalived check and cloud LB health checks probe it.",
+        `    monitor-uri ${LB_MONITOR_URI}`,
+        "    option forwardfor",
+        `    http-after-response set-header ${LB_NODE_HEADER} ${node}`,
+        `    default_backend ${backend}`,
+        "",
+        `backend ${backend}`,
+        "    balance roundrobin",
+        "    retries 3",
+        "    option redispatch 1",
+        "    retry-on conn-failure empty-response response-timeout 502 503 504",
+        "    # L7 retries replay the request; only for safe methods (METH_GET matches GET and HEAD).",
+        "    http-request disable-l7-retry unless METH_GET || METH_OPTIONS",
+        "    option httpchk",
+        `    http-check send meth GET uri ${service.healthPath} ver HTTP/1.1 hdr Host ${service.name}.service.${service.domain}`,
+        "    http-check expect status 200",
+        "    default-server inter 500ms fastinter 250ms downinter 1s fall 2 rise 2 observe layer4 error-limit 1 on-error fail-check",
+        `    server-template ${service.name} 1-${service.maxServers} ${consulSrvName(service)} resolvers ${HAPROXY_RESOLVERS_NAME} resolve-prefer ipv4 init-addr none check`,
+        "",
+        "listen stats",
+        `    bind :${input.statsPort}`,
+        "    stats enable",
+        "    stats uri /",
+        "    stats refresh 5s",
+        "    stats hide-version",
+        `    stats realm ${haproxyWord(`HAProxy ${node}`)}`,
+        `    stats auth ${haproxyWord(`${input.statsUser}:${input.statsPassword}`)}`,
+        "    # Read-only page: state changes go through the runtime socket only.",
+        "    stats admin if FALSE",
+    ]);
 }
 
 /** One upstream of an edge listener. */
 export interface EdgeUpstream {
-  /** Server name in HAProxy (logs/stats), e.g. "consul-0". */
-  readonly name: string;
-  /** IP literal or hostname (resolved at start; unresolvable names start in MAINT instead of failing). */
-  readonly address: string;
-  readonly port: number;
+    /** Server name in HAProxy (logs/stats), e.g. "consul-0". */
+    readonly name: string;
+    /** IP literal or hostname (resolved at start; unresolvable names start in MAINT instead of failing). */
+    readonly address: string;
+    readonly port: number;
 }
 
 /** One TCP listener of the edge. */
 export interface EdgeListener {
-  /** Section name, e.g. "web", "consul-ui", "stats". */
-  readonly name: string;
-  /** Port the edge binds inside its container (published on the host's 127.0.0.1 by the platform). */
-  readonly bindPort: number;
-  /** Where connections go (round-robin when several). */
-  readonly upstreams: readonly EdgeUpstream[];
-  /** TCP-connect health checks (1 s interval): use with several upstreams so a dead one is skipped. */
-  readonly check: boolean;
+    /** Section name, e.g. "web", "consul-ui", "stats". */
+    readonly name: string;
+    /** Port the edge binds inside its container (published on the host's 127.0.0.1 by the platform). */
+    readonly bindPort: number;
+    /** Where connections go (round-robin when several). */
+    readonly upstreams: readonly EdgeUpstream[];
+    /** TCP-connect health checks (1 s interval): use with several upstreams so a dead one is skipped. */
+    readonly check: boolean;
 }
 
 /** Input of {@link renderEdgeConfig}. */
 export interface EdgeConfigInput {
-  readonly listeners: readonly EdgeListener[];
-  /** Global connection limit, default 4096. */
-  readonly maxConn?: number;
+    readonly listeners: readonly EdgeListener[];
+    /** Global connection limit, default 4096. */
+    readonly maxConn?: number;
 }
 
 /**
@@ -300,71 +300,71 @@ export interface EdgeConfigInput {
  * a VIP move from new connections.
  */
 export function renderEdgeConfig(input: EdgeConfigInput): string {
-  const maxConn = input.maxConn ?? DEFAULT_MAX_CONN;
-  assertPositiveInt("maxConn", maxConn);
-  if (input.listeners.length === 0) throw new Error("renderEdgeConfig: no listeners");
-  const names = new Set<string>();
-  const ports = new Set<number>();
-  for (const l of input.listeners) {
-    assertSectionName("listener.name", l.name);
-    assertPort(`listener ${l.name} bindPort`, l.bindPort);
-    if (names.has(l.name)) throw new Error(`renderEdgeConfig: duplicate listener name ${JSON.stringify(l.name)}`);
-    if (ports.has(l.bindPort)) throw new Error(`renderEdgeConfig: duplicate bindPort ${l.bindPort}`);
-    names.add(l.name);
-    ports.add(l.bindPort);
-    if (l.upstreams.length === 0) throw new Error(`renderEdgeConfig: listener ${l.name} has no upstreams`);
-    const servers = new Set<string>();
-    for (const u of l.upstreams) {
-      assertSectionName(`listener ${l.name} upstream name`, u.name);
-      if (servers.has(u.name)) {
-        throw new Error(`renderEdgeConfig: listener ${l.name} has duplicate upstream name ${JSON.stringify(u.name)}`);
-      }
-      servers.add(u.name);
-      assertHost(`listener ${l.name} upstream ${u.name} address`, u.address);
-      assertPort(`listener ${l.name} upstream ${u.name} port`, u.port);
+    const maxConn = input.maxConn ?? DEFAULT_MAX_CONN;
+    assertPositiveInt("maxConn", maxConn);
+    if (input.listeners.length === 0) throw new Error("renderEdgeConfig: no listeners");
+    const names = new Set<string>();
+    const ports = new Set<number>();
+    for (const l of input.listeners) {
+        assertSectionName("listener.name", l.name);
+        assertPort(`listener ${l.name} bindPort`, l.bindPort);
+        if (names.has(l.name)) throw new Error(`renderEdgeConfig: duplicate listener name ${JSON.stringify(l.name)}`);
+        if (ports.has(l.bindPort)) throw new Error(`renderEdgeConfig: duplicate bindPort ${l.bindPort}`);
+        names.add(l.name);
+        ports.add(l.bindPort);
+        if (l.upstreams.length === 0) throw new Error(`renderEdgeConfig: listener ${l.name} has no upstreams`);
+        const servers = new Set<string>();
+        for (const u of l.upstreams) {
+            assertSectionName(`listener ${l.name} upstream name`, u.name);
+            if (servers.has(u.name)) {
+                throw new Error(`renderEdgeConfig: listener ${l.name} has duplicate upstream name ${JSON.stringify(u.name)}`);
+            }
+            servers.add(u.name);
+            assertHost(`listener ${l.name} upstream ${u.name} address`, u.address);
+            assertPort(`listener ${l.name} upstream ${u.name} port`, u.port);
+        }
     }
-  }
 
-  const out: string[] = [
-    "# Edge (dev stack): TCP forwarder standing in for the cloud load balancer.",
-    "# Rendered by swarm-platform (render/haproxy.ts). Do not edit by hand.",
-    "",
-    "global",
-    "    log stdout format raw local0 info",
-    "    log-tag haproxy-edge",
-    `    maxconn ${maxConn}`,
-    "    user haproxy",
-    "    group haproxy",
-    "    hard-stop-after 5s",
-    "",
-    "defaults",
-    "    mode tcp",
-    "    log global",
-    "    option tcplog",
-    "    # Log only failed/abnormal connections: keep the data path lean.",
-    "    option dontlog-normal",
-    "    option dontlognull",
-    "    timeout connect 250ms",
-    "    retries 4",
-    "    option redispatch 1",
-    "    # Long idle timeouts: clients keep connections alive, the Consul UI long-polls.",
-    "    timeout client 5m",
-    "    timeout server 5m",
-    "    timeout client-fin 5s",
-    "    timeout server-fin 5s",
-    "    default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2",
-  ];
-  for (const l of input.listeners) {
-    out.push("", `listen ${l.name}`, `    bind :${l.bindPort}`);
-    if (l.upstreams.length > 1) out.push("    balance roundrobin");
-    for (const u of l.upstreams) {
-      const params: string[] = [];
-      if (isIP(u.address) === 0) params.push("init-addr libc,none");
-      if (l.check) params.push("check");
-      out.push(`    server ${u.name} ${hostPort(u.address, u.port)}${params.length > 0 ? ` ${params.join(" ")}` : ""}`);
+    const out: string[] = [
+        "# Edge (dev stack): TCP forwarder standing in for the cloud load balancer.",
+        "# Rendered by swarm-platform (render/haproxy.ts). Do not edit by hand.",
+        "",
+        "global",
+        "    log stdout format raw local0 info",
+        "    log-tag haproxy-edge",
+        `    maxconn ${maxConn}`,
+        "    user haproxy",
+        "    group haproxy",
+        "    hard-stop-after 5s",
+        "",
+        "defaults",
+        "    mode tcp",
+        "    log global",
+        "    option tcplog",
+        "    # Log only failed/abnormal connections: keep the data path lean.",
+        "    option dontlog-normal",
+        "    option dontlognull",
+        "    timeout connect 250ms",
+        "    retries 4",
+        "    option redispatch 1",
+        "    # Long idle timeouts: clients keep connections alive, the Consul UI long-polls.",
+        "    timeout client 5m",
+        "    timeout server 5m",
+        "    timeout client-fin 5s",
+        "    timeout server-fin 5s",
+        "    default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2",
+    ];
+    for (const l of input.listeners) {
+        out.push("", `listen ${l.name}`, `    bind :${l.bindPort}`);
+        if (l.upstreams.length > 1) out.push("    balance roundrobin");
+        for (const u of l.upstreams) {
+            const params: string[] = [];
+            if (isIP(u.address) === 0) params.push("init-addr libc,none");
+            if (l.check) params.push("check");
+            out.push(`    server ${u.name} ${hostPort(u.address, u.port)}${params.length > 0 ? ` ${params.join(" ")}` : ""}`);
+        }
     }
-  }
-  return lines(out);
+    return lines(out);
 }
 
 /**
@@ -373,71 +373,71 @@ export function renderEdgeConfig(input: EdgeConfigInput): string {
  * embedded single quotes written as `'\''` (adjacent quoted parts join into one word).
  */
 export function haproxyWord(value: string): string {
-  assertPrintable("value", value);
-  return `'${value.split("'").join(`'\\''`)}'`;
+    assertPrintable("value", value);
+    return `'${value.split("'").join(`'\\''`)}'`;
 }
 
 function lines(ls: readonly string[]): string {
-  return `${ls.join("\n")}\n`;
+    return `${ls.join("\n")}\n`;
 }
 
 function hostPort(address: string, port: number): string {
-  return isIP(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`;
+    return isIP(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 function assertPort(what: string, port: number): void {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new Error(`haproxy render: ${what} must be an integer port 1-65535 (got ${port})`);
-  }
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new Error(`haproxy render: ${what} must be an integer port 1-65535 (got ${port})`);
+    }
 }
 
 function assertPositiveInt(what: string, n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`haproxy render: ${what} must be a positive integer (got ${n})`);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`haproxy render: ${what} must be a positive integer (got ${n})`);
 }
 
 function assertNonNegativeInt(what: string, n: number): void {
-  if (!Number.isInteger(n) || n < 0) throw new Error(`haproxy render: ${what} must be a non-negative integer (got ${n})`);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`haproxy render: ${what} must be a non-negative integer (got ${n})`);
 }
 
 /** A word that needs no quoting: printable, no whitespace, no quote/backslash/comment characters. */
 function assertToken(what: string, s: string): void {
-  if (!/^[A-Za-z0-9._:@+-]+$/.test(s)) {
-    throw new Error(`haproxy render: ${what} must match [A-Za-z0-9._:@+-]+ (got ${JSON.stringify(s)})`);
-  }
+    if (!/^[A-Za-z0-9._:@+-]+$/.test(s)) {
+        throw new Error(`haproxy render: ${what} must match [A-Za-z0-9._:@+-]+ (got ${JSON.stringify(s)})`);
+    }
 }
 
 function assertSectionName(what: string, s: string): void {
-  if (!/^[A-Za-z0-9._-]+$/.test(s)) {
-    throw new Error(`haproxy render: ${what} must match [A-Za-z0-9._-]+ (got ${JSON.stringify(s)})`);
-  }
+    if (!/^[A-Za-z0-9._-]+$/.test(s)) {
+        throw new Error(`haproxy render: ${what} must match [A-Za-z0-9._-]+ (got ${JSON.stringify(s)})`);
+    }
 }
 
 function assertDnsLabel(what: string, s: string): void {
-  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(s)) {
-    throw new Error(`haproxy render: ${what} must be lower-case DNS label(s) (got ${JSON.stringify(s)})`);
-  }
+    if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(s)) {
+        throw new Error(`haproxy render: ${what} must be lower-case DNS label(s) (got ${JSON.stringify(s)})`);
+    }
 }
 
 function assertHost(what: string, s: string): void {
-  if (isIP(s) !== 0) return;
-  if (!/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(s)) {
-    throw new Error(`haproxy render: ${what} must be an IP literal or a hostname (got ${JSON.stringify(s)})`);
-  }
+    if (isIP(s) !== 0) return;
+    if (!/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(s)) {
+        throw new Error(`haproxy render: ${what} must be an IP literal or a hostname (got ${JSON.stringify(s)})`);
+    }
 }
 
 function assertPath(what: string, s: string): void {
-  if (!/^\/[A-Za-z0-9._~!$&()*+,;=:@%/-]*$/.test(s)) {
-    throw new Error(`haproxy render: ${what} must be an absolute URL path without spaces, quotes or '#' (got ${JSON.stringify(s)})`);
-  }
+    if (!/^\/[A-Za-z0-9._~!$&()*+,;=:@%/-]*$/.test(s)) {
+        throw new Error(`haproxy render: ${what} must be an absolute URL path without spaces, quotes or '#' (got ${JSON.stringify(s)})`);
+    }
 }
 
 function assertAbsolutePath(what: string, s: string): void {
-  if (!/^\/[A-Za-z0-9._/-]+$/.test(s)) {
-    throw new Error(`haproxy render: ${what} must be an absolute file path of [A-Za-z0-9._/-] (got ${JSON.stringify(s)})`);
-  }
+    if (!/^\/[A-Za-z0-9._/-]+$/.test(s)) {
+        throw new Error(`haproxy render: ${what} must be an absolute file path of [A-Za-z0-9._/-] (got ${JSON.stringify(s)})`);
+    }
 }
 
 function assertPrintable(what: string, s: string): void {
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f]/.test(s)) throw new Error(`haproxy render: ${what} contains control characters`);
+    // eslint-disable-next-line no-control-regex
+    if (/[\x00-\x1f\x7f]/.test(s)) throw new Error(`haproxy render: ${what} contains control characters`);
 }

@@ -17,327 +17,321 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 import {
-  DEFAULT_HAPROXY_DNS_TIMINGS,
-  LB_MONITOR_URI,
-  consulSrvName,
-  haproxyBackendName,
-  haproxyDeregistrationLagMs,
-  haproxyServerNames,
-  haproxyWord,
-  renderEdgeConfig,
-  renderHaproxyConfig,
-  type EdgeConfigInput,
-  type HaproxyConfigInput,
+    DEFAULT_HAPROXY_DNS_TIMINGS,
+    LB_MONITOR_URI,
+    consulSrvName,
+    haproxyBackendName,
+    haproxyDeregistrationLagMs,
+    haproxyServerNames,
+    haproxyWord,
+    renderEdgeConfig,
+    renderHaproxyConfig,
+    type EdgeConfigInput,
+    type HaproxyConfigInput,
 } from "../../render/haproxy";
 
 const INSTALL_HINT = "run `apt-get install -y haproxy keepalived` (Debian 12: HAProxy 2.6, keepalived 2.2.7)";
 
 function requireHaproxy(): void {
-  const r = spawnSync("haproxy", ["-v"], { encoding: "utf8" });
-  if (r.error !== undefined || r.status !== 0) {
-    throw new Error(`haproxy binary not found or not runnable (${r.error?.message ?? `exit ${r.status}`}): ${INSTALL_HINT}`);
-  }
+    const r = spawnSync("haproxy", ["-v"], { encoding: "utf8" });
+    if (r.error !== undefined || r.status !== 0) {
+        throw new Error(`haproxy binary not found or not runnable (${r.error?.message ?? `exit ${r.status}`}): ${INSTALL_HINT}`);
+    }
 }
 
 let tmpRoot = "";
 beforeAll(() => {
-  requireHaproxy();
-  tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "render-haproxy-"));
+    requireHaproxy();
+    tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "render-haproxy-"));
 });
 afterAll(() => {
-  if (tmpRoot !== "") fs.rmSync(tmpRoot, { recursive: true, force: true });
+    if (tmpRoot !== "") fs.rmSync(tmpRoot, { recursive: true, force: true });
 });
 
 let fileCounter = 0;
 function writeConfig(text: string, name = "haproxy.cfg"): string {
-  const file = path.join(tmpRoot, `${fileCounter++}-${name}`);
-  fs.writeFileSync(file, text, { mode: 0o600 });
-  return file;
+    const file = path.join(tmpRoot, `${fileCounter++}-${name}`);
+    fs.writeFileSync(file, text, { mode: 0o600 });
+    return file;
 }
 
 /** `haproxy -c -f FILE` on the text; returns the checker's combined output. Fails the test unless exit 0. */
 function haproxyCheck(text: string): string {
-  const file = writeConfig(text);
-  expect(fs.existsSync(file)).toBe(true);
-  const r = spawnSync("haproxy", ["-c", "-f", file], { encoding: "utf8" });
-  const output = `${r.stdout}${r.stderr}`;
-  if (r.status !== 0) throw new Error(`haproxy -c -f ${file} exited ${r.status}:\n${output}\n--- config ---\n${text}`);
-  return output;
+    const file = writeConfig(text);
+    expect(fs.existsSync(file)).toBe(true);
+    const r = spawnSync("haproxy", ["-c", "-f", file], { encoding: "utf8" });
+    const output = `${r.stdout}${r.stderr}`;
+    if (r.status !== 0) throw new Error(`haproxy -c -f ${file} exited ${r.status}:\n${output}\n--- config ---\n${text}`);
+    return output;
 }
 
 function expectCleanCheck(text: string): void {
-  const output = haproxyCheck(text);
-  expect(output).toContain("Configuration file is valid");
-  expect(output).not.toMatch(/\[(WARNING|ALERT)\]/);
+    const output = haproxyCheck(text);
+    expect(output).toContain("Configuration file is valid");
+    expect(output).not.toMatch(/\[(WARNING|ALERT)\]/);
 }
 
 const baseInput: HaproxyConfigInput = {
-  nodeName: "lb-0",
-  webPort: 80,
-  statsPort: 8404,
-  statsUser: "admin",
-  statsPassword: "s3cret-Pw",
-  service: { name: "web", domain: "consul", maxServers: 10, healthPath: "/health" },
-  dns: { address: "127.0.0.1", port: 8600 },
-  runtimeSocket: "/run/haproxy/admin.sock",
+    nodeName: "lb-0",
+    webPort: 80,
+    statsPort: 8404,
+    statsUser: "admin",
+    statsPassword: "s3cret-Pw",
+    service: { name: "web", domain: "consul", maxServers: 10, healthPath: "/health" },
+    dns: { address: "127.0.0.1", port: 8600 },
+    runtimeSocket: "/run/haproxy/admin.sock",
 };
 
 /** The lines of one section (`global`, `backend web`, …), indentation stripped, comments dropped. */
 function section(cfg: string, header: string): string[] {
-  const all = cfg.split("\n");
-  const start = all.indexOf(header);
-  if (start < 0) throw new Error(`section ${JSON.stringify(header)} not found`);
-  const body: string[] = [];
-  for (const line of all.slice(start + 1)) {
-    if (line === "" || !line.startsWith(" ")) break;
-    const t = line.trim();
-    if (!t.startsWith("#")) body.push(t);
-  }
-  return body;
+    const all = cfg.split("\n");
+    const start = all.indexOf(header);
+    if (start < 0) throw new Error(`section ${JSON.stringify(header)} not found`);
+    const body: string[] = [];
+    for (const line of all.slice(start + 1)) {
+        if (line === "" || !line.startsWith(" ")) break;
+        const t = line.trim();
+        if (!t.startsWith("#")) body.push(t);
+    }
+    return body;
 }
 
 describe("renderHaproxyConfig: the real checker", () => {
-  test("the default node config passes haproxy -c without warnings", () => {
-    expectCleanCheck(renderHaproxyConfig(baseInput));
-  });
+    test("the default node config passes haproxy -c without warnings", () => {
+        expectCleanCheck(renderHaproxyConfig(baseInput));
+    });
 
-  test("an IPv6 Consul DNS address and a password full of config metacharacters pass haproxy -c", () => {
-    expectCleanCheck(
-      renderHaproxyConfig({
-        ...baseInput,
-        statsPassword: `a b#c$HOME'd"e\\f:g`,
-        dns: { address: "::1", port: 8600 },
-        maxConn: 20000,
-        dnsTimings: { resolvePeriodMs: 200, holdObsoleteMs: 0 },
-      }),
-    );
-  });
+    test("an IPv6 Consul DNS address and a password full of config metacharacters pass haproxy -c", () => {
+        expectCleanCheck(
+            renderHaproxyConfig({
+                ...baseInput,
+                statsPassword: `a b#c$HOME'd"e\\f:g`,
+                dns: { address: "::1", port: 8600 },
+                maxConn: 20000,
+                dnsTimings: { resolvePeriodMs: 200, holdObsoleteMs: 0 },
+            }),
+        );
+    });
 });
 
 describe("renderHaproxyConfig: Consul DNS discovery", () => {
-  const cfg = renderHaproxyConfig(baseInput);
-  const resolvers = section(cfg, "resolvers consul");
+    const cfg = renderHaproxyConfig(baseInput);
+    const resolvers = section(cfg, "resolvers consul");
 
-  test("queries only the node-local Consul agent, never resolv.conf", () => {
-    expect(resolvers).toContain("nameserver consul 127.0.0.1:8600");
-    expect(resolvers.filter((l) => l.startsWith("nameserver"))).toHaveLength(1);
-    expect(cfg).not.toContain("parse-resolv-conf");
-  });
+    test("queries only the node-local Consul agent, never resolv.conf", () => {
+        expect(resolvers).toContain("nameserver consul 127.0.0.1:8600");
+        expect(resolvers.filter((l) => l.startsWith("nameserver"))).toHaveLength(1);
+        expect(cfg).not.toContain("parse-resolv-conf");
+    });
 
-  test("announces an 8192-byte EDNS payload so large SRV answers are not truncated", () => {
-    expect(resolvers).toContain("accepted_payload_size 8192");
-  });
+    test("announces an 8192-byte EDNS payload so large SRV answers are not truncated", () => {
+        expect(resolvers).toContain("accepted_payload_size 8192");
+    });
 
-  test("the query period (timeout resolve) is at most 1 s", () => {
-    expect(resolvers).toContain(`timeout resolve ${DEFAULT_HAPROXY_DNS_TIMINGS.resolvePeriodMs}ms`);
-    expect(DEFAULT_HAPROXY_DNS_TIMINGS.resolvePeriodMs).toBeLessThanOrEqual(1000);
-  });
+    test("the query period (timeout resolve) is at most 1 s", () => {
+        expect(resolvers).toContain(`timeout resolve ${DEFAULT_HAPROXY_DNS_TIMINGS.resolvePeriodMs}ms`);
+        expect(DEFAULT_HAPROXY_DNS_TIMINGS.resolvePeriodMs).toBeLessThanOrEqual(1000);
+    });
 
-  test("hold obsolete is explicit and a deregistered server leaves within ~1.5 s (haproxy/haproxy#1160)", () => {
-    expect(resolvers).toContain(`hold obsolete ${DEFAULT_HAPROXY_DNS_TIMINGS.holdObsoleteMs}ms`);
-    // > 0: one answer missing a record must not flap the server; small: the lag bounds the web task's drain wait.
-    expect(DEFAULT_HAPROXY_DNS_TIMINGS.holdObsoleteMs).toBeGreaterThan(0);
-    expect(haproxyDeregistrationLagMs()).toBeLessThanOrEqual(2000);
-  });
+    test("hold obsolete is explicit and a deregistered server leaves within ~1.5 s (haproxy/haproxy#1160)", () => {
+        expect(resolvers).toContain(`hold obsolete ${DEFAULT_HAPROXY_DNS_TIMINGS.holdObsoleteMs}ms`);
+        // > 0: one answer missing a record must not flap the server; small: the lag bounds the web task's drain wait.
+        expect(DEFAULT_HAPROXY_DNS_TIMINGS.holdObsoleteMs).toBeGreaterThan(0);
+        expect(haproxyDeregistrationLagMs()).toBeLessThanOrEqual(2000);
+    });
 
-  test("losing the DNS source keeps the last servers for an hour (hold timeout/refused/nx/other 1h)", () => {
-    for (const status of ["timeout", "refused", "nx", "other"]) expect(resolvers).toContain(`hold ${status} 1h`);
-    expect(resolvers).toContain("hold valid 10s");
-  });
+    test("losing the DNS source keeps the last servers for an hour (hold timeout/refused/nx/other 1h)", () => {
+        for (const status of ["timeout", "refused", "nx", "other"]) expect(resolvers).toContain(`hold ${status} 1h`);
+        expect(resolvers).toContain("hold valid 10s");
+    });
 
-  test("servers come from a server-template on the service's SRV name, resolved to IPv4, with checks", () => {
-    expect(consulSrvName(baseInput.service)).toBe("_web._tcp.service.consul");
-    expect(section(cfg, "backend web")).toContain(
-      "server-template web 1-10 _web._tcp.service.consul resolvers consul resolve-prefer ipv4 init-addr none check",
-    );
-    expect(haproxyServerNames(baseInput.service)).toEqual(
-      Array.from({ length: 10 }, (_, i) => `web${i + 1}`),
-    );
-  });
+    test("servers come from a server-template on the service's SRV name, resolved to IPv4, with checks", () => {
+        expect(consulSrvName(baseInput.service)).toBe("_web._tcp.service.consul");
+        expect(section(cfg, "backend web")).toContain(
+            "server-template web 1-10 _web._tcp.service.consul resolvers consul resolve-prefer ipv4 init-addr none check",
+        );
+        expect(haproxyServerNames(baseInput.service)).toEqual(Array.from({ length: 10 }, (_, i) => `web${i + 1}`));
+    });
 });
 
 describe("renderHaproxyConfig: web backend", () => {
-  const cfg = renderHaproxyConfig(baseInput);
-  const backend = section(cfg, `backend ${haproxyBackendName(baseInput.service)}`);
+    const cfg = renderHaproxyConfig(baseInput);
+    const backend = section(cfg, `backend ${haproxyBackendName(baseInput.service)}`);
 
-  test("balances round-robin (2.6 only skips the retry turn-around pause for round-robin kinds)", () => {
-    expect(backend).toContain("balance roundrobin");
-  });
+    test("balances round-robin (2.6 only skips the retry turn-around pause for round-robin kinds)", () => {
+        expect(backend).toContain("balance roundrobin");
+    });
 
-  test("retries 3 times, each on another server", () => {
-    expect(backend).toContain("retries 3");
-    expect(backend).toContain("option redispatch 1");
-    expect(backend).toContain("retry-on conn-failure empty-response response-timeout 502 503 504");
-  });
+    test("retries 3 times, each on another server", () => {
+        expect(backend).toContain("retries 3");
+        expect(backend).toContain("option redispatch 1");
+        expect(backend).toContain("retry-on conn-failure empty-response response-timeout 502 503 504");
+    });
 
-  test("L7 retries are disabled for everything but GET, HEAD and OPTIONS", () => {
-    expect(backend).toContain("http-request disable-l7-retry unless METH_GET || METH_OPTIONS");
-  });
+    test("L7 retries are disabled for everything but GET, HEAD and OPTIONS", () => {
+        expect(backend).toContain("http-request disable-l7-retry unless METH_GET || METH_OPTIONS");
+    });
 
-  test("health-checks the service's health path and expects 200", () => {
-    expect(backend).toContain("option httpchk");
-    expect(backend).toContain("http-check send meth GET uri /health ver HTTP/1.1 hdr Host web.service.consul");
-    expect(backend).toContain("http-check expect status 200");
-  });
+    test("health-checks the service's health path and expects 200", () => {
+        expect(backend).toContain("option httpchk");
+        expect(backend).toContain("http-check send meth GET uri /health ver HTTP/1.1 hdr Host web.service.consul");
+        expect(backend).toContain("http-check expect status 200");
+    });
 
-  test("checks are fast enough to mark a crashed server down within 1 s", () => {
-    const ds = backend.find((l) => l.startsWith("default-server")) ?? "";
-    const ms = (key: string): number => {
-      const m = new RegExp(`\\b${key} (\\d+)(ms|s)\\b`).exec(ds);
-      if (m === null) throw new Error(`${key} missing in ${ds}`);
-      return Number(m[1]) * (m[2] === "s" ? 1000 : 1);
-    };
-    const fall = Number(/\bfall (\d+)\b/.exec(ds)?.[1]);
-    // Crash right after a good check: next check after inter, then (fall - 1) more after fastinter each.
-    expect(ms("inter") + (fall - 1) * ms("fastinter")).toBeLessThanOrEqual(1000);
-    expect(ds).toContain("rise 2");
-  });
+    test("checks are fast enough to mark a crashed server down within 1 s", () => {
+        const ds = backend.find((l) => l.startsWith("default-server")) ?? "";
+        const ms = (key: string): number => {
+            const m = new RegExp(`\\b${key} (\\d+)(ms|s)\\b`).exec(ds);
+            if (m === null) throw new Error(`${key} missing in ${ds}`);
+            return Number(m[1]) * (m[2] === "s" ? 1000 : 1);
+        };
+        const fall = Number(/\bfall (\d+)\b/.exec(ds)?.[1]);
+        // Crash right after a good check: next check after inter, then (fall - 1) more after fastinter each.
+        expect(ms("inter") + (fall - 1) * ms("fastinter")).toBeLessThanOrEqual(1000);
+        expect(ds).toContain("rise 2");
+    });
 
-  test("a dead server is retried elsewhere well within a 1 s client timeout (timeout connect 500ms)", () => {
-    expect(section(cfg, "defaults")).toContain("timeout connect 500ms");
-  });
+    test("a dead server is retried elsewhere well within a 1 s client timeout (timeout connect 500ms)", () => {
+        expect(section(cfg, "defaults")).toContain("timeout connect 500ms");
+    });
 });
 
 describe("renderHaproxyConfig: process, frontend and stats", () => {
-  const cfg = renderHaproxyConfig(baseInput);
-  const global = section(cfg, "global");
+    const cfg = renderHaproxyConfig(baseInput);
+    const global = section(cfg, "global");
 
-  test("runs in the foreground and logs to stdout", () => {
-    expect(global).toContain("log stdout format raw local0 info");
-    expect(global).not.toContain("daemon");
-    expect(global).not.toContain("master-worker");
-  });
+    test("runs in the foreground and logs to stdout", () => {
+        expect(global).toContain("log stdout format raw local0 info");
+        expect(global).not.toContain("daemon");
+        expect(global).not.toContain("master-worker");
+    });
 
-  test("the runtime socket is mode 600 with admin level", () => {
-    expect(global).toContain("stats socket /run/haproxy/admin.sock mode 600 level admin");
-  });
+    test("the runtime socket is mode 600 with admin level", () => {
+        expect(global).toContain("stats socket /run/haproxy/admin.sock mode 600 level admin");
+    });
 
-  test("the web frontend answers the monitor URI, forwards the client address and names the LB node", () => {
-    const fe = section(cfg, "frontend web");
-    expect(fe).toContain("bind :80");
-    expect(fe).toContain(`monitor-uri ${LB_MONITOR_URI}`);
-    expect(fe).toContain("option forwardfor");
-    expect(fe).toContain("http-after-response set-header X-LB-Node lb-0");
-  });
+    test("the web frontend answers the monitor URI, forwards the client address and names the LB node", () => {
+        const fe = section(cfg, "frontend web");
+        expect(fe).toContain("bind :80");
+        expect(fe).toContain(`monitor-uri ${LB_MONITOR_URI}`);
+        expect(fe).toContain("option forwardfor");
+        expect(fe).toContain("http-after-response set-header X-LB-Node lb-0");
+    });
 
-  test("the stats page is read-only, authenticated and refreshes every 5 s", () => {
-    const stats = section(cfg, "listen stats");
-    expect(stats).toEqual(
-      expect.arrayContaining([
-        "bind :8404",
-        "stats enable",
-        "stats uri /",
-        "stats refresh 5s",
-        "stats auth 'admin:s3cret-Pw'",
-        "stats admin if FALSE",
-      ]),
-    );
-  });
+    test("the stats page is read-only, authenticated and refreshes every 5 s", () => {
+        const stats = section(cfg, "listen stats");
+        expect(stats).toEqual(
+            expect.arrayContaining([
+                "bind :8404",
+                "stats enable",
+                "stats uri /",
+                "stats refresh 5s",
+                "stats auth 'admin:s3cret-Pw'",
+                "stats admin if FALSE",
+            ]),
+        );
+    });
 
-  test("maxConn defaults to 4096 and can be set", () => {
-    expect(global).toContain("maxconn 4096");
-    expect(section(renderHaproxyConfig({ ...baseInput, maxConn: 123 }), "global")).toContain("maxconn 123");
-  });
+    test("maxConn defaults to 4096 and can be set", () => {
+        expect(global).toContain("maxconn 4096");
+        expect(section(renderHaproxyConfig({ ...baseInput, maxConn: 123 }), "global")).toContain("maxconn 123");
+    });
 
-  test("haproxyWord strong-quotes single quotes, '#' and '$'", () => {
-    expect(haproxyWord("a'b#c$d")).toBe(`'a'\\''b#c$d'`);
-  });
+    test("haproxyWord strong-quotes single quotes, '#' and '$'", () => {
+        expect(haproxyWord("a'b#c$d")).toBe(`'a'\\''b#c$d'`);
+    });
 });
 
 describe("renderHaproxyConfig: purity", () => {
-  test("same input gives byte-identical output, whatever the key order", () => {
-    const reordered: HaproxyConfigInput = {
-      runtimeSocket: baseInput.runtimeSocket,
-      dns: { port: 8600, address: "127.0.0.1" },
-      service: { healthPath: "/health", maxServers: 10, domain: "consul", name: "web" },
-      statsPassword: baseInput.statsPassword,
-      statsUser: baseInput.statsUser,
-      statsPort: baseInput.statsPort,
-      webPort: baseInput.webPort,
-      nodeName: baseInput.nodeName,
-    };
-    expect(renderHaproxyConfig(reordered)).toBe(renderHaproxyConfig(baseInput));
-  });
+    test("same input gives byte-identical output, whatever the key order", () => {
+        const reordered: HaproxyConfigInput = {
+            runtimeSocket: baseInput.runtimeSocket,
+            dns: { port: 8600, address: "127.0.0.1" },
+            service: { healthPath: "/health", maxServers: 10, domain: "consul", name: "web" },
+            statsPassword: baseInput.statsPassword,
+            statsUser: baseInput.statsUser,
+            statsPort: baseInput.statsPort,
+            webPort: baseInput.webPort,
+            nodeName: baseInput.nodeName,
+        };
+        expect(renderHaproxyConfig(reordered)).toBe(renderHaproxyConfig(baseInput));
+    });
 
-  test("refuses inputs that cannot be expressed or would break the file", () => {
-    expect(() => renderHaproxyConfig({ ...baseInput, dns: { address: "consul.local", port: 8600 } })).toThrow(/IP literal/);
-    expect(() => renderHaproxyConfig({ ...baseInput, statsUser: "ad:min" })).toThrow(/statsUser/);
-    expect(() => renderHaproxyConfig({ ...baseInput, statsPassword: "a\nb" })).toThrow(/control characters/);
-    expect(() => renderHaproxyConfig({ ...baseInput, nodeName: "lb 0" })).toThrow(/nodeName/);
-    expect(() => renderHaproxyConfig({ ...baseInput, statsPort: 80 })).toThrow(/both 80/);
-    expect(() =>
-      renderHaproxyConfig({ ...baseInput, service: { ...baseInput.service, name: "Web_1" } }),
-    ).toThrow(/service.name/);
-    expect(() =>
-      renderHaproxyConfig({ ...baseInput, service: { ...baseInput.service, healthPath: "/h #x" } }),
-    ).toThrow(/healthPath/);
-  });
+    test("refuses inputs that cannot be expressed or would break the file", () => {
+        expect(() => renderHaproxyConfig({ ...baseInput, dns: { address: "consul.local", port: 8600 } })).toThrow(/IP literal/);
+        expect(() => renderHaproxyConfig({ ...baseInput, statsUser: "ad:min" })).toThrow(/statsUser/);
+        expect(() => renderHaproxyConfig({ ...baseInput, statsPassword: "a\nb" })).toThrow(/control characters/);
+        expect(() => renderHaproxyConfig({ ...baseInput, nodeName: "lb 0" })).toThrow(/nodeName/);
+        expect(() => renderHaproxyConfig({ ...baseInput, statsPort: 80 })).toThrow(/both 80/);
+        expect(() => renderHaproxyConfig({ ...baseInput, service: { ...baseInput.service, name: "Web_1" } })).toThrow(/service.name/);
+        expect(() => renderHaproxyConfig({ ...baseInput, service: { ...baseInput.service, healthPath: "/h #x" } })).toThrow(/healthPath/);
+    });
 });
 
 describe("renderEdgeConfig", () => {
-  const edgeInput: EdgeConfigInput = {
-    listeners: [
-      { name: "web", bindPort: 8080, upstreams: [{ name: "vip", address: "172.28.0.100", port: 80 }], check: false },
-      {
-        name: "consul-ui",
-        bindPort: 8500,
-        upstreams: [
-          { name: "consul-0", address: "172.28.0.10", port: 8500 },
-          { name: "consul-1", address: "172.28.0.11", port: 8500 },
-          { name: "consul-2", address: "172.28.0.12", port: 8500 },
-        ],
-        check: true,
-      },
-      { name: "stats", bindPort: 8404, upstreams: [{ name: "vip", address: "172.28.0.100", port: 8404 }], check: false },
-    ],
-  };
-  const cfg = renderEdgeConfig(edgeInput);
-
-  test("passes haproxy -c without warnings", () => {
-    expectCleanCheck(cfg);
-  });
-
-  test("hostname upstreams that do not resolve yet still pass haproxy -c (server starts in MAINT)", () => {
-    const out = haproxyCheck(
-      renderEdgeConfig({
+    const edgeInput: EdgeConfigInput = {
         listeners: [
-          {
-            name: "consul-ui",
-            bindPort: 8500,
-            upstreams: [{ name: "consul-0", address: "no-such-host.invalid", port: 8500 }],
-            check: true,
-          },
+            { name: "web", bindPort: 8080, upstreams: [{ name: "vip", address: "172.28.0.100", port: 80 }], check: false },
+            {
+                name: "consul-ui",
+                bindPort: 8500,
+                upstreams: [
+                    { name: "consul-0", address: "172.28.0.10", port: 8500 },
+                    { name: "consul-1", address: "172.28.0.11", port: 8500 },
+                    { name: "consul-2", address: "172.28.0.12", port: 8500 },
+                ],
+                check: true,
+            },
+            { name: "stats", bindPort: 8404, upstreams: [{ name: "vip", address: "172.28.0.100", port: 8404 }], check: false },
         ],
-      }),
-    );
-    expect(out).toContain("Configuration file is valid");
-  });
+    };
+    const cfg = renderEdgeConfig(edgeInput);
 
-  test("forwards TCP only: no HTTP parsing in the data path", () => {
-    expect(section(cfg, "defaults")).toContain("mode tcp");
-    expect(cfg).not.toContain("mode http");
-    expect(section(cfg, "defaults")).toContain("option dontlog-normal");
-  });
+    test("passes haproxy -c without warnings", () => {
+        expectCleanCheck(cfg);
+    });
 
-  test("one listen section per listener with its upstreams; checks only where asked", () => {
-    expect(section(cfg, "listen web")).toEqual(["bind :8080", "server vip 172.28.0.100:80"]);
-    expect(section(cfg, "listen consul-ui")).toEqual([
-      "bind :8500",
-      "balance roundrobin",
-      "server consul-0 172.28.0.10:8500 check",
-      "server consul-1 172.28.0.11:8500 check",
-      "server consul-2 172.28.0.12:8500 check",
-    ]);
-    expect(section(cfg, "listen stats")).toEqual(["bind :8404", "server vip 172.28.0.100:8404"]);
-  });
+    test("hostname upstreams that do not resolve yet still pass haproxy -c (server starts in MAINT)", () => {
+        const out = haproxyCheck(
+            renderEdgeConfig({
+                listeners: [
+                    {
+                        name: "consul-ui",
+                        bindPort: 8500,
+                        upstreams: [{ name: "consul-0", address: "no-such-host.invalid", port: 8500 }],
+                        check: true,
+                    },
+                ],
+            }),
+        );
+        expect(out).toContain("Configuration file is valid");
+    });
 
-  test("is deterministic and refuses duplicate ports and names", () => {
-    expect(renderEdgeConfig(edgeInput)).toBe(cfg);
-    const [web, ui] = edgeInput.listeners;
-    expect(() => renderEdgeConfig({ listeners: [web, { ...ui, bindPort: web.bindPort }] })).toThrow(/duplicate bindPort/);
-    expect(() => renderEdgeConfig({ listeners: [web, { ...ui, name: "web" }] })).toThrow(/duplicate listener name/);
-    expect(() => renderEdgeConfig({ listeners: [{ ...web, upstreams: [] }] })).toThrow(/no upstreams/);
-  });
+    test("forwards TCP only: no HTTP parsing in the data path", () => {
+        expect(section(cfg, "defaults")).toContain("mode tcp");
+        expect(cfg).not.toContain("mode http");
+        expect(section(cfg, "defaults")).toContain("option dontlog-normal");
+    });
+
+    test("one listen section per listener with its upstreams; checks only where asked", () => {
+        expect(section(cfg, "listen web")).toEqual(["bind :8080", "server vip 172.28.0.100:80"]);
+        expect(section(cfg, "listen consul-ui")).toEqual([
+            "bind :8500",
+            "balance roundrobin",
+            "server consul-0 172.28.0.10:8500 check",
+            "server consul-1 172.28.0.11:8500 check",
+            "server consul-2 172.28.0.12:8500 check",
+        ]);
+        expect(section(cfg, "listen stats")).toEqual(["bind :8404", "server vip 172.28.0.100:8404"]);
+    });
+
+    test("is deterministic and refuses duplicate ports and names", () => {
+        expect(renderEdgeConfig(edgeInput)).toBe(cfg);
+        const [web, ui] = edgeInput.listeners;
+        expect(() => renderEdgeConfig({ listeners: [web, { ...ui, bindPort: web.bindPort }] })).toThrow(/duplicate bindPort/);
+        expect(() => renderEdgeConfig({ listeners: [web, { ...ui, name: "web" }] })).toThrow(/duplicate listener name/);
+        expect(() => renderEdgeConfig({ listeners: [{ ...web, upstreams: [] }] })).toThrow(/no upstreams/);
+    });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -345,301 +339,302 @@ describe("renderEdgeConfig", () => {
 // ---------------------------------------------------------------------------------------------
 
 interface SrvTarget {
-  readonly host: string; // e.g. "good.node.dc1.consul"
-  readonly ip: string;
-  readonly port: number;
+    readonly host: string; // e.g. "good.node.dc1.consul"
+    readonly ip: string;
+    readonly port: number;
 }
 
 /** Minimal DNS server with Consul's SRV answer shape: SRV answers + A records in the additional section. */
 class FakeConsulDns {
-  private targets: SrvTarget[] = [];
-  private readonly socket = dgram.createSocket("udp4");
-  constructor(private readonly srvName: string) {
-    this.socket.on("message", (msg, rinfo) => {
-      const reply = this.answer(msg);
-      if (reply !== undefined) this.socket.send(reply, rinfo.port, rinfo.address);
-    });
-  }
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve) => this.socket.bind(0, "127.0.0.1", resolve));
-    return this.socket.address().port;
-  }
-  setTargets(targets: readonly SrvTarget[]): void {
-    this.targets = [...targets];
-  }
-  close(): void {
-    this.socket.close();
-  }
-  private answer(q: Buffer): Buffer | undefined {
-    if (q.length < 17) return undefined;
-    let off = 12;
-    const labels: string[] = [];
-    while (off < q.length && q[off] !== 0) {
-      labels.push(q.subarray(off + 1, off + 1 + q[off]).toString("ascii"));
-      off += q[off] + 1;
+    private targets: SrvTarget[] = [];
+    private readonly socket = dgram.createSocket("udp4");
+    constructor(private readonly srvName: string) {
+        this.socket.on("message", (msg, rinfo) => {
+            const reply = this.answer(msg);
+            if (reply !== undefined) this.socket.send(reply, rinfo.port, rinfo.address);
+        });
     }
-    const qEnd = off + 5; // zero label + qtype + qclass
-    const qtype = q.readUInt16BE(off + 1);
-    const name = labels.join(".").toLowerCase();
-    const header = Buffer.alloc(12);
-    q.copy(header, 0, 0, 2); // id
-    const question = q.subarray(12, qEnd);
-    const answers: Buffer[] = [];
-    const additional: Buffer[] = [];
-    if (qtype === 33 && name === this.srvName) {
-      for (const t of this.targets) {
-        const target = encodeName(t.host);
-        const rdata = Buffer.concat([u16(1), u16(1), u16(t.port), target]);
-        answers.push(Buffer.concat([u16(0xc00c), u16(33), u16(1), u32(0), u16(rdata.length), rdata]));
-        additional.push(Buffer.concat([target, u16(1), u16(1), u32(0), u16(4), Buffer.from(t.ip.split(".").map(Number))]));
-      }
-    } else if (qtype === 1) {
-      for (const t of this.targets.filter((x) => x.host === name)) {
-        answers.push(Buffer.concat([u16(0xc00c), u16(1), u16(1), u32(0), u16(4), Buffer.from(t.ip.split(".").map(Number))]));
-      }
+    async listen(): Promise<number> {
+        await new Promise<void>((resolve) => this.socket.bind(0, "127.0.0.1", resolve));
+        return this.socket.address().port;
     }
-    const nx = answers.length === 0;
-    header.writeUInt16BE(0x8400 | (nx ? 3 : 0), 2); // QR + AA (+ NXDOMAIN)
-    header.writeUInt16BE(1, 4);
-    header.writeUInt16BE(answers.length, 6);
-    header.writeUInt16BE(0, 8);
-    header.writeUInt16BE(additional.length, 10);
-    return Buffer.concat([header, question, ...answers, ...additional]);
-  }
+    setTargets(targets: readonly SrvTarget[]): void {
+        this.targets = [...targets];
+    }
+    close(): void {
+        this.socket.close();
+    }
+    private answer(q: Buffer): Buffer | undefined {
+        if (q.length < 17) return undefined;
+        let off = 12;
+        const labels: string[] = [];
+        while (off < q.length && q[off] !== 0) {
+            labels.push(q.subarray(off + 1, off + 1 + q[off]).toString("ascii"));
+            off += q[off] + 1;
+        }
+        const qEnd = off + 5; // zero label + qtype + qclass
+        const qtype = q.readUInt16BE(off + 1);
+        const name = labels.join(".").toLowerCase();
+        const header = Buffer.alloc(12);
+        q.copy(header, 0, 0, 2); // id
+        const question = q.subarray(12, qEnd);
+        const answers: Buffer[] = [];
+        const additional: Buffer[] = [];
+        if (qtype === 33 && name === this.srvName) {
+            for (const t of this.targets) {
+                const target = encodeName(t.host);
+                const rdata = Buffer.concat([u16(1), u16(1), u16(t.port), target]);
+                answers.push(Buffer.concat([u16(0xc00c), u16(33), u16(1), u32(0), u16(rdata.length), rdata]));
+                additional.push(Buffer.concat([target, u16(1), u16(1), u32(0), u16(4), Buffer.from(t.ip.split(".").map(Number))]));
+            }
+        } else if (qtype === 1) {
+            for (const t of this.targets.filter((x) => x.host === name)) {
+                answers.push(Buffer.concat([u16(0xc00c), u16(1), u16(1), u32(0), u16(4), Buffer.from(t.ip.split(".").map(Number))]));
+            }
+        }
+        const nx = answers.length === 0;
+        header.writeUInt16BE(0x8400 | (nx ? 3 : 0), 2); // QR + AA (+ NXDOMAIN)
+        header.writeUInt16BE(1, 4);
+        header.writeUInt16BE(answers.length, 6);
+        header.writeUInt16BE(0, 8);
+        header.writeUInt16BE(additional.length, 10);
+        return Buffer.concat([header, question, ...answers, ...additional]);
+    }
 }
 
 function u16(n: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(n);
-  return b;
+    const b = Buffer.alloc(2);
+    b.writeUInt16BE(n);
+    return b;
 }
 function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n);
-  return b;
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(n);
+    return b;
 }
 function encodeName(host: string): Buffer {
-  return Buffer.concat([
-    ...host.split(".").map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, "ascii")])),
-    Buffer.from([0]),
-  ]);
+    return Buffer.concat([
+        ...host.split(".").map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, "ascii")])),
+        Buffer.from([0]),
+    ]);
 }
 
 async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
+    const srv = net.createServer();
+    await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
+    const port = (srv.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => srv.close(() => resolve()));
+    return port;
 }
 
 interface Reply {
-  readonly status: number;
-  readonly body: string;
-  readonly headers: http.IncomingHttpHeaders;
+    readonly status: number;
+    readonly body: string;
+    readonly headers: http.IncomingHttpHeaders;
 }
 
 function request(port: number, method: string, urlPath: string, auth?: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: "127.0.0.1", port, method, path: urlPath, agent: false, timeout: 2000, auth },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (body += c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-    req.end(method === "POST" ? "payload" : undefined);
-  });
+    return new Promise((resolve, reject) => {
+        const req = http.request({ host: "127.0.0.1", port, method, path: urlPath, agent: false, timeout: 2000, auth }, (res) => {
+            let body = "";
+            res.setEncoding("utf8");
+            res.on("data", (c: string) => (body += c));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+        });
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+        req.on("error", reject);
+        req.end(method === "POST" ? "payload" : undefined);
+    });
 }
 
 function runtimeCommand(socketPath: string, command: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const c = net.createConnection(socketPath);
-    let out = "";
-    c.setEncoding("utf8");
-    c.on("connect", () => c.end(`${command}\n`));
-    c.on("data", (d: string) => (out += d));
-    c.on("end", () => resolve(out));
-    c.on("error", reject);
-  });
+    return new Promise((resolve, reject) => {
+        const c = net.createConnection(socketPath);
+        let out = "";
+        c.setEncoding("utf8");
+        c.on("connect", () => c.end(`${command}\n`));
+        c.on("data", (d: string) => (out += d));
+        c.on("end", () => resolve(out));
+        c.on("error", reject);
+    });
 }
 
 /** `show servers state` rows of the backend: server name → address ("-" when the slot is empty). */
 async function serverAddresses(socketPath: string, backend: string): Promise<Map<string, string>> {
-  const out = await runtimeCommand(socketPath, `show servers state ${backend}`);
-  const map = new Map<string, string>();
-  for (const line of out.split("\n")) {
-    const f = line.split(" ");
-    if (f.length > 5 && f[1] === backend) map.set(f[3], f[4]);
-  }
-  return map;
+    const out = await runtimeCommand(socketPath, `show servers state ${backend}`);
+    const map = new Map<string, string>();
+    for (const line of out.split("\n")) {
+        const f = line.split(" ");
+        if (f.length > 5 && f[1] === backend) map.set(f[3], f[4]);
+    }
+    return map;
 }
 
 async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<number> {
-  const start = Date.now();
-  for (;;) {
-    if (await probe().catch(() => false)) return Date.now() - start;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    const start = Date.now();
+    for (;;) {
+        if (await probe().catch(() => false)) return Date.now() - start;
+        if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 50));
+    }
 }
 
 describe("renderHaproxyConfig: the rendered config, run for real", () => {
-  const hits = { good: { GET: 0, POST: 0 }, crashy: { GET: 0, POST: 0 } };
-  let good: http.Server;
-  let crashy: http.Server;
-  let dns: FakeConsulDns;
-  let haproxy: ChildProcess | undefined;
-  let haproxyLog = "";
-  let webPort = 0;
-  let statsPort = 0;
-  let socketPath = "";
-  let goodTarget: SrvTarget;
-  let crashyTarget: SrvTarget;
-  const password = `p'w #$x`;
+    const hits = { good: { GET: 0, POST: 0 }, crashy: { GET: 0, POST: 0 } };
+    let good: http.Server;
+    let crashy: http.Server;
+    let dns: FakeConsulDns;
+    let haproxy: ChildProcess | undefined;
+    let haproxyLog = "";
+    let webPort = 0;
+    let statsPort = 0;
+    let socketPath = "";
+    let goodTarget: SrvTarget;
+    let crashyTarget: SrvTarget;
+    const password = `p'w #$x`;
 
-  const startBackend = async (name: "good" | "crashy"): Promise<http.Server> => {
-    const srv = http.createServer((req, res) => {
-      if (req.url === "/health") {
-        res.end("ok");
-        return;
-      }
-      const method = req.method === "POST" ? "POST" : "GET";
-      hits[name][method] += 1;
-      req.resume();
-      // crashy: health is fine, but every real request dies without a response (an empty response).
-      if (name === "crashy") req.socket.destroy();
-      else req.on("end", () => res.end(name));
+    const startBackend = async (name: "good" | "crashy"): Promise<http.Server> => {
+        const srv = http.createServer((req, res) => {
+            if (req.url === "/health") {
+                res.end("ok");
+                return;
+            }
+            const method = req.method === "POST" ? "POST" : "GET";
+            hits[name][method] += 1;
+            req.resume();
+            // crashy: health is fine, but every real request dies without a response (an empty response).
+            if (name === "crashy") req.socket.destroy();
+            else req.on("end", () => res.end(name));
+        });
+        await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
+        return srv;
+    };
+
+    beforeAll(async () => {
+        good = await startBackend("good");
+        crashy = await startBackend("crashy");
+        goodTarget = { host: "good.node.dc1.consul", ip: "127.0.0.1", port: (good.address() as net.AddressInfo).port };
+        crashyTarget = { host: "crashy.node.dc1.consul", ip: "127.0.0.1", port: (crashy.address() as net.AddressInfo).port };
+        dns = new FakeConsulDns("_web._tcp.service.consul");
+        dns.setTargets([goodTarget, crashyTarget]);
+        const dnsPort = await dns.listen();
+        webPort = await freePort();
+        statsPort = await freePort();
+        const runDir = fs.mkdtempSync(path.join(tmpRoot, "run-"));
+        socketPath = path.join(runDir, "admin.sock");
+        let text = renderHaproxyConfig({
+            ...baseInput,
+            nodeName: "lb-test",
+            webPort,
+            statsPort,
+            statsPassword: password,
+            service: { ...baseInput.service, maxServers: 4 },
+            dns: { address: "127.0.0.1", port: dnsPort },
+            runtimeSocket: socketPath,
+        });
+        // Dropping privileges needs root; the checks below do not depend on it.
+        if (process.getuid?.() !== 0) text = text.replace(/^ {4}(user|group) haproxy\n/gm, "");
+        const file = writeConfig(text, "functional.cfg");
+        haproxy = spawn("haproxy", ["-db", "-f", file], { stdio: ["ignore", "pipe", "pipe"] });
+        haproxy.stdout?.on("data", (d: Buffer) => (haproxyLog += d.toString()));
+        haproxy.stderr?.on("data", (d: Buffer) => (haproxyLog += d.toString()));
+        await waitFor(
+            "haproxy to answer its monitor URI",
+            5000,
+            async () => (await request(webPort, "GET", LB_MONITOR_URI)).status === 200,
+        );
+        await waitFor("both SRV targets in the backend", 5000, async () => {
+            const addrs = [...(await serverAddresses(socketPath, "web")).values()];
+            return addrs.filter((a) => a === "127.0.0.1").length === 2;
+        });
+    }, 20000);
+
+    afterAll(async () => {
+        if (haproxy?.exitCode === null) {
+            const exited = new Promise((r) => haproxy?.once("exit", r));
+            haproxy.kill("SIGTERM");
+            await exited;
+        }
+        dns?.close();
+        await Promise.all([good, crashy].filter((s) => s !== undefined).map((s) => new Promise((r) => s.close(r))));
     });
-    await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
-    return srv;
-  };
 
-  beforeAll(async () => {
-    good = await startBackend("good");
-    crashy = await startBackend("crashy");
-    goodTarget = { host: "good.node.dc1.consul", ip: "127.0.0.1", port: (good.address() as net.AddressInfo).port };
-    crashyTarget = { host: "crashy.node.dc1.consul", ip: "127.0.0.1", port: (crashy.address() as net.AddressInfo).port };
-    dns = new FakeConsulDns("_web._tcp.service.consul");
-    dns.setTargets([goodTarget, crashyTarget]);
-    const dnsPort = await dns.listen();
-    webPort = await freePort();
-    statsPort = await freePort();
-    const runDir = fs.mkdtempSync(path.join(tmpRoot, "run-"));
-    socketPath = path.join(runDir, "admin.sock");
-    let text = renderHaproxyConfig({
-      ...baseInput,
-      nodeName: "lb-test",
-      webPort,
-      statsPort,
-      statsPassword: password,
-      service: { ...baseInput.service, maxServers: 4 },
-      dns: { address: "127.0.0.1", port: dnsPort },
-      runtimeSocket: socketPath,
+    const dump = (): string => `\n--- haproxy output ---\n${haproxyLog}`;
+
+    test("the monitor URI answers 200 from HAProxy itself, naming the LB node", async () => {
+        const r = await request(webPort, "GET", LB_MONITOR_URI);
+        expect(r.status).toBe(200);
+        expect(r.headers["x-lb-node"]).toBe("lb-test");
     });
-    // Dropping privileges needs root; the checks below do not depend on it.
-    if (process.getuid?.() !== 0) text = text.replace(/^ {4}(user|group) haproxy\n/gm, "");
-    const file = writeConfig(text, "functional.cfg");
-    haproxy = spawn("haproxy", ["-db", "-f", file], { stdio: ["ignore", "pipe", "pipe"] });
-    haproxy.stdout?.on("data", (d: Buffer) => (haproxyLog += d.toString()));
-    haproxy.stderr?.on("data", (d: Buffer) => (haproxyLog += d.toString()));
-    await waitFor("haproxy to answer its monitor URI", 5000, async () => (await request(webPort, "GET", LB_MONITOR_URI)).status === 200);
-    await waitFor("both SRV targets in the backend", 5000, async () => {
-      const addrs = [...(await serverAddresses(socketPath, "web")).values()];
-      return addrs.filter((a) => a === "127.0.0.1").length === 2;
+
+    test("GETs are replayed on another server after an empty response: every GET succeeds", async () => {
+        const before = hits.crashy.GET;
+        for (let i = 0; i < 12; i++) {
+            const r = await request(webPort, "GET", `/item/${i}`);
+            expect({ status: r.status, body: r.body }).toEqual({ status: 200, body: "good" });
+            expect(r.headers["x-lb-node"]).toBe("lb-test");
+        }
+        // Round-robin sent some of them to crashy first: those were retried, not failed.
+        expect(hits.crashy.GET - before).toBeGreaterThan(0);
     });
-  }, 20000);
 
-  afterAll(async () => {
-    if (haproxy?.exitCode === null) {
-      const exited = new Promise((r) => haproxy?.once("exit", r));
-      haproxy.kill("SIGTERM");
-      await exited;
-    }
-    dns?.close();
-    await Promise.all([good, crashy].filter((s) => s !== undefined).map((s) => new Promise((r) => s.close(r))));
-  });
+    test("POSTs are never replayed: each reaches one server once; the ones crashy swallowed fail", async () => {
+        const before = { good: hits.good.POST, crashy: hits.crashy.POST };
+        let failed = 0;
+        const n = 12;
+        for (let i = 0; i < n; i++) {
+            const r = await request(webPort, "POST", `/order/${i}`);
+            if (r.status !== 200) failed += 1;
+        }
+        const toCrashy = hits.crashy.POST - before.crashy;
+        const toGood = hits.good.POST - before.good;
+        expect(toCrashy + toGood).toBe(n);
+        expect(toCrashy).toBeGreaterThan(0);
+        expect(failed).toBe(toCrashy);
+    });
 
-  const dump = (): string => `\n--- haproxy output ---\n${haproxyLog}`;
+    test("the runtime socket is mode 600 and drains a server: drained servers get no new requests", async () => {
+        expect(fs.statSync(socketPath).mode & 0o777).toBe(0o600);
+        const addrs = await serverAddresses(socketPath, "web");
+        expect([...addrs.keys()]).toEqual(["web1", "web2", "web3", "web4"]);
+        const state = await runtimeCommand(socketPath, `show servers state web`);
+        const crashySlot = state
+            .split("\n")
+            .map((l) => l.split(" "))
+            .find((f) => f[1] === "web" && f[18] === String(crashyTarget.port))?.[3];
+        expect(crashySlot).toBeDefined();
+        expect((await runtimeCommand(socketPath, `set server web/${crashySlot} state drain`)).trim()).toBe("");
+        try {
+            const before = hits.crashy.POST;
+            for (let i = 0; i < 6; i++) expect((await request(webPort, "POST", `/drained/${i}`)).status).toBe(200);
+            expect(hits.crashy.POST).toBe(before);
+        } finally {
+            await runtimeCommand(socketPath, `set server web/${crashySlot} state ready`);
+        }
+    });
 
-  test("the monitor URI answers 200 from HAProxy itself, naming the LB node", async () => {
-    const r = await request(webPort, "GET", LB_MONITOR_URI);
-    expect(r.status).toBe(200);
-    expect(r.headers["x-lb-node"]).toBe("lb-test");
-  });
+    test("the stats page needs the password (quoted metacharacters work) and is served", async () => {
+        expect((await request(statsPort, "GET", "/")).status).toBe(401);
+        expect((await request(statsPort, "GET", "/", "admin:wrong")).status).toBe(401);
+        const ok = await request(statsPort, "GET", "/;csv", `admin:${password}`);
+        expect(ok.status).toBe(200);
+        expect(ok.body).toContain("web,web1,");
+    });
 
-  test("GETs are replayed on another server after an empty response: every GET succeeds", async () => {
-    const before = hits.crashy.GET;
-    for (let i = 0; i < 12; i++) {
-      const r = await request(webPort, "GET", `/item/${i}`);
-      expect({ status: r.status, body: r.body }).toEqual({ status: 200, body: "good" });
-      expect(r.headers["x-lb-node"]).toBe("lb-test");
-    }
-    // Round-robin sent some of them to crashy first: those were retried, not failed.
-    expect(hits.crashy.GET - before).toBeGreaterThan(0);
-  });
+    test("a server that leaves Consul DNS leaves the backend within the documented lag", async () => {
+        const slotsOf = async (): Promise<number> =>
+            [...(await serverAddresses(socketPath, "web")).values()].filter((a) => a === "127.0.0.1").length;
+        expect(await slotsOf()).toBe(2);
+        dns.setTargets([goodTarget]);
+        const took = await waitFor("the deregistered server to leave", 5000, async () => (await slotsOf()) === 1);
+        expect(took).toBeLessThanOrEqual(haproxyDeregistrationLagMs() + 500);
+        // hold obsolete > 0: it does not vanish with the first answer that lacks it (that answer can
+        // come at most one period after the last one that listed it).
+        expect(took).toBeGreaterThanOrEqual(DEFAULT_HAPROXY_DNS_TIMINGS.holdObsoleteMs - DEFAULT_HAPROXY_DNS_TIMINGS.resolvePeriodMs);
+        for (let i = 0; i < 4; i++) expect((await request(webPort, "POST", `/after/${i}`)).status).toBe(200);
+    }, 10000);
 
-  test("POSTs are never replayed: each reaches one server once; the ones crashy swallowed fail", async () => {
-    const before = { good: hits.good.POST, crashy: hits.crashy.POST };
-    let failed = 0;
-    const n = 12;
-    for (let i = 0; i < n; i++) {
-      const r = await request(webPort, "POST", `/order/${i}`);
-      if (r.status !== 200) failed += 1;
-    }
-    const toCrashy = hits.crashy.POST - before.crashy;
-    const toGood = hits.good.POST - before.good;
-    expect(toCrashy + toGood).toBe(n);
-    expect(toCrashy).toBeGreaterThan(0);
-    expect(failed).toBe(toCrashy);
-  });
-
-  test("the runtime socket is mode 600 and drains a server: drained servers get no new requests", async () => {
-    expect(fs.statSync(socketPath).mode & 0o777).toBe(0o600);
-    const addrs = await serverAddresses(socketPath, "web");
-    expect([...addrs.keys()]).toEqual(["web1", "web2", "web3", "web4"]);
-    const state = await runtimeCommand(socketPath, `show servers state web`);
-    const crashySlot = state
-      .split("\n")
-      .map((l) => l.split(" "))
-      .find((f) => f[1] === "web" && f[18] === String(crashyTarget.port))?.[3];
-    expect(crashySlot).toBeDefined();
-    expect((await runtimeCommand(socketPath, `set server web/${crashySlot} state drain`)).trim()).toBe("");
-    try {
-      const before = hits.crashy.POST;
-      for (let i = 0; i < 6; i++) expect((await request(webPort, "POST", `/drained/${i}`)).status).toBe(200);
-      expect(hits.crashy.POST).toBe(before);
-    } finally {
-      await runtimeCommand(socketPath, `set server web/${crashySlot} state ready`);
-    }
-  });
-
-  test("the stats page needs the password (quoted metacharacters work) and is served", async () => {
-    expect((await request(statsPort, "GET", "/")).status).toBe(401);
-    expect((await request(statsPort, "GET", "/", "admin:wrong")).status).toBe(401);
-    const ok = await request(statsPort, "GET", "/;csv", `admin:${password}`);
-    expect(ok.status).toBe(200);
-    expect(ok.body).toContain("web,web1,");
-  });
-
-  test("a server that leaves Consul DNS leaves the backend within the documented lag", async () => {
-    const slotsOf = async (): Promise<number> =>
-      [...(await serverAddresses(socketPath, "web")).values()].filter((a) => a === "127.0.0.1").length;
-    expect(await slotsOf()).toBe(2);
-    dns.setTargets([goodTarget]);
-    const took = await waitFor("the deregistered server to leave", 5000, async () => (await slotsOf()) === 1);
-    expect(took).toBeLessThanOrEqual(haproxyDeregistrationLagMs() + 500);
-    // hold obsolete > 0: it does not vanish with the first answer that lacks it (that answer can
-    // come at most one period after the last one that listed it).
-    expect(took).toBeGreaterThanOrEqual(DEFAULT_HAPROXY_DNS_TIMINGS.holdObsoleteMs - DEFAULT_HAPROXY_DNS_TIMINGS.resolvePeriodMs);
-    for (let i = 0; i < 4; i++) expect((await request(webPort, "POST", `/after/${i}`)).status).toBe(200);
-  }, 10000);
-
-  afterAll(() => {
-    if (process.env.SHOW_HAPROXY_LOG === "1") process.stdout.write(dump());
-  });
+    afterAll(() => {
+        if (process.env.SHOW_HAPROXY_LOG === "1") process.stdout.write(dump());
+    });
 });

@@ -51,6 +51,14 @@ export function loadStackConfig(): StackConfig {
         network: section("network"),
         edge: section("edge"),
     };
+    // A misspelt top-level key (`swarm-platform:webb`) would otherwise be ignored silently.
+    const project = pulumi.getProject();
+    for (const fullKey of Object.keys(pulumi.runtime.allConfig())) {
+        const [namespace, key] = fullKey.split(":");
+        if (namespace === project && !(key in raw)) {
+            parseIssues.push({ key, value: config.get(key), rule: `is not a known key (known: ${Object.keys(raw).join(", ")})` });
+        }
+    }
     const result = validateStackConfig(raw, stack);
     const issues = [...parseIssues, ...result.issues];
     if (result.config === undefined || issues.length > 0) throw new StackConfigError(stack, issues);

@@ -94,6 +94,12 @@ describe("the program refuses bad config before creating anything", () => {
         expect(resources.filter((r) => r.type !== "pulumi:pulumi:Stack")).toEqual([]);
     });
 
+    test("a misspelt top-level key is refused, not ignored", async () => {
+        const { error, resources } = await runProgramExpectingError("dev", { webb: { replicas: 7 } });
+        expect(error.message).toMatch(/webb = .*is not a known key/);
+        expect(resources.filter((r) => r.type !== "pulumi:pulumi:Stack")).toEqual([]);
+    });
+
     test("a section set as a plain string is reported, not a JSON.parse crash", async () => {
         const { error, resources } = await runProgramExpectingError("dev", { web: "7" as unknown as object });
         expect(error.message).toMatch(/web = .*must be an object/);

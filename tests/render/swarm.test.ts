@@ -21,6 +21,7 @@ import {
 } from "../../render/swarm";
 import { shellQuote } from "../../render/shell";
 
+import { requireShellcheck, shellcheck } from "../harness/shellcheck";
 const REPO = path.resolve(__dirname, "../..");
 const WORKER_TOKEN = "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-1awxwuwd3z9j1z3puu7rcgdbx";
 const MANAGER_TOKEN = "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-7p8nmwb4b0rqm0x6dqj2quzq1";
@@ -28,24 +29,6 @@ const MANAGER_TOKEN = "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2l
 // ---------------------------------------------------------------------------
 // shellcheck: required, never skipped
 // ---------------------------------------------------------------------------
-
-function requireShellcheck(): void {
-    try {
-        execFileSync("shellcheck", ["--version"], { stdio: "pipe" });
-    } catch {
-        throw new Error("shellcheck is not installed; these tests need it: apt-get install -y shellcheck");
-    }
-}
-
-/** Runs shellcheck (every severity) on a script text; returns its report ("" = clean). */
-function shellcheck(text: string, shell: "sh" | "bash" = "sh"): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sc-"));
-    const file = path.join(dir, "script");
-    fs.writeFileSync(file, text);
-    const r = spawnSync("shellcheck", ["--norc", "-s", shell, "-S", "style", file], { encoding: "utf8" });
-    fs.rmSync(dir, { recursive: true, force: true });
-    return r.status === 0 ? "" : `${r.stdout}${r.stderr}`;
-}
 
 // ---------------------------------------------------------------------------
 // A fake `docker` that keeps swarm state in files and records every argv

@@ -4,7 +4,7 @@
  * the exact arguments (quoting of nasty values included), the create/update
  * decision, secret handling and failure paths are tested without an engine.
  */
-import { execFileSync, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -16,6 +16,7 @@ import {
     WebServiceSpec,
 } from "../../render/webService";
 
+import { requireShellcheck, shellcheck } from "../harness/shellcheck";
 const SECRET = "c0nsul-t0ken-'\"$HOME`id`\\ end";
 const NASTY = 'it\'s "quoted" $HOME `id` $(id) \\ * ~ {{.Node.ID}}';
 
@@ -64,23 +65,6 @@ const VALUES = { "consul-web-token": SECRET };
 // ---------------------------------------------------------------------------
 // shellcheck: required, never skipped
 // ---------------------------------------------------------------------------
-
-function requireShellcheck(): void {
-    try {
-        execFileSync("shellcheck", ["--version"], { stdio: "pipe" });
-    } catch {
-        throw new Error("shellcheck is not installed; these tests need it: apt-get install -y shellcheck");
-    }
-}
-
-function shellcheck(text: string): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sc-"));
-    const file = path.join(dir, "script");
-    fs.writeFileSync(file, text);
-    const r = spawnSync("shellcheck", ["--norc", "-s", "sh", "-S", "style", file], { encoding: "utf8" });
-    fs.rmSync(dir, { recursive: true, force: true });
-    return r.status === 0 ? "" : `${r.stdout}${r.stderr}`;
-}
 
 // ---------------------------------------------------------------------------
 // A fake `docker` for services and secrets

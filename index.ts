@@ -1,16 +1,11 @@
 // Wiring only: read the stack config, pick the platform, build the four components, export outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { ConsulCluster, LoadBalancerPair, SwarmCluster, WebService, WEB_HEALTH_PATH } from "./components";
-import { backendSlots, loadStackConfig, planAddresses } from "./config";
+import { backendSlots, loadStackConfig } from "./config";
 import { createPlatform } from "./platforms";
 
 const config = loadStackConfig();
-const plan = planAddresses(config.network.subnet, config.lb.vip, {
-    consulServers: config.consul.servers,
-    managers: config.swarm.managers,
-    workers: config.swarm.workers,
-});
-const platform = createPlatform(config, plan);
+const { platform, plan } = createPlatform(config);
 const serviceName = "web";
 
 const consul = new ConsulCluster("consul", {
@@ -29,7 +24,7 @@ const swarm = new SwarmCluster("swarm", {
     workers: config.swarm.workers,
     managerAddresses: plan.managers,
     workerAddresses: plan.workers,
-    subnet: plan.subnet,
+    subnet: config.network.subnet,
     nodeResources: config.swarm.nodeResources,
     consul,
 });

@@ -7,4 +7,6 @@ module.exports = {
     transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.jest.json" }] },
     // Pulumi's mock runtime keeps module-level state: one program evaluation per test file.
     resetModules: false,
+    // Evaluating the whole program under mocks takes seconds on a busy 2-core machine.
+    testTimeout: 60000,
 };

@@ -103,6 +103,7 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
         // VRRPv2 PASS authentication carries at most 8 characters; VRRPv3 has no authentication.
         const vrrpPassword = pulumi.secret(new random.RandomPassword(`${name}-vrrp-password`, { length: 8, special: false }, child).result);
 
+        const failover = args.platform.vipFailover(args.vip);
         this.nodes = args.addresses.map((address, i) => {
             const nodeName = `${name}-${i}`;
             const haproxyCfg = this.statsPassword.apply((statsPassword) =>
@@ -136,6 +137,7 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
                     vrrpVersion,
                     authPassword: vrrpVersion === 2 ? authPassword : undefined,
                     healthCheck: { script: checkHaproxyCommand(webPort), ...HAPROXY_CHECK },
+                    notifyScript: failover.notifyCommand,
                 }),
             );
             return args.platform.createNode(
@@ -146,6 +148,7 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
                     files: [
                         { path: LB_IMAGE_PATHS.haproxyConfig, content: haproxyCfg, mode: "0600" },
                         { path: LB_IMAGE_PATHS.keepalivedConfig, content: keepalivedConf, mode: "0600" },
+                        ...failover.files,
                     ],
                     resources,
                     // HAProxy resolves backends through this agent's DNS, which reads the catalog with the DNS token.
@@ -156,7 +159,13 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
             );
         });
 
-        this.webListener = { name: "web", port: webPort, upstreams: [{ name: "vip", address: args.vip, port: webPort }], check: false };
+        this.webListener = {
+            name: "web",
+            port: webPort,
+            upstreams: [{ name: "vip", address: args.vip, port: webPort }],
+            check: false,
+            activeActive: this.nodes.map((n) => ({ name: n.name, address: n.address, port: webPort })),
+        };
         this.statsListener = {
             name: "stats",
             port: statsPort,

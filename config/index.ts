@@ -50,6 +50,7 @@ export function loadStackConfig(): StackConfig {
         lb: section("lb"),
         network: section("network"),
         edge: section("edge"),
+        aws: section("aws"),
     };
     // A misspelt top-level key (`swarm-platform:webb`) would otherwise be ignored silently.
     const project = pulumi.getProject();

@@ -63,7 +63,7 @@ export interface LbConfig {
 }
 
 export interface NetworkConfig {
-    /** IPv4 subnet of the nodes' network (local: the Docker network). Default "10.77.0.0/24". */
+    /** IPv4 subnet of the nodes: local, the Docker network (default "10.77.0.0/24"); aws, the VPC (default "10.20.0.0/16"). */
     readonly subnet: string;
 }
 
@@ -80,6 +80,32 @@ export interface EdgeConfig {
     readonly resources: ResourceLimits;
 }
 
+/** EC2 instance type per node role. */
+export interface InstanceTypes {
+    readonly consulServer: string;
+    readonly manager: string;
+    readonly worker: string;
+    readonly lb: string;
+}
+
+/** The aws platform (prod). */
+export interface AwsConfig {
+    /** Availability zones to spread nodes over, 2–6 (the region must have as many). Default 3. */
+    readonly zones: number;
+    /** Instance types by role. Defaults: t3.small for Consul servers and LB nodes, t3.medium for swarm nodes. */
+    readonly instanceTypes: InstanceTypes;
+    /** AMI for every node; default: the newest official Debian 12 amd64 AMI in the region. */
+    readonly amiId?: string;
+    /** CIDRs that may reach nodes on SSH (22). Default none: use SSM Session Manager. Never 0.0.0.0/0. */
+    readonly operatorCidrs: readonly string[];
+    /** Encrypted gp3 root volume size, GiB (≥ 8). Default 20. */
+    readonly rootVolumeGb: number;
+    /** Primary network interface name on the AMI (Nitro Debian: ens5). Default "ens5". */
+    readonly interface: string;
+    /** NAT gateways: one per zone (survives a zone outage) or a single one (cheaper). Default "perZone". */
+    readonly natGateways: "perZone" | "single";
+}
+
 /** The whole, validated stack config with every default resolved. */
 export interface StackConfig {
     readonly stack: string;
@@ -90,6 +116,7 @@ export interface StackConfig {
     readonly lb: LbConfig;
     readonly network: NetworkConfig;
     readonly edge: EdgeConfig;
+    readonly aws: AwsConfig;
 }
 
 /** What the stack config holds before validation: any key may be missing or of the wrong type. */
@@ -101,6 +128,7 @@ export interface RawStackConfig {
     readonly lb?: unknown;
     readonly network?: unknown;
     readonly edge?: unknown;
+    readonly aws?: unknown;
 }
 
 /** Stacks whose name marks them as production get the production quorum floor. */
@@ -133,15 +161,24 @@ export const DEFAULTS = {
         advertIntervalSeconds: { 2: 1, 3: 0.1 },
         virtualRouterId: 51,
         vipHostOffset: 10,
+        awsOverlayVip: "192.168.255.10",
         resources: { cpus: 0.5, memoryMb: 128 },
     },
-    network: { subnet: "10.77.0.0/24" },
+    network: { subnet: { local: "10.77.0.0/24", aws: "10.20.0.0/16" } },
     edge: {
         bindAddress: "127.0.0.1",
         webPort: 8080,
         consulUiPort: 8500,
         statsPort: 8404,
         resources: { cpus: 0.5, memoryMb: 64 },
+    },
+    aws: {
+        zones: 3,
+        instanceTypes: { consulServer: "t3.small", manager: "t3.medium", worker: "t3.medium", lb: "t3.small" },
+        operatorCidrs: [] as string[],
+        rootVolumeGb: 20,
+        interface: "ens5",
+        natGateways: "perZone" as const,
     },
 } as const;
 
@@ -155,4 +192,9 @@ export interface ConfigIssue {
 export function formatIssue(issue: ConfigIssue): string {
     const shown = issue.value === undefined ? "(missing)" : JSON.stringify(issue.value);
     return `${issue.key} = ${shown}: ${issue.rule}`;
+}
+
+/** For exhaustive switches on unions: a new member fails to compile until every switch handles it. */
+export function assertNever(value: never): never {
+    throw new Error(`unhandled case: ${JSON.stringify(value)}`);
 }

@@ -2,9 +2,23 @@
 // the caller throws once (config/index.ts) before any resource exists.
 import * as ipaddr from "ipaddr.js";
 import { haproxyDeregistrationLagMs } from "../render/haproxy";
-import { HOST_OFFSETS, hostAddress, highestOffset, lastHostOffset, planAddresses, reservedAddresses } from "./addresses";
 import {
+    AddressCounts,
+    AWS_ZONE_SUBNET_BITS,
+    cidrSubnet,
+    HOST_OFFSETS,
+    hostAddress,
+    highestAwsOffset,
+    highestOffset,
+    lastHostOffset,
+    planAddresses,
+    reservedAddresses,
+} from "./addresses";
+import {
+    assertNever,
+    AwsConfig,
     ConfigIssue,
+    InstanceTypes,
     DEFAULTS,
     MAX_QUORUM,
     PLATFORMS,
@@ -26,12 +40,15 @@ export interface ValidationResult {
 class Section {
     private readonly values: Record<string, unknown>;
     private readonly read = new Set<string>();
+    /** Where nested sections report. */
+    readonly issuesList: ConfigIssue[];
 
     constructor(
         private readonly name: string,
         raw: unknown,
         private readonly issues: ConfigIssue[],
     ) {
+        this.issuesList = issues;
         if (raw === undefined || raw === null) {
             this.values = {};
         } else if (typeof raw === "object" && !Array.isArray(raw)) {
@@ -83,6 +100,21 @@ class Section {
         return value;
     }
 
+    /** A list of strings, each passing `check` (which returns the broken rule, or undefined). */
+    stringList(k: string, fallback: readonly string[], check: (s: string) => string | undefined): string[] {
+        const value = this.raw(k);
+        if (value === undefined) return [...fallback];
+        if (!Array.isArray(value)) {
+            this.fail(k, value, "must be a list");
+            return [...fallback];
+        }
+        value.forEach((item, i) => {
+            const problem = typeof item === "string" ? check(item) : "must be a string";
+            if (problem !== undefined) this.fail(`${k}[${i}]`, item, problem);
+        });
+        return value.filter((item): item is string => typeof item === "string");
+    }
+
     resources(k: string, fallback: ResourceLimits): ResourceLimits {
         const section = new Section(this.key(k), this.raw(k), this.issues);
         const limits = {
@@ -121,15 +153,15 @@ function isIPv4(s: string): boolean {
     return ipaddr.IPv4.isValidFourPartDecimal(s);
 }
 
-/** Canonical IPv4 CIDR with host bits zero, in a private range (nodes never get public addresses). */
-function cidrProblem(s: string): string | undefined {
+/** Canonical IPv4 CIDR with host bits zero; by default in a private range (nodes never get public addresses). */
+function cidrProblem(s: string, requirePrivate = true): string | undefined {
     const [address, prefix] = s.split("/");
     if (prefix === undefined || !isIPv4(address) || !/^\d{1,2}$/.test(prefix) || Number(prefix) > 32) {
         return "must be an IPv4 CIDR such as 10.77.0.0/24";
     }
     const network = ipaddr.IPv4.networkAddressFromCIDR(s).toString();
     if (network !== address) return `must name the network address (host bits zero): ${network}/${prefix}`;
-    if (ipaddr.parse(address).range() !== "private") return "must be a private (RFC 1918) range";
+    if (requirePrivate && ipaddr.parse(address).range() !== "private") return "must be a private (RFC 1918) range";
     return undefined;
 }
 
@@ -224,26 +256,21 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
     const web = { replicas, version, resources, portMin, portMax, drainSeconds, stopGraceSeconds };
     w.rejectUnknown();
 
+    // aws: read on every stack so a misspelt key is caught anywhere; only platform aws uses it.
+    const aws = readAwsSection(new Section("aws", raw.aws, issues));
+
     // network
     const n = new Section("network", raw.network, issues);
     const subnet = n.string(
         "subnet",
-        DEFAULTS.network.subnet,
+        DEFAULTS.network.subnet[platform],
         (v) => cidrProblem(v) === undefined,
         cidrProblem(String(n.raw("subnet"))) ?? "",
     );
     n.rejectUnknown();
+    const counts = { consulServers: consul.servers, managers: swarm.managers, workers: swarm.workers };
     const subnetOk = cidrProblem(subnet) === undefined;
-    if (subnetOk) {
-        const needed = highestOffset({ consulServers: consul.servers, managers: swarm.managers, workers: swarm.workers });
-        if (needed > lastHostOffset(subnet)) {
-            issues.push({
-                key: "network.subnet",
-                value: subnet,
-                rule: `is too small: the address plan needs host offsets up to ${needed} (workers start at ${HOST_OFFSETS.workers}); use a larger subnet or fewer swarm.workers`,
-            });
-        }
-    }
+    if (subnetOk) issues.push(...subnetSizeIssues(platform, subnet, counts, aws.zones));
 
     // lb
     const l = new Section("lb", raw.lb, issues);
@@ -264,22 +291,11 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
         (v) => isInt(v) && v >= 1 && v <= 255,
         "must be a whole number from 1 to 255",
     );
-    const defaultVip = subnetOk ? hostAddress(subnet, DEFAULTS.lb.vipHostOffset) : "";
+    const defaultVip = platform === "aws" ? DEFAULTS.lb.awsOverlayVip : subnetOk ? hostAddress(subnet, DEFAULTS.lb.vipHostOffset) : "";
     const vip = l.string("vip", defaultVip, isIPv4, "must be an IPv4 address");
     const lbResources = l.resources("resources", DEFAULTS.lb.resources);
     l.rejectUnknown();
-    if (subnetOk && isIPv4(vip)) {
-        const [net, prefix] = ipaddr.IPv4.parseCIDR(subnet);
-        const plan = planAddresses(subnet, vip, { consulServers: consul.servers, managers: swarm.managers, workers: swarm.workers });
-        const owner = reservedAddresses(plan).get(vip);
-        if (!ipaddr.IPv4.parse(vip).match(net, prefix)) {
-            issues.push({ key: "lb.vip", value: vip, rule: `must be inside network.subnet ${subnet}` });
-        } else if (vip === hostAddress(subnet, 0) || vip === ipaddr.IPv4.broadcastAddressFromCIDR(subnet).toString()) {
-            issues.push({ key: "lb.vip", value: vip, rule: `must not be the network or broadcast address of ${subnet}` });
-        } else if (owner !== undefined) {
-            issues.push({ key: "lb.vip", value: vip, rule: `collides with the address of ${owner}; pick a free host of ${subnet}` });
-        }
-    }
+    if (subnetOk && isIPv4(vip)) issues.push(...vipIssues(platform, subnet, vip, counts));
     const lb = { vip, vrrpVersion, advertIntervalSeconds, virtualRouterId, resources: lbResources };
 
     // edge
@@ -308,5 +324,136 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
     e.rejectUnknown();
 
     if (issues.length > 0) return { issues };
-    return { issues, config: { stack, platform, consul, swarm, web, lb, network: { subnet }, edge } };
+    return { issues, config: { stack, platform, consul, swarm, web, lb, network: { subnet }, edge, aws } };
+}
+
+/** The subnet must hold the address plan: local, one network; aws, zone subnets 4 bits longer. */
+function subnetSizeIssues(platform: PlatformName, subnet: string, counts: AddressCounts, zones: number): ConfigIssue[] {
+    switch (platform) {
+        case "local": {
+            const needed = highestOffset(counts);
+            return needed > lastHostOffset(subnet)
+                ? [
+                      {
+                          key: "network.subnet",
+                          value: subnet,
+                          rule: `is too small: the address plan needs host offsets up to ${needed} (workers start at ${HOST_OFFSETS.workers}); use a larger subnet or fewer swarm.workers`,
+                      },
+                  ]
+                : [];
+        }
+        case "aws": {
+            const prefix = Number(subnet.split("/")[1]);
+            if (prefix < 16 || prefix > 24) {
+                return [
+                    {
+                        key: "network.subnet",
+                        value: subnet,
+                        rule: "must be a /16–/24 VPC range (each zone gets a public and a private subnet 4 bits longer)",
+                    },
+                ];
+            }
+            const zoneSubnet = cidrSubnet(subnet, AWS_ZONE_SUBNET_BITS, 0);
+            const needed = highestAwsOffset(counts, Math.max(zones, 1));
+            return needed > lastHostOffset(zoneSubnet) - 1
+                ? [
+                      {
+                          key: "network.subnet",
+                          value: subnet,
+                          rule: `is too small: each zone's private subnet (/${prefix + AWS_ZONE_SUBNET_BITS}) must hold host offsets up to ${needed}`,
+                      },
+                  ]
+                : [];
+        }
+        default:
+            return assertNever(platform);
+    }
+}
+
+/** local: a free host of the nodes' subnet; aws: an overlay address outside the VPC. */
+function vipIssues(platform: PlatformName, subnet: string, vip: string, counts: AddressCounts): ConfigIssue[] {
+    const [net, prefix] = ipaddr.IPv4.parseCIDR(subnet);
+    const inside = ipaddr.IPv4.parse(vip).match(net, prefix);
+    switch (platform) {
+        case "local": {
+            const owner = reservedAddresses(planAddresses(subnet, vip, counts)).get(vip);
+            if (!inside) return [{ key: "lb.vip", value: vip, rule: `must be inside network.subnet ${subnet}` }];
+            if (vip === hostAddress(subnet, 0) || vip === ipaddr.IPv4.broadcastAddressFromCIDR(subnet).toString()) {
+                return [{ key: "lb.vip", value: vip, rule: `must not be the network or broadcast address of ${subnet}` }];
+            }
+            if (owner !== undefined)
+                return [{ key: "lb.vip", value: vip, rule: `collides with the address of ${owner}; pick a free host of ${subnet}` }];
+            return [];
+        }
+        case "aws":
+            if (inside) {
+                return [
+                    {
+                        key: "lb.vip",
+                        value: vip,
+                        rule: `must lie outside the VPC ${subnet}: on aws the VIP is an overlay address routed to the MASTER`,
+                    },
+                ];
+            }
+            return ipaddr.parse(vip).range() === "private"
+                ? []
+                : [{ key: "lb.vip", value: vip, rule: "must be a private (RFC 1918) address" }];
+        default:
+            return assertNever(platform);
+    }
+}
+
+const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+
+function readAwsSection(a: Section): AwsConfig {
+    const types = new Section("aws.instanceTypes", a.raw("instanceTypes"), a.issuesList);
+    const instanceType = (k: keyof InstanceTypes) =>
+        types.string(k, DEFAULTS.aws.instanceTypes[k], (v) => INSTANCE_TYPE.test(v), "must be an EC2 instance type such as t3.medium");
+    const instanceTypes = {
+        consulServer: instanceType("consulServer"),
+        manager: instanceType("manager"),
+        worker: instanceType("worker"),
+        lb: instanceType("lb"),
+    };
+    types.rejectUnknown();
+    const amiRaw = a.raw("amiId");
+    const amiId =
+        amiRaw === undefined
+            ? undefined
+            : a.string("amiId", undefined, (v) => /^ami-[0-9a-f]{8,17}$/.test(v), "must be an AMI id such as ami-0123456789abcdef0");
+    const config: AwsConfig = {
+        zones: a.number(
+            "zones",
+            DEFAULTS.aws.zones,
+            (v) => isInt(v) && v >= 2 && v <= 6,
+            "must be a whole number from 2 to 6 (a quorum must survive a zone outage)",
+        ),
+        instanceTypes,
+        amiId,
+        operatorCidrs: a.stringList("operatorCidrs", DEFAULTS.aws.operatorCidrs, (v) => {
+            const problem = cidrProblem(v, false);
+            if (problem !== undefined) return problem;
+            return Number(v.split("/")[1]) < 8 ? "must be /8 or narrower: operator access is never open to the internet" : undefined;
+        }),
+        rootVolumeGb: a.number(
+            "rootVolumeGb",
+            DEFAULTS.aws.rootVolumeGb,
+            (v) => isInt(v) && v >= 8 && v <= 16384,
+            "must be a whole number of GiB from 8 to 16384",
+        ),
+        interface: a.string(
+            "interface",
+            DEFAULTS.aws.interface,
+            (v) => /^[a-z][a-z0-9]{1,14}$/.test(v),
+            "must be a network interface name such as ens5",
+        ),
+        natGateways: a.string(
+            "natGateways",
+            DEFAULTS.aws.natGateways,
+            (v) => v === "perZone" || v === "single",
+            'must be "perZone" or "single"',
+        ) as AwsConfig["natGateways"],
+    };
+    a.rejectUnknown();
+    return config;
 }

@@ -18,6 +18,7 @@ import {
     ResourceLimitsSpec,
     RunScriptArgs,
     ScriptRun,
+    VipFailover,
 } from "./types";
 import { renderEdgeConfig } from "../render/haproxy";
 import { shellQuote } from "../render/shell";
@@ -118,6 +119,11 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
 
     private containerName(nodeName: string): string {
         return `${this.args.namePrefix}${nodeName}`;
+    }
+
+    vipFailover(): VipFailover {
+        // One layer-2 segment: keepalived's gratuitous ARP is all it takes.
+        return { files: [] };
     }
 
     consulRetryJoin(serverNames: readonly string[]): string[] {

@@ -85,6 +85,19 @@ export interface IngressListener {
     readonly upstreams: readonly { readonly name: string; readonly address: string; readonly port: number }[];
     /** Health-check the upstreams (TCP) and skip dead ones. */
     readonly check: boolean;
+    /**
+     * Nodes that can serve the listener directly, for ingresses that balance active-active
+     * instead of following a VIP (the AWS NLB health-checks both HAProxy nodes).
+     */
+    readonly activeActive?: readonly { readonly name: string; readonly address: string; readonly port: number }[];
+}
+
+/** How the platform moves the VIP beyond keepalived adding it to the interface. */
+export interface VipFailover {
+    /** Files the LB nodes need for it. */
+    readonly files: readonly NodeFile[];
+    /** keepalived `notify` command, if the platform must act on state changes (e.g. an API call). */
+    readonly notifyCommand?: string;
 }
 
 export interface Ingress {
@@ -129,11 +142,10 @@ export interface Platform {
     runScript(name: string, args: RunScriptArgs, parent: pulumi.Resource): ScriptRun;
     /** Builds an app image and places it where swarm nodes can run it. */
     appImage(args: AppImageArgs, parent: pulumi.Resource): AppImage;
+    /** What moves the VIP on this platform (local: nothing beyond keepalived's gratuitous ARP). */
+    vipFailover(vip: string): VipFailover;
     /** Exposes listeners to clients (local: the edge container on the host; AWS: the ELB). Owned by the platform. */
     ingress(name: string, listeners: readonly IngressListener[]): Ingress;
 }
 
-/** For exhaustive switches on unions: a new member fails to compile until every switch handles it. */
-export function assertNever(value: never): never {
-    throw new Error(`unhandled case: ${JSON.stringify(value)}`);
-}
+export { assertNever } from "../config/schema";

@@ -94,8 +94,61 @@ function mockState(type: string, name: string, inputs: Record<string, any>, secr
             return { ...inputs, imageId: `sha256:${name}`, repoDigest: `${inputs.name}@sha256:${name}` };
         case "command:local:Command":
             return { ...inputs, stdout: "", stderr: "" };
+        case "aws:ec2/instance:Instance":
+            return { ...inputs, arn: `arn:aws:ec2:eu-west-1:123456789012:instance/${name}`, privateIp: inputs.privateIp };
+        case "aws:ecr/repository:Repository":
+            return { ...inputs, registryId: "123456789012", repositoryUrl: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${inputs.name}` };
+        case "aws:lb/loadBalancer:LoadBalancer":
+            return {
+                ...inputs,
+                arn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/${name}`,
+                dnsName: `${name}.elb.eu-west-1.amazonaws.com`,
+            };
+        case "aws:iam/instanceProfile:InstanceProfile":
+            return { ...inputs, name: inputs.name ?? name };
+        case "aws:lb/targetGroup:TargetGroup":
+            return { ...inputs, arn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/${name}` };
         default:
             return inputs;
+    }
+}
+
+/** The cloud look-ups the program makes, answered like the real APIs; anything else throws. */
+export const MOCK_ZONES = ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
+function mockInvoke(token: string, inputs: Record<string, any>): Record<string, any> {
+    switch (token) {
+        case "aws:index/getRegion:getRegion":
+            return {
+                id: "eu-west-1",
+                name: "eu-west-1",
+                region: "eu-west-1",
+                description: "Europe (Ireland)",
+                endpoint: "ec2.eu-west-1.amazonaws.com",
+            };
+        case "aws:index/getCallerIdentity:getCallerIdentity":
+            return { id: "123456789012", accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/ci", userId: "AIDA" };
+        case "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return {
+                id: "eu-west-1",
+                names: MOCK_ZONES,
+                zoneIds: ["euw1-az1", "euw1-az2", "euw1-az3"],
+                groupNames: ["eu-west-1"],
+                region: "eu-west-1",
+            };
+        case "aws:ec2/getAmi:getAmi":
+            expect(inputs.owners).toEqual(["136693071363"]);
+            return { id: "ami-0debian12mock0000", imageId: "ami-0debian12mock0000", name: "debian-12-amd64-20261101" };
+        case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            return {
+                id: "ecr",
+                proxyEndpoint: "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+                userName: "AWS",
+                password: "MOCKSECRET-ecr-password",
+                authorizationToken: "MOCKSECRET-ecr-token",
+                expiresAt: "",
+            };
+        default:
+            throw new Error(`unmocked invoke ${token}: add a mock for it in tests/harness/program.ts`);
     }
 }
 
@@ -130,9 +183,7 @@ async function evaluate(stack: string, overrides: ConfigOverrides, secretKeys: s
         await pulumi.runtime.setMocks(
             {
                 newResource: (args) => ({ id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs, generatedSecrets) }),
-                call: (args) => {
-                    throw new Error(`unmocked invoke ${args.token}: add a mock for it in tests/harness/program.ts`);
-                },
+                call: (args) => mockInvoke(args.token, args.inputs),
             },
             PROJECT,
             stack,

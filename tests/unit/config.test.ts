@@ -63,6 +63,30 @@ describe("bad config is refused with the key, the value and the rule", () => {
         expect(issue!.rule).toMatch(rule);
     });
 
+    test.each([
+        ["VIP inside the VPC", { lb: { vip: "10.20.1.10" } }, "lb.vip", /outside the VPC/],
+        ["one zone", { aws: { zones: 1 } }, "aws.zones", /2 to 6/],
+        ["SSH from the internet", { aws: { operatorCidrs: ["0.0.0.0/0"] } }, "aws.operatorCidrs[0]", /never open to the internet/],
+        ["malformed operator CIDR", { aws: { operatorCidrs: ["10.0.0.1/33"] } }, "aws.operatorCidrs[0]", /IPv4 CIDR/],
+        ["malformed AMI id", { aws: { amiId: "debian" } }, "aws.amiId", /AMI id/],
+        ["bad instance type", { aws: { instanceTypes: { worker: "big" } } }, "aws.instanceTypes.worker", /instance type/],
+        ["VPC too small", { network: { subnet: "10.20.0.0/26" } }, "network.subnet", /\/16–\/24/],
+        ["misspelt aws key", { aws: { zone: 3 } }, "aws.zone", /not a known key/],
+    ])("aws: %s", (_label, override, key, rule) => {
+        const raw = { platform: "aws", web: { version: "1" }, ...override };
+        const issue = issuesFor(raw, "prod").find((i) => i.key === key);
+        expect(issue).toBeDefined();
+        expect(issue!.rule).toMatch(rule);
+    });
+
+    test("aws defaults: a /16 VPC, 3 zones and an overlay VIP outside it", () => {
+        const { config, issues } = validateStackConfig({ platform: "aws", web: { version: "1" } }, "prod");
+        expect(issues).toEqual([]);
+        expect(config?.network.subnet).toBe("10.20.0.0/16");
+        expect(config?.aws.zones).toBe(3);
+        expect(config?.lb.vip).toBe("192.168.255.10");
+    });
+
     test("a missing required key is named", () => {
         expect(keysOf({ web: {} })).toEqual(expect.arrayContaining(["platform", "web.version"]));
     });

@@ -1,0 +1,285 @@
+// The real index.ts for the prod stack (Pulumi.prod.yaml, platform aws) under Pulumi's mock runtime.
+import { MOCK_ZONES, ProgramRun, RecordedResource, runProgram } from "../harness/program";
+
+const INSTANCE = "aws:ec2/instance:Instance";
+const SUBNET = "aws:ec2/subnet:Subnet";
+const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+
+let prod: ProgramRun;
+beforeAll(async () => {
+    prod = await runProgram("prod");
+});
+
+const instances = (run: ProgramRun, pattern: RegExp) => run.ofType(INSTANCE).filter((i) => pattern.test(i.name));
+/** Zone of an instance: its subnet's availability zone. */
+const zoneOf = (run: ProgramRun, instance: RecordedResource): string => {
+    const subnet = run.ofType(SUBNET).find((s) => `${s.name}-id` === instance.inputs.subnetId);
+    if (!subnet) throw new Error(`${instance.name}: subnet ${instance.inputs.subnetId} not found`);
+    return subnet.inputs.availabilityZone;
+};
+/** Security group resource name from a mock id ("aws-lb-sg-id" → "aws-lb-sg"). */
+const sgName = (id: string | undefined) => (id ?? "").replace(/-id$/, "");
+const userDataOf = (i: RecordedResource): string => String(i.inputs.userData);
+
+describe("topology follows the stack config", () => {
+    test("Pulumi.prod.yaml's counts: 3 Consul servers, 3 managers, 3 workers, 2 LB nodes", () => {
+        expect(instances(prod, /^consul-server-\d+$/)).toHaveLength(3);
+        expect(instances(prod, /^swarm-manager-\d+$/)).toHaveLength(3);
+        expect(instances(prod, /^swarm-worker-\d+$/)).toHaveLength(3);
+        expect(instances(prod, /^lb-\d+$/)).toHaveLength(2);
+        expect(prod.outputs.quorum).toEqual({
+            consulServers: 3,
+            consulFailuresTolerated: 1,
+            swarmManagers: 3,
+            swarmManagerFailuresTolerated: 1,
+        });
+    });
+
+    test("changing the counts changes the graph", async () => {
+        const run = await runProgram("prod", { consul: { servers: 5 }, swarm: { managers: 5, workers: 7 }, web: { replicas: 12 } });
+        expect(instances(run, /^consul-server-\d+$/)).toHaveLength(5);
+        expect(instances(run, /^swarm-manager-\d+$/)).toHaveLength(5);
+        expect(instances(run, /^swarm-worker-\d+$/)).toHaveLength(7);
+        expect(run.outputs.webReplicas).toBe(12);
+    });
+
+    test("the prod stack refuses a quorum that cannot survive one failure", async () => {
+        await expect(runProgram("prod", { consul: { servers: 1 } })).rejects.toThrow(/consul\.servers = 1: must be at least 3/);
+    });
+});
+
+describe("zones", () => {
+    test("every quorum group and the LB pair span at least 2 zones; nodes spread round-robin", () => {
+        for (const group of [/^consul-server-\d+$/, /^swarm-manager-\d+$/, /^swarm-worker-\d+$/, /^lb-\d+$/]) {
+            const zones = new Set(instances(prod, group).map((i) => zoneOf(prod, i)));
+            expect({ group: String(group), zones: zones.size >= 2 }).toEqual({ group: String(group), zones: true });
+        }
+        expect(instances(prod, /^consul-server-\d+$/).map((i) => zoneOf(prod, i))).toEqual(MOCK_ZONES);
+    });
+
+    test("the VPC spans the configured zones with a public and a private subnet in each", () => {
+        const subnets = prod.ofType(SUBNET);
+        expect(subnets.filter((s) => /public/.test(s.name)).map((s) => s.inputs.availabilityZone)).toEqual(MOCK_ZONES);
+        expect(subnets.filter((s) => /private/.test(s.name)).map((s) => s.inputs.availabilityZone)).toEqual(MOCK_ZONES);
+        expect(prod.ofType("aws:ec2/natGateway:NatGateway")).toHaveLength(3);
+    });
+});
+
+describe("instances", () => {
+    test("no instance has a public IP and no subnet hands one out", () => {
+        for (const i of prod.ofType(INSTANCE)) {
+            expect({ name: i.name, public: i.inputs.associatePublicIpAddress }).toEqual({ name: i.name, public: false });
+            expect(i.inputs.subnetId).toMatch(/^aws-private-\d+-id$/);
+        }
+        for (const s of prod.ofType(SUBNET)) expect(s.inputs.mapPublicIpOnLaunch).toBe(false);
+    });
+
+    test("IMDSv2 is required and root volumes are encrypted everywhere", () => {
+        for (const i of prod.ofType(INSTANCE)) {
+            expect({ name: i.name, tokens: i.inputs.metadataOptions.httpTokens }).toEqual({ name: i.name, tokens: "required" });
+            expect({ name: i.name, encrypted: i.inputs.rootBlockDevice.encrypted }).toEqual({ name: i.name, encrypted: true });
+        }
+    });
+
+    test("every node runs the Debian AMI from the lookup and has an instance profile of its role", () => {
+        for (const i of prod.ofType(INSTANCE)) {
+            expect(i.inputs.ami).toBe("ami-0debian12mock0000");
+            const role = i.inputs.tags["swarm-platform:role"];
+            expect(i.inputs.iamInstanceProfile).toBe(`aws-${role}-profile`);
+        }
+    });
+
+    test("Consul servers carry the cloud auto-join tag; every agent joins by that tag", () => {
+        for (const s of instances(prod, /^consul-server-\d+$/)) expect(s.inputs.tags["swarm-platform-consul-server"]).toBe("prod");
+        const configs = prod
+            .ofType("aws:ssm/parameter:Parameter")
+            .filter((p) => /\/consul\/config\/(server|client)\.json$/.test(p.inputs.description));
+        expect(configs.length).toBe(3 + 3 + 3 + 2);
+        for (const p of configs)
+            expect(JSON.parse(p.inputs.value).retry_join).toEqual(["provider=aws tag_key=swarm-platform-consul-server tag_value=prod"]);
+    });
+
+    test("user-data is cloud-config and holds no secret: configs come from SecureString parameters at boot", () => {
+        for (const i of prod.ofType(INSTANCE)) {
+            const text = userDataOf(i);
+            expect(text.startsWith("#cloud-config\n")).toBe(true);
+            expect(text).toContain("aws ssm get-parameter --with-decryption");
+            for (const secret of [...prod.generatedSecrets, "MOCKSECRET"]) expect(text).not.toContain(secret);
+            expect(text).not.toMatch(/SWMTKN-1-[A-Za-z0-9]{10,}/);
+        }
+        for (const p of prod.ofType("aws:ssm/parameter:Parameter")) expect(p.inputs.type).toBe("SecureString");
+    });
+});
+
+describe("security groups", () => {
+    const ingress = () => prod.ofType(INGRESS);
+
+    test("nothing is open to the internet but the NLB's web listener; no SSH from anywhere by default", () => {
+        const open = ingress().filter((r) => r.inputs.cidrIpv4 === "0.0.0.0/0" || r.inputs.cidrIpv6 === "::/0");
+        expect(open.map((r) => ({ sg: sgName(r.inputs.securityGroupId), port: r.inputs.fromPort, to: r.inputs.toPort }))).toEqual([
+            { sg: "aws-nlb-sg", port: 80, to: 80 },
+        ]);
+        expect(ingress().filter((r) => r.inputs.fromPort <= 22 && r.inputs.toPort >= 22)).toEqual([]);
+    });
+
+    test("operator SSH comes only from the configured CIDRs, and 0.0.0.0/0 is refused", async () => {
+        const run = await runProgram("prod", { aws: { operatorCidrs: ["203.0.113.0/24"] } });
+        const ssh = run.ofType(INGRESS).filter((r) => r.inputs.fromPort === 22);
+        expect(ssh.map((r) => r.inputs.cidrIpv4)).toEqual(["203.0.113.0/24"]);
+        await expect(runProgram("prod", { aws: { operatorCidrs: ["0.0.0.0/0"] } })).rejects.toThrow(
+            /aws\.operatorCidrs\[0\] = "0\.0\.0\.0\/0"/,
+        );
+    });
+
+    test("the HAProxy nodes admit web traffic only from the NLB's security group (and VRRP only from each other)", () => {
+        const lbRules = ingress().filter((r) => sgName(r.inputs.securityGroupId) === "aws-lb-sg");
+        expect(
+            lbRules.map((r) => ({
+                protocol: r.inputs.ipProtocol,
+                port: r.inputs.fromPort,
+                from: sgName(r.inputs.referencedSecurityGroupId),
+                cidr: r.inputs.cidrIpv4,
+            })),
+        ).toEqual(
+            expect.arrayContaining([
+                { protocol: "tcp", port: 80, from: "aws-nlb-sg", cidr: undefined },
+                { protocol: "112", port: undefined, from: "aws-lb-sg", cidr: undefined },
+            ]),
+        );
+        expect(lbRules).toHaveLength(2);
+        const lbInstances = instances(prod, /^lb-\d+$/);
+        for (const i of lbInstances) expect(i.inputs.vpcSecurityGroupIds.map(sgName).sort()).toEqual(["aws-lb-sg", "aws-nodes-sg"]);
+    });
+
+    test("every rule between nodes references a security group, never a CIDR", () => {
+        const cidrRules = ingress().filter((r) => r.inputs.cidrIpv4 !== undefined && sgName(r.inputs.securityGroupId) !== "aws-nlb-sg");
+        expect(cidrRules).toEqual([]);
+        for (const r of ingress().filter((r) => sgName(r.inputs.securityGroupId) !== "aws-nlb-sg"))
+            expect(r.inputs.referencedSecurityGroupId).toMatch(/-sg-id$/);
+    });
+
+    test("swarm ports are open between swarm nodes only; web task ports only from the LB nodes", () => {
+        const swarmRules = ingress().filter((r) => sgName(r.inputs.securityGroupId) === "aws-swarm-sg");
+        const bySource = (port: number) =>
+            swarmRules.filter((r) => r.inputs.fromPort === port).map((r) => sgName(r.inputs.referencedSecurityGroupId));
+        expect(bySource(2377)).toEqual(["aws-swarm-sg"]);
+        expect(bySource(7946)).toEqual(["aws-swarm-sg", "aws-swarm-sg"]);
+        expect(bySource(4789)).toEqual(["aws-swarm-sg"]);
+        const web = swarmRules.find((r) => r.inputs.fromPort === 20000);
+        expect(web?.inputs.toPort).toBe(20099);
+        expect(sgName(web?.inputs.referencedSecurityGroupId)).toBe("aws-lb-sg");
+    });
+});
+
+describe("IAM", () => {
+    const SSM_AGENT = new Set([
+        "ssm:UpdateInstanceInformation",
+        "ssm:ListAssociations",
+        "ssm:ListInstanceAssociations",
+        "ssm:DescribeAssociation",
+        "ssm:GetDocument",
+        "ssm:DescribeDocument",
+        "ssm:UpdateAssociationStatus",
+        "ssm:UpdateInstanceAssociationStatus",
+        "ec2messages:AcknowledgeMessage",
+        "ec2messages:DeleteMessage",
+        "ec2messages:FailMessage",
+        "ec2messages:GetEndpoint",
+        "ec2messages:GetMessages",
+        "ec2messages:SendReply",
+        "ssmmessages:CreateControlChannel",
+        "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel",
+        "ssmmessages:OpenDataChannel",
+    ]);
+    const COMMON = ["ec2:DescribeInstances", "ssm:GetParameter"];
+    const allowed: Record<string, string[]> = {
+        "consul-server": COMMON,
+        "swarm-worker": [
+            ...COMMON,
+            "ecr:GetAuthorizationToken",
+            "ecr:BatchGetImage",
+            "ecr:GetDownloadUrlForLayer",
+            "ecr:BatchCheckLayerAvailability",
+        ],
+        "swarm-manager": [
+            ...COMMON,
+            "ssm:PutParameter",
+            "ecr:GetAuthorizationToken",
+            "ecr:BatchGetImage",
+            "ecr:GetDownloadUrlForLayer",
+            "ecr:BatchCheckLayerAvailability",
+        ],
+        lb: [...COMMON, "ec2:ReplaceRoute", "ec2:CreateRoute"],
+    };
+    const statementsOf = (role: string) => JSON.parse(prod.byName(`aws-${role}-policy`).inputs.policy).Statement as any[];
+
+    test.each(Object.keys(allowed))("the %s role may do only what that role does", (role) => {
+        const actions = statementsOf(role)
+            .flatMap((s) => s.Action as string[])
+            .filter((a) => !SSM_AGENT.has(a));
+        expect([...new Set(actions)].sort()).toEqual([...new Set(allowed[role])].sort());
+        for (const s of statementsOf(role)) expect(s.Effect).toBe("Allow");
+    });
+
+    test("parameter reads are scoped to the role's own path; token writes to the swarm path; VIP route changes to this stack's route tables", () => {
+        const read = (role: string) => statementsOf(role).find((s) => s.Sid === "OwnParameters").Resource;
+        expect(read("lb")).toBe("arn:aws:ssm:eu-west-1:123456789012:parameter/swarm-platform/prod/lb/*");
+        expect(statementsOf("swarm-manager").find((s) => s.Sid === "JoinTokensWrite").Resource).toBe(
+            "arn:aws:ssm:eu-west-1:123456789012:parameter/swarm-platform/prod/swarm/*",
+        );
+        const routes = statementsOf("lb").find((s) => s.Sid === "MoveVipRoute").Resource as string[];
+        expect(routes).toHaveLength(4);
+        for (const r of routes) expect(r).toMatch(/^arn:aws:ec2:eu-west-1:123456789012:route-table\/aws-(public|private-\d)-rt-id$/);
+        expect(statementsOf("consul-server").some((s) => s.Action.includes("ssm:PutParameter"))).toBe(false);
+    });
+});
+
+describe("ingress", () => {
+    test("an internet-facing NLB in the public subnets forwards the web port to both HAProxy nodes (active-active)", () => {
+        const nlb = prod.ofType("aws:lb/loadBalancer:LoadBalancer")[0];
+        expect(nlb.inputs).toMatchObject({ loadBalancerType: "network", internal: false, enableCrossZoneLoadBalancing: true });
+        expect(nlb.inputs.subnets).toEqual(["aws-public-0-id", "aws-public-1-id", "aws-public-2-id"]);
+        const targets = prod.ofType("aws:lb/targetGroupAttachment:TargetGroupAttachment").map((t) => t.inputs.targetId);
+        expect(targets).toEqual(instances(prod, /^lb-\d+$/).map((i) => i.inputs.privateIp));
+        const group = prod.ofType("aws:lb/targetGroup:TargetGroup")[0];
+        expect(group.inputs.healthCheck).toMatchObject({ protocol: "HTTP", path: "/lb-health" });
+        expect(prod.outputs.webUrl).toBe("http://aws-edge-nlb.elb.eu-west-1.amazonaws.com");
+    });
+
+    test("keepalived moves the overlay VIP with a route change on MASTER, and the LB instances may route it", () => {
+        for (const lb of instances(prod, /^lb-\d+$/)) expect(lb.inputs.sourceDestCheck).toBe(false);
+        const keepalived = prod.ofType("aws:ssm/parameter:Parameter").filter((p) => /keepalived\.conf$/.test(p.inputs.description));
+        expect(keepalived).toHaveLength(2);
+        for (const k of keepalived) expect(k.inputs.value).toMatch(/notify "?\/usr\/local\/sbin\/vip-notify"?/);
+        const notify = prod.ofType("aws:ssm/parameter:Parameter").find((p) => /vip-notify$/.test(p.inputs.description));
+        expect(notify?.inputs.value).toContain("aws ec2 replace-route");
+        expect(notify?.inputs.value).toContain("192.168.255.10/32");
+    });
+});
+
+describe("secrets", () => {
+    test("every generated secret reaches AWS resources only as a secret input", () => {
+        const leaks: string[] = [];
+        const walk = (value: unknown, where: string): void => {
+            if (typeof value === "string") {
+                for (const s of prod.generatedSecrets) if (value.includes(s)) leaks.push(`${where} holds ${s}`);
+            } else if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${where}[${i}]`));
+            else if (value !== null && typeof value === "object") {
+                if ((value as any)["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270") return;
+                for (const [k, v] of Object.entries(value)) walk(v, `${where}.${k}`);
+            }
+        };
+        for (const r of prod.resources) walk(r.rawInputs, r.name);
+        expect(leaks).toEqual([]);
+    });
+
+    test("swarm join tokens go manager → SecureString parameter → joining node, never through Pulumi", () => {
+        const publishes = prod.ofType("aws:ssm/association:Association").filter((a) => /-publish$/.test(a.name));
+        expect(publishes.length).toBe(2 + 3);
+        for (const p of publishes) {
+            expect(p.inputs.parameters.commands).toMatch(/docker swarm join-token -q (manager|worker)/);
+            expect(p.inputs.parameters.commands).toContain("--type SecureString");
+        }
+    });
+});

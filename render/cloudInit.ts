@@ -53,14 +53,18 @@ export function renderNodeBootScript(input: NodeBootInput): string {
         '  mv -f "$tmp" "$2"',
         "}",
         "",
-        "# The instance role may be a few seconds behind the instance: retry the first fetch.",
-        "for attempt in 1 2 3 4 5 6 7 8 9 10; do",
-        `  if aws ssm get-parameter --name ${shellQuote(input.files[0]?.parameter ?? "/")} --query Parameter.Name --output text >/dev/null 2>&1; then break; fi`,
-        '  echo "boot: SSM not reachable yet (attempt $attempt)" >&2',
-        "  sleep 3",
-        "done",
-        "",
     ];
+    if (input.files.length > 0) {
+        lines.push(
+            "# The instance role may be a few seconds behind the instance: retry the first fetch.",
+            "for attempt in 1 2 3 4 5 6 7 8 9 10; do",
+            `  if aws ssm get-parameter --name ${shellQuote(input.files[0].parameter)} --query Parameter.Name --output text >/dev/null 2>&1; then break; fi`,
+            '  echo "boot: SSM not reachable yet (attempt $attempt)" >&2',
+            "  sleep 3",
+            "done",
+            "",
+        );
+    }
     for (const f of input.files) lines.push(`fetch ${shellQuote(f.parameter)} ${shellQuote(f.path)} ${shellQuote(f.mode)}`);
     if (input.services.length > 0) {
         lines.push("", ...input.services.map((s) => `systemctl enable ${shellQuote(s)} && systemctl restart ${shellQuote(s)}`));
@@ -94,7 +98,8 @@ export function renderCloudConfig(input: NodeBootInput): string {
         package_upgrade: false,
         packages: [...input.packages],
         write_files: [{ path: bootPath, permissions: "0755", owner: "root:root", content: renderNodeBootScript(input) }],
-        // bootcmd-free: runcmd runs once per instance; the systemd unit below reruns it on reboots.
+        // runcmd runs once per instance; a reboot needs no rerun: the files stay on disk, the
+        // services are enabled and the containers restart unless stopped.
         runcmd: [[bootPath]],
     };
     return "#cloud-config\n" + yaml.dump(doc, { lineWidth: -1, noRefs: true, sortKeys: false });

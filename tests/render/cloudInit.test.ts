@@ -1,0 +1,59 @@
+import * as yaml from "js-yaml";
+import { renderCloudConfig, renderNodeBootScript, renderVipRouteNotifyScript } from "../../render/cloudInit";
+import { shellcheck } from "../harness/shellcheck";
+
+const input = {
+    nodeName: "swarm-worker-0",
+    region: "eu-west-1",
+    packages: ["docker.io", "awscli"],
+    files: [
+        { path: "/etc/docker/daemon.json", mode: "0644", parameter: "/swarm-platform/prod/swarm-worker/swarm-worker-0/file-0" },
+        { path: "/consul/config/client.json", mode: "0644", parameter: "/swarm-platform/prod/swarm-worker/swarm-worker-0/file-1" },
+    ],
+    services: ["docker"],
+    containers: [
+        { name: "consul-agent", image: "hashicorp/consul:1.20.2", flags: ["-v", "/consul/config:/consul/config:ro"], command: ["agent"] },
+    ],
+};
+
+describe("cloud-config user-data", () => {
+    const text = renderCloudConfig(input);
+    const doc = yaml.load(text.replace(/^#cloud-config\n/, "")) as any;
+
+    test("is a #cloud-config document that installs the role's packages and runs the boot script once", () => {
+        expect(text.startsWith("#cloud-config\n")).toBe(true);
+        expect(doc.packages).toEqual(["docker.io", "awscli"]);
+        expect(doc.write_files[0].path).toBe("/usr/local/sbin/swarm-platform-boot");
+        expect(doc.runcmd).toEqual([["/usr/local/sbin/swarm-platform-boot"]]);
+    });
+
+    test("the boot script fetches each file from its SecureString parameter with its mode, then starts services and containers", () => {
+        const boot = doc.write_files[0].content as string;
+        expect(boot).toContain("fetch /swarm-platform/prod/swarm-worker/swarm-worker-0/file-0 /etc/docker/daemon.json 0644");
+        expect(boot).toMatch(/systemctl enable docker && systemctl restart docker/);
+        expect(boot).toMatch(
+            /docker run -d --name consul-agent --network host --restart unless-stopped -v \/consul\/config:\/consul\/config:ro hashicorp\/consul:1\.20\.2 agent/,
+        );
+        expect(boot.indexOf("fetch /swarm")).toBeLessThan(boot.indexOf("systemctl restart docker"));
+    });
+
+    test("is deterministic", () => {
+        expect(renderCloudConfig(input)).toBe(text);
+    });
+});
+
+describe("shell", () => {
+    test("the boot script passes shellcheck", () => {
+        expect(shellcheck(renderNodeBootScript(input))).toBe("");
+        expect(shellcheck(renderNodeBootScript({ ...input, files: [], containers: [] }))).toBe("");
+    });
+
+    test("the VIP notify script passes shellcheck, acts only on MASTER and rewrites the /32 route in every table", () => {
+        const script = renderVipRouteNotifyScript({ vip: "192.168.255.10", routeTableIds: ["rtb-1", "rtb-2"], region: "eu-west-1" });
+        expect(shellcheck(script)).toBe("");
+        expect(script).toContain('[ "${3:-}" = MASTER ] || exit 0');
+        expect(script).toContain("for rt in rtb-1 rtb-2; do");
+        expect(script).toContain("--destination-cidr-block 192.168.255.10/32");
+        expect(script).toContain("X-aws-ec2-metadata-token");
+    });
+});

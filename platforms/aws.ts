@@ -527,14 +527,14 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
             { parent },
         );
         const dependsOn: pulumi.Input<pulumi.Resource>[] = [args.node.resource, script, ...(args.dependsOn ?? [])];
-        const lines = ["set -eu", `export AWS_DEFAULT_REGION=${IMDS_REGION}`];
+        const lines = ["set -eu", ...REGION_FROM_IMDS];
         const env: string[] = [];
         for (const [variable, source] of Object.entries(args.secretEnv ?? {})) {
             // The value goes source node → SecureString parameter → this node; never into Pulumi.
             const parameter = `${this.parameterRoot}/swarm/${name}-${variable.toLowerCase()}`;
             const publish = [
                 "set -eu",
-                `export AWS_DEFAULT_REGION=${IMDS_REGION}`,
+                ...REGION_FROM_IMDS,
                 `value=$(${source.command})`,
                 `printf %s "$value" | aws ssm put-parameter --type SecureString --overwrite --name ${shellQuote(parameter)} --value file:///dev/stdin >/dev/null`,
             ];
@@ -690,9 +690,15 @@ function shortHash(text: string): string {
     return crypto.createHash("sha256").update(text).digest("hex").slice(0, 12);
 }
 
-/** The region, from IMDSv2, for scripts run by SSM on a node. */
-const IMDS_REGION =
-    "$(curl -fsS -m 2 -H \"X-aws-ec2-metadata-token: $(curl -fsS -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token)\" http://169.254.169.254/latest/meta-data/placement/region)";
+/**
+ * Sets AWS_DEFAULT_REGION from IMDSv2 for scripts run by SSM on a node. Separate assignments, so a
+ * failed metadata call stops the script under `set -e` (an `export X=$(…)` would hide it).
+ */
+const REGION_FROM_IMDS = [
+    "imds_token=$(curl -fsS -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token)",
+    'AWS_DEFAULT_REGION=$(curl -fsS -m 2 -H "X-aws-ec2-metadata-token: $imds_token" http://169.254.169.254/latest/meta-data/placement/region)',
+    "export AWS_DEFAULT_REGION",
+];
 
 function getParameter(name: string): string {
     return `aws ssm get-parameter --with-decryption --name ${shellQuote(name)} --query Parameter.Value --output text`;

@@ -81,8 +81,13 @@ function mockState(type: string, name: string, inputs: Record<string, any>, secr
         return value;
     };
     switch (type) {
-        case "random:index/randomPassword:RandomPassword":
-            return { ...inputs, result: secret("password"), bcryptHash: secret("bcrypt") };
+        case "random:index/randomPassword:RandomPassword": {
+            // Honour `length`: renderers enforce real limits (VRRPv2 auth_pass is at most 8 characters).
+            const full = `MOCKSECRET-password-${name}`;
+            const value = inputs.length !== undefined && inputs.length < full.length ? full.slice(-inputs.length) : full;
+            secrets.push(value);
+            return { ...inputs, result: value, bcryptHash: secret("bcrypt") };
+        }
         case "random:index/randomUuid:RandomUuid":
             // Accessors are public; only token secrets are generated secrets.
             return { ...inputs, result: name.endsWith("-token") ? secret("uuid") : `accessor-${name}` };

@@ -208,7 +208,8 @@ describe("security", () => {
 
     test("secrets actually reach the configs that need them", () => {
         const haproxy = upload(containerNamed(dev, "lb-0"), "/etc/haproxy/haproxy.cfg");
-        expect(haproxy).toMatch(/MOCKSECRET-password-lb-stats-password/);
+        expect(dev.generatedSecrets).toContain(dev.outputs.haproxyStatsPassword);
+        expect(haproxy).toContain(`admin:${dev.outputs.haproxyStatsPassword}`);
         const acl = dev.byName("consul-acl-bootstrap").inputs.stdin;
         expect(acl).toContain("MOCKSECRET-uuid-consul-management-token");
         expect(acl).toContain("MOCKSECRET-uuid-consul-web-register-token");

@@ -1,0 +1,167 @@
+/**
+ * Issue #4 "Artifacts": every file and script the program ships — read off its own resource graph
+ * under Pulumi's mock runtime (tests/harness/artifacts.ts), so exactly what `pulumi up` would hand
+ * to containers, commands and instances — goes through the real checker (tests/artifacts/checkers.ts):
+ * haproxy -c, keepalived -t, shellcheck, cloud-init schema, and structural checks of the Consul and
+ * Docker daemon JSON. For every stack in STACKS and a few config variants.
+ * Needs root (keepalived -t runs in a network namespace); missing tools fail with an apt-get hint.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { RawStackConfig, StackConfig } from "../../config/schema";
+import { validateStackConfig } from "../../config/validate";
+import { Artifact, ArtifactKind, collectArtifacts, describeArtifact, filesOnNode } from "../harness/artifacts";
+import { ConfigOverrides, ProgramRun, REPO_ROOT, runProgram, stackConfig } from "../harness/program";
+import {
+    CheckResult,
+    cloudConfigCheck,
+    consulCheck,
+    daemonJsonCheck,
+    disposeCheckers,
+    dockerClientJsonCheck,
+    haproxyCheck,
+    keepalivedCheck,
+    reservedSubnets,
+    shellCheck,
+} from "./checkers";
+
+interface StackCase {
+    readonly title: string;
+    readonly stack: string;
+    readonly overrides?: ConfigOverrides;
+}
+
+/** Stacks and config variants checked. prod joins by itself once the AWS platform (platforms/aws.ts) exists. */
+const STACKS: readonly StackCase[] = [
+    { title: "dev", stack: "dev" },
+    { title: "dev, swarm.managers 1 and workers 0", stack: "dev", overrides: { swarm: { managers: 1, workers: 0 } } },
+    { title: "dev, web.replicas 7", stack: "dev", overrides: { web: { replicas: 7 } } },
+    { title: "dev, consul.servers 5 and swarm.workers 4", stack: "dev", overrides: { consul: { servers: 5 }, swarm: { workers: 4 } } },
+    { title: "dev, lb.vrrpVersion 2", stack: "dev", overrides: { lb: { vrrpVersion: 2 } } },
+    ...(fs.existsSync(path.join(REPO_ROOT, "platforms", "aws.ts")) ? [{ title: "prod", stack: "prod" }] : []),
+];
+
+/** The stack's config as the program resolves it (same file, same overrides, same defaults and rules). */
+function resolvedConfig(c: StackCase): StackConfig {
+    const raw: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(stackConfig(c.stack, c.overrides))) {
+        const [namespace, name] = key.split(":");
+        if (namespace !== "swarm-platform") continue;
+        try {
+            raw[name] = JSON.parse(value);
+        } catch {
+            raw[name] = value;
+        }
+    }
+    const result = validateStackConfig(raw as RawStackConfig, c.stack);
+    if (result.config === undefined) throw new Error(`${c.title}: invalid config: ${JSON.stringify(result.issues)}`);
+    return result.config;
+}
+
+interface Expected {
+    readonly what: string;
+    readonly atLeast: number;
+    readonly matches: (a: Artifact) => boolean;
+}
+
+const consulServerFlag = (a: Artifact): unknown => (a.kind === "consul-json" ? JSON.parse(a.content).server : undefined);
+const script = (re: RegExp) => (a: Artifact) => a.kind === "shell" && re.test(a.content);
+
+/** What every stack must ship, whatever the platform; counts follow the config. */
+function expectedArtifacts(config: StackConfig): Expected[] {
+    const swarmNodes = config.swarm.managers + config.swarm.workers;
+    return [
+        { what: "LB haproxy.cfg (2 LB nodes)", atLeast: 2, matches: (a) => a.kind === "haproxy" },
+        { what: "keepalived.conf (2 LB nodes)", atLeast: 2, matches: (a) => a.kind === "keepalived" },
+        ...(config.platform === "local"
+            ? [{ what: "edge HAProxy config", atLeast: 1, matches: (a: Artifact) => a.kind === "haproxy-edge" }]
+            : []),
+        { what: "Consul server configs", atLeast: config.consul.servers, matches: (a) => consulServerFlag(a) === true },
+        { what: "Consul client configs (swarm + LB nodes)", atLeast: swarmNodes + 2, matches: (a) => consulServerFlag(a) === false },
+        { what: "daemon.json (one per swarm node)", atLeast: swarmNodes, matches: (a) => a.kind === "docker-daemon-json" },
+        { what: "Consul ACL bootstrap script", atLeast: 1, matches: script(/consul acl token create/) },
+        { what: "swarm init script", atLeast: 1, matches: script(/docker swarm init\b/) },
+        { what: "swarm join scripts", atLeast: swarmNodes - 1, matches: script(/docker swarm join\b(?!-token)/) },
+        { what: "web service deploy script", atLeast: 1, matches: script(/docker service create\b/) },
+    ];
+}
+
+interface Checked {
+    readonly run: ProgramRun;
+    readonly artifacts: Artifact[];
+}
+
+/** "where: checker output" for each artifact the checker rejects. */
+const rejected = (artifacts: readonly Artifact[], check: (a: Artifact) => CheckResult): string[] =>
+    artifacts.flatMap((a) => {
+        const r = check(a);
+        return r.ok ? [] : [`${describeArtifact(a)}:\n${r.output}`];
+    });
+
+/** One checker per kind: a new ArtifactKind does not compile until it has one. */
+const CHECKS: Readonly<Record<ArtifactKind, { readonly title: string; readonly check: (of: Artifact[], ctx: Checked) => string[] }>> = {
+    haproxy: { title: "haproxy -c accepts every LB haproxy.cfg", check: (of) => rejected(of, (a) => haproxyCheck(a.content)) },
+    "haproxy-edge": { title: "haproxy -c accepts the edge config", check: (of) => rejected(of, (a) => haproxyCheck(a.content)) },
+    keepalived: {
+        title: "keepalived -t accepts every keepalived.conf (in a namespace with its interface)",
+        check: (of, ctx) => rejected(of, (a) => keepalivedCheck(a.content, filesOnNode(ctx.run, ctx.artifacts, a))),
+    },
+    shell: { title: "shellcheck passes every shell script", check: (of) => rejected(of, (a) => shellCheck(a.content, a.shell ?? "sh")) },
+    "consul-json": {
+        title: "the Consul agent configs form one cluster (gossip key, ACL deny, bootstrap_expect, retry_join, ports)",
+        check: (of) => {
+            const r = consulCheck(of.map((a) => ({ where: describeArtifact(a), text: a.content })));
+            return r.ok ? [] : [r.output];
+        },
+    },
+    "docker-daemon-json": {
+        title: "every daemon.json parses, has live-restore false and address pools clear of the networks",
+        check: (of, ctx) => {
+            const reserved = reservedSubnets(ctx.run.resources, ctx.artifacts);
+            return rejected(of, (a) => daemonJsonCheck(a.content, reserved));
+        },
+    },
+    "docker-client-json": {
+        title: "every Docker client config parses and takes registry credentials from a helper, not the file",
+        check: (of) => rejected(of, (a) => dockerClientJsonCheck(a.content)),
+    },
+    "cloud-config": {
+        title: "cloud-init schema accepts every cloud-config",
+        check: (of) => rejected(of, (a) => cloudConfigCheck(a.content)),
+    },
+};
+
+afterAll(disposeCheckers);
+
+describe.each(STACKS)("$title", (c) => {
+    let ctx: Checked;
+    beforeAll(async () => {
+        const run = await runProgram(c.stack, c.overrides);
+        ctx = { run, artifacts: collectArtifacts(run) };
+    });
+
+    test("every artifact the config calls for is there", () => {
+        const missing = expectedArtifacts(resolvedConfig(c))
+            .map((e) => ({ ...e, found: ctx.artifacts.filter(e.matches).length }))
+            .filter((e) => e.found < e.atLeast)
+            .map((e) => `${e.what}: want ≥ ${e.atLeast}, found ${e.found}`);
+        expect(missing).toEqual([]);
+    });
+
+    test.each(Object.entries(CHECKS).map(([kind, { title }]) => [title, kind as ArtifactKind]))("%s", (_title, kind) => {
+        const of = ctx.artifacts.filter((a) => a.kind === kind);
+        expect(CHECKS[kind].check(of, ctx)).toEqual([]);
+    });
+
+    test("HAProxy resolves backends through its own node's Consul agent DNS (loopback, the agents' DNS port)", () => {
+        const dnsPorts = new Set(ctx.artifacts.filter((a) => consulServerFlag(a) === false).map((a) => JSON.parse(a.content).ports.dns));
+        expect(dnsPorts.size).toBe(1);
+        for (const a of ctx.artifacts.filter((x) => x.kind === "haproxy")) {
+            const nameservers = [...a.content.matchAll(/^\s*nameserver\s+\S+\s+(\S+)/gm)].map((m) => m[1]);
+            expect({ where: describeArtifact(a), nameservers }).toEqual({
+                where: describeArtifact(a),
+                nameservers: [`127.0.0.1:${[...dnsPorts][0]}`],
+            });
+        }
+    });
+});

@@ -1,0 +1,199 @@
+/**
+ * Each checker really runs: it accepts a real artifact from the dev (or prod) stack's graph and
+ * rejects the same artifact broken on purpose, for the reason given. A missing tool fails, never skips.
+ */
+import * as yaml from "js-yaml";
+import { Artifact, collectArtifacts, filesOnNode } from "../harness/artifacts";
+import { ProgramRun, runProgram } from "../harness/program";
+import {
+    CheckResult,
+    cloudConfigCheck,
+    consulCheck,
+    daemonJsonCheck,
+    disposeCheckers,
+    dockerClientJsonCheck,
+    haproxyCheck,
+    keepalivedCheck,
+    requireTool,
+    reservedSubnets,
+    shellCheck,
+} from "./checkers";
+
+let dev: ProgramRun;
+let artifacts: Artifact[];
+/** The prod stack's artifacts (the aws platform): cloud-config user data, the Docker client config. */
+let prodArtifacts: Artifact[];
+beforeAll(async () => {
+    dev = await runProgram("dev");
+    artifacts = collectArtifacts(dev);
+    prodArtifacts = collectArtifacts(await runProgram("prod"));
+});
+afterAll(disposeCheckers);
+
+/** The artifact at `path` that `node` receives (dev unless `from` says otherwise). */
+const file = (node: string, path: string, from = () => artifacts): string => {
+    const found = from().find((a) => (a.node ?? a.resource) === node && a.path === path);
+    if (!found) throw new Error(`no artifact ${path} on ${node}`);
+    return found.content;
+};
+const prod = () => prodArtifacts;
+/** `text` with `from` replaced by `to`; fails if `from` is not there (the break must really happen). */
+const broken = (text: string, from: string | RegExp, to: string): string => {
+    const out = text.replace(from, to);
+    if (out === text) throw new Error(`${from} not found: nothing was broken`);
+    return out;
+};
+const expectAccepted = (r: CheckResult) => expect(r).toEqual({ ok: true, output: expect.any(String) });
+const expectRejected = (r: CheckResult, why: RegExp) => {
+    expect(r.ok).toBe(false);
+    expect(r.output).toMatch(why);
+};
+
+describe("haproxy -c", () => {
+    test("rejects the LB config with an unknown keyword", () => {
+        const cfg = file("lb-0", "/etc/haproxy/haproxy.cfg");
+        expectAccepted(haproxyCheck(cfg));
+        expectRejected(haproxyCheck(broken(cfg, "    retries 3\n", "    retriez 3\n")), /unknown keyword 'retriez'/);
+    });
+
+    test("rejects the edge config with an invalid mode", () => {
+        const cfg = file("local-edge", "/etc/haproxy/edge.cfg");
+        expectAccepted(haproxyCheck(cfg));
+        expectRejected(haproxyCheck(broken(cfg, "    mode tcp\n", "    mode tcpx\n")), /unknown proxy mode 'tcpx'/);
+    });
+});
+
+describe("keepalived -t", () => {
+    const conf = () => file("lb-0", "/etc/keepalived/keepalived.conf");
+    /** lb-0's files: its uploads and what the LB image installs (the tracked script). */
+    const onLb0 = () => filesOnNode(dev, artifacts, artifacts.find((a) => a.resource === "lb-0" && a.kind === "keepalived")!);
+
+    test("rejects an unknown keyword and a missing brace", () => {
+        expectAccepted(keepalivedCheck(conf(), onLb0()));
+        expectRejected(
+            keepalivedCheck(broken(conf(), "check_unicast_src\n", "check_unicast_srcx\n"), onLb0()),
+            /Unknown keyword 'check_unicast_srcx'/,
+        );
+        expectRejected(keepalivedCheck(broken(conf(), "unicast_peer {", "unicast_peer"), onLb0()), /Extra '}' found/);
+    });
+
+    test("rejects a config whose tracked script nothing ships", () => {
+        expectRejected(
+            keepalivedCheck(conf(), new Map()),
+            /keepalived runs \/usr\/local\/bin\/check_haproxy\.sh, but no image or artifact ships/,
+        );
+    });
+});
+
+describe("shellcheck", () => {
+    const init = () => file("swarm-init", "stdin");
+
+    test("rejects the swarm init script with a syntax error", () => {
+        expectAccepted(shellCheck(init(), "sh"));
+        expectRejected(shellCheck(`${init()}if true; then\n`, "sh"), /SC1046|SC1047|SC1073/);
+    });
+
+    test("rejects the ACL bootstrap script with an unquoted expansion (SC2086)", () => {
+        const acl = file("consul-acl-bootstrap", "stdin");
+        expectAccepted(shellCheck(acl, "sh"));
+        expectRejected(shellCheck(broken(acl, '@"$rules"', "@$rules"), "sh"), /SC2086/);
+    });
+});
+
+describe("Consul configs", () => {
+    const configs = () => artifacts.filter((a) => a.kind === "consul-json").map((a) => ({ where: `${a.resource}`, text: a.content }));
+    /** The cluster's configs with `resource`'s config changed by `edit`. */
+    const edited = (resource: string, edit: (c: Record<string, any>) => void) =>
+        configs().map((c) => {
+            if (c.where !== resource) return c;
+            const json = JSON.parse(c.text);
+            edit(json);
+            return { where: c.where, text: JSON.stringify(json) };
+        });
+
+    test("accept the real cluster", () => {
+        expectAccepted(consulCheck(configs()));
+    });
+
+    test.each<[string, string, (c: Record<string, any>) => void, RegExp]>([
+        [
+            "default_policy allow",
+            "consul-server-0",
+            (c) => (c.acl.default_policy = "allow"),
+            /consul-server-0: acl.default_policy is "allow"/,
+        ],
+        ["ACLs off", "lb-0-consul-agent", (c) => (c.acl.enabled = false), /lb-0-consul-agent: acl.enabled is not true/],
+        ["bootstrap_expect off by one", "consul-server-1", (c) => (c.bootstrap_expect = 2), /bootstrap_expect 2, but there are 3 servers/],
+        ["another gossip key on one agent", "swarm-worker-0-consul-agent", (c) => (c.encrypt = "other"), /encrypt \(gossip key\) differs/],
+        [
+            "no gossip key",
+            "swarm-worker-1-consul-agent",
+            (c) => delete c.encrypt,
+            /swarm-worker-1-consul-agent: encrypt \(gossip key\) missing/,
+        ],
+        ["retry_join missing a server", "swarm-manager-0-consul-agent", (c) => c.retry_join.pop(), /is not exactly the servers/],
+        ["a client listening on every address", "lb-1-consul-agent", (c) => (c.client_addr = "0.0.0.0"), /client_addr "0.0.0.0"/],
+        ["another DNS port on one agent", "lb-1-consul-agent", (c) => (c.ports.dns = 53), /ports differs/],
+    ])("reject %s", (_what, resource, edit, why) => {
+        expectRejected(consulCheck(edited(resource, edit)), why);
+    });
+
+    test("reject malformed JSON", () => {
+        expectRejected(consulCheck([{ where: "x", text: "{" }]), /x: not JSON/);
+    });
+});
+
+describe("daemon.json", () => {
+    const daemon = () => JSON.parse(file("swarm-worker-0", "/etc/docker/daemon.json"));
+    const check = (config: unknown) => daemonJsonCheck(JSON.stringify(config), reservedSubnets(dev.resources, artifacts));
+
+    test("rejects live-restore true", () => {
+        expectAccepted(check(daemon()));
+        expectRejected(check({ ...daemon(), "live-restore": true }), /live-restore is true/);
+    });
+
+    test("rejects address pools overlapping the nodes' network or the swarm overlay pool", () => {
+        expect(reservedSubnets(dev.resources, artifacts).map((r) => r.cidr)).toEqual(["10.77.0.0/24", "10.214.0.0/16"]);
+        expectRejected(
+            check({ ...daemon(), "default-address-pools": [{ base: "10.77.0.0/16", size: 24 }] }),
+            /overlaps the network local-network 10\.77\.0\.0\/24/,
+        );
+        expectRejected(
+            check({ ...daemon(), "default-address-pools": [{ base: "10.214.8.0/22", size: 24 }] }),
+            /overlaps the swarm overlay pool/,
+        );
+    });
+});
+
+describe("Docker client config", () => {
+    test("rejects a registry password inline in the file", () => {
+        const config = JSON.parse(file("swarm-worker-0", "/root/.docker/config.json", prod));
+        expectAccepted(dockerClientJsonCheck(JSON.stringify(config)));
+        const inline = { ...config, auths: { "registry.example.com": { auth: Buffer.from("user:pass").toString("base64") } } };
+        expectRejected(dockerClientJsonCheck(JSON.stringify(inline)), /auths\.registry\.example\.com\.auth: a registry credential inline/);
+        expectRejected(dockerClientJsonCheck("{"), /not JSON/);
+    });
+});
+
+describe("cloud-init schema (the prod stack's real user data)", () => {
+    const userData = () => file("lb-0", "userData", prod);
+    const withKeys = (extra: Record<string, unknown>) => "#cloud-config\n" + yaml.dump({ ...(yaml.load(userData()) as object), ...extra });
+
+    test("rejects a misspelt top-level key (which cloud-init 22.4 itself would ignore)", () => {
+        expectAccepted(cloudConfigCheck(userData()));
+        expectRejected(cloudConfigCheck(withKeys({ write_file: [] })), /unknown top-level key "write_file"/);
+    });
+
+    test("rejects an invalid key inside a module, a wrong type and a missing #cloud-config header", () => {
+        const [first] = (yaml.load(userData()) as any).write_files;
+        expectRejected(cloudConfigCheck(withKeys({ write_files: [{ ...first, contents: "x" }] })), /'contents' was unexpected/);
+        expectRejected(cloudConfigCheck(withKeys({ runcmd: "systemctl restart haproxy" })), /runcmd: .* is not of type 'array'/);
+        expectRejected(cloudConfigCheck(broken(userData(), "#cloud-config\n", "")), /needs to begin with "#cloud-config"/);
+    });
+});
+
+test("a missing checker fails the suite with the apt-get line that installs it, instead of skipping", () => {
+    expect(() => requireTool("haproxy-not-installed", ["-v"], "haproxy")).toThrow(
+        /haproxy-not-installed is needed .* apt-get install -y --no-install-recommends haproxy$/,
+    );
+});

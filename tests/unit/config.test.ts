@@ -7,6 +7,13 @@ const valid = { platform: "local", web: { version: "1.0.0" } };
 const issuesFor = (raw: object, stack = "dev") => validateStackConfig(raw, stack).issues;
 const keysOf = (raw: object, stack = "dev") => issuesFor(raw, stack).map((i) => i.key);
 
+/** The real program, with this override on the stack's own file, refuses it by key and creates nothing. */
+async function expectRefusedByProgram(stack: string, override: object, key: string): Promise<void> {
+    const { error, resources } = await runProgramExpectingError(stack, override as Record<string, unknown>);
+    expect(error.message).toContain(`  - ${key} = `);
+    expect(resources.filter((r) => r.type !== "pulumi:pulumi:Stack")).toEqual([]);
+}
+
 describe("defaults", () => {
     test("a minimal config resolves every default", () => {
         const { config, issues } = validateStackConfig(valid, "dev");
@@ -56,11 +63,12 @@ describe("bad config is refused with the key, the value and the rule", () => {
         ["misspelt key", { web: { version: "1", replica: 3 } }, "web.replica", /not a known key/],
         ["drain shorter than HAProxy's discovery lag", { web: { version: "1", drainSeconds: 0.5 } }, "web.drainSeconds", /HAProxy/],
         ["clashing edge ports", { edge: { webPort: 8500 } }, "edge.consulUiPort", /must differ from edge.webPort/],
-    ])("%s", (_label, override, key, rule) => {
+    ])("%s", async (_label, override, key, rule) => {
         const raw = { ...valid, ...override, web: { ...valid.web, ...((override as any).web ?? {}) } };
         const issue = issuesFor(raw).find((i) => i.key === key);
         expect(issue).toBeDefined();
         expect(issue!.rule).toMatch(rule);
+        await expectRefusedByProgram("dev", override, key);
     });
 
     test.each([
@@ -72,11 +80,12 @@ describe("bad config is refused with the key, the value and the rule", () => {
         ["bad instance type", { aws: { instanceTypes: { worker: "big" } } }, "aws.instanceTypes.worker", /instance type/],
         ["VPC too small", { network: { subnet: "10.20.0.0/26" } }, "network.subnet", /\/16–\/24/],
         ["misspelt aws key", { aws: { zone: 3 } }, "aws.zone", /not a known key/],
-    ])("aws: %s", (_label, override, key, rule) => {
+    ])("aws: %s", async (_label, override, key, rule) => {
         const raw = { platform: "aws", web: { version: "1" }, ...override };
         const issue = issuesFor(raw, "prod").find((i) => i.key === key);
         expect(issue).toBeDefined();
         expect(issue!.rule).toMatch(rule);
+        await expectRefusedByProgram("prod", override, key);
     });
 
     test("aws defaults: a /16 VPC, 3 zones and an overlay VIP outside it", () => {

@@ -46,6 +46,8 @@ export const LB_IMAGE_PATHS = {
     haproxyConfig: "/etc/haproxy/haproxy.cfg",
     keepalivedConfig: "/etc/keepalived/keepalived.conf",
     runtimeSocket: "/run/haproxy/admin.sock",
+    /** 1 while HAProxy is not running (written by the image's entrypoint, watched by keepalived). */
+    haproxyDownFile: "/run/keepalived/haproxy.down",
 } as const;
 
 /**
@@ -137,6 +139,7 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
                     vrrpVersion,
                     authPassword: vrrpVersion === 2 ? authPassword : undefined,
                     healthCheck: { script: checkHaproxyCommand(webPort), ...HAPROXY_CHECK },
+                    trackFile: { name: "haproxy_down", path: LB_IMAGE_PATHS.haproxyDownFile },
                     notifyScript: failover.notifyCommand,
                 }),
             );

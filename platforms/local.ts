@@ -54,6 +54,18 @@ function uploads(files: readonly NodeFile[]): docker.types.input.ContainerUpload
     return files.map((f) => ({ file: f.path, content: f.content, permissions: f.mode }));
 }
 
+/**
+ * The Consul agent beside a node: the official entrypoint (user drop, config flags) in the
+ * background, SIGTERM forwarded so the agent leaves gracefully, and an exit (for the restart
+ * policy) when the shared network namespace loses its interface.
+ */
+export const AGENT_WATCHDOG = [
+    "docker-entrypoint.sh agent & pid=$!",
+    'trap \'kill -TERM "$pid"; wait "$pid"; exit 0\' TERM INT',
+    'while [ -e /sys/class/net/eth0 ] && kill -0 "$pid" 2>/dev/null; do sleep 1; done',
+    'kill -TERM "$pid" 2>/dev/null; wait "$pid"; exit 1',
+].join("\n");
+
 /** Images the platform builds from images/. */
 const IMAGE_DOCKERFILES = {
     lb: "images/lb/Dockerfile",
@@ -207,7 +219,13 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
                         init: true,
                         // keepalived adds and removes the VIP.
                         capabilities: { adds: ["NET_ADMIN"] },
-                        sysctls: { "net.ipv4.ip_nonlocal_bind": "1" },
+                        sysctls: {
+                            "net.ipv4.ip_nonlocal_bind": "1",
+                            // While a stopping node drains, it keeps the VIP on lo: only the interface that
+                            // holds an address answers ARP for it, and ARP never uses the VIP as source.
+                            "net.ipv4.conf.all.arp_ignore": "1",
+                            "net.ipv4.conf.all.arp_announce": "2",
+                        },
                     },
                     opts,
                 );
@@ -223,7 +241,11 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
                 {
                     name: this.containerName(`${args.name}-consul-agent`),
                     image: this.consulImage.imageId,
-                    command: ["agent"],
+                    // When the node restarts, Docker gives it a new network namespace but leaves this
+                    // container in the old, dead one. The watchdog exits once the node's eth0 is gone, so
+                    // the restart policy brings the agent back inside the node's new namespace (~2 s).
+                    entrypoints: ["/bin/sh", "-c"],
+                    command: [AGENT_WATCHDOG],
                     // Shares the node's network namespace: the node's processes reach it on 127.0.0.1.
                     networkMode: pulumi.interpolate`container:${container.id}`,
                     uploads: uploads(args.consulAgent.files),

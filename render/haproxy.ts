@@ -234,6 +234,8 @@ export function renderHaproxyConfig(input: HaproxyConfigInput): string {
         `    bind :${input.webPort}`,
         "    # Answered by HAProxy itself: the keepalived check and cloud LB health checks probe it.",
         `    monitor-uri ${LB_MONITOR_URI}`,
+        "    # A node without a usable server must not hold the VIP (e.g. its Consul agent is not answering).",
+        `    monitor fail if { nbsrv(${backend}) lt 1 }`,
         "    option forwardfor",
         `    http-after-response set-header ${LB_NODE_HEADER} ${node}`,
         `    default_backend ${backend}`,

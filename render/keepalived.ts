@@ -72,6 +72,12 @@ export interface KeepalivedConfigInput {
     readonly authPassword?: string;
     readonly healthCheck: KeepalivedHealthCheck;
     /**
+     * Optional file keepalived watches with inotify (`track_file`, weight 0): a non-zero value puts
+     * the node in FAULT at once. The LB image writes 1 there the moment HAProxy exits, so a dead
+     * HAProxy releases the VIP without waiting for healthCheck's interval × fall.
+     */
+    readonly trackFile?: { readonly name: string; readonly path: string };
+    /**
      * Optional command run on every state change with keepalived's arguments
      * `INSTANCE <name> <MASTER|BACKUP|FAULT|STOP> <priority>` (on AWS it moves the
      * VIP with an API call). Path plus optional arguments, like healthCheck.script.
@@ -192,6 +198,11 @@ export function renderKeepalivedConfig(input: KeepalivedConfigInput): string {
     if (!Number.isInteger(hc.fall) || hc.fall < 1) fail(`healthCheck.fall must be an integer >= 1 (got ${hc.fall})`);
     if (!Number.isInteger(hc.rise) || hc.rise < 1) fail(`healthCheck.rise must be an integer >= 1 (got ${hc.rise})`);
     if (input.notifyScript !== undefined) assertCommand("notifyScript", input.notifyScript);
+    if (input.trackFile !== undefined) {
+        assertWord("trackFile.name", input.trackFile.name);
+        if (!/^\/[A-Za-z0-9._/-]+$/.test(input.trackFile.path))
+            fail(`trackFile.path must be an absolute path (got ${JSON.stringify(input.trackFile.path)})`);
+    }
 
     const out: string[] = [
         `# keepalived.conf for LB node ${input.routerId}.`,
@@ -219,6 +230,17 @@ export function renderKeepalivedConfig(input: KeepalivedConfigInput): string {
         "    # No weight: a failing check means FAULT, which releases the VIP at once.",
         "}",
         "",
+        ...(input.trackFile === undefined
+            ? []
+            : [
+                  `track_file ${input.trackFile.name} {`,
+                  `    file ${input.trackFile.path}`,
+                  "    # Non-zero means FAULT at once (inotify, no polling).",
+                  "    weight 0",
+                  "    init_file 0",
+                  "}",
+                  "",
+              ]),
         `vrrp_instance ${KEEPALIVED_INSTANCE_NAME} {`,
         "    # BACKUP on every node: nopreempt is ignored with state MASTER.",
         "    state BACKUP",
@@ -251,6 +273,7 @@ export function renderKeepalivedConfig(input: KeepalivedConfigInput): string {
         `        ${KEEPALIVED_SCRIPT_NAME}`,
         "    }",
     );
+    if (input.trackFile !== undefined) out.push("    track_file {", `        ${input.trackFile.name}`, "    }");
     if (input.notifyScript !== undefined) out.push(`    notify "${input.notifyScript}"`);
     out.push("}");
     return `${out.join("\n")}\n`;

@@ -31,6 +31,14 @@
 #                                  node that refuses connections meanwhile.
 #   LB_MONITOR_PORT, LB_MONITOR_URI  where HAProxy answers its own health
 #                                  (default 80 and /lb-health, as rendered).
+#   HAPROXY_DOWN_FILE              keepalived's track_file (render/keepalived.ts):
+#                                  1 while HAProxy is not running, else 0; keepalived
+#                                  watches it with inotify, so a dead HAProxy releases
+#                                  the VIP at once instead of after interval × fall.
+#   HANDOVER_GRACE_SECONDS         on stop, after keepalived has handed the VIP over:
+#                                  how long HAProxy keeps listening and serving before
+#                                  its soft stop (default 1), so requests already
+#                                  here finish and late packets are still answered.
 set -uo pipefail
 
 HAPROXY_CFG=${HAPROXY_CFG:-/etc/haproxy/haproxy.cfg}
@@ -40,6 +48,8 @@ LB_MONITOR_PORT=${LB_MONITOR_PORT:-80}
 LB_MONITOR_URI=${LB_MONITOR_URI:-/lb-health}
 CHECK_SCRIPT=${CHECK_SCRIPT:-/usr/local/bin/check_haproxy.sh}
 KEEPALIVED_RUN_DIR=/run/keepalived
+HAPROXY_DOWN_FILE=${HAPROXY_DOWN_FILE:-$KEEPALIVED_RUN_DIR/haproxy.down}
+HANDOVER_GRACE_SECONDS=${HANDOVER_GRACE_SECONDS:-1}
 
 log() {
     printf '%s lb-entrypoint[%d]: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "$BASHPID" "$*" >&2
@@ -58,6 +68,7 @@ supervise_haproxy() {
     while ((stopping == 0)); do
         haproxy -db -f "$HAPROXY_CFG" &
         pid=$!
+        echo 0 >"$HAPROXY_DOWN_FILE"
         log "haproxy started (pid $pid)"
         # `wait` returns early when the TERM trap runs: keep waiting until HAProxy itself is gone.
         while :; do
@@ -66,6 +77,7 @@ supervise_haproxy() {
             kill -0 "$pid" 2>/dev/null || break
         done
         pid=0
+        echo 1 >"$HAPROXY_DOWN_FILE"
         if ((stopping)); then
             log "haproxy stopped (status $rc)"
             break
@@ -80,14 +92,35 @@ KEEPALIVED_PID=0
 SUPERVISOR_PID=0
 SHUTTING_DOWN=0
 
+# The virtual IPs of keepalived.conf that are configured on this node right now.
+held_vips() {
+    local vip
+    awk '/virtual_ipaddress[[:space:]]*[{]/ { inside = 1; next } inside && /[}]/ { inside = 0 } inside { print $1 }' "$KEEPALIVED_CONF" |
+        while read -r vip; do
+            if ip -o addr show | grep -qF " ${vip%/*}/"; then printf '%s\n' "${vip%/*}"; fi
+        done
+}
+
 # Order matters: VIP away first (graceful VRRP handover), then drain HAProxy.
 shutdown() {
     ((SHUTTING_DOWN)) && return
     SHUTTING_DOWN=1
     log "stopping: keepalived first (VIP handover), then haproxy (soft stop)"
+    # Requests that reached this node before the handover are answered from the VIP: keep it on lo
+    # while HAProxy drains (keepalived removes it from the interface). The container's arp_ignore=1 /
+    # arp_announce=2 keep this copy out of ARP, so it attracts no new traffic.
+    local vips vip
+    vips=$(held_vips)
+    for vip in $vips; do
+        ip addr add "$vip/32" dev lo 2>/dev/null && log "draining: $vip stays on lo until HAProxy has stopped"
+    done
     if ((KEEPALIVED_PID > 0)) && kill -0 "$KEEPALIVED_PID" 2>/dev/null; then
         kill -TERM "$KEEPALIVED_PID" 2>/dev/null
         wait "$KEEPALIVED_PID" 2>/dev/null
+    fi
+    # The peer's gratuitous ARP redirects new connections; until it has landed, SYNs still arrive here.
+    if [[ -n $vips ]]; then
+        sleep "$HANDOVER_GRACE_SECONDS"
     fi
     if ((SUPERVISOR_PID > 0)) && kill -0 "$SUPERVISOR_PID" 2>/dev/null; then
         kill -TERM "$SUPERVISOR_PID" 2>/dev/null

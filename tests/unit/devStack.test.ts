@@ -51,6 +51,10 @@ describe("topology follows the stack config", () => {
         for (const node of nodes) {
             const agent = containerNamed(dev, `${node}-consul-agent`);
             expect(agent.inputs.networkMode).toBe(`container:${node}-id`);
+            // It must follow the node into a new namespace after a node restart (watchdog + restart policy).
+            expect(agent.inputs.command[0]).toMatch(/docker-entrypoint\.sh agent & pid=\$!/);
+            expect(agent.inputs.command[0]).toContain("/sys/class/net/eth0");
+            expect(agent.inputs.restart).toBe("unless-stopped");
         }
         expect(namesMatching(dev, /-consul-agent$/)).toHaveLength(nodes.length);
     });

@@ -1,0 +1,109 @@
+// The docker CLI, asynchronously (the load generator shares this event loop: nothing here blocks it),
+// every call bounded by a timeout.
+import { spawn } from "child_process";
+
+/** Label on every container and network the system tests create; cleanup removes by it. */
+export const SYSTEM_LABEL = "swarm-platform.system-test";
+
+export interface CommandResult {
+    readonly code: number | null;
+    readonly stdout: string;
+    readonly stderr: string;
+    readonly ms: number;
+    readonly timedOut: boolean;
+}
+
+export interface CommandOptions {
+    /** Written to the command's stdin (then closed). */
+    readonly input?: string | Buffer;
+    /** Killed (SIGKILL) after this long. Default 60 s. */
+    readonly timeoutMs?: number;
+}
+
+/** Runs a command; never rejects for a non-zero exit (see `code`), only if it cannot be spawned. */
+export function runCommand(file: string, args: readonly string[], opts: CommandOptions = {}): Promise<CommandResult> {
+    return new Promise((resolve, reject) => {
+        const started = performance.now();
+        const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        let timedOut = false;
+        const timer = setTimeout(() => {
+            timedOut = true;
+            child.kill("SIGKILL");
+        }, opts.timeoutMs ?? 60_000);
+        child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+        child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+        child.stdin.on("error", () => undefined); // the command may exit before reading its input
+        child.on("error", (err) => {
+            clearTimeout(timer);
+            reject(err);
+        });
+        child.on("close", (code) => {
+            clearTimeout(timer);
+            resolve({ code, stdout, stderr, ms: performance.now() - started, timedOut });
+        });
+        child.stdin.end(opts.input ?? "");
+    });
+}
+
+/** `docker ARGS`; resolves with the result whatever the exit status. */
+export function dockerResult(args: readonly string[], opts: CommandOptions = {}): Promise<CommandResult> {
+    return runCommand("docker", args, opts);
+}
+
+/** `docker ARGS`; resolves with trimmed stdout, rejects on a non-zero exit or timeout. */
+export async function docker(args: readonly string[], opts: CommandOptions = {}): Promise<string> {
+    const r = await dockerResult(args, opts);
+    if (r.code !== 0) {
+        const why = r.timedOut ? `timed out after ${opts.timeoutMs ?? 60_000} ms` : `exit ${r.code}`;
+        throw new Error(`docker ${args.join(" ")}: ${why}: ${r.stderr.trim() || r.stdout.trim()}`);
+    }
+    return r.stdout.trim();
+}
+
+/** Lines of `docker ... -q` style output. */
+export function lines(text: string): string[] {
+    return text
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l.length > 0);
+}
+
+/**
+ * Removes every container and network the system tests ever created on this engine (by label, and
+ * by name prefix for anything created without it). Safe to call at any time; bounded.
+ */
+export async function removeSystemTestObjects(namePrefix: string): Promise<void> {
+    const containers = new Set([
+        ...lines(await docker(["ps", "-aq", "--filter", `label=${SYSTEM_LABEL}`])),
+        ...lines(await docker(["ps", "-aq", "--filter", `name=^/${namePrefix}`])),
+    ]);
+    if (containers.size > 0) await docker(["rm", "-f", "-v", ...containers], { timeoutMs: 120_000 });
+    const networks = new Set([
+        ...lines(await docker(["network", "ls", "-q", "--filter", `label=${SYSTEM_LABEL}`])),
+        ...lines(await docker(["network", "ls", "-q", "--filter", `name=^${namePrefix}`])),
+    ]);
+    for (const n of networks) await dockerResult(["network", "rm", n], { timeoutMs: 30_000 });
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Polls `probe` every `everyMs` until it returns a value other than undefined, or throws after `timeoutMs`. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 100): Promise<T> {
+    const deadline = performance.now() + timeoutMs;
+    let lastError: unknown;
+    for (;;) {
+        try {
+            const value = await probe();
+            if (value !== undefined) return value;
+        } catch (err) {
+            lastError = err;
+        }
+        if (performance.now() >= deadline) {
+            const detail = lastError instanceof Error ? ` (last error: ${lastError.message})` : "";
+            throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
+        }
+        await sleep(everyMs);
+    }
+}

@@ -1,0 +1,239 @@
+// Bounded HTTP load generator (Node only, no dependencies).
+//
+// Fixed rate, fixed duration, one new connection per request (no keep-alive: every request takes the
+// full path edge → VIP → HAProxy → task, so a VIP move shows), a hard per-request deadline and no
+// retries. Every request is counted and ends as exactly one success (HTTP 200) or failure (status,
+// error or timeout); every outcome is timestamped, so "the longest time without a successful answer"
+// can be computed, and the `X-LB-Node` response header says which LB node answered.
+//
+// Library: `runLoad(options)` resolves once every request has ended (at most duration + timeout).
+// CLI:     npx ts-node --transpile-only tests/system/load.ts --url http://127.0.0.1:28080/ \
+//              [--rate 100] [--seconds 10] [--timeout-ms 1000]   (prints the summary as JSON)
+import * as http from "http";
+
+export interface LoadOptions {
+    /** Target; the system tests only ever aim at 127.0.0.1 (the edge) or containers they created. */
+    readonly url: string;
+    /** Requests per second, spread evenly. */
+    readonly ratePerSecond: number;
+    /** How long requests are sent for. */
+    readonly durationMs: number;
+    /** Deadline per request (connect + full response). Default 1000. */
+    readonly timeoutMs?: number;
+    /** Header naming the LB node that answered. Default X-LB-Node. */
+    readonly nodeHeader?: string;
+}
+
+/** One request. Times are `performance.now()` values (ms), comparable with the caller's clock. */
+export interface Sample {
+    readonly index: number;
+    readonly sentMs: number;
+    readonly doneMs: number;
+    readonly ok: boolean;
+    readonly status?: number;
+    readonly error?: string;
+    readonly lbNode?: string;
+    /** The app's answer (first line), to see which task/version answered. */
+    readonly body?: string;
+}
+
+export interface LoadRun {
+    readonly options: Required<LoadOptions>;
+    /** performance.now() when sending started and the end of the sending window. */
+    readonly startMs: number;
+    readonly endMs: number;
+    /** Wall clock at startMs, for logs. */
+    readonly startedAt: string;
+    /** Every request, in the order it was sent. */
+    readonly samples: readonly Sample[];
+}
+
+export async function runLoad(options: LoadOptions): Promise<LoadRun> {
+    const opts: Required<LoadOptions> = { timeoutMs: 1000, nodeHeader: "X-LB-Node", ...options };
+    const url = new URL(opts.url);
+    if (url.protocol !== "http:") throw new Error(`load: only http:// is supported (got ${opts.url})`);
+    if (!(opts.ratePerSecond > 0 && opts.ratePerSecond <= 1000))
+        throw new Error(`load: rate must be in (0, 1000] (got ${opts.ratePerSecond})`);
+    if (!(opts.durationMs > 0 && opts.durationMs <= 15 * 60_000)) throw new Error(`load: duration must be in (0, 15 min]`);
+    const total = Math.round((opts.ratePerSecond * opts.durationMs) / 1000);
+    const periodMs = 1000 / opts.ratePerSecond;
+    const headerName = opts.nodeHeader.toLowerCase();
+    const samples: Sample[] = new Array(total);
+    const pending: Promise<void>[] = [];
+
+    const fire = (index: number): Promise<void> =>
+        new Promise((resolve) => {
+            const sentMs = performance.now();
+            let settled = false;
+            const finish = (s: Omit<Sample, "index" | "sentMs" | "doneMs">) => {
+                if (settled) return;
+                settled = true;
+                clearTimeout(deadline);
+                samples[index] = { index, sentMs, doneMs: performance.now(), ...s };
+                resolve();
+            };
+            const req = http.get(
+                {
+                    host: url.hostname,
+                    port: url.port || 80,
+                    path: `${url.pathname}${url.search}`,
+                    agent: false,
+                    headers: { "User-Agent": "swarm-platform-system-load", Connection: "close" },
+                },
+                (res) => {
+                    let body = "";
+                    res.setEncoding("utf8");
+                    res.on("data", (chunk: string) => {
+                        if (body.length < 512) body += chunk;
+                    });
+                    res.on("end", () => {
+                        const lbNode = res.headers[headerName];
+                        finish({
+                            ok: res.statusCode === 200,
+                            status: res.statusCode,
+                            lbNode: Array.isArray(lbNode) ? lbNode[0] : lbNode,
+                            body: body.split("\n")[0],
+                            error: res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}`,
+                        });
+                    });
+                    res.on("error", (err) => finish({ ok: false, status: res.statusCode, error: errorName(err) }));
+                },
+            );
+            // One deadline for connect + the whole response.
+            const deadline = setTimeout(() => {
+                finish({ ok: false, error: "timeout" });
+                req.destroy();
+            }, opts.timeoutMs);
+            req.on("error", (err) => finish({ ok: false, error: errorName(err) }));
+        });
+
+    const startMs = performance.now();
+    const startedAt = new Date().toISOString();
+    // Absolute schedule: request i goes out at startMs + i × period, however late a timer fires.
+    await new Promise<void>((resolve) => {
+        let next = 0;
+        const tick = () => {
+            const now = performance.now();
+            while (next < total && startMs + next * periodMs <= now) pending.push(fire(next++));
+            if (next >= total) return resolve();
+            setTimeout(tick, Math.max(0, startMs + next * periodMs - performance.now()));
+        };
+        tick();
+    });
+    await Promise.all(pending);
+    return { options: opts, startMs, endMs: startMs + opts.durationMs, startedAt, samples };
+}
+
+function errorName(err: unknown): string {
+    const e = err as NodeJS.ErrnoException;
+    return e.code ?? e.message ?? String(err);
+}
+
+export interface Gap {
+    /** Longest time (ms) without a successful answer, between consecutive successes (or the window's edges). */
+    readonly ms: number;
+    /** Its start and end, relative to the start of the load (ms). */
+    readonly fromMs: number;
+    readonly toMs: number;
+}
+
+export interface LoadSummary {
+    readonly requests: number;
+    readonly ok: number;
+    readonly failed: number;
+    readonly longestGap: Gap;
+    /** Failures relative to the load start: when, what. */
+    readonly failures: { readonly atMs: number; readonly error: string }[];
+    /** Which LB node answered how many successful requests. */
+    readonly byLbNode: Record<string, number>;
+    /** Changes of the answering LB node along the successful requests (in send order). */
+    readonly lbNodeChanges: { readonly atMs: number; readonly from: string; readonly to: string }[];
+    readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number };
+}
+
+/**
+ * Summary of a load run, optionally of the requests SENT within [fromMs, toMs) relative to the start
+ * (the gap is then computed within that window too).
+ */
+export function summarize(run: LoadRun, window?: { fromMs: number; toMs: number }): LoadSummary {
+    const lo = run.startMs + (window?.fromMs ?? 0);
+    const hi = window ? run.startMs + window.toMs : run.endMs;
+    const samples = run.samples.filter((s) => s.sentMs >= lo && s.sentMs < hi);
+    const ok = samples.filter((s) => s.ok);
+    const successTimes = ok.map((s) => s.doneMs).sort((a, b) => a - b);
+    // A request sent inside the window that succeeds after it still ends the gap it was in.
+    const end = Math.max(hi, successTimes.length > 0 ? successTimes[successTimes.length - 1] : hi);
+    const edges = [lo, ...successTimes, end];
+    let gap: Gap = { ms: 0, fromMs: 0, toMs: 0 };
+    for (let i = 1; i < edges.length; i++) {
+        const ms = edges[i] - edges[i - 1];
+        if (ms > gap.ms) gap = { ms, fromMs: edges[i - 1] - run.startMs, toMs: edges[i] - run.startMs };
+    }
+    const byLbNode: Record<string, number> = {};
+    for (const s of ok) byLbNode[s.lbNode ?? "?"] = (byLbNode[s.lbNode ?? "?"] ?? 0) + 1;
+    const lbNodeChanges: LoadSummary["lbNodeChanges"][number][] = [];
+    for (let i = 1; i < ok.length; i++) {
+        const from = ok[i - 1].lbNode ?? "?";
+        const to = ok[i].lbNode ?? "?";
+        if (from !== to) lbNodeChanges.push({ atMs: ok[i].sentMs - run.startMs, from, to });
+    }
+    const latencies = ok.map((s) => s.doneMs - s.sentMs).sort((a, b) => a - b);
+    return {
+        requests: samples.length,
+        ok: ok.length,
+        failed: samples.length - ok.length,
+        longestGap: gap,
+        failures: samples.filter((s) => !s.ok).map((s) => ({ atMs: s.doneMs - run.startMs, error: s.error ?? "?" })),
+        byLbNode,
+        lbNodeChanges,
+        latencyMs: {
+            p50: percentile(latencies, 0.5),
+            p90: percentile(latencies, 0.9),
+            p99: percentile(latencies, 0.99),
+            max: latencies.length > 0 ? latencies[latencies.length - 1] : NaN,
+        },
+    };
+}
+
+/** Nearest-rank percentile of sorted values (NaN when empty). */
+export function percentile(sorted: readonly number[], q: number): number {
+    if (sorted.length === 0) return NaN;
+    return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+/** Median (NaN when empty). */
+export function median(values: readonly number[]): number {
+    const sorted = [...values].sort((a, b) => a - b);
+    if (sorted.length === 0) return NaN;
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function parseCli(argv: readonly string[]): LoadOptions {
+    const args = new Map<string, string>();
+    for (let i = 0; i < argv.length; i += 2) {
+        if (!argv[i].startsWith("--") || argv[i + 1] === undefined)
+            throw new Error(`usage: load.ts --url URL [--rate N] [--seconds S] [--timeout-ms MS]`);
+        args.set(argv[i].slice(2), argv[i + 1]);
+    }
+    const url = args.get("url");
+    if (url === undefined) throw new Error("load.ts: --url is required");
+    const host = new URL(url).hostname;
+    if (!/^127\./.test(host)) throw new Error(`load.ts: the CLI only sends to 127.0.0.0/8 (got ${host})`);
+    return {
+        url,
+        ratePerSecond: Number(args.get("rate") ?? 100),
+        durationMs: Number(args.get("seconds") ?? 10) * 1000,
+        timeoutMs: Number(args.get("timeout-ms") ?? 1000),
+    };
+}
+
+if (require.main === module) {
+    runLoad(parseCli(process.argv.slice(2))).then(
+        (run) => console.log(JSON.stringify(summarize(run), null, 2)),
+        (err: Error) => {
+            console.error(err.message);
+            process.exit(2);
+        },
+    );
+}

@@ -1,0 +1,85 @@
+// Measurements of a system-test run, and the benchmark files (bench/results.json, bench/results.md)
+// written from them when BENCH_WRITE=1 (`npm run bench`).
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { REPO_ROOT } from "../harness/program";
+
+export interface Metric {
+    readonly key: string;
+    readonly value: number | null;
+    readonly unit: string;
+    /** Human-readable goal, e.g. "≤ 500 (fail > 900)". */
+    readonly goal: string;
+    readonly pass: boolean | null;
+    readonly command: string;
+    readonly note?: string;
+    /** Shown instead of the value when it is null (default "not measured"). */
+    readonly whenNull?: string;
+}
+
+const SYSTEM_COMMAND = "npm run test:system";
+
+export class Results {
+    private readonly metrics = new Map<string, Metric>();
+    private readonly details: Record<string, unknown> = {};
+
+    set(m: Omit<Metric, "command"> & { command?: string }): void {
+        this.metrics.set(m.key, { command: `${SYSTEM_COMMAND} -- -t '${m.key}'`, ...m });
+    }
+
+    get(key: string): number | null {
+        return this.metrics.get(key)?.value ?? null;
+    }
+
+    detail(key: string, value: unknown): void {
+        this.details[key] = value;
+    }
+
+    /** Writes bench/results.json and bench/results.md. */
+    write(dir = path.join(REPO_ROOT, "bench")): void {
+        fs.mkdirSync(dir, { recursive: true });
+        const commit = git(["rev-parse", "HEAD"]);
+        const dirty = git(["status", "--porcelain"]).length > 0;
+        const json: Record<string, unknown> = {
+            generated_at: new Date().toISOString(),
+            git_commit: commit,
+            git_dirty: dirty,
+            command: "npm run bench",
+        };
+        for (const m of this.metrics.values()) json[m.key] = m.value;
+        json.goals = Object.fromEntries([...this.metrics.values()].map((m) => [m.key, { goal: m.goal, unit: m.unit, pass: m.pass }]));
+        json.details = this.details;
+        fs.writeFileSync(path.join(dir, "results.json"), `${JSON.stringify(json, null, 2)}\n`);
+
+        const rows = [...this.metrics.values()].map((m) => {
+            const measured = m.value === null ? (m.whenNull ?? "not measured") : `${m.value} ${m.unit}`.trim();
+            const result = m.pass === null ? "–" : m.pass ? "pass" : "**FAIL**";
+            return `| \`${m.key}\` | ${m.goal} | ${measured} | ${result} | \`${m.command}\` | ${m.note ?? ""} |`;
+        });
+        const md = [
+            "# Data-plane benchmark",
+            "",
+            `Generated ${json.generated_at} by \`npm run bench\` at commit \`${commit}\`${dirty ? " (working tree had changes)" : ""}.`,
+            "Machine: see /work/shared/test-machine.md (2 cores, Docker 20.10). Load: 100 req/s, 1 s timeout, no retries,",
+            "one connection per request, through the edge on 127.0.0.1. Timings are medians of 3 trials unless noted.",
+            "",
+            "| Metric | Goal | Measured | Result | Command | Note |",
+            "|---|---|---|---|---|---|",
+            ...rows,
+            "",
+            "Details (every trial) are in `bench/results.json` under `details`. Failing rows: causes, measurements and",
+            "proposed fixes in `bench/proposals/README.md`.",
+            "",
+        ].join("\n");
+        fs.writeFileSync(path.join(dir, "results.md"), md);
+    }
+}
+
+function git(args: string[]): string {
+    try {
+        return execFileSync("git", args, { cwd: REPO_ROOT, encoding: "utf8" }).trim();
+    } catch {
+        return "unknown";
+    }
+}

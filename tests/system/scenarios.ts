@@ -1,0 +1,477 @@
+// Data-plane scenarios on a running DataPlane: each one drives load through the edge while it breaks
+// something, and returns what it measured. Shared by the jest suite (assertions) and the benchmark
+// (bench/results.json). Every scenario is bounded: fixed load durations, bounded waits.
+import * as fs from "fs";
+import type { WebServiceSpec } from "../../render/webService";
+import { DataPlane, taskOf } from "./dataplane";
+import { docker, dockerResult, sleep, SYSTEM_LABEL } from "./docker";
+import { LoadRun, LoadSummary, median, runLoad, summarize } from "./load";
+
+/** Load used by every scenario: ≥ 50 req/s as the issue asks, 1 s timeout, no retries. */
+export const LOAD = { ratePerSecond: 100, timeoutMs: 1000 } as const;
+
+export interface FailoverTrial {
+    /** Node that held the VIP before, and after. */
+    readonly from: string;
+    readonly to: string[];
+    /** Longest time without a successful answer (ms) and failed requests, over the whole load window. */
+    readonly gapMs: number;
+    readonly failed: number;
+    readonly requests: number;
+    /** The gap's position relative to the fault (ms). */
+    readonly gapFromFaultMs: number;
+    /** When the fault was injected, relative to the load start (ms). */
+    readonly faultAtMs: number;
+    /** From the fault to the peer's "Entering MASTER STATE" (keepalived's log), ms. */
+    readonly takeoverMs: number | null;
+    readonly failures: LoadSummary["failures"];
+    /** After the fault: the node restarted (if it was down), did its Consul agent follow it, and when did it serve again. */
+    readonly restore?: { readonly agentFollowed: boolean; readonly servesAfterMs: number };
+}
+
+function gapRelative(summary: LoadSummary, faultAtMs: number): number {
+    return Math.round(summary.longestGap.fromMs - faultAtMs);
+}
+
+async function takeoverAfter(dp: DataPlane, peer: string, faultEpochMs: number): Promise<number | null> {
+    const entries = (await dp.transitions(peer, faultEpochMs - 1000)).filter(
+        (t) => t.state === "MASTER" && t.atEpochMs >= faultEpochMs - 50,
+    );
+    return entries.length > 0 ? entries[0].atEpochMs - faultEpochMs : null;
+}
+
+/**
+ * Load for warmupMs + afterMs; at warmupMs the fault is injected on the current MASTER. Returns the
+ * load run, the fault time (relative to the load start and as wall clock) and the master.
+ */
+async function withFault(
+    dp: DataPlane,
+    opts: { warmupMs: number; afterMs: number },
+    fault: (master: string) => Promise<void>,
+): Promise<{ run: LoadRun; master: string; faultAtMs: number; faultEpochMs: number }> {
+    const master = await dp.master();
+    const load = runLoad({ url: dp.current.webUrl, durationMs: opts.warmupMs + opts.afterMs, ...LOAD });
+    const loadStart = performance.now();
+    await sleep(opts.warmupMs);
+    const faultAtMs = performance.now() - loadStart;
+    const faultEpochMs = Date.now();
+    await fault(master);
+    const run = await load;
+    return { run, master, faultAtMs: faultAtMs - (run.startMs - loadStart), faultEpochMs };
+}
+
+/** Scenario 1: `docker kill` of the MASTER. The killed node is started again afterwards (it stays BACKUP: nopreempt). */
+export async function hardKillTrial(dp: DataPlane, afterMs: number): Promise<FailoverTrial> {
+    const { run, master, faultAtMs, faultEpochMs } = await withFault(dp, { warmupMs: 2000, afterMs }, (m) =>
+        docker(["kill", dp.containerName(m)]).then(() => undefined),
+    );
+    const summary = summarize(run);
+    const to = await dp.vipHolders();
+    const trial: FailoverTrial = {
+        from: master,
+        to,
+        gapMs: Math.round(summary.longestGap.ms),
+        failed: summary.failed,
+        requests: summary.requests,
+        gapFromFaultMs: gapRelative(summary, faultAtMs),
+        faultAtMs: Math.round(faultAtMs),
+        takeoverMs: await takeoverAfter(dp, dp.peerOf(master), faultEpochMs),
+        failures: summary.failures,
+        restore: await dp.restartLb(master),
+    };
+    await sleep(1000);
+    return trial;
+}
+
+export interface GracefulTrial extends FailoverTrial {
+    /** While the stopped node comes back and afterwards: failed requests and VIP moves. */
+    readonly returnFailed: number;
+    readonly returnRequests: number;
+    readonly returnVipMoves: number;
+    readonly returnMs: number;
+}
+
+/**
+ * Scenario 2: `docker stop` of the MASTER (its entrypoint hands the VIP over first, then drains
+ * HAProxy), then the stopped node is started again while the load continues.
+ */
+export async function gracefulStopTrial(dp: DataPlane): Promise<GracefulTrial> {
+    const warmupMs = 2000;
+    const stopPhaseMs = 5000;
+    const returnPhaseMs = 12_000;
+    const master = await dp.master();
+    const load = runLoad({ url: dp.current.webUrl, durationMs: warmupMs + stopPhaseMs + returnPhaseMs, ...LOAD });
+    const t0 = performance.now();
+    await sleep(warmupMs);
+    const faultAtMs = performance.now() - t0;
+    const faultEpochMs = Date.now();
+    await docker(["stop", dp.containerName(master)], { timeoutMs: 30_000 });
+    await sleep(Math.max(0, warmupMs + stopPhaseMs - (performance.now() - t0)));
+    const returnAtMs = performance.now() - t0;
+    const returnEpochMs = Date.now();
+    const afterStop = await dp.vipHolders();
+    const takeoverMs = await takeoverAfter(dp, dp.peerOf(master), faultEpochMs);
+    const restore = await dp.restartLb(master);
+    const returnMs = performance.now() - t0 - returnAtMs;
+    const run = await load;
+    const offset = run.startMs - t0;
+    const stopPhase = summarize(run, { fromMs: 0, toMs: returnAtMs - offset });
+    const returnPhase = summarize(run, { fromMs: returnAtMs - offset, toMs: run.options.durationMs });
+    const moves = await dp.masterEntries(returnEpochMs);
+    if (returnMs > returnPhaseMs - 2000)
+        throw new Error(`the stopped node took ${Math.round(returnMs)} ms to return: longer than the load`);
+    return {
+        from: master,
+        to: afterStop,
+        gapMs: Math.round(stopPhase.longestGap.ms),
+        failed: stopPhase.failed,
+        requests: stopPhase.requests,
+        gapFromFaultMs: gapRelative(stopPhase, faultAtMs - offset),
+        faultAtMs: Math.round(faultAtMs - offset),
+        takeoverMs,
+        failures: [...stopPhase.failures, ...returnPhase.failures],
+        returnFailed: returnPhase.failed,
+        returnRequests: returnPhase.requests,
+        returnVipMoves: moves.length,
+        returnMs: Math.round(returnMs),
+        restore,
+    };
+}
+
+/** Scenario 3: the MASTER's HAProxy is SIGKILLed (keepalived lives; the image restarts HAProxy after a delay). */
+export async function haproxyDiesTrial(dp: DataPlane): Promise<FailoverTrial> {
+    const { run, master, faultAtMs, faultEpochMs } = await withFault(dp, { warmupMs: 2000, afterMs: 5000 }, (m) =>
+        docker(["exec", dp.containerName(m), "pkill", "-KILL", "-x", "haproxy"]).then(() => undefined),
+    );
+    const summary = summarize(run);
+    const to = await dp.vipHolders();
+    const trial: FailoverTrial = {
+        from: master,
+        to,
+        gapMs: Math.round(summary.longestGap.ms),
+        failed: summary.failed,
+        requests: summary.requests,
+        gapFromFaultMs: gapRelative(summary, faultAtMs),
+        faultAtMs: Math.round(faultAtMs),
+        takeoverMs: await takeoverAfter(dp, dp.peerOf(master), faultEpochMs),
+        failures: summary.failures,
+    };
+    // The supervisor restarts HAProxy; the node goes FAULT → BACKUP once its check passes again.
+    await dp.waitLbReady(master, 60_000, faultEpochMs + 500);
+    await sleep(1000);
+    return trial;
+}
+
+export interface RestartResult {
+    readonly node: string;
+    readonly how: "restart" | "stop-start";
+    /** The agent's container afterwards (false: exited, Docker gave up restarting it). */
+    readonly agentRunning: boolean;
+    /** ms from `docker restart` until the node serves every backend again; null if not within the bound. */
+    readonly servesAfterMs: number | null;
+    readonly boundMs: number;
+    /** Requests through the edge meanwhile (the other node holds the VIP). */
+    readonly failed: number;
+    readonly requests: number;
+}
+
+/**
+ * The BACKUP node goes away and comes back without anyone touching the Consul agent's place beside
+ * it: `restart` is `docker restart` (what the engine's restart policy does when the node's main
+ * process exits); `stop-start` is `docker stop`, 3 s, `docker start` (a node that was down for a
+ * while: stopped by an operator, killed, out of memory…). Either way the node must serve every
+ * backend again: its HAProxy resolves them through the agent in its network namespace, which must
+ * follow the node into its new one. If it does not, the agent's place is re-created afterwards, so
+ * later scenarios start from a sound pair.
+ */
+export async function backupComesBackTrial(dp: DataPlane, how: "restart" | "stop-start", boundMs = 20_000): Promise<RestartResult> {
+    const master = await dp.master();
+    const backup = dp.peerOf(master);
+    const name = dp.containerName(backup);
+    const load = runLoad({ url: dp.current.webUrl, durationMs: how === "restart" ? 5000 : 8000, ...LOAD });
+    if (how === "stop-start") {
+        await docker(["stop", name], { timeoutMs: 60_000 });
+        await sleep(3000);
+    }
+    const since = Date.now();
+    const t0 = performance.now();
+    await docker([how === "restart" ? "restart" : "start", name], { timeoutMs: 60_000 });
+    let servesAfterMs: number | null = null;
+    try {
+        await dp.waitLbReady(backup, boundMs, since);
+        servesAfterMs = Math.round(performance.now() - t0);
+    } catch {
+        servesAfterMs = null;
+    }
+    const agentRunning = await dp.agentAlive(backup);
+    const summary = summarize(await load);
+    if (servesAfterMs === null) await dp.repairAgent(backup);
+    return { node: backup, how, servesAfterMs, boundMs, agentRunning, failed: summary.failed, requests: summary.requests };
+}
+
+export interface SoakResult {
+    readonly seconds: number;
+    readonly vipMoves: number;
+    readonly faults: number;
+    /** Times both nodes held the VIP at once (sampled every 2 s). */
+    readonly splitBrainSamples: number;
+    readonly failed: number;
+    readonly requests: number;
+    readonly longestGapMs: number;
+    /** Host CPU idle share during the soak (0–1): near 0 means saturated. */
+    readonly hostIdle: number;
+    readonly lbCpuLimit: string;
+}
+
+/** Host CPU counters from /proc/stat: [idle, total] jiffies. */
+function cpuCounters(): [number, number] {
+    const fields = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = fields[3] + (fields[4] ?? 0);
+    return [idle, fields.reduce((a, b) => a + b, 0)];
+}
+
+/**
+ * Soak: `seconds` of load with every CPU saturated by busy loops in a container of our own (bounded by
+ * `timeout`), the LB nodes under their declared CPU limits. Counts VIP moves (keepalived MASTER
+ * entries), FAULTs and split-brain samples.
+ */
+export async function soak(dp: DataPlane, seconds: number): Promise<SoakResult> {
+    const busy = (await import("os")).cpus().length * 2;
+    const stressName = `${dp.current.settings.namePrefix}stress`;
+    await dockerResult(["rm", "-f", stressName]);
+    await docker([
+        "run",
+        "-d",
+        "--rm",
+        "--name",
+        stressName,
+        "--label",
+        `${SYSTEM_LABEL}=1`,
+        "debian:bookworm-slim",
+        "timeout",
+        String(seconds + 15),
+        "sh",
+        "-c",
+        `for i in $(seq ${busy}); do (while :; do :; done) & done; wait`,
+    ]);
+    try {
+        await sleep(2000);
+        const since = Date.now();
+        const [idle0, total0] = cpuCounters();
+        const load = runLoad({ url: dp.current.webUrl, durationMs: seconds * 1000, ...LOAD });
+        let splitBrain = 0;
+        const deadline = performance.now() + seconds * 1000;
+        while (performance.now() < deadline - 2000) {
+            await sleep(2000);
+            if ((await dp.vipHolders()).length > 1) splitBrain++;
+        }
+        const run = await load;
+        const [idle1, total1] = cpuCounters();
+        const summary = summarize(run);
+        const all = (await Promise.all(dp.current.lbs.map((lb) => dp.transitions(lb.logical, since)))).flat();
+        return {
+            seconds,
+            vipMoves: all.filter((t) => t.state === "MASTER").length,
+            faults: all.filter((t) => t.state === "FAULT").length,
+            splitBrainSamples: splitBrain,
+            failed: summary.failed,
+            requests: summary.requests,
+            longestGapMs: Math.round(summary.longestGap.ms),
+            hostIdle: Math.round(((idle1 - idle0) / Math.max(1, total1 - total0)) * 1000) / 1000,
+            lbCpuLimit: flagValue(dp.current.lbs[0].container.flags, "--cpus") ?? "none",
+        };
+    } finally {
+        await dockerResult(["rm", "-f", stressName], { timeoutMs: 30_000 });
+    }
+}
+
+function flagValue(flags: readonly string[], flag: string): string | undefined {
+    const i = flags.indexOf(flag);
+    return i >= 0 ? flags[i + 1] : undefined;
+}
+
+/** Runs `n` trials; returns them and the median of a field. */
+export async function trials<T>(n: number, one: (i: number) => Promise<T>): Promise<T[]> {
+    const out: T[] = [];
+    for (let i = 0; i < n; i++) out.push(await one(i));
+    return out;
+}
+
+export { median };
+
+// ---------------------------------------------------------------------------------------------
+// The web service behind the pair: rollout, crash, membership, latency
+// ---------------------------------------------------------------------------------------------
+
+export interface RolloutResult {
+    readonly from: string;
+    readonly to: string;
+    /** From the first new task's start to the last old task's exit. */
+    readonly ms: number;
+    readonly requests: number;
+    readonly failed: number;
+    readonly longestGapMs: number;
+    readonly failures: LoadSummary["failures"];
+    /** Successful answers per version during the load. */
+    readonly answersByVersion: Record<string, number>;
+    /** Versions answering in the last second of the load (want: only the new one). */
+    readonly finalVersions: string[];
+}
+
+/**
+ * Scenario 4: a rolling update to another version, as Swarm runs it under the spec's update policy
+ * (order, parallelism, delay): per slot, start the new task, wait until Docker reports it healthy,
+ * then SIGTERM the old one (the app deregisters, fails /health, drains drainSeconds, exits) — and so
+ * on, one slot at a time with the policy's delay in between. Load runs throughout.
+ */
+export async function rolloutTrial(dp: DataPlane, next: { spec: WebServiceSpec; image: string }, loadMs = 40_000): Promise<RolloutResult> {
+    const policy = next.spec.updatePolicy ?? {};
+    if ((policy.parallelism ?? 1) !== 1) throw new Error("rollout: only parallelism 1 is emulated");
+    if ((policy.order ?? "start-first") !== "start-first") throw new Error("rollout: only start-first is emulated");
+    const delayMs = (policy.delaySeconds ?? 5) * 1000;
+    const old = dp.tasksRunning;
+    const from = old[0]?.version ?? "?";
+    const to = next.spec.env?.APP_VERSION ?? "?";
+    const load = runLoad({ url: dp.current.webUrl, durationMs: loadMs, ...LOAD });
+    await sleep(2000);
+    const t0 = performance.now();
+    const exits: Promise<void>[] = [];
+    for (const task of old) {
+        const fresh = await dp.startTask(task.slot, next);
+        await dp.waitHealthy(fresh, 60_000);
+        exits.push(dp.stopTask(task));
+        await sleep(delayMs);
+    }
+    await Promise.all(exits);
+    const ms = performance.now() - t0;
+    dp.adoptWebSpec(next);
+    const run = await load;
+    if (ms > loadMs - 4000) throw new Error(`rollout took ${Math.round(ms)} ms: longer than the load window`);
+    const summary = summarize(run);
+    const answersByVersion: Record<string, number> = {};
+    for (const s of run.samples.filter((x) => x.ok)) {
+        const v = /^swarm-platform web (\S+)/.exec(s.body ?? "")?.[1] ?? "?";
+        answersByVersion[v] = (answersByVersion[v] ?? 0) + 1;
+    }
+    const last = run.samples.filter((x) => x.ok && x.sentMs >= run.endMs - 1000);
+    const finalVersions = [...new Set(last.map((x) => /^swarm-platform web (\S+)/.exec(x.body ?? "")?.[1] ?? "?"))];
+    return {
+        from,
+        to,
+        ms: Math.round(ms),
+        requests: summary.requests,
+        failed: summary.failed,
+        longestGapMs: Math.round(summary.longestGap.ms),
+        failures: summary.failures,
+        answersByVersion,
+        finalVersions,
+    };
+}
+
+export interface BackendCrashResult {
+    readonly task: string;
+    readonly failed: number;
+    readonly requests: number;
+    /** From the kill to HAProxy marking a server DOWN on the MASTER (its log). */
+    readonly haproxyDetectMs: number | null;
+    /** From the kill to the instance leaving Consul's passing set (the stand-in's check). */
+    readonly consulDetectMs: number | null;
+    readonly failures: LoadSummary["failures"];
+}
+
+/** Scenario 5: a web task is SIGKILLed (no drain, no deregistration); Swarm replaces it afterwards. */
+export async function backendCrashTrial(dp: DataPlane): Promise<BackendCrashResult> {
+    const master = await dp.master();
+    const victim = dp.tasksRunning[0];
+    const load = runLoad({ url: dp.current.webUrl, durationMs: 8000, ...LOAD });
+    await sleep(2000);
+    const killEpoch = Date.now();
+    const killAt = performance.now();
+    await dp.killTask(victim);
+    const run = await load;
+    const summary = summarize(run);
+    const logs = await dockerResult([
+        "logs",
+        "--timestamps",
+        "--since",
+        new Date(killEpoch - 1000).toISOString(),
+        dp.containerName(master),
+    ]);
+    const down = `${logs.stdout}\n${logs.stderr}`
+        .split("\n")
+        .map((l) => /^(\S+) .*Server web\/\S+ .*is DOWN/.exec(l))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => Date.parse(m[1].replace(/(\.\d{3})\d*/, "$1")))
+        .filter((t) => t >= killEpoch)
+        .sort((a, b) => a - b);
+    const left = dp.catalog.history.find((h) => h.atMs >= killAt && !h.passing.includes(victim.name));
+    // Swarm starts a replacement (restart policy: any).
+    await dp.removeTask(victim);
+    const replacement = await dp.startTask(victim.slot);
+    await dp.waitPassing(replacement.name, 30_000);
+    await dp.waitServing();
+    return {
+        task: victim.name,
+        failed: summary.failed,
+        requests: summary.requests,
+        haproxyDetectMs: down.length > 0 ? down[0] - killEpoch : null,
+        consulDetectMs: left ? Math.round(left.atMs - killAt) : null,
+        failures: summary.failures,
+    };
+}
+
+export interface MembershipResult {
+    readonly task: string;
+    /** From the new instance passing in Consul (DNS updated) to its first answer through the edge. */
+    readonly addMs: number | null;
+    /** From its deregistration (SIGTERM) to the last request the LB pair still sent it (sent time). */
+    readonly removeMs: number | null;
+    readonly failed: number;
+    readonly requests: number;
+}
+
+/** Scenario 6: one more task joins (Consul → DNS → HAProxy), then leaves again (SIGTERM: deregister, drain). */
+export async function membershipTrial(dp: DataPlane): Promise<MembershipResult> {
+    const slot = Math.max(...dp.tasksRunning.map((t) => t.slot)) + 1;
+    const load = runLoad({ url: dp.current.webUrl, durationMs: 16_000, ...LOAD });
+    await sleep(1000);
+    const task = await dp.startTask(slot);
+    await dp.waitPassing(task.name, 30_000);
+    const passingAt = dp.catalog.history.filter((h) => h.passing.includes(task.name))[0]?.atMs ?? performance.now();
+    await sleep(5000);
+    const leaveAt = performance.now();
+    await dp.stopTask(task);
+    const run = await load;
+    const mine = run.samples.filter((s) => s.ok && taskOf(s.body ?? "") === task.name);
+    const first = mine.length > 0 ? Math.min(...mine.map((s) => s.doneMs)) : null;
+    const lastSent = mine.filter((s) => s.sentMs >= leaveAt - 50);
+    const last = lastSent.length > 0 ? Math.max(...lastSent.map((s) => s.sentMs)) : null;
+    const summary = summarize(run);
+    return {
+        task: task.name,
+        addMs: first === null ? null : Math.round(first - passingAt),
+        removeMs: last === null ? 0 : Math.round(last - leaveAt),
+        failed: summary.failed,
+        requests: summary.requests,
+    };
+}
+
+export interface LatencyResult {
+    readonly edge: LoadSummary["latencyMs"];
+    readonly direct: LoadSummary["latencyMs"];
+    readonly p50Ratio: number;
+    readonly p99Ratio: number;
+}
+
+/**
+ * Scenario 7: latency of the whole path (127.0.0.1 → edge → VIP → HAProxy → task) against one task
+ * directly (its node address and port), same rate and duration, one after the other.
+ */
+export async function latencyTrial(dp: DataPlane, durationMs = 10_000): Promise<LatencyResult> {
+    const task = dp.tasksRunning[0];
+    await runLoad({ url: dp.current.webUrl, durationMs: 1000, ...LOAD }); // warm-up
+    const edge = summarize(await runLoad({ url: dp.current.webUrl, durationMs, ...LOAD })).latencyMs;
+    const direct = summarize(await runLoad({ url: `http://${task.address}:${task.port}/`, durationMs, ...LOAD })).latencyMs;
+    const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+    return { edge, direct, p50Ratio: ratio(edge.p50, direct.p50), p99Ratio: ratio(edge.p99, direct.p99) };
+}

@@ -60,11 +60,16 @@ async function withFault(
     return { run, master, faultAtMs: faultAtMs - (run.startMs - loadStart), faultEpochMs };
 }
 
-/** Scenario 1: `docker kill` of the MASTER. The killed node is started again afterwards (it stays BACKUP: nopreempt). */
-export async function hardKillTrial(dp: DataPlane, afterMs: number): Promise<FailoverTrial> {
-    const { run, master, faultAtMs, faultEpochMs } = await withFault(dp, { warmupMs: 2000, afterMs }, (m) =>
-        docker(["kill", dp.containerName(m)]).then(() => undefined),
-    );
+/**
+ * Injects `fault` into the MASTER under load and measures what clients saw: the record shared by
+ * the hard-kill and HAProxy-dies scenarios.
+ */
+async function measureFault(
+    dp: DataPlane,
+    afterMs: number,
+    fault: (master: string) => Promise<void>,
+): Promise<{ trial: FailoverTrial; master: string; faultEpochMs: number }> {
+    const { run, master, faultAtMs, faultEpochMs } = await withFault(dp, { warmupMs: 2000, afterMs }, fault);
     const summary = summarize(run);
     const to = await dp.vipHolders();
     const trial: FailoverTrial = {
@@ -77,10 +82,16 @@ export async function hardKillTrial(dp: DataPlane, afterMs: number): Promise<Fai
         faultAtMs: Math.round(faultAtMs),
         takeoverMs: await takeoverAfter(dp, dp.peerOf(master), faultEpochMs),
         failures: summary.failures,
-        restore: await dp.restartLb(master),
     };
+    return { trial, master, faultEpochMs };
+}
+
+/** Scenario 1: `docker kill` of the MASTER. The killed node is started again afterwards (it stays BACKUP: nopreempt). */
+export async function hardKillTrial(dp: DataPlane, afterMs: number): Promise<FailoverTrial> {
+    const { trial, master } = await measureFault(dp, afterMs, (m) => docker(["kill", dp.containerName(m)]).then(() => undefined));
+    const result: FailoverTrial = { ...trial, restore: await dp.restartLb(master) };
     await sleep(1000);
-    return trial;
+    return result;
 }
 
 export interface GracefulTrial extends FailoverTrial {
@@ -140,22 +151,9 @@ export async function gracefulStopTrial(dp: DataPlane): Promise<GracefulTrial> {
 
 /** Scenario 3: the MASTER's HAProxy is SIGKILLed (keepalived lives; the image restarts HAProxy after a delay). */
 export async function haproxyDiesTrial(dp: DataPlane): Promise<FailoverTrial> {
-    const { run, master, faultAtMs, faultEpochMs } = await withFault(dp, { warmupMs: 2000, afterMs: 5000 }, (m) =>
+    const { trial, master, faultEpochMs } = await measureFault(dp, 5000, (m) =>
         docker(["exec", dp.containerName(m), "pkill", "-KILL", "-x", "haproxy"]).then(() => undefined),
     );
-    const summary = summarize(run);
-    const to = await dp.vipHolders();
-    const trial: FailoverTrial = {
-        from: master,
-        to,
-        gapMs: Math.round(summary.longestGap.ms),
-        failed: summary.failed,
-        requests: summary.requests,
-        gapFromFaultMs: gapRelative(summary, faultAtMs),
-        faultAtMs: Math.round(faultAtMs),
-        takeoverMs: await takeoverAfter(dp, dp.peerOf(master), faultEpochMs),
-        failures: summary.failures,
-    };
     // The supervisor restarts HAProxy; the node goes FAULT → BACKUP once its check passes again.
     await dp.waitLbReady(master, 60_000, faultEpochMs + 500);
     await sleep(1000);

@@ -54,18 +54,6 @@ function uploads(files: readonly NodeFile[]): docker.types.input.ContainerUpload
     return files.map((f) => ({ file: f.path, content: f.content, permissions: f.mode }));
 }
 
-/**
- * The Consul agent beside a node: the official entrypoint (user drop, config flags) in the
- * background, SIGTERM forwarded so the agent leaves gracefully, and an exit (for the restart
- * policy) when the shared network namespace loses its interface.
- */
-export const AGENT_WATCHDOG = [
-    "docker-entrypoint.sh agent & pid=$!",
-    'trap \'kill -TERM "$pid"; wait "$pid"; exit 0\' TERM INT',
-    'while [ -e /sys/class/net/eth0 ] && kill -0 "$pid" 2>/dev/null; do sleep 1; done',
-    'kill -TERM "$pid" 2>/dev/null; wait "$pid"; exit 1',
-].join("\n");
-
 /** Images the platform builds from images/. */
 const IMAGE_DOCKERFILES = {
     lb: "images/lb/Dockerfile",
@@ -104,12 +92,19 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
             child,
         );
 
+        const consulImageName = `hashicorp/consul:${args.consulVersion}`;
         const build = (key: keyof typeof IMAGE_DOCKERFILES, imageName: string) =>
             new docker.Image(
                 `${name}-${key}-image`,
                 {
                     imageName,
-                    build: { context: REPO_ROOT, dockerfile: path.join(REPO_ROOT, IMAGE_DOCKERFILES[key]), platform: "linux/amd64" },
+                    build: {
+                        context: REPO_ROOT,
+                        dockerfile: path.join(REPO_ROOT, IMAGE_DOCKERFILES[key]),
+                        // Both node images run the node's Consul agent inside (images/consul-agent): same binary as the servers.
+                        args: { CONSUL_IMAGE: consulImageName },
+                        platform: "linux/amd64",
+                    },
                     // No registry: the image stays on the local engine.
                     skipPush: true,
                 },
@@ -120,7 +115,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
         this.consulImage = new docker.RemoteImage(
             `${name}-consul-image`,
             {
-                name: `hashicorp/consul:${args.consulVersion}`,
+                name: consulImageName,
                 keepLocally: true,
             },
             child,
@@ -148,6 +143,18 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
     }
 
     createNode(args: NodeArgs, parent: pulumi.Resource): PlatformNode {
+        // A node's Consul agent runs inside the node container (started by its entrypoint, see
+        // images/consul-agent): a sidecar sharing the node's network namespace cannot follow the node
+        // through `docker stop` + `docker start` (Docker cannot start a container into a stopped
+        // container's namespace), so it stayed dead. The container's limits cover both.
+        const agent = args.consulAgent;
+        const resources: ResourceLimitsSpec =
+            agent === undefined
+                ? args.resources
+                : {
+                      cpus: Math.round((args.resources.cpus + agent.resources.cpus) * 1000) / 1000,
+                      memoryMb: args.resources.memoryMb + agent.resources.memoryMb,
+                  };
         const opts: pulumi.CustomResourceOptions = {
             parent,
             dependsOn: args.dependsOn,
@@ -158,10 +165,10 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
             name: this.containerName(args.name),
             hostname: args.name,
             networksAdvanced: this.networkAttachment(args.name, args.address),
-            uploads: uploads(args.files),
+            uploads: uploads([...args.files, ...(agent?.files ?? [])]),
             restart: "unless-stopped",
             logOpts: { "max-size": "10m", "max-file": "3" },
-            ...limits(args.resources),
+            ...limits(resources),
         };
 
         let container: docker.Container;
@@ -233,29 +240,6 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
             }
             default:
                 return assertNever(args.role);
-        }
-
-        if (args.consulAgent !== undefined) {
-            new docker.Container(
-                `${args.name}-consul-agent`,
-                {
-                    name: this.containerName(`${args.name}-consul-agent`),
-                    image: this.consulImage.imageId,
-                    // When the node restarts, Docker gives it a new network namespace but leaves this
-                    // container in the old, dead one. The watchdog exits once the node's eth0 is gone, so
-                    // the restart policy brings the agent back inside the node's new namespace (~2 s).
-                    entrypoints: ["/bin/sh", "-c"],
-                    command: [AGENT_WATCHDOG],
-                    // Shares the node's network namespace: the node's processes reach it on 127.0.0.1.
-                    networkMode: pulumi.interpolate`container:${container.id}`,
-                    uploads: uploads(args.consulAgent.files),
-                    restart: "unless-stopped",
-                    stopTimeout: 15,
-                    logOpts: { "max-size": "10m", "max-file": "3" },
-                    ...limits(args.consulAgent.resources),
-                },
-                { parent, deleteBeforeReplace: true, replaceOnChanges: ["networkMode"] },
-            );
         }
 
         return { name: args.name, role: args.role, address: args.address, resource: container, instanceId: container.id };

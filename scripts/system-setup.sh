@@ -80,7 +80,7 @@ fi
 # this is a cache hit); building here makes the first test run fast and fails early on a bad build.
 web_version=${WEB_VERSION:-$(sed -n 's/^ *version: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' Pulumi.dev.yaml | head -n 1)}
 web_version=${web_version:-1.0.0}
-log "building images (lb, web $web_version, consul-dns stand-in)"
+log "building images (consul and consul-dns stand-ins, lb, web $web_version)"
 # The build context is the repo root, sent as a tar without node_modules/.git: the repo has no
 # .dockerignore, and sending node_modules (~250 MB) makes every cached build take ~30 s.
 build() {
@@ -89,7 +89,9 @@ build() {
     tar -C . --exclude=./node_modules --exclude=./.git --exclude=./.pulumi-state --exclude=./bench/tmp -c . |
         docker build -q -f "$dockerfile" -t "$tag" "$@" - >/dev/null
 }
-build images/lb/Dockerfile swarm-platform-systest/lb:local
+# Consul cannot be pulled here: the node images take their consul binary from a stand-in.
+build tests/system/consul/Dockerfile swarm-platform-systest/consul-standin:local
+build images/lb/Dockerfile swarm-platform-systest/lb:local --build-arg CONSUL_IMAGE=swarm-platform-systest/consul-standin:local
 build images/web/Dockerfile "swarm-platform-systest/web:$web_version" --build-arg "APP_VERSION=$web_version"
 build tests/system/dns/Dockerfile swarm-platform-systest/consul-dns:local
 log "ready"

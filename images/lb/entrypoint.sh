@@ -7,10 +7,13 @@
 # /etc/haproxy/haproxy.cfg and /etc/keepalived/keepalived.conf before start.
 #
 # Process layout (this script stays the parent so it can order the shutdown):
-#   entrypoint ─┬─ supervisor loop ── haproxy -db   (restarted when it dies)
+#   entrypoint ─┬─ consul-agent-supervise ── consul agent  (node-local Consul
+#               │                                          client, restarted)
+#               ├─ supervisor loop ── haproxy -db   (restarted when it dies)
 #               └─ keepalived --dont-fork --vrrp     (the main process: when it
 #                                                     exits, the container exits)
-# Start:  validate both configs → start HAProxy → wait until it answers its
+# Start:  validate both configs → start the Consul agent (no-op without its
+#         config) → start HAProxy → wait until it answers its
 #         monitor URI → start keepalived (init_fail in the rendered config also
 #         keeps the node from taking the VIP before its check passes).
 # Stop (SIGTERM from `docker stop`, forwarded by --init):
@@ -18,7 +21,8 @@
 #      peer takes over at once while this HAProxy still serves everything that
 #      already reached it;
 #   2. then HAProxy soft stop (SIGUSR1): stop listening, finish in-flight
-#      requests, exit (bounded by hard-stop-after in haproxy.cfg).
+#      requests, exit (bounded by hard-stop-after in haproxy.cfg);
+#   3. then the Consul agent leaves the cluster.
 # Keep `docker stop --time` above a few seconds (default 10 s is fine).
 #
 # Environment:
@@ -90,6 +94,7 @@ supervise_haproxy() {
 
 KEEPALIVED_PID=0
 SUPERVISOR_PID=0
+AGENT_PID=0
 SHUTTING_DOWN=0
 
 # The virtual IPs of keepalived.conf that are configured on this node right now.
@@ -126,6 +131,11 @@ shutdown() {
         kill -TERM "$SUPERVISOR_PID" 2>/dev/null
         wait "$SUPERVISOR_PID" 2>/dev/null
     fi
+    # Last: the Consul agent leaves the cluster (leave_on_terminate) once nothing here needs its DNS.
+    if ((AGENT_PID > 0)) && kill -0 "$AGENT_PID" 2>/dev/null; then
+        kill -TERM "$AGENT_PID" 2>/dev/null
+        wait "$AGENT_PID" 2>/dev/null
+    fi
     log "stopped"
 }
 
@@ -157,6 +167,11 @@ keepalived -t -f "$KEEPALIVED_CONF" || die "keepalived -t rejected $KEEPALIVED_C
 trap on_signal TERM INT
 
 # --- start ----------------------------------------------------------------------
+# The node-local Consul agent first: HAProxy's resolvers ask it for the web service's servers
+# (until it answers, `init-addr none` keeps the slots empty and the monitor URI keeps failing).
+consul-agent-supervise &
+AGENT_PID=$!
+
 supervise_haproxy &
 SUPERVISOR_PID=$!
 

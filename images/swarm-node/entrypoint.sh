@@ -11,8 +11,11 @@
 #      namespace (cgroup v1: one mount per host hierarchy; cgroup v2: one
 #      cgroup2 mount plus the "nesting" move so controllers can be delegated);
 #   3. removes pid files a previous run of this container left behind;
-#   4. runs dockerd in the background, forwards SIGTERM/SIGINT to it and waits,
-#      so `docker stop` shuts the inner engine (and its tasks) down cleanly.
+#   4. starts the node-local Consul client agent (images/consul-agent; a no-op
+#      without its config), which the node's tasks register with;
+#   5. runs dockerd in the background, forwards SIGTERM/SIGINT to it and waits,
+#      so `docker stop` shuts the inner engine (and its tasks) down cleanly;
+#      then stops the agent (after the tasks, so they can deregister first).
 #
 # Arguments are passed to dockerd. Configuration belongs in
 # /etc/docker/daemon.json (dockerd refuses a key given both ways).
@@ -124,7 +127,11 @@ rm -f /run/docker.pid /var/run/docker.pid \
   /run/docker/containerd/containerd.pid /var/run/docker/containerd/containerd.pid \
   /run/containerd/containerd.pid
 
-# --- 4. dockerd ----------------------------------------------------------------
+# --- 4. Consul agent -------------------------------------------------------------
+consul-agent-supervise &
+agent_pid=$!
+
+# --- 5. dockerd ----------------------------------------------------------------
 dockerd "$@" &
 dockerd_pid=$!
 log "dockerd started (pid $dockerd_pid)"
@@ -145,4 +152,7 @@ while :; do
   kill -0 "$dockerd_pid" 2>/dev/null || break
 done
 log "dockerd exited with status $status"
+# The tasks are gone (and deregistered): now the agent may leave the cluster.
+kill -TERM "$agent_pid" 2>/dev/null || true
+wait "$agent_pid" 2>/dev/null || true
 exit "$status"

@@ -110,9 +110,13 @@ test("a node's files are its own uploads plus what its image installs, when the 
         expect.arrayContaining(["/usr/local/bin/check_haproxy.sh", "/etc/haproxy/haproxy.cfg", "/etc/keepalived/keepalived.conf"]),
     );
     expect(lb.get("/usr/local/bin/check_haproxy.sh")).toMatch(/^#!\/bin\/bash\n/);
-    // Another image, and the official Consul image is pulled, not built: nothing of the LB image there.
+    // The node's Consul agent runs inside it: its config and supervisor are the node's files too.
+    expect(lb.has("/consul/config/client.json")).toBe(true);
+    expect(lb.get("/usr/local/bin/consul-agent-supervise")).toMatch(/^#!\/bin\/bash\n/);
+    // Another image: nothing of the LB image there.
     expect(on("swarm-worker-0", "docker-daemon-json").has("/usr/local/bin/check_haproxy.sh")).toBe(false);
-    expect([...on("lb-0-consul-agent", "consul-json").keys()]).toEqual(["/consul/config/client.json"]);
+    // The official Consul image is pulled, not built: a server has only its uploads.
+    expect([...on("consul-server-0", "consul-json").keys()]).toEqual(["/consul/config/server.json"]);
 });
 
 describe("EC2 user data and SSM parameters (the aws platform's delivery paths)", () => {
@@ -129,7 +133,7 @@ describe("EC2 user data and SSM parameters (the aws platform's delivery paths)",
                 {
                     path: "/consul/config/client.json",
                     encoding: "gz+b64",
-                    content: zlib.gzipSync(file("lb-0-consul-agent", "/consul/config/client.json")).toString("base64"),
+                    content: zlib.gzipSync(file("lb-0", "/consul/config/client.json")).toString("base64"),
                 },
             ],
             runcmd: ["systemctl restart haproxy", ["sh", "-c", "echo 'ready'"]],
@@ -154,7 +158,7 @@ describe("EC2 user data and SSM parameters (the aws platform's delivery paths)",
             ["shell", "runcmd"],
         ]);
         expect(found[2].content).toBe(file("lb-0", "/etc/keepalived/keepalived.conf"));
-        expect(found[3].content).toBe(file("lb-0-consul-agent", "/consul/config/client.json"));
+        expect(found[3].content).toBe(file("lb-0", "/consul/config/client.json"));
         expect(found[4].content).toBe("#!/bin/sh\nsystemctl restart haproxy\n'sh' '-c' 'echo '\\''ready'\\'''\n");
     });
 

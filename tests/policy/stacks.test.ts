@@ -86,6 +86,8 @@ describe("the rules read the real graph", () => {
         expect(result.remediations.map((r) => r.policy)).toEqual(["secrets-marked-secret"]);
         expect(checkAll(ruleResources([leaked])).map((v) => v.message)).toEqual([
             expect.stringMatching(/^lb-0: uploads\[0\]\.content holds a secret \(HAProxy stats auth\)/),
+            // The node's Consul agent config (inside the node since the agent is no sidecar).
+            expect.stringMatching(/^lb-0: uploads\[2\]\.content holds a secret \(Consul gossip key \(encrypt\), Consul ACL tokens/),
         ]);
     });
 });

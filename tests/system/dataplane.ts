@@ -8,9 +8,12 @@
 //   name, hostname, command, init, capabilities, sysctls, fixed IP, aliases, ports, limits, restart
 //   policy, log options, health check) with the declared uploads copied in before the first start;
 //   an input this module does not know how to apply fails the run instead of being dropped;
-// - beside each LB node, where its Consul agent would run (the graph's `<lb>-consul-agent`, same
-//   network namespace, same limits), a DNS stand-in (Debian dnsmasq, tests/system/dns) answering
-//   the SRV name HAProxy's server-template asks for, in Consul's shape;
+// - the node images' Consul agent: each node image copies `/bin/consul` from the image its
+//   CONSUL_IMAGE build arg names; here that is a stand-in (tests/system/consul) that only runs and
+//   leaves, so the node entrypoints' start/supervise/stop of the agent run for real. What the agent
+//   answers is stood in for by a DNS server (Debian dnsmasq, tests/system/dns) in each LB node's
+//   network namespace on the agent's port, answering the SRV name HAProxy's server-template asks
+//   for, in Consul's shape; the harness moves it into the node's new namespace after a restart;
 // - the web service's tasks from its task spec (`web-deploy`'s spec): image built with the declared
 //   build args, env, health check, CPU/memory limits, stop signal and grace period, init. Swarm runs
 //   tasks with host networking on the nodes its placement allows, so each eligible swarm node of the
@@ -43,6 +46,8 @@ export interface SystemSettings {
     readonly edgePorts: { readonly web: number; readonly stats: number; readonly consulUi: number };
     /** Web replicas to run (≥ 3). */
     readonly replicas: number;
+    /** Repository namespace of the images the tests build, e.g. "swarm-platform-systest" → swarm-platform-systest/lb:local. */
+    readonly imageNamespace: string;
 }
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): SystemSettings {
@@ -52,6 +57,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): SystemSet
         subnet: env.SYSTEM_TEST_SUBNET ?? "10.213.7.0/24",
         edgePorts: { web: portBase + 80, stats: portBase + 404, consulUi: portBase + 500 },
         replicas: Number(env.SYSTEM_TEST_REPLICAS ?? 3),
+        imageNamespace: env.SYSTEM_TEST_IMAGE_NS ?? "swarm-platform-systest",
     };
 }
 
@@ -107,7 +113,7 @@ export interface LbNodeSpec {
     readonly logical: string;
     readonly address: string;
     readonly container: ContainerSpec;
-    /** The Consul agent's place: DNS stand-in in the node's network namespace. */
+    /** The answers of the node's Consul agent: a DNS stand-in in the node's network namespace (the harness's, not the graph's). */
     readonly dns: ContainerSpec;
     readonly haproxyCfg: string;
     readonly keepalivedConf: string;
@@ -144,13 +150,24 @@ export interface DataPlaneSpec {
     readonly vrrp: { readonly version: number; readonly advertIntervalSeconds: number };
 }
 
-const DNS_IMAGE: ImageBuild = {
+/** Build arg of the node images naming the image their Consul binary comes from (images/lb, images/swarm-node). */
+const CONSUL_IMAGE_ARG = "CONSUL_IMAGE";
+
+const consulStandInImage = (settings: SystemSettings): ImageBuild => ({
+    graphRef: "(system test) consul binary stand-in",
+    tag: `${settings.imageNamespace}/consul-standin:local`,
+    dockerfile: "tests/system/consul/Dockerfile",
+    context: REPO_ROOT,
+    buildArgs: {},
+});
+
+const dnsImage = (settings: SystemSettings): ImageBuild => ({
     graphRef: "(system test) consul DNS stand-in",
-    tag: "swarm-platform-systest/consul-dns:local",
+    tag: `${settings.imageNamespace}/consul-dns:local`,
     dockerfile: "tests/system/dns/Dockerfile",
     context: REPO_ROOT,
     buildArgs: {},
-};
+});
 
 /** Translates the graph into everything the engine needs. Pure: no docker calls. */
 export function dataPlaneFromGraph(run: ProgramRun, settings: SystemSettings): DataPlaneSpec {
@@ -183,14 +200,21 @@ export function dataPlaneFromGraph(run: ProgramRun, settings: SystemSettings): D
         if (resource === undefined) throw new Error(`graph: no docker.Image builds ${ref}`);
         const [repo, tag] = String(resource.inputs.imageName).split(":");
         const build = resource.inputs.build ?? {};
+        const buildArgs: Record<string, string> = { ...(build.args ?? {}) };
+        // The one substitution: the official Consul image cannot be pulled here (see consulStandInImage).
+        if (buildArgs[CONSUL_IMAGE_ARG] !== undefined) {
+            buildArgs[CONSUL_IMAGE_ARG] = consulStandInImage(settings).tag;
+            images.set(consulStandInImage(settings).tag, consulStandInImage(settings));
+        }
         return {
             graphRef: ref,
-            tag: `swarm-platform-systest/${repo.split("/").pop()}:${tag ?? "latest"}`,
+            tag: `${settings.imageNamespace}/${repo.split("/").pop()}:${tag ?? "latest"}`,
             dockerfile: path.relative(build.context, build.dockerfile),
             context: build.context,
-            buildArgs: build.args ?? {},
+            buildArgs,
         };
     };
+    // Insertion order is build order: a stand-in base goes in before the images that use it.
     const images = new Map<string, ImageBuild>();
     const image = (ref: string): string => {
         const b = imageFor(ref);
@@ -222,7 +246,7 @@ export function dataPlaneFromGraph(run: ProgramRun, settings: SystemSettings): D
         };
     };
 
-    // LB nodes and their agents' places.
+    // LB nodes (each runs its Consul agent inside) and the DNS answers of those agents.
     const lbResources = run
         .ofType(CONTAINER)
         .filter((c) => /^lb-\d+$/.test(c.name))
@@ -235,9 +259,9 @@ export function dataPlaneFromGraph(run: ProgramRun, settings: SystemSettings): D
     };
     const lbs: LbNodeSpec[] = lbResources.map((r) => {
         const container = fromGraph(r);
-        const agent = containerByName(`${r.name}-consul-agent`);
-        const agentSpec = containerFlags(agent, { networkId, networkName, engineNameOfId, rename });
-        images.set(DNS_IMAGE.tag, DNS_IMAGE);
+        if (!container.files.some((f) => f.path === "/consul/config/client.json"))
+            throw new Error(`graph: ${r.name} gets no Consul agent config (/consul/config/client.json)`);
+        images.set(dnsImage(settings).tag, dnsImage(settings));
         return {
             logical: r.name,
             address: container.address!,
@@ -245,11 +269,10 @@ export function dataPlaneFromGraph(run: ProgramRun, settings: SystemSettings): D
             dns: {
                 logical: `${r.name}-consul-dns`,
                 name: `${settings.namePrefix}${r.name}-consul-dns`,
-                image: DNS_IMAGE.tag,
-                // The agent's network namespace, limits, restart policy, logging, entrypoint and command
-                // (the image answers to `docker-entrypoint.sh agent`); not its name or image.
-                flags: agentSpec.flags.filter((_, i, all) => all[i] !== "--name" && all[i - 1] !== "--name"),
-                command: agentSpec.command,
+                image: dnsImage(settings).tag,
+                // In the node's network namespace, on the agent's DNS port (127.0.0.1:8600).
+                flags: ["--label", `${SYSTEM_LABEL}=1`, "--network", `container:${container.name}`, "--cpus", "0.1", "--memory", "32m"],
+                command: ["agent"],
                 files: [],
             },
             haproxyCfg: uploadOf(container, "/etc/haproxy/haproxy.cfg"),
@@ -939,38 +962,40 @@ export class DataPlane {
     }
 
     /**
-     * Starts a stopped/killed node again and waits until it serves. The node gets a new network
-     * namespace; its Consul agent must follow it on its own (the program's agent exits when its
-     * namespace dies and its restart policy brings it back in the new one). If the agent's container
-     * is not running (Docker gave up restarting it) or the node does not serve within
-     * `agentFollowMs`, the agent's place is re-created (as `pulumi up` would) and that is reported.
+     * Starts a stopped/killed node again and waits until it serves. The node's entrypoint starts its
+     * Consul agent again inside it (in the node's new network namespace); the harness then moves the
+     * agent's DNS answers there too (Docker cannot do that for a container that shares a namespace).
+     * `agentFollowed` reports whether the node's own agent process came back.
      */
     async restartLb(logical: string, agentFollowMs = 15_000): Promise<{ agentFollowed: boolean; servesAfterMs: number }> {
         const lb = this.lb(logical);
         const t0 = performance.now();
         if (!(await this.running(logical))) await docker(["start", lb.container.name]);
-        let followed = await this.agentAlive(logical);
-        if (followed) {
-            try {
-                await this.waitLbReady(logical, agentFollowMs);
-            } catch {
-                followed = false;
-            }
-        }
-        if (!followed) await this.repairAgent(logical);
-        return { agentFollowed: followed, servesAfterMs: Math.round(performance.now() - t0) };
-    }
-
-    /** Is the container in the place of the node's Consul agent running (or being restarted by Docker)? */
-    async agentAlive(logical: string): Promise<boolean> {
-        const r = await dockerResult(["inspect", "-f", "{{.State.Status}}", this.lb(logical).dns.name]);
-        return ["running", "restarting"].includes(r.stdout.trim());
-    }
-
-    /** Re-creates the place of a node's Consul agent in the node's current namespace and waits until the node serves. */
-    async repairAgent(logical: string): Promise<void> {
-        await this.startDns(this.lb(logical));
+        const agentFollowed = await this.followNode(logical, agentFollowMs);
         await this.waitLbReady(logical, 60_000);
+        return { agentFollowed, servesAfterMs: Math.round(performance.now() - t0) };
+    }
+
+    /** Is the node's own Consul agent (started by its entrypoint, as the consul user) running? */
+    async agentAlive(logical: string): Promise<boolean> {
+        const r = await dockerResult(["exec", this.lb(logical).container.name, "pgrep", "-u", "consul", "-x", "consul"]);
+        return r.code === 0;
+    }
+
+    /**
+     * After the node got a new network namespace (restart, stop/start): waits (up to `boundMs`) until
+     * the node's entrypoint runs its Consul agent again, then re-creates the DNS stand-in in the new
+     * namespace. Returns whether the agent came back.
+     */
+    async followNode(logical: string, boundMs = 15_000): Promise<boolean> {
+        let agentBack = true;
+        try {
+            await waitFor(`${logical}'s Consul agent`, async () => ((await this.agentAlive(logical)) ? true : undefined), boundMs, 200);
+        } catch {
+            agentBack = false;
+        }
+        await this.startDns(this.lb(logical));
+        return agentBack;
     }
 
     containerName(logical: string): string {

@@ -163,9 +163,9 @@ export async function haproxyDiesTrial(dp: DataPlane): Promise<FailoverTrial> {
 export interface RestartResult {
     readonly node: string;
     readonly how: "restart" | "stop-start";
-    /** The agent's container afterwards (false: exited, Docker gave up restarting it). */
+    /** The node's own Consul agent (started by its entrypoint) runs again afterwards. */
     readonly agentRunning: boolean;
-    /** ms from `docker restart` until the node serves every backend again; null if not within the bound. */
+    /** ms from `docker restart`/`docker start` until the node serves every backend again; null if not within the bound. */
     readonly servesAfterMs: number | null;
     readonly boundMs: number;
     /** Requests through the edge meanwhile (the other node holds the VIP). */
@@ -174,13 +174,12 @@ export interface RestartResult {
 }
 
 /**
- * The BACKUP node goes away and comes back without anyone touching the Consul agent's place beside
- * it: `restart` is `docker restart` (what the engine's restart policy does when the node's main
- * process exits); `stop-start` is `docker stop`, 3 s, `docker start` (a node that was down for a
- * while: stopped by an operator, killed, out of memory…). Either way the node must serve every
- * backend again: its HAProxy resolves them through the agent in its network namespace, which must
- * follow the node into its new one. If it does not, the agent's place is re-created afterwards, so
- * later scenarios start from a sound pair.
+ * The BACKUP node goes away and comes back: `restart` is `docker restart` (what the engine's restart
+ * policy does when the node's main process exits); `stop-start` is `docker stop`, 3 s, `docker start`
+ * (a node that was down for a while: stopped by an operator, killed, out of memory…). Either way the
+ * node must run its Consul agent again and serve every backend: its HAProxy resolves them through the
+ * agent in its own network namespace (the agent's DNS answers are the harness's stand-in, moved into
+ * the node's new namespace once the node's agent runs).
  */
 export async function backupComesBackTrial(dp: DataPlane, how: "restart" | "stop-start", boundMs = 20_000): Promise<RestartResult> {
     const master = await dp.master();
@@ -194,16 +193,15 @@ export async function backupComesBackTrial(dp: DataPlane, how: "restart" | "stop
     const since = Date.now();
     const t0 = performance.now();
     await docker([how === "restart" ? "restart" : "start", name], { timeoutMs: 60_000 });
+    const agentRunning = await dp.followNode(backup, boundMs);
     let servesAfterMs: number | null = null;
     try {
-        await dp.waitLbReady(backup, boundMs, since);
+        await dp.waitLbReady(backup, Math.max(1000, boundMs - (performance.now() - t0)), since);
         servesAfterMs = Math.round(performance.now() - t0);
     } catch {
         servesAfterMs = null;
     }
-    const agentRunning = await dp.agentAlive(backup);
     const summary = summarize(await load);
-    if (servesAfterMs === null) await dp.repairAgent(backup);
     return { node: backup, how, servesAfterMs, boundMs, agentRunning, failed: summary.failed, requests: summary.requests };
 }
 

@@ -46,17 +46,24 @@ describe("topology follows the stack config", () => {
         expect(run.ofType(COMMAND).filter((c) => /^web-image-swarm-/.test(c.name))).toHaveLength(5);
     });
 
-    test("every swarm node and LB node has a Consul agent beside it, sharing its network namespace", () => {
+    test("every swarm node and LB node runs its Consul agent inside (no sidecar), within the node's limits", () => {
         const nodes = namesMatching(dev, /^(swarm-(manager|worker)-\d+|lb-\d+)$/);
+        expect(nodes).toHaveLength(7);
         for (const node of nodes) {
-            const agent = containerNamed(dev, `${node}-consul-agent`);
-            expect(agent.inputs.networkMode).toBe(`container:${node}-id`);
-            // It must follow the node into a new namespace after a node restart (watchdog + restart policy).
-            expect(agent.inputs.command[0]).toMatch(/docker-entrypoint\.sh agent & pid=\$!/);
-            expect(agent.inputs.command[0]).toContain("/sys/class/net/eth0");
-            expect(agent.inputs.restart).toBe("unless-stopped");
+            const c = containerNamed(dev, node);
+            // The node image's entrypoint starts the agent when this config is present (images/consul-agent).
+            expect(JSON.parse(upload(c, "/consul/config/client.json")).node_name).toBe(node);
+            // A sidecar in the node's namespace does not survive `docker stop` + `docker start` of the node.
+            expect(namesMatching(dev, new RegExp(`^${node}-consul-agent$`))).toEqual([]);
         }
-        expect(namesMatching(dev, /-consul-agent$/)).toHaveLength(nodes.length);
+        expect(containers(dev).filter((c) => String(c.inputs.networkMode ?? "").startsWith("container:"))).toEqual([]);
+        // The agent's share of the limits is added to the node's (lb: 0.5 CPU/128 MB + agent 0.25/128).
+        expect(containerNamed(dev, "lb-0").inputs.cpus).toBe(String(0.75));
+        expect(containerNamed(dev, "lb-0").inputs.memory).toBe(256);
+        // The node images get the same Consul binary as the servers run.
+        for (const image of dev.ofType("docker:index/image:Image")) {
+            if (/-(lb|swarmNode)-image$/.test(image.name)) expect(image.inputs.build.args.CONSUL_IMAGE).toBe("hashicorp/consul:1.20.2");
+        }
     });
 
     test("every container has CPU and memory limits", () => {
@@ -89,7 +96,7 @@ describe("wiring", () => {
 
     test("every node's Consul agent points at the servers", () => {
         const servers = namesMatching(dev, /^consul-server-\d+$/);
-        const agents = namesMatching(dev, /-consul-agent$/);
+        const agents = namesMatching(dev, /^(swarm-(manager|worker)-\d+|lb-\d+)$/);
         for (const agent of agents) {
             const config = JSON.parse(upload(containerNamed(dev, agent), "/consul/config/client.json"));
             expect(config.retry_join).toEqual(servers);
@@ -106,9 +113,9 @@ describe("wiring", () => {
             expect(cfg).not.toMatch(/^\s*server \S+ \d+\.\d+\.\d+\.\d+:\d+/m);
         }
         // The LB agents answer DNS with the catalog-read token; other agents give anonymous requests nothing.
-        const lbAgent = JSON.parse(upload(containerNamed(dev, "lb-0-consul-agent"), "/consul/config/client.json"));
+        const lbAgent = JSON.parse(upload(containerNamed(dev, "lb-0"), "/consul/config/client.json"));
         expect(lbAgent.acl.tokens.default).toMatch(/^MOCKSECRET-uuid-consul-dns-token/);
-        const workerAgent = JSON.parse(upload(containerNamed(dev, "swarm-worker-0-consul-agent"), "/consul/config/client.json"));
+        const workerAgent = JSON.parse(upload(containerNamed(dev, "swarm-worker-0"), "/consul/config/client.json"));
         expect(workerAgent.acl.tokens.default).toBeUndefined();
     });
 

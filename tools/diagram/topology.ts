@@ -78,7 +78,7 @@ function roleOf(r: GraphResource): Role | undefined {
 /** Content of a file a node receives: a container upload (local) or an SSM parameter (aws). */
 export function nodeFile(graph: ProgramGraph, node: string, file: string): string | undefined {
     for (const r of graph.resources) {
-        if (r.type === CONTAINER && (r.name === node || r.name === `${node}-consul-agent`)) {
+        if (r.type === CONTAINER && r.name === node) {
             const upload = (r.inputs.uploads ?? []).find((u: { file: string }) => u.file === file);
             if (upload) return String(upload.content);
         }

@@ -125,12 +125,7 @@ describe("Consul configs", () => {
         ["ACLs off", "lb-0", (c) => (c.acl.enabled = false), /lb-0: acl.enabled is not true/],
         ["bootstrap_expect off by one", "consul-server-1", (c) => (c.bootstrap_expect = 2), /bootstrap_expect 2, but there are 3 servers/],
         ["another gossip key on one agent", "swarm-worker-0", (c) => (c.encrypt = "other"), /encrypt \(gossip key\) differs/],
-        [
-            "no gossip key",
-            "swarm-worker-1",
-            (c) => delete c.encrypt,
-            /swarm-worker-1: encrypt \(gossip key\) missing/,
-        ],
+        ["no gossip key", "swarm-worker-1", (c) => delete c.encrypt, /swarm-worker-1: encrypt \(gossip key\) missing/],
         ["retry_join missing a server", "swarm-manager-0", (c) => c.retry_join.pop(), /is not exactly the servers/],
         ["a client listening on every address", "lb-1", (c) => (c.client_addr = "0.0.0.0"), /client_addr "0.0.0.0"/],
         ["another DNS port on one agent", "lb-1", (c) => (c.ports.dns = 53), /ports differs/],

@@ -136,6 +136,8 @@ export interface DataPlaneSpec {
     readonly edge: ContainerSpec;
     /** The edge's web listener on the host. */
     readonly webUrl: string;
+    /** The edge's web listener itself, at the edge container's address (without Docker's port publishing in front). */
+    readonly edgeUrl: string;
     /** SRV name HAProxy resolves (from haproxy.cfg's server-template). */
     readonly srvName: string;
     /** Consul datacenter (SRV targets are `<hex ip>.addr.<dc>.consul`). */
@@ -345,6 +347,7 @@ export function dataPlaneFromGraph(run: ProgramRun, settings: SystemSettings): D
         lbs,
         edge,
         webUrl: `http://${webPort.ip}:${webPort.external}/`,
+        edgeUrl: `http://${edge.address}:${webPort.internal}/`,
         srvName: srv[1],
         datacenter,
         web: { spec, image: webImage, nodes },

@@ -71,20 +71,28 @@ export function lines(text: string): string[] {
 }
 
 /**
- * Removes every container and network the system tests ever created on this engine (by label, and
- * by name prefix for anything created without it). Safe to call at any time; bounded.
+ * Removes every container, network and volume a system-test suite ever created on this engine (by
+ * its label key, and by name prefix for anything created without it). Safe to call at any time;
+ * bounded. `labelKey` defaults to the data-plane suite's SYSTEM_LABEL; a suite with a key of its
+ * own (the swarm suite) never removes another suite's objects, even when both run at once.
  */
-export async function removeSystemTestObjects(namePrefix: string): Promise<void> {
+export async function removeSystemTestObjects(namePrefix: string, labelKey: string = SYSTEM_LABEL): Promise<void> {
     const containers = new Set([
-        ...lines(await docker(["ps", "-aq", "--filter", `label=${SYSTEM_LABEL}`])),
+        ...lines(await docker(["ps", "-aq", "--filter", `label=${labelKey}`])),
         ...lines(await docker(["ps", "-aq", "--filter", `name=^/${namePrefix}`])),
     ]);
     if (containers.size > 0) await docker(["rm", "-f", "-v", ...containers], { timeoutMs: 120_000 });
     const networks = new Set([
-        ...lines(await docker(["network", "ls", "-q", "--filter", `label=${SYSTEM_LABEL}`])),
+        ...lines(await docker(["network", "ls", "-q", "--filter", `label=${labelKey}`])),
         ...lines(await docker(["network", "ls", "-q", "--filter", `name=^${namePrefix}`])),
     ]);
     for (const n of networks) await dockerResult(["network", "rm", n], { timeoutMs: 30_000 });
+    // Named volumes (the swarm nodes' engine data). The name filter is a substring match for volumes: check the prefix here.
+    const volumes = new Set([
+        ...lines(await docker(["volume", "ls", "-q", "--filter", `label=${labelKey}`])),
+        ...lines(await docker(["volume", "ls", "-q", "--filter", `name=${namePrefix}`])).filter((v) => v.startsWith(namePrefix)),
+    ]);
+    if (volumes.size > 0) await docker(["volume", "rm", "-f", ...volumes], { timeoutMs: 120_000 });
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -7,7 +7,7 @@ import { taskOf } from "./dataplane";
 import { docker, sleep } from "./docker";
 import { LoadRun, LoadSummary, summarize } from "./load";
 import { Results } from "./results";
-import { evaluateSwarmGraph, LoadSession, swarmFromGraph, SwarmPlane, swarmSettingsFromEnv, SwarmSpec } from "./swarm";
+import { evaluateSwarmGraph, LoadSession, swarmFromGraph, SwarmNodeStatus, SwarmPlane, swarmSettingsFromEnv, SwarmSpec } from "./swarm";
 
 const settings = swarmSettingsFromEnv();
 /** ≥ 50 req/s as the issue asks, 1 s deadline, no retries, one connection per request (load.ts). */
@@ -42,6 +42,8 @@ const rel = (run: LoadRun, at: number) => Math.round(at - run.startMs);
 /** LB configs of a graph: the program promises that a version bump or a scale within the slots leaves them (and the LB containers) alone. */
 const lbConfigs = (spec: SwarmSpec) => spec.plane.lbs.map((l) => [l.haproxyCfg, l.keepalivedConf]);
 
+const nodeLine = (ls: readonly SwarmNodeStatus[]) => ls.map((n) => `${n.hostname} ${n.status} ${n.managerStatus || "worker"}`).join(", ");
+
 const failureLine = (s: LoadSummary, fromMs = 0) =>
     `${s.failed}/${s.requests} failed, longest gap ${Math.round(s.longestGap.ms)} ms` +
     (s.failures.length > 0
@@ -62,8 +64,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
     const keep = process.env.SYSTEM_TEST_KEEP === "1";
-    await sp?.destroy(keep);
+    const leftovers = (await sp?.destroy(keep)) ?? [];
     if (keep) log(`SYSTEM_TEST_KEEP=1: containers ${settings.namePrefix}* left running`);
+    // The engine's own bug (moby/moby#42119) can keep a network; the next run says so and stops. Never silent.
+    for (const l of leftovers) log(`WARNING: ${l.kind} ${l.name} not removed: ${l.error}`);
     if (process.env.BENCH_WRITE === "1") {
         results.write();
         log("wrote bench/results.json and bench/results.md");
@@ -93,7 +97,7 @@ describe("the dev stack's Swarm, live", () => {
                 .join(", ")})`,
         );
         const ls = await s.nodeList();
-        log(`docker node ls: ${ls.map((n) => `${n.hostname} ${n.status} ${n.managerStatus || "worker"}`).join(", ")}`);
+        log(`docker node ls: ${nodeLine(ls)}`);
         results.set({
             key: "swarm_form_ms",
             value: formed.totalMs,
@@ -131,9 +135,12 @@ describe("the dev stack's Swarm, live", () => {
         expect(svc.Spec.Mode.Replicated.Replicas).toBe(spec.replicas);
         expect(svc.Spec.EndpointSpec.Mode).toBe("dnsrr");
         expect(svc.Spec.EndpointSpec.Ports ?? []).toEqual([]);
-        // Host networking: the task template's one network is the engine's "host" network.
-        const hostNetwork = await docker(["exec", manager, "docker", "network", "inspect", "-f", "{{.Id}}", "host"]);
-        expect((svc.Spec.TaskTemplate.Networks ?? []).map((n: { Target: string }) => n.Target)).toEqual([hostNetwork]);
+        // Host networking: the task template's one network is the swarm's "host" network.
+        const networks: string[] = (svc.Spec.TaskTemplate.Networks ?? []).map((n: { Target: string }) => n.Target);
+        const names = await Promise.all(
+            networks.map((id) => docker(["exec", manager, "docker", "network", "inspect", "-f", "{{.Name}}", id])),
+        );
+        expect(names).toEqual(["host"]);
         expect(svc.Spec.TaskTemplate.ContainerSpec.Image).toBe(spec.image);
         expect(svc.Spec.TaskTemplate.Resources.Limits.NanoCPUs).toBe(Math.round(spec.cpuLimit * 1e9));
         expect(svc.Spec.TaskTemplate.Resources.Limits.MemoryBytes).toBe(spec.memoryLimitMiB * 1024 * 1024);
@@ -335,15 +342,26 @@ describe("the dev stack's Swarm, live", () => {
             90_000,
         );
         const rejoinMs = Math.round(performance.now() - startAt);
+        // A new leader reports the workers Unknown until they heartbeat to it: until every node is Ready again.
+        const healthy = await s.waitNodes(
+            (l) =>
+                l.length === s.current.nodes.length &&
+                l.every((n) => n.status === "Ready") &&
+                l.filter((n) => n.managerStatus === "Leader").length === 1 &&
+                l.filter((n) => n.managerStatus === "Reachable").length === 2,
+            90_000,
+        );
+        const healthyMs = Math.round(performance.now() - killAt);
         await sleep(2000);
         const run = await load.stop();
         const sum = summarize(run);
         const tasksAfter = await s.runningTasks();
         log(
             `killed ${victim.logical} (the leader): new leader ${reelected.find((n) => n.managerStatus === "Leader")!.hostname} after ${reelectMs} ms; ` +
-                `rejoined ${rejoinMs} ms after docker start; ${failureLine(sum, rel(run, killAt))}`,
+                `rejoined ${rejoinMs} ms after docker start (then: ${nodeLine(rejoined)}); every node Ready ${healthyMs} ms after the kill; ` +
+                `${failureLine(sum, rel(run, killAt))}`,
         );
-        log(`docker node ls: ${rejoined.map((n) => `${n.hostname} ${n.status} ${n.managerStatus || "worker"}`).join(", ")}`);
+        log(`docker node ls: ${nodeLine(healthy)}`);
         results.set({
             key: "swarm_manager_kill_failed",
             value: sum.failed,
@@ -373,16 +391,14 @@ describe("the dev stack's Swarm, live", () => {
         });
         results.detail("swarm_manager_kill", {
             victim: victim.logical,
+            allReadyAfterKillMs: healthyMs,
             failures: sum.failures,
             longestGapMs: Math.round(sum.longestGap.ms),
         });
 
         expect(stayedDown).toBe(true);
         expect(sum.failed).toBe(0);
-        const managers = rejoined.filter((n) => n.managerStatus !== "");
-        expect(managers.filter((n) => n.managerStatus === "Leader")).toHaveLength(1);
-        expect(managers.filter((n) => n.managerStatus === "Reachable")).toHaveLength(2);
-        expect(rejoined.every((n) => n.status === "Ready")).toBe(true);
+        expect(healthy.find((n) => n.hostname === leader)).toMatchObject({ status: "Ready", managerStatus: "Reachable" });
         // The service was not touched: the same tasks run.
         expect([...tasksAfter.keys()].sort()).toEqual([...tasksBefore.keys()].sort());
     });

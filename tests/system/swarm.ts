@@ -36,7 +36,7 @@ import {
     ServiceInstance,
     SystemSettings,
 } from "./dataplane";
-import { CommandResult, docker, dockerResult, removeSystemTestObjects, runCommand, sleep, waitFor } from "./docker";
+import { CommandResult, docker, dockerResult, Leftover, removeSystemTestObjects, runCommand, sleep, waitFor } from "./docker";
 import { LoadRun, runLoad } from "./load";
 
 const CONTAINER = "docker:index/container:Container";
@@ -495,7 +495,16 @@ export class SwarmPlane {
 
     /** Removes our leftovers, builds the images (node images, then the data plane's). */
     async prepare(log: (msg: string) => void): Promise<void> {
-        await removeSystemTestObjects(this.spec.settings.namePrefix, SWARM_LABEL);
+        const leftovers = await removeSystemTestObjects(this.spec.settings.namePrefix, SWARM_LABEL);
+        // A leftover under another prefix (an earlier run with other settings) is in nobody's way.
+        const inTheWay = leftovers.filter((l) => l.name.startsWith(this.spec.settings.namePrefix));
+        for (const l of leftovers)
+            if (!inTheWay.includes(l)) log(`WARNING: an earlier run's ${l.kind} ${l.name} cannot be removed: ${l.error}`);
+        if (inTheWay.length > 0)
+            throw new Error(
+                `an earlier run's ${inTheWay.map((l) => `${l.kind} ${l.name}`).join(", ")} cannot be removed ` +
+                    `(${inTheWay[0].error}): restart dockerd, or run with SWARM_TEST_PREFIX and SWARM_TEST_SUBNET of your own`,
+            );
         for (const b of this.spec.nodeImages) await buildImage(b);
         await this.plane.buildImages(this.spec.plane);
         for (const b of this.spec.standInImages) await buildImage(b);
@@ -701,10 +710,11 @@ export class SwarmPlane {
         return r.stdout.trim() === "true";
     }
 
-    async destroy(keep: boolean): Promise<void> {
+    /** Stops the harness's loops and removes everything (unless `keep`); resolves with what could not be removed. */
+    async destroy(keep: boolean): Promise<Leftover[]> {
         await this.feed.stop();
         this.plane.catalog.stop();
-        if (!keep) await removeSystemTestObjects(this.spec.settings.namePrefix, SWARM_LABEL);
+        return keep ? [] : removeSystemTestObjects(this.spec.settings.namePrefix, SWARM_LABEL);
     }
 }
 

@@ -17,7 +17,9 @@
 //   network namespace, on 127.0.0.1:8500, with the ACL policies and tokens of the program's ACL
 //   bootstrap script): the app running under Swarm registers and deregisters itself there, and the
 //   harness feeds those registrations to the data plane's ConsulCatalog, which checks them and
-//   publishes the passing ones to the LB nodes' DNS stand-ins.
+//   publishes the passing ones to the LB nodes' DNS stand-ins;
+// - those DNS stand-ins answer in Consul's exact shape (tests/system/consul/dns.js: an A record per
+//   SRV record), which HAProxy needs once two tasks share a node.
 import * as fs from "fs";
 import * as path from "path";
 import { ProgramRun, RecordedResource, REPO_ROOT, runProgram } from "../harness/program";
@@ -682,10 +684,6 @@ export class SwarmPlane {
     /** Calls the app made to the agents' stand-ins (with the ACL outcome). */
     agentCalls(): AgentCall[] {
         return [...this.feed.calls.values()].flat().sort((a, b) => a.at.localeCompare(b.at));
-    }
-
-    registered(): ServiceInstance[] {
-        return this.feed.instances();
     }
 
     /** `docker kill` of a node container (SIGKILL: its engine and tasks die with it, its restart policy does not bring it back). */

@@ -132,12 +132,16 @@ export const BASE_ACL_POLICIES: readonly AclPolicy[] = [
     },
 ];
 
-/** A service whose tasks register and deregister themselves may write that service only. */
+/**
+ * A service whose tasks register and deregister themselves may write that service only. It may also
+ * read its node's agent: a task learns the address to register from GET /v1/agent/self (app/server.js),
+ * which Consul answers only with agent:read on the agent's node name (any node a task may run on).
+ */
 export function serviceRegistrationPolicy(service: string): AclPolicy {
     return {
         name: `${service}-register`,
         description: `Tasks of the ${service} service register and deregister themselves`,
-        rules: `service "${service}" {\n  policy = "write"\n}\nnode_prefix "" {\n  policy = "read"\n}\n`,
+        rules: `service "${service}" {\n  policy = "write"\n}\nnode_prefix "" {\n  policy = "read"\n}\nagent_prefix "" {\n  policy = "read"\n}\n`,
     };
 }
 

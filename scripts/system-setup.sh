@@ -2,8 +2,8 @@
 # Prepares this machine for the system tests and the benchmark (tests/system, `npm run test:system`,
 # `npm run bench`): installs Docker and the tools, starts the engine, makes the debian:bookworm-slim
 # base image locally when it is missing (no registry needed), and builds the images the tests run:
-# the LB image, the web image and the Consul DNS stand-in. Idempotent: re-running only rebuilds
-# what changed (Docker's layer cache).
+# the LB image, the web image, the swarm-node image (the swarm suite's Docker-in-Docker nodes) and the
+# Consul DNS stand-ins. Idempotent: re-running only rebuilds what changed (Docker's layer cache).
 #
 # Usage: scripts/system-setup.sh            (as root on Debian 12; CI machines are)
 # Env:   BASE_IMAGE    name of the base image to make when missing (default debian:bookworm-slim,
@@ -80,7 +80,7 @@ fi
 # this is a cache hit); building here makes the first test run fast and fails early on a bad build.
 web_version=${WEB_VERSION:-$(sed -n 's/^ *version: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' Pulumi.dev.yaml | head -n 1)}
 web_version=${web_version:-1.0.0}
-log "building images (consul and consul-dns stand-ins, lb, web $web_version)"
+log "building images (consul and consul-dns stand-ins, lb, swarm-node, web $web_version)"
 # The build context is the repo root, sent as a tar without node_modules/.git: the repo has no
 # .dockerignore, and sending node_modules (~250 MB) makes every cached build take ~30 s.
 build() {
@@ -92,6 +92,9 @@ build() {
 # Consul cannot be pulled here: the node images take their consul binary from a stand-in.
 build tests/system/consul/Dockerfile swarm-platform-systest/consul-standin:local
 build images/lb/Dockerfile swarm-platform-systest/lb:local --build-arg CONSUL_IMAGE=swarm-platform-systest/consul-standin:local
+build images/swarm-node/Dockerfile swarm-platform-systest/swarm-node:local --build-arg CONSUL_IMAGE=swarm-platform-systest/consul-standin:local
 build images/web/Dockerfile "swarm-platform-systest/web:$web_version" --build-arg "APP_VERSION=$web_version"
 build tests/system/dns/Dockerfile swarm-platform-systest/consul-dns:local
+# The swarm suite's DNS stand-in (Consul's answer shape) runs on the web image's Node.js.
+build tests/system/consul/dns.Dockerfile swarm-platform-systest/consul-dns-exact:local --build-arg "NODE_IMAGE=swarm-platform-systest/web:$web_version"
 log "ready"

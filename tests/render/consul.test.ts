@@ -94,6 +94,13 @@ describe("ACL bootstrap script", () => {
         expect(serviceRegistrationPolicy("web").rules).not.toMatch(/service_prefix/);
     });
 
+    test("the web service's tokens may read their node's agent (the app asks GET /v1/agent/self for its address: agent:read)", () => {
+        // Consul answers /v1/agent/self only with agent:read on the agent's node name; without it every
+        // task's registration fails with 403 and no task ever gets traffic (found by tests/system/swarm).
+        expect(serviceRegistrationPolicy("web").rules).toMatch(/(^|\n)agent_prefix "" \{\n  policy = "read"\n\}/);
+        expect(serviceRegistrationPolicy("web").rules).not.toMatch(/agent_prefix "" \{\n  policy = "write"/);
+    });
+
     test("runs against a fake consul CLI: waits for a leader, creates what is missing, prints no secret", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "acl-run-"));
         const log = path.join(dir, "calls.log");

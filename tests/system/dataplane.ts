@@ -22,7 +22,8 @@
 //   free port of the spec's range, exactly as on a real node. A Consul stand-in (ConsulCatalog) keeps
 //   the tasks' registrations, runs the app's own check (GET /health every 1 s, 1 s timeout) and
 //   publishes the passing ones to every DNS stand-in (Consul DNS answers only passing instances).
-// Names get our own prefix and every object the SYSTEM_LABEL, so cleanup can always find them.
+// Names get our own prefix and every object the SYSTEM_LABEL (or the suite's own label key), so
+// cleanup can always find them.
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
@@ -48,6 +49,16 @@ export interface SystemSettings {
     readonly replicas: number;
     /** Repository namespace of the images the tests build, e.g. "swarm-platform-systest" → swarm-platform-systest/lb:local. */
     readonly imageNamespace: string;
+    /**
+     * Label key on every object the suite creates (cleanup removes by it). Defaults to SYSTEM_LABEL;
+     * another suite sets its own so that neither suite's cleanup removes the other's objects.
+     */
+    readonly labelKey?: string;
+}
+
+/** The `key=1` label every object of a suite carries. */
+export function objectLabel(settings: SystemSettings): string {
+    return `${settings.labelKey ?? SYSTEM_LABEL}=1`;
 }
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): SystemSettings {
@@ -171,6 +182,36 @@ const dnsImage = (settings: SystemSettings): ImageBuild => ({
     buildArgs: {},
 });
 
+/**
+ * The builds behind an image reference of the graph (a mock digest or an image name), in build
+ * order: the stand-in Consul image first when the image takes it as its CONSUL_IMAGE, then the
+ * graph's docker.Image (same Dockerfile, context and build args) under our own tag.
+ */
+export function imageBuildsFor(run: ProgramRun, settings: SystemSettings, ref: string): ImageBuild[] {
+    // The mock gives a built image the digest `<repo>@sha256:<resource name>`; the web spec uses the image name.
+    const graphImages = run.ofType(IMAGE);
+    const byDigest = graphImages.find((i) => ref.endsWith(`@sha256:${i.name}`));
+    const resource = byDigest ?? graphImages.find((i) => i.inputs.imageName === ref);
+    if (resource === undefined) throw new Error(`graph: no docker.Image builds ${ref}`);
+    const [repo, tag] = String(resource.inputs.imageName).split(":");
+    const build = resource.inputs.build ?? {};
+    const buildArgs: Record<string, string> = { ...(build.args ?? {}) };
+    const builds: ImageBuild[] = [];
+    // The one substitution: the official Consul image cannot be pulled here (see consulStandInImage).
+    if (buildArgs[CONSUL_IMAGE_ARG] !== undefined) {
+        buildArgs[CONSUL_IMAGE_ARG] = consulStandInImage(settings).tag;
+        builds.push(consulStandInImage(settings));
+    }
+    builds.push({
+        graphRef: ref,
+        tag: `${settings.imageNamespace}/${repo.split("/").pop()}:${tag ?? "latest"}`,
+        dockerfile: path.relative(build.context, build.dockerfile),
+        context: build.context,
+        buildArgs,
+    });
+    return builds;
+}
+
 /** Translates the graph into everything the engine needs. Pure: no docker calls. */
 export function dataPlaneFromGraph(run: ProgramRun, settings: SystemSettings): DataPlaneSpec {
     const graphPrefix = `swarm-platform-${run.stack}-`;
@@ -184,7 +225,7 @@ export function dataPlaneFromGraph(run: ProgramRun, settings: SystemSettings): D
     if (networks.length !== 1) throw new Error(`graph: expected one docker.Network, found ${networks.length}`);
     const net = networks[0];
     const networkName = rename(net.inputs.name);
-    const networkFlags: string[] = ["--driver", net.inputs.driver ?? "bridge", "--label", `${SYSTEM_LABEL}=1`];
+    const networkFlags: string[] = ["--driver", net.inputs.driver ?? "bridge", "--label", objectLabel(settings)];
     for (const ipam of net.inputs.ipamConfigs ?? []) {
         if (ipam.subnet) networkFlags.push("--subnet", ipam.subnet);
         if (ipam.gateway) networkFlags.push("--gateway", ipam.gateway);
@@ -194,27 +235,10 @@ export function dataPlaneFromGraph(run: ProgramRun, settings: SystemSettings): D
     const networkId = `${net.name}-id`; // the mock runtime's id for the network resource
 
     // Images: the graph's docker.Image resources, built under our own tags.
-    const graphImages = run.ofType(IMAGE);
     const imageFor = (ref: string): ImageBuild => {
-        // The mock gives a built image the digest `<repo>@sha256:<resource name>`; the web spec uses the image name.
-        const byDigest = graphImages.find((i) => ref.endsWith(`@sha256:${i.name}`));
-        const resource = byDigest ?? graphImages.find((i) => i.inputs.imageName === ref);
-        if (resource === undefined) throw new Error(`graph: no docker.Image builds ${ref}`);
-        const [repo, tag] = String(resource.inputs.imageName).split(":");
-        const build = resource.inputs.build ?? {};
-        const buildArgs: Record<string, string> = { ...(build.args ?? {}) };
-        // The one substitution: the official Consul image cannot be pulled here (see consulStandInImage).
-        if (buildArgs[CONSUL_IMAGE_ARG] !== undefined) {
-            buildArgs[CONSUL_IMAGE_ARG] = consulStandInImage(settings).tag;
-            images.set(consulStandInImage(settings).tag, consulStandInImage(settings));
-        }
-        return {
-            graphRef: ref,
-            tag: `${settings.imageNamespace}/${repo.split("/").pop()}:${tag ?? "latest"}`,
-            dockerfile: path.relative(build.context, build.dockerfile),
-            context: build.context,
-            buildArgs,
-        };
+        const builds = imageBuildsFor(run, settings, ref);
+        for (const b of builds.slice(0, -1)) images.set(b.tag, b);
+        return builds[builds.length - 1];
     };
     // Insertion order is build order: a stand-in base goes in before the images that use it.
     const images = new Map<string, ImageBuild>();
@@ -236,7 +260,13 @@ export function dataPlaneFromGraph(run: ProgramRun, settings: SystemSettings): D
     };
 
     const fromGraph = (r: RecordedResource): ContainerSpec => {
-        const { flags, address, command } = containerFlags(r, { networkId, networkName, engineNameOfId, rename });
+        const { flags, address, command } = containerFlags(r, {
+            networkId,
+            networkName,
+            engineNameOfId,
+            rename,
+            label: objectLabel(settings),
+        });
         return {
             logical: r.name,
             name: rename(r.inputs.name),
@@ -273,7 +303,7 @@ export function dataPlaneFromGraph(run: ProgramRun, settings: SystemSettings): D
                 name: `${settings.namePrefix}${r.name}-consul-dns`,
                 image: dnsImage(settings).tag,
                 // In the node's network namespace, on the agent's DNS port (127.0.0.1:8600).
-                flags: ["--label", `${SYSTEM_LABEL}=1`, "--network", `container:${container.name}`, "--cpus", "0.1", "--memory", "32m"],
+                flags: ["--label", objectLabel(settings), "--network", `container:${container.name}`, "--cpus", "0.1", "--memory", "32m"],
                 command: ["agent"],
                 files: [],
             },
@@ -315,7 +345,7 @@ export function dataPlaneFromGraph(run: ProgramRun, settings: SystemSettings): D
                     "--name",
                     rename(r.inputs.name),
                     "--label",
-                    `${SYSTEM_LABEL}=1`,
+                    objectLabel(settings),
                     "--hostname",
                     r.inputs.hostname ?? r.name,
                     "--network",
@@ -396,12 +426,28 @@ const HANDLED_INPUTS = new Set([
     "restart",
     "logOpts",
     "stopTimeout",
+    // The swarm nodes (Docker-in-Docker): their own cgroup namespace, seccomp/systempaths, the engine's data volume.
+    "cgroupnsMode",
+    "securityOpts",
+    "volumes",
 ]);
 
-function containerFlags(
-    r: RecordedResource,
-    ctx: { networkId: string; networkName: string; engineNameOfId: (id: string) => string; rename: (n: string) => string },
-): { flags: string[]; address?: string; command: string[] } {
+/** How graph names become engine names, for {@link containerFlags}. */
+export interface ContainerContext {
+    /** The mock id of the stack's docker.Network. */
+    readonly networkId: string;
+    /** Engine name of that network. */
+    readonly networkName: string;
+    /** Engine name of the container behind a mock id (networkMode `container:<id>`). */
+    readonly engineNameOfId: (id: string) => string;
+    /** Graph engine name (container, volume) → our prefixed name. */
+    readonly rename: (n: string) => string;
+    /** `key=value` label put on the container. Defaults to `${SYSTEM_LABEL}=1`. */
+    readonly label?: string;
+}
+
+/** `docker create` flags of a graph container; an input this function does not apply fails the run. */
+export function containerFlags(r: RecordedResource, ctx: ContainerContext): { flags: string[]; address?: string; command: string[] } {
     const i = r.inputs;
     const unknown = Object.keys(i).filter((k) => !HANDLED_INPUTS.has(k) && i[k] !== undefined);
     if (unknown.length > 0) {
@@ -409,7 +455,7 @@ function containerFlags(
             `graph: ${r.name} declares ${unknown.join(", ")}, which the system tests do not apply yet (tests/system/dataplane.ts)`,
         );
     }
-    const flags: string[] = ["--name", ctx.rename(i.name), "--label", `${SYSTEM_LABEL}=1`];
+    const flags: string[] = ["--name", ctx.rename(i.name), "--label", ctx.label ?? `${SYSTEM_LABEL}=1`];
     let address: string | undefined;
     if (i.hostname) flags.push("--hostname", i.hostname);
     const attachments = i.networksAdvanced ?? [];
@@ -443,6 +489,14 @@ function containerFlags(
     if (i.restart) flags.push("--restart", i.restart);
     for (const [k, v] of Object.entries<string>(i.logOpts ?? {})) flags.push("--log-opt", `${k}=${v}`);
     if (i.stopTimeout !== undefined) flags.push("--stop-timeout", String(i.stopTimeout));
+    if (i.cgroupnsMode) flags.push("--cgroupns", i.cgroupnsMode);
+    for (const opt of i.securityOpts ?? []) flags.push("--security-opt", opt);
+    for (const v of i.volumes ?? []) {
+        // Named volumes only (the graph's docker.Volume resources), under our prefix.
+        if (!v.volumeName || v.hostPath || v.fromContainer || !v.containerPath)
+            throw new Error(`graph: ${r.name} mounts ${JSON.stringify(v)}; only named volumes are supported`);
+        flags.push("--volume", `${ctx.rename(v.volumeName)}:${v.containerPath}${v.readOnly ? ":ro" : ""}`);
+    }
     // docker create takes one --entrypoint word; the rest of `entrypoints` goes before the command.
     const entrypoints: string[] = i.entrypoints ?? [];
     if (entrypoints.length > 0) flags.push("--entrypoint", entrypoints[0]);
@@ -661,16 +715,29 @@ export class DataPlane {
 
     /** Removes leftovers, builds the images, creates everything and waits until traffic flows. */
     async create(log: (msg: string) => void = () => undefined): Promise<void> {
-        await removeSystemTestObjects(this.spec.settings.namePrefix);
+        await removeSystemTestObjects(this.spec.settings.namePrefix, this.spec.settings.labelKey);
         await this.buildImages(this.spec);
         log(`images built: ${this.spec.images.map((i) => i.tag).join(", ")}`);
-        await docker(["network", "create", ...this.spec.network.flags, this.spec.network.name]);
+        await this.createNetwork();
         for (const node of this.spec.web.nodes) await this.createContainer(node.container);
         // Tasks first, so the LB nodes find them in DNS at once.
         const tasks = await Promise.all(Array.from({ length: this.spec.web.spec.replicas }, (_, i) => this.startTask(i + 1)));
         await Promise.all(tasks.map((t) => this.waitPassing(t.name, 30_000)));
         log(`web tasks passing: ${tasks.map((t) => `${t.name} on ${t.node} (${t.address}:${t.port})`).join(", ")}`);
         this.catalog.start();
+        await this.startLbsAndEdge(log);
+    }
+
+    /** The graph's docker.Network. */
+    async createNetwork(): Promise<void> {
+        await docker(["network", "create", ...this.spec.network.flags, this.spec.network.name]);
+    }
+
+    /**
+     * The LB pair, its agents' DNS answers and the edge, once the catalog holds the web service's
+     * instances (whoever runs them: emulated tasks, or Swarm in the swarm suite); until traffic flows.
+     */
+    async startLbsAndEdge(log: (msg: string) => void = () => undefined): Promise<void> {
         await this.createLbs();
         await this.createContainer(this.spec.edge);
         await this.waitServing();
@@ -688,7 +755,7 @@ export class DataPlane {
 
     async destroy(): Promise<void> {
         this.catalog.stop();
-        await removeSystemTestObjects(this.spec.settings.namePrefix);
+        await removeSystemTestObjects(this.spec.settings.namePrefix, this.spec.settings.labelKey);
     }
 
     async buildImages(spec: DataPlaneSpec): Promise<void> {
@@ -852,8 +919,9 @@ export class DataPlane {
         this.dnsContent = this.records(passing);
         await Promise.all(
             this.spec.lbs.map(async (lb) => {
+                // A stand-in that rereads the file on every query (the swarm suite's) has no dnsmasq to restart.
                 const script =
-                    "cat > /etc/consul-dns/records.tmp && mv /etc/consul-dns/records.tmp /etc/consul-dns/records.conf && pkill -x dnsmasq";
+                    "cat > /etc/consul-dns/records.tmp && mv /etc/consul-dns/records.tmp /etc/consul-dns/records.conf && { pkill -x dnsmasq || true; }";
                 const r = await dockerResult(["exec", "-i", lb.dns.name, "sh", "-c", script], {
                     input: this.dnsContent,
                     timeoutMs: 10_000,

@@ -70,21 +70,64 @@ export function lines(text: string): string[] {
         .filter((l) => l.length > 0);
 }
 
+/** An object cleanup could not remove. */
+export interface Leftover {
+    readonly kind: "network";
+    readonly name: string;
+    readonly error: string;
+}
+
 /**
- * Removes every container and network the system tests ever created on this engine (by label, and
- * by name prefix for anything created without it). Safe to call at any time; bounded.
+ * Removes every container, network and volume a system-test suite ever created on this engine (by
+ * its label key, and by name prefix for anything created without it). Safe to call at any time;
+ * bounded. `labelKey` defaults to the data-plane suite's SYSTEM_LABEL; a suite with a key of its
+ * own (the swarm suite) never removes another suite's objects, even when both run at once.
+ * Resolves with what could not be removed (empty when everything is gone).
  */
-export async function removeSystemTestObjects(namePrefix: string): Promise<void> {
-    const containers = new Set([
-        ...lines(await docker(["ps", "-aq", "--filter", `label=${SYSTEM_LABEL}`])),
-        ...lines(await docker(["ps", "-aq", "--filter", `name=^/${namePrefix}`])),
-    ]);
-    if (containers.size > 0) await docker(["rm", "-f", "-v", ...containers], { timeoutMs: 120_000 });
+export async function removeSystemTestObjects(namePrefix: string, labelKey: string = SYSTEM_LABEL): Promise<Leftover[]> {
+    const containers = [
+        ...new Set([
+            ...lines(await docker(["ps", "-aq", "--filter", `label=${labelKey}`])),
+            ...lines(await docker(["ps", "-aq", "--filter", `name=^/${namePrefix}`])),
+        ]),
+    ];
+    if (containers.length > 0) {
+        // Containers that live in another container's network namespace go first, then the others one at
+        // a time: removed all at once (`docker rm -f` works in parallel), the engine (20.10) once kept an
+        // LB node's endpoint, and the network could not be removed until dockerd restarted ("has active
+        // endpoints", moby/moby#42119).
+        // (A container gone in the meantime is simply not listed.)
+        const inspected = await dockerResult(["inspect", "-f", "{{.Id}} {{.HostConfig.NetworkMode}}", ...containers]);
+        const modes = lines(inspected.stdout).map((l) => l.split(" "));
+        const guests = modes.filter(([, mode]) => mode.startsWith("container:")).map(([id]) => id);
+        const owners = modes.filter(([, mode]) => !mode.startsWith("container:")).map(([id]) => id);
+        if (guests.length > 0) await docker(["rm", "-f", "-v", ...guests], { timeoutMs: 120_000 });
+        for (const id of owners) await docker(["rm", "-f", "-v", id], { timeoutMs: 120_000 });
+    }
+    const leftovers: Leftover[] = [];
     const networks = new Set([
-        ...lines(await docker(["network", "ls", "-q", "--filter", `label=${SYSTEM_LABEL}`])),
+        ...lines(await docker(["network", "ls", "-q", "--filter", `label=${labelKey}`])),
         ...lines(await docker(["network", "ls", "-q", "--filter", `name=^${namePrefix}`])),
     ]);
-    for (const n of networks) await dockerResult(["network", "rm", n], { timeoutMs: 30_000 });
+    for (const n of networks) {
+        // The engine releases a removed container's endpoint asynchronously: a few tries.
+        let r = await dockerResult(["network", "rm", n], { timeoutMs: 30_000 });
+        for (let i = 0; i < 5 && r.code !== 0 && /active endpoints/.test(r.stderr); i++) {
+            await sleep(1000);
+            r = await dockerResult(["network", "rm", n], { timeoutMs: 30_000 });
+        }
+        if (r.code !== 0 && !/not found|No such network/i.test(r.stderr)) {
+            const name = (await dockerResult(["network", "inspect", "-f", "{{.Name}}", n])).stdout.trim() || n;
+            leftovers.push({ kind: "network", name, error: r.stderr.trim() });
+        }
+    }
+    // Named volumes (the swarm nodes' engine data). The name filter is a substring match for volumes: check the prefix here.
+    const volumes = new Set([
+        ...lines(await docker(["volume", "ls", "-q", "--filter", `label=${labelKey}`])),
+        ...lines(await docker(["volume", "ls", "-q", "--filter", `name=${namePrefix}`])).filter((v) => v.startsWith(namePrefix)),
+    ]);
+    if (volumes.size > 0) await docker(["volume", "rm", "-f", ...volumes], { timeoutMs: 120_000 });
+    return leftovers;
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -36,11 +36,17 @@ export class Results {
         this.details[key] = value;
     }
 
-    /** Writes bench/results.json and bench/results.md. */
+    /**
+     * Writes bench/results.json and bench/results.md. Each system-test suite (a jest test file) has
+     * its own Results and writes when it ends: the figures another suite already wrote to
+     * results.json for the same commit are kept (this run's own keys win), so `npm run bench` over
+     * every suite ends with all of them.
+     */
     write(dir = path.join(REPO_ROOT, "bench")): void {
         fs.mkdirSync(dir, { recursive: true });
         const commit = git(["rev-parse", "HEAD"]);
         const dirty = git(["status", "--porcelain"]).length > 0;
+        this.keepOtherSuites(path.join(dir, "results.json"), commit);
         const json: Record<string, unknown> = {
             generated_at: new Date().toISOString(),
             git_commit: commit,
@@ -48,7 +54,12 @@ export class Results {
             command: "npm run bench",
         };
         for (const m of this.metrics.values()) json[m.key] = m.value;
-        json.goals = Object.fromEntries([...this.metrics.values()].map((m) => [m.key, { goal: m.goal, unit: m.unit, pass: m.pass }]));
+        json.goals = Object.fromEntries(
+            [...this.metrics.values()].map((m) => [
+                m.key,
+                { goal: m.goal, unit: m.unit, pass: m.pass, command: m.command, note: m.note, whenNull: m.whenNull },
+            ]),
+        );
         json.details = this.details;
         fs.writeFileSync(path.join(dir, "results.json"), `${JSON.stringify(json, null, 2)}\n`);
 
@@ -58,11 +69,12 @@ export class Results {
             return `| \`${m.key}\` | ${m.goal} | ${measured} | ${result} | \`${m.command}\` | ${m.note ?? ""} |`;
         });
         const md = [
-            "# Data-plane benchmark",
+            "# System-test benchmark (data plane, swarm)",
             "",
             `Generated ${json.generated_at} by \`npm run bench\` at commit \`${commit}\`${dirty ? " (working tree had changes)" : ""}.`,
-            "Machine: see /work/shared/test-machine.md (2 cores, Docker 20.10). Load: 100 req/s, 1 s timeout, no retries,",
-            "one connection per request, through the edge on 127.0.0.1. Timings are medians of 3 trials unless noted.",
+            "Machine: see /work/shared/test-machine.md (2 cores, Docker 20.10). Load: 100 req/s (`swarm_*`: 50 req/s), 1 s timeout,",
+            "no retries, one connection per request, through the edge on 127.0.0.1. Data-plane timings are medians of 3 trials",
+            "unless noted; `swarm_*` figures are one run each.",
             "",
             "| Metric | Goal | Measured | Result | Command | Note |",
             "|---|---|---|---|---|---|",
@@ -73,6 +85,31 @@ export class Results {
             "",
         ].join("\n");
         fs.writeFileSync(path.join(dir, "results.md"), md);
+    }
+
+    /** Adds the metrics and details of an earlier results.json that this run did not set, if it was written at `commit`. */
+    private keepOtherSuites(file: string, commit: string): void {
+        let previous: Record<string, any>;
+        try {
+            previous = JSON.parse(fs.readFileSync(file, "utf8"));
+        } catch {
+            return;
+        }
+        if (commit === "unknown" || previous.git_commit !== commit) return;
+        for (const [key, g] of Object.entries<Record<string, any>>(previous.goals ?? {})) {
+            if (this.metrics.has(key)) continue;
+            this.metrics.set(key, {
+                key,
+                value: previous[key] ?? null,
+                unit: g.unit ?? "",
+                goal: g.goal ?? "",
+                pass: g.pass ?? null,
+                command: g.command ?? "npm run bench",
+                note: g.note,
+                whenNull: g.whenNull,
+            });
+        }
+        for (const [key, value] of Object.entries(previous.details ?? {})) if (!(key in this.details)) this.details[key] = value;
     }
 }
 

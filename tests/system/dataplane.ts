@@ -166,21 +166,30 @@ export interface DataPlaneSpec {
 /** Build arg of the node images naming the image their Consul binary comes from (images/lb, images/swarm-node). */
 const CONSUL_IMAGE_ARG = "CONSUL_IMAGE";
 
-const consulStandInImage = (settings: SystemSettings): ImageBuild => ({
-    graphRef: "(system test) consul binary stand-in",
-    tag: `${settings.imageNamespace}/consul-standin:local`,
-    dockerfile: "tests/system/consul/Dockerfile",
-    context: REPO_ROOT,
-    buildArgs: {},
-});
+/** An image of the harness's own (a stand-in for something that cannot run here), built under the tests' namespace. */
+export function standInImage(
+    settings: SystemSettings,
+    image: {
+        readonly name: string;
+        readonly what: string;
+        readonly dockerfile: string;
+        readonly buildArgs?: Readonly<Record<string, string>>;
+    },
+): ImageBuild {
+    return {
+        graphRef: `(system test) ${image.what}`,
+        tag: `${settings.imageNamespace}/${image.name}:local`,
+        dockerfile: image.dockerfile,
+        context: REPO_ROOT,
+        buildArgs: image.buildArgs ?? {},
+    };
+}
 
-const dnsImage = (settings: SystemSettings): ImageBuild => ({
-    graphRef: "(system test) consul DNS stand-in",
-    tag: `${settings.imageNamespace}/consul-dns:local`,
-    dockerfile: "tests/system/dns/Dockerfile",
-    context: REPO_ROOT,
-    buildArgs: {},
-});
+const consulStandInImage = (settings: SystemSettings): ImageBuild =>
+    standInImage(settings, { name: "consul-standin", what: "consul binary stand-in", dockerfile: "tests/system/consul/Dockerfile" });
+
+const dnsImage = (settings: SystemSettings): ImageBuild =>
+    standInImage(settings, { name: "consul-dns", what: "consul DNS stand-in", dockerfile: "tests/system/dns/Dockerfile" });
 
 /**
  * The builds behind an image reference of the graph (a mock digest or an image name), in build
@@ -199,8 +208,9 @@ export function imageBuildsFor(run: ProgramRun, settings: SystemSettings, ref: s
     const builds: ImageBuild[] = [];
     // The one substitution: the official Consul image cannot be pulled here (see consulStandInImage).
     if (buildArgs[CONSUL_IMAGE_ARG] !== undefined) {
-        buildArgs[CONSUL_IMAGE_ARG] = consulStandInImage(settings).tag;
-        builds.push(consulStandInImage(settings));
+        const consul = consulStandInImage(settings);
+        buildArgs[CONSUL_IMAGE_ARG] = consul.tag;
+        builds.push(consul);
     }
     builds.push({
         graphRef: ref,
@@ -293,7 +303,8 @@ export function dataPlaneFromGraph(run: ProgramRun, settings: SystemSettings): D
         const container = fromGraph(r);
         if (!container.files.some((f) => f.path === "/consul/config/client.json"))
             throw new Error(`graph: ${r.name} gets no Consul agent config (/consul/config/client.json)`);
-        images.set(dnsImage(settings).tag, dnsImage(settings));
+        const dns = dnsImage(settings);
+        images.set(dns.tag, dns);
         return {
             logical: r.name,
             address: container.address!,
@@ -301,7 +312,7 @@ export function dataPlaneFromGraph(run: ProgramRun, settings: SystemSettings): D
             dns: {
                 logical: `${r.name}-consul-dns`,
                 name: `${settings.namePrefix}${r.name}-consul-dns`,
-                image: dnsImage(settings).tag,
+                image: dns.tag,
                 // In the node's network namespace, on the agent's DNS port (127.0.0.1:8600).
                 flags: ["--label", objectLabel(settings), "--network", `container:${container.name}`, "--cpus", "0.1", "--memory", "32m"],
                 command: ["agent"],

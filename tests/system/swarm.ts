@@ -36,6 +36,7 @@ import {
     imageBuildsFor,
     objectLabel,
     ServiceInstance,
+    standInImage,
     SystemSettings,
 } from "./dataplane";
 import { CommandResult, docker, dockerResult, Leftover, removeSystemTestObjects, runCommand, sleep, waitFor } from "./docker";
@@ -160,13 +161,12 @@ export function swarmFromGraph(run: ProgramRun, settings: SystemSettings): Swarm
     const dataPlane = dataPlaneFromGraph(run, settings);
     // The LB nodes' agents answer DNS in Consul's exact shape here (tests/system/consul/dns.js): with
     // several tasks per node, dnsmasq's shape changes what HAProxy does.
-    const dnsImage: ImageBuild = {
-        graphRef: "(system test) Consul DNS stand-in, Consul's answer shape",
-        tag: `${settings.imageNamespace}/consul-dns-exact:local`,
+    const dnsImage: ImageBuild = standInImage(settings, {
+        name: "consul-dns-exact",
+        what: "Consul DNS stand-in, Consul's answer shape",
         dockerfile: "tests/system/consul/dns.Dockerfile",
-        context: REPO_ROOT,
         buildArgs: { NODE_IMAGE: dataPlane.web.image },
-    };
+    });
     const plane: DataPlaneSpec = {
         ...dataPlane,
         images: dataPlane.images.filter((i) => !i.dockerfile.startsWith("tests/system/dns/")),

@@ -124,6 +124,13 @@ const DEFAULT_MAX_CONN = 4096;
 const HOLD_ON_DNS_FAILURE = "1h";
 
 /**
+ * L7 retries replay a buffered request, and HAProxy 2.6 does so for any method: keep them to
+ * safe methods (METH_GET matches GET and HEAD). Connection failures (request never sent) are
+ * retried for every method.
+ */
+const L7_RETRY_SAFE_METHODS_ONLY = "http-request disable-l7-retry unless METH_GET || METH_OPTIONS";
+
+/**
  * Renders haproxy.cfg for one LB node.
  *
  * Design (see tests/render/haproxy.test.ts for what is asserted):
@@ -245,8 +252,7 @@ export function renderHaproxyConfig(input: HaproxyConfigInput): string {
         "    retries 3",
         "    option redispatch 1",
         "    retry-on conn-failure empty-response response-timeout 502 503 504",
-        "    # L7 retries replay the request; only for safe methods (METH_GET matches GET and HEAD).",
-        "    http-request disable-l7-retry unless METH_GET || METH_OPTIONS",
+        `    ${L7_RETRY_SAFE_METHODS_ONLY}`,
         "    option httpchk",
         `    http-check send meth GET uri ${service.healthPath} ver HTTP/1.1 hdr Host ${service.name}.service.${service.domain}`,
         "    http-check expect status 200",
@@ -275,7 +281,7 @@ export interface EdgeUpstream {
     readonly port: number;
 }
 
-/** One TCP listener of the edge. */
+/** One HTTP listener of the edge. */
 export interface EdgeListener {
     /** Section name, e.g. "web", "consul-ui", "stats". */
     readonly name: string;
@@ -295,11 +301,24 @@ export interface EdgeConfigInput {
 }
 
 /**
- * Renders the dev stack's edge: HAProxy in `mode tcp`, one `listen` section per
- * listener, nothing else in the data path (no HTTP parsing, no per-connection
- * logging of normal traffic) so it adds as little latency as possible.
- * `timeout connect 250ms` + `retries 4` re-dial quickly, which also hides most of
- * a VIP move from new connections.
+ * Renders the dev stack's edge (the local stand-in for the cloud load balancer): one
+ * `listen` section per listener, in `mode http` (every listener is HTTP: web, stats,
+ * Consul UI).
+ *
+ * Why HTTP and not a plain TCP forwarder: when the VIP moves, a connection still open
+ * on the old holder gets a RST from the new holder at its next packet (the new holder
+ * has no socket for it; captured with tcpdump during graceful stops: the edge's ACK of
+ * a complete answer went to the new holder's MAC right after its gratuitous ARP). In
+ * `mode tcp` the edge passed that abort on to its client, sometimes before the answer
+ * it already held (the client saw ECONNRESET). In `mode http` the edge knows when an
+ * answer is complete, so it delivers it, and a request that got no answer at all is
+ * replayed (`retry-on conn-failure empty-response`) for GET/HEAD/OPTIONS only.
+ * - `option http-server-close`: one upstream connection per request, so no idle
+ *   connection stays pinned to a VIP holder that has gone (measured: `http-reuse always`
+ *   lost hundreds of requests in a rollout).
+ * - `timeout connect 250ms` + `retries 4` re-dial quickly, which also hides most of a
+ *   VIP move from new connections.
+ * - `option forwardfor`: the LB nodes and the app see the client's address.
  */
 export function renderEdgeConfig(input: EdgeConfigInput): string {
     const maxConn = input.maxConn ?? DEFAULT_MAX_CONN;
@@ -328,7 +347,7 @@ export function renderEdgeConfig(input: EdgeConfigInput): string {
     }
 
     const out: string[] = [
-        "# Edge (dev stack): TCP forwarder standing in for the cloud load balancer.",
+        "# Edge (dev stack): HTTP forwarder standing in for the cloud load balancer.",
         "# Rendered by swarm-platform (render/haproxy.ts). Do not edit by hand.",
         "",
         "global",
@@ -340,15 +359,21 @@ export function renderEdgeConfig(input: EdgeConfigInput): string {
         "    hard-stop-after 5s",
         "",
         "defaults",
-        "    mode tcp",
+        "    mode http",
         "    log global",
-        "    option tcplog",
-        "    # Log only failed/abnormal connections: keep the data path lean.",
+        "    option httplog",
+        "    # Log only failed/abnormal requests: keep the data path lean.",
         "    option dontlog-normal",
         "    option dontlognull",
+        "    option forwardfor",
+        "    # A new upstream connection per request: none stays pinned to a VIP holder that has gone.",
+        "    option http-server-close",
         "    timeout connect 250ms",
         "    retries 4",
         "    option redispatch 1",
+        "    # A request that got no answer at all (reset by a new VIP holder) is replayed; see disable-l7-retry.",
+        "    retry-on conn-failure empty-response",
+        "    timeout http-request 10s",
         "    # Long idle timeouts: clients keep connections alive, the Consul UI long-polls.",
         "    timeout client 5m",
         "    timeout server 5m",
@@ -358,6 +383,7 @@ export function renderEdgeConfig(input: EdgeConfigInput): string {
     ];
     for (const l of input.listeners) {
         out.push("", `listen ${l.name}`, `    bind :${l.bindPort}`);
+        out.push(`    ${L7_RETRY_SAFE_METHODS_ONLY}`);
         if (l.upstreams.length > 1) out.push("    balance roundrobin");
         for (const u of l.upstreams) {
             const params: string[] = [];

@@ -59,7 +59,7 @@ describe("haproxy -c", () => {
     test("rejects the edge config with an invalid mode", () => {
         const cfg = file("local-edge", "/etc/haproxy/edge.cfg");
         expectAccepted(haproxyCheck(cfg));
-        expectRejected(haproxyCheck(broken(cfg, "    mode tcp\n", "    mode tcpx\n")), /unknown proxy mode 'tcpx'/);
+        expectRejected(haproxyCheck(broken(cfg, "    mode http\n", "    mode httpx\n")), /unknown proxy mode 'httpx'/);
     });
 });
 

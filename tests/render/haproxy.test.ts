@@ -307,22 +307,29 @@ describe("renderEdgeConfig", () => {
         expect(out).toContain("Configuration file is valid");
     });
 
-    test("forwards TCP only: no HTTP parsing in the data path", () => {
-        expect(section(cfg, "defaults")).toContain("mode tcp");
-        expect(cfg).not.toContain("mode http");
-        expect(section(cfg, "defaults")).toContain("option dontlog-normal");
+    test("speaks HTTP: one upstream connection per request, unanswered requests replayed, lean logging", () => {
+        const defaults = section(cfg, "defaults");
+        expect(defaults).toContain("mode http");
+        expect(cfg).not.toContain("mode tcp");
+        expect(defaults).toContain("option http-server-close");
+        expect(defaults).not.toContainEqual(expect.stringMatching(/^http-reuse/));
+        expect(defaults).toContain("retry-on conn-failure empty-response");
+        expect(defaults).toContain("option forwardfor");
+        expect(defaults).toContain("option dontlog-normal");
     });
 
-    test("one listen section per listener with its upstreams; checks only where asked", () => {
-        expect(section(cfg, "listen web")).toEqual(["bind :8080", "server vip 172.28.0.100:80"]);
+    const safeOnly = "http-request disable-l7-retry unless METH_GET || METH_OPTIONS";
+    test("one listen section per listener with its upstreams; checks only where asked; L7 retries for safe methods only", () => {
+        expect(section(cfg, "listen web")).toEqual(["bind :8080", safeOnly, "server vip 172.28.0.100:80"]);
         expect(section(cfg, "listen consul-ui")).toEqual([
             "bind :8500",
+            safeOnly,
             "balance roundrobin",
             "server consul-0 172.28.0.10:8500 check",
             "server consul-1 172.28.0.11:8500 check",
             "server consul-2 172.28.0.12:8500 check",
         ]);
-        expect(section(cfg, "listen stats")).toEqual(["bind :8404", "server vip 172.28.0.100:8404"]);
+        expect(section(cfg, "listen stats")).toEqual(["bind :8404", safeOnly, "server vip 172.28.0.100:8404"]);
     });
 
     test("is deterministic and refuses duplicate ports and names", () => {
@@ -636,5 +643,104 @@ describe("renderHaproxyConfig: the rendered config, run for real", () => {
 
     afterAll(() => {
         if (process.env.SHOW_HAPROXY_LOG === "1") process.stdout.write(dump());
+    });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Functional: the rendered edge config, run for real against an upstream that behaves like a VIP
+// holder during a handover (its connections are reset by the new holder).
+// ---------------------------------------------------------------------------------------------
+
+describe("renderEdgeConfig: the rendered config, run for real", () => {
+    /** How the upstream treats the next connection. */
+    type Behaviour = "answer" | "answer-then-reset" | "reset-before-answer";
+    let next: () => Behaviour = () => "answer";
+    const seen = { GET: 0, POST: 0 };
+    let upstream: net.Server;
+    let haproxy: ChildProcess | undefined;
+    let haproxyLog = "";
+    let edgePort = 0;
+
+    beforeAll(async () => {
+        // Raw TCP, so the test controls exactly when the RST goes out: after a complete answer
+        // (the new VIP holder resetting the edge's ACK), or instead of any answer.
+        upstream = net.createServer((socket) => {
+            let head = "";
+            socket.on("data", (d) => {
+                head += d.toString("latin1");
+                if (!head.includes("\r\n\r\n")) return;
+                const method = head.startsWith("POST") ? "POST" : "GET";
+                seen[method] += 1;
+                const behaviour = next();
+                if (behaviour === "reset-before-answer") {
+                    socket.resetAndDestroy();
+                    return;
+                }
+                const body = "ok";
+                const answer = `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+                if (behaviour === "answer") socket.end(answer);
+                else {
+                    socket.write(answer);
+                    socket.resetAndDestroy();
+                }
+            });
+            socket.on("error", () => undefined);
+        });
+        await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+        edgePort = await freePort();
+        let text = renderEdgeConfig({
+            listeners: [
+                {
+                    name: "web",
+                    bindPort: edgePort,
+                    upstreams: [{ name: "vip", address: "127.0.0.1", port: (upstream.address() as net.AddressInfo).port }],
+                    check: false,
+                },
+            ],
+        });
+        if (process.getuid?.() !== 0) text = text.replace(/^ {4}(user|group) haproxy\n/gm, "");
+        haproxy = spawn("haproxy", ["-db", "-f", writeConfig(text, "edge.cfg")], { stdio: ["ignore", "pipe", "pipe"] });
+        haproxy.stdout?.on("data", (d: Buffer) => (haproxyLog += d.toString()));
+        haproxy.stderr?.on("data", (d: Buffer) => (haproxyLog += d.toString()));
+        await waitFor("the edge to forward", 5000, async () => (await request(edgePort, "GET", "/")).status === 200);
+    }, 20000);
+
+    afterAll(async () => {
+        if (haproxy?.exitCode === null) {
+            const exited = new Promise((r) => haproxy?.once("exit", r));
+            haproxy.kill("SIGTERM");
+            await exited;
+        }
+        await new Promise((r) => upstream?.close(r));
+    });
+
+    const dump = (): string => `\n--- edge output ---\n${haproxyLog}`;
+
+    test("an answer that arrived complete is delivered even when the upstream resets right after it", async () => {
+        next = () => "answer-then-reset";
+        const outcomes: string[] = [];
+        for (let i = 0; i < 100; i++) {
+            const r = await request(edgePort, "GET", `/item/${i}`).then(
+                (x) => `${x.status} ${x.body}`,
+                (e: Error) => e.message,
+            );
+            outcomes.push(r);
+        }
+        const bad = outcomes.filter((o) => o !== "200 ok");
+        expect({ bad: bad.slice(0, 5), count: bad.length, log: bad.length > 0 ? dump() : "" }).toEqual({ bad: [], count: 0, log: "" });
+    });
+
+    test("a GET reset before any answer is replayed; a POST is not (it reached the upstream once and fails)", async () => {
+        let n = 0;
+        next = () => (n++ % 2 === 0 ? "reset-before-answer" : "answer");
+        const before = { ...seen };
+        const get = await request(edgePort, "GET", "/again");
+        expect({ status: get.status, body: get.body }).toEqual({ status: 200, body: "ok" });
+        expect(seen.GET - before.GET).toBe(2);
+
+        n = 0;
+        const post = await request(edgePort, "POST", "/order");
+        expect(post.status).toBe(502);
+        expect(seen.POST - before.POST).toBe(1);
     });
 });

@@ -21,6 +21,8 @@ command -v dockerd >/dev/null || need_pkgs+=(docker.io)
 command -v debootstrap >/dev/null || need_pkgs+=(debootstrap)
 command -v ip >/dev/null || need_pkgs+=(iproute2)
 command -v curl >/dev/null || need_pkgs+=(curl)
+# `npm run bench` draws bench/requests-over-time.png with gnuplot (cairo PNG terminal, no X11).
+command -v gnuplot >/dev/null || need_pkgs+=(gnuplot-nox)
 # debootstrap --variant=minbase needs these on the host.
 command -v gpgv >/dev/null || need_pkgs+=(gpgv)
 [[ -e /usr/share/keyrings/debian-archive-keyring.gpg ]] || need_pkgs+=(debian-archive-keyring)

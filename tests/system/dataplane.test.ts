@@ -3,6 +3,7 @@
 // Run: scripts/system-setup.sh && npm run test:system   (npm run bench also writes bench/results.*)
 import { DataPlane, dataPlaneFromGraph, DataPlaneSpec, evaluateGraph, settingsFromEnv, VrrpSetting } from "./dataplane";
 import { docker, removeSystemTestObjects } from "./docker";
+import { ChartPanel } from "./chart";
 import { Results } from "./results";
 import { haproxyDeregistrationLagMs } from "../../render/haproxy";
 import {
@@ -47,6 +48,16 @@ const trialLine = (t: FailoverTrial) =>
               .map((f) => `${f.error} at +${Math.round(f.atMs - t.faultAtMs)} ms`)
               .join(", ")}${t.failures.length > 5 ? ", …" : ""}]`
         : "");
+
+/** The chart panel of a hard-kill scenario: the trial with the median gap. */
+function hardKillPanel(title: string, runs: readonly FailoverTrial[]): ChartPanel {
+    const t = [...runs].sort((a, b) => a.gapMs - b.gapMs)[Math.floor((runs.length - 1) / 2)];
+    return {
+        title: `${title}: trial with the median gap, ${t.gapMs} ms`,
+        timeline: t.timeline,
+        markers: [{ atMs: t.faultAtMs, label: `docker kill ${t.from}` }],
+    };
+}
 
 async function specFor(vrrp?: VrrpSetting, webVersion?: string): Promise<DataPlaneSpec> {
     return dataPlaneFromGraph(await evaluateGraph(settings, vrrp, webVersion), settings);
@@ -124,6 +135,7 @@ describe("default VRRP settings (the program's defaults)", () => {
             command: `${CMD} "hard kill"`,
         });
         results.detail("lb_hard_kill_trials", runs);
+        results.chart("1-hard-kill", hardKillPanel("1. docker kill of the MASTER, the program's VRRP (v3, 0.1 s adverts)", runs));
         for (const t of runs) expect(t.to).toEqual([p.peerOf(t.from)]);
         expect(gap).toBeLessThanOrEqual(900);
     });
@@ -297,6 +309,14 @@ describe("the web service behind the pair (tasks, Consul, DNS discovery)", () =>
             note: `${p.current.web.spec.replicas} tasks, start-first, delay ${next.web.spec.updatePolicy?.delaySeconds ?? "?"} s`,
         });
         results.detail("rollout", r);
+        results.chart("4-rollout", {
+            title: `4. rolling upgrade of every replica, ${r.from} → ${r.to} (start-first, one at a time): ${r.failed} of ${r.requests} failed`,
+            timeline: r.timeline,
+            markers: [
+                { atMs: r.startedAtMs, label: "first new task" },
+                { atMs: r.doneAtMs, label: "last old task gone" },
+            ],
+        });
         expect(r.finalVersions).toEqual([r.to]);
         expect(r.failed).toBe(0);
     });
@@ -424,6 +444,7 @@ describe("baseline: keepalived's defaults (VRRPv2, advert 1 s) through the progr
             command: `${CMD} "hard kill"`,
         });
         results.detail("lb_hard_kill_baseline_trials", runs);
+        results.chart("1b-hard-kill", hardKillPanel("1b. docker kill of the MASTER, keepalived's defaults (VRRPv2, 1 s adverts)", runs));
         for (const t of runs) expect(t.to).toEqual([p.peerOf(t.from)]);
     });
 

@@ -196,6 +196,26 @@ export function summarize(run: LoadRun, window?: { fromMs: number; toMs: number 
 }
 
 /** Nearest-rank percentile of sorted values (NaN when empty). */
+/** Requests per time bucket, by outcome: what the benchmark's chart draws. */
+export interface Timeline {
+    readonly bucketMs: number;
+    /** Outcome → requests per bucket, by send time from the load's start (every series has the same length). */
+    readonly series: Record<string, number[]>;
+}
+
+/** Counts the run's requests per `bucketMs` of send time, under the label `outcome` gives each one. */
+export function timeline(run: LoadRun, bucketMs: number, outcome: (s: Sample) => string): Timeline {
+    const buckets = Math.max(1, Math.ceil((run.endMs - run.startMs) / bucketMs));
+    const series: Record<string, number[]> = {};
+    for (const s of run.samples) {
+        const label = outcome(s);
+        series[label] ??= new Array<number>(buckets).fill(0);
+        const i = Math.min(buckets - 1, Math.max(0, Math.floor((s.sentMs - run.startMs) / bucketMs)));
+        series[label][i] += 1;
+    }
+    return { bucketMs, series };
+}
+
 export function percentile(sorted: readonly number[], q: number): number {
     if (sorted.length === 0) return NaN;
     return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];

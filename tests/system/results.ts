@@ -4,6 +4,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "../harness/program";
+import { ChartPanel, writeRequestsChart } from "./chart";
 
 export interface Metric {
     readonly key: string;
@@ -19,10 +20,13 @@ export interface Metric {
 }
 
 const SYSTEM_COMMAND = "npm run test:system";
+/** The requests-over-time picture next to results.md. */
+const CHART_FILE = "requests-over-time.png";
 
 export class Results {
     private readonly metrics = new Map<string, Metric>();
     private readonly details: Record<string, unknown> = {};
+    private readonly panels = new Map<string, ChartPanel>();
 
     set(m: Omit<Metric, "command"> & { command?: string }): void {
         this.metrics.set(m.key, { command: `${SYSTEM_COMMAND} -- -t '${m.key}'`, ...m });
@@ -32,8 +36,14 @@ export class Results {
         return this.metrics.get(key)?.value ?? null;
     }
 
+    /** Details go to results.json as they are, except `timeline` fields: those are drawn, see chart(). */
     detail(key: string, value: unknown): void {
         this.details[key] = value;
+    }
+
+    /** A panel of bench/requests-over-time.png; panels are drawn top to bottom in the order of their keys. */
+    chart(key: string, panel: ChartPanel): void {
+        this.panels.set(key, panel);
     }
 
     /**
@@ -61,7 +71,10 @@ export class Results {
             ]),
         );
         json.details = this.details;
-        fs.writeFileSync(path.join(dir, "results.json"), `${JSON.stringify(json, null, 2)}\n`);
+        const withoutTimelines = (key: string, value: unknown) => (key === "timeline" ? undefined : value);
+        fs.writeFileSync(path.join(dir, "results.json"), `${JSON.stringify(json, withoutTimelines, 2)}\n`);
+        const panels = [...this.panels.keys()].sort().map((k) => this.panels.get(k)!);
+        if (panels.length > 0) writeRequestsChart(path.join(dir, CHART_FILE), panels);
 
         const rows = [...this.metrics.values()].map((m) => {
             const measured = m.value === null ? (m.whenNull ?? "not measured") : `${m.value} ${m.unit}`.trim();
@@ -83,6 +96,7 @@ export class Results {
             "Details (every trial) are in `bench/results.json` under `details`. Failing rows: causes, measurements and",
             "proposed fixes in `bench/proposals/README.md`.",
             "",
+            ...(fs.existsSync(path.join(dir, CHART_FILE)) ? [`![Requests over time](${CHART_FILE})`, ""] : []),
         ].join("\n");
         fs.writeFileSync(path.join(dir, "results.md"), md);
     }

@@ -31,7 +31,7 @@ export function writeRequestsChart(pngFile: string, panels: readonly ChartPanel[
             "set style fill solid 0.9 noborder",
             "set key outside right top",
             "set grid ytics",
-            "set xlabel 'seconds since the load started'",
+            "set xlabel 'seconds since the load started (when each request got its answer or failed)'",
             "set yrange [0:*]",
             "set xrange [0:*]",
             "set autoscale xfixmax",
@@ -75,7 +75,7 @@ function panelScript(panel: ChartPanel, dataFile: string): string[] {
 
     const out = [
         `set title ${quote(panel.title)}`,
-        `set ylabel ${quote(`requests per ${bucketMs} ms`)}`,
+        `set ylabel ${quote(`requests ended per ${bucketMs} ms`)}`,
         `set boxwidth ${bucketMs / 1000} absolute`,
         "unset arrow",
         "unset label",

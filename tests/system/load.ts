@@ -199,18 +199,22 @@ export function summarize(run: LoadRun, window?: { fromMs: number; toMs: number 
 /** Requests per time bucket, by outcome: what the benchmark's chart draws. */
 export interface Timeline {
     readonly bucketMs: number;
-    /** Outcome → requests per bucket, by send time from the load's start (every series has the same length). */
+    /**
+     * Outcome → requests per bucket of the time each request ENDED (answer or failure), from the
+     * load's start: a gap without answers shows as a gap. Every series has the same length.
+     */
     readonly series: Record<string, number[]>;
 }
 
-/** Counts the run's requests per `bucketMs` of send time, under the label `outcome` gives each one. */
+/** Counts the run's requests per `bucketMs` of the time they ended, under the label `outcome` gives each one. */
 export function timeline(run: LoadRun, bucketMs: number, outcome: (s: Sample) => string): Timeline {
-    const buckets = Math.max(1, Math.ceil((run.endMs - run.startMs) / bucketMs));
+    const lastEnd = run.samples.reduce((m, s) => Math.max(m, s.doneMs), run.endMs);
+    const buckets = Math.max(1, Math.ceil((lastEnd - run.startMs) / bucketMs));
     const series: Record<string, number[]> = {};
     for (const s of run.samples) {
         const label = outcome(s);
         series[label] ??= new Array<number>(buckets).fill(0);
-        const i = Math.min(buckets - 1, Math.max(0, Math.floor((s.sentMs - run.startMs) / bucketMs)));
+        const i = Math.min(buckets - 1, Math.max(0, Math.floor((s.doneMs - run.startMs) / bucketMs)));
         series[label][i] += 1;
     }
     return { bucketMs, series };

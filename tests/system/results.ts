@@ -55,7 +55,8 @@ export class Results {
     write(dir = path.join(REPO_ROOT, "bench")): void {
         fs.mkdirSync(dir, { recursive: true });
         const commit = git(["rev-parse", "HEAD"]);
-        const dirty = git(["status", "--porcelain"]).length > 0;
+        // bench/ itself is not a change to the code measured (the other suite may have just written it).
+        const dirty = git(["status", "--porcelain", "--", ".", ":(exclude)bench"]).length > 0;
         this.keepOtherSuites(path.join(dir, "results.json"), commit);
         const json: Record<string, unknown> = {
             generated_at: new Date().toISOString(),

@@ -5,7 +5,9 @@
  * One functional suite runs the rendered haproxy.cfg for real against a fake
  * Consul DNS server (SRV + A in the additional section, Consul's shape) and two
  * local HTTP backends, to prove discovery, retries (GET replayed, POST not),
- * drain through the runtime socket and the deregistration lag.
+ * drain through the runtime socket and the deregistration lag. Another runs the
+ * rendered edge config against an upstream that resets connections the way a new
+ * VIP holder does (an answer is still delivered, a GET is replayed, a POST is not).
  * Missing binaries fail the suite (no skipping): `apt-get install haproxy keepalived`.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -486,13 +488,34 @@ async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boo
     }
 }
 
+/** A rendered config running in a real HAProxy (foreground), with its output kept for failure messages. */
+class RunningHaproxy {
+    private output = "";
+    private readonly child: ChildProcess;
+    constructor(text: string, name: string) {
+        // Dropping privileges needs root; the functional checks do not depend on it.
+        const config = process.getuid?.() !== 0 ? text.replace(/^ {4}(user|group) haproxy\n/gm, "") : text;
+        this.child = spawn("haproxy", ["-db", "-f", writeConfig(config, name)], { stdio: ["ignore", "pipe", "pipe"] });
+        this.child.stdout?.on("data", (d: Buffer) => (this.output += d.toString()));
+        this.child.stderr?.on("data", (d: Buffer) => (this.output += d.toString()));
+    }
+    log(): string {
+        return this.output;
+    }
+    async stop(): Promise<void> {
+        if (this.child.exitCode !== null) return;
+        const exited = new Promise((r) => this.child.once("exit", r));
+        this.child.kill("SIGTERM");
+        await exited;
+    }
+}
+
 describe("renderHaproxyConfig: the rendered config, run for real", () => {
     const hits = { good: { GET: 0, POST: 0 }, crashy: { GET: 0, POST: 0 } };
     let good: http.Server;
     let crashy: http.Server;
     let dns: FakeConsulDns;
-    let haproxy: ChildProcess | undefined;
-    let haproxyLog = "";
+    let haproxy: RunningHaproxy | undefined;
     let webPort = 0;
     let statsPort = 0;
     let socketPath = "";
@@ -529,7 +552,7 @@ describe("renderHaproxyConfig: the rendered config, run for real", () => {
         statsPort = await freePort();
         const runDir = fs.mkdtempSync(path.join(tmpRoot, "run-"));
         socketPath = path.join(runDir, "admin.sock");
-        let text = renderHaproxyConfig({
+        const text = renderHaproxyConfig({
             ...baseInput,
             nodeName: "lb-test",
             webPort,
@@ -539,12 +562,7 @@ describe("renderHaproxyConfig: the rendered config, run for real", () => {
             dns: { address: "127.0.0.1", port: dnsPort },
             runtimeSocket: socketPath,
         });
-        // Dropping privileges needs root; the checks below do not depend on it.
-        if (process.getuid?.() !== 0) text = text.replace(/^ {4}(user|group) haproxy\n/gm, "");
-        const file = writeConfig(text, "functional.cfg");
-        haproxy = spawn("haproxy", ["-db", "-f", file], { stdio: ["ignore", "pipe", "pipe"] });
-        haproxy.stdout?.on("data", (d: Buffer) => (haproxyLog += d.toString()));
-        haproxy.stderr?.on("data", (d: Buffer) => (haproxyLog += d.toString()));
+        haproxy = new RunningHaproxy(text, "functional.cfg");
         await waitFor(
             "haproxy to answer its monitor URI",
             5000,
@@ -557,16 +575,12 @@ describe("renderHaproxyConfig: the rendered config, run for real", () => {
     }, 20000);
 
     afterAll(async () => {
-        if (haproxy?.exitCode === null) {
-            const exited = new Promise((r) => haproxy?.once("exit", r));
-            haproxy.kill("SIGTERM");
-            await exited;
-        }
+        await haproxy?.stop();
         dns?.close();
         await Promise.all([good, crashy].filter((s) => s !== undefined).map((s) => new Promise((r) => s.close(r))));
     });
 
-    const dump = (): string => `\n--- haproxy output ---\n${haproxyLog}`;
+    const dump = (): string => `\n--- haproxy output ---\n${haproxy?.log() ?? ""}`;
 
     test("the monitor URI answers 200 from HAProxy itself, naming the LB node", async () => {
         const r = await request(webPort, "GET", LB_MONITOR_URI);
@@ -657,8 +671,7 @@ describe("renderEdgeConfig: the rendered config, run for real", () => {
     let next: () => Behaviour = () => "answer";
     const seen = { GET: 0, POST: 0 };
     let upstream: net.Server;
-    let haproxy: ChildProcess | undefined;
-    let haproxyLog = "";
+    let haproxy: RunningHaproxy | undefined;
     let edgePort = 0;
 
     beforeAll(async () => {
@@ -688,7 +701,7 @@ describe("renderEdgeConfig: the rendered config, run for real", () => {
         });
         await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
         edgePort = await freePort();
-        let text = renderEdgeConfig({
+        const text = renderEdgeConfig({
             listeners: [
                 {
                     name: "web",
@@ -698,23 +711,16 @@ describe("renderEdgeConfig: the rendered config, run for real", () => {
                 },
             ],
         });
-        if (process.getuid?.() !== 0) text = text.replace(/^ {4}(user|group) haproxy\n/gm, "");
-        haproxy = spawn("haproxy", ["-db", "-f", writeConfig(text, "edge.cfg")], { stdio: ["ignore", "pipe", "pipe"] });
-        haproxy.stdout?.on("data", (d: Buffer) => (haproxyLog += d.toString()));
-        haproxy.stderr?.on("data", (d: Buffer) => (haproxyLog += d.toString()));
+        haproxy = new RunningHaproxy(text, "edge.cfg");
         await waitFor("the edge to forward", 5000, async () => (await request(edgePort, "GET", "/")).status === 200);
     }, 20000);
 
     afterAll(async () => {
-        if (haproxy?.exitCode === null) {
-            const exited = new Promise((r) => haproxy?.once("exit", r));
-            haproxy.kill("SIGTERM");
-            await exited;
-        }
+        await haproxy?.stop();
         await new Promise((r) => upstream?.close(r));
     });
 
-    const dump = (): string => `\n--- edge output ---\n${haproxyLog}`;
+    const dump = (): string => `\n--- edge output ---\n${haproxy?.log() ?? ""}`;
 
     test("an answer that arrived complete is delivered even when the upstream resets right after it", async () => {
         next = () => "answer-then-reset";

@@ -49,3 +49,11 @@ export function installSignalHandlers(app: Pick<App, "shutdown">, options: Signa
 export function listenInRange(server: Server, host: string, min: number, max: number): Promise<number>;
 export function main(): void;
 export const KEEP_ALIVE_TIMEOUT_MS: number;
+
+/** The check the node's Consul agent runs for each task (registered with it; see server.js). */
+export const CONSUL_CHECK: {
+    readonly Interval: string;
+    readonly Timeout: string;
+    readonly FailuresBeforeCritical: number;
+    readonly DeregisterCriticalServiceAfter: string;
+};

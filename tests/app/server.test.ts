@@ -353,6 +353,7 @@ describe("Consul registration", () => {
                 HTTP: `http://10.1.2.3:${port}/health`,
                 Interval: "1s",
                 Timeout: "1s",
+                FailuresBeforeCritical: 3,
                 DeregisterCriticalServiceAfter: "1m",
             },
         });

@@ -20,7 +20,7 @@
 //   graph is stood in for by a network-namespace holder at the node's address (name, hostname, IP,
 //   aliases from the graph) and each task is a container in its node's namespace: it binds the first
 //   free port of the spec's range, exactly as on a real node. A Consul stand-in (ConsulCatalog) keeps
-//   the tasks' registrations, runs the app's own check (GET /health every 1 s, 1 s timeout) and
+//   the tasks' registrations, runs the app's own check as the app registers it (CONSUL_CHECK) and
 //   publishes the passing ones to every DNS stand-in (Consul DNS answers only passing instances).
 // Names get our own prefix and every object the SYSTEM_LABEL (or the suite's own label key), so
 // cleanup can always find them.
@@ -31,6 +31,7 @@ import * as os from "os";
 import * as path from "path";
 import { ProgramRun, RecordedResource, REPO_ROOT, runProgram } from "../harness/program";
 import type { WebServiceSpec } from "../../render/webService";
+import { CONSUL_CHECK } from "../../app/server";
 import { docker, dockerResult, removeSystemTestObjects, SYSTEM_LABEL, waitFor } from "./docker";
 
 const CONTAINER = "docker:index/container:Container";
@@ -613,15 +614,25 @@ async function tarContext(dir: string): Promise<Buffer> {
     });
 }
 
+/** "1s", "500ms" (the durations app/server.js registers) → ms. */
+function durationMs(text: string): number {
+    const m = /^(\d+)(ms|s)$/.exec(text);
+    if (!m) throw new Error(`unsupported Consul duration ${JSON.stringify(text)}`);
+    return Number(m[1]) * (m[2] === "s" ? 1000 : 1);
+}
+const CHECK_INTERVAL_MS = durationMs(CONSUL_CHECK.Interval);
+const CHECK_TIMEOUT_MS = durationMs(CONSUL_CHECK.Timeout);
+
 /**
  * Consul's part for the web service, as the LB nodes see it: tasks register themselves when they
  * start and deregister when they get SIGTERM (the app does both; here the test calls register and
- * deregister at those moments), the agent runs the app's check (HTTP GET /health, interval 1 s,
- * timeout 1 s — app/server.js) and DNS answers only passing instances, with TTL 0. Every change of
- * the passing set is written to every DNS stand-in at once.
+ * deregister at those moments), the agent runs the app's check as the app registers it
+ * (`CONSUL_CHECK` of app/server.js: HTTP GET /health, interval, timeout, critical after
+ * FailuresBeforeCritical failures in a row) and DNS answers only passing instances, with TTL 0.
+ * Every change of the passing set is written to every DNS stand-in at once.
  */
 export class ConsulCatalog {
-    private readonly instances = new Map<string, { instance: ServiceInstance; passing: boolean }>();
+    private readonly instances = new Map<string, { instance: ServiceInstance; passing: boolean; failures: number }>();
     private published = "";
     private timer: NodeJS.Timeout | undefined;
     private checking = false;
@@ -632,7 +643,7 @@ export class ConsulCatalog {
     constructor(private readonly publish: (passing: readonly ServiceInstance[]) => Promise<void>) {}
 
     /** Checks run every `intervalMs` until stop(); each check is bounded by `timeoutMs`. */
-    start(intervalMs = 1000, timeoutMs = 1000): void {
+    start(intervalMs = CHECK_INTERVAL_MS, timeoutMs = CHECK_TIMEOUT_MS): void {
         if (this.timer) return;
         this.timer = setInterval(() => void this.checkAll(timeoutMs), intervalMs);
     }
@@ -644,7 +655,7 @@ export class ConsulCatalog {
 
     /** Registered instances start critical (no traffic before the first passing check), like the app's check. */
     register(instance: ServiceInstance): void {
-        this.instances.set(instance.name, { instance, passing: false });
+        this.instances.set(instance.name, { instance, passing: false, failures: 0 });
     }
 
     /** Deregistration is immediate in DNS (TTL 0). */
@@ -662,14 +673,16 @@ export class ConsulCatalog {
     }
 
     /** Runs every check once now (also what the interval does). */
-    async checkAll(timeoutMs = 1000): Promise<void> {
+    async checkAll(timeoutMs = CHECK_TIMEOUT_MS): Promise<void> {
         if (this.checking) return;
         this.checking = true;
         try {
             await Promise.all(
                 [...this.instances.values()].map(async (entry) => {
                     const r = await httpGet(`http://${entry.instance.address}:${entry.instance.port}/health`, timeoutMs);
-                    entry.passing = r.status === 200;
+                    entry.failures = r.status === 200 ? 0 : entry.failures + 1;
+                    if (r.status === 200) entry.passing = true;
+                    else if (entry.failures >= CONSUL_CHECK.FailuresBeforeCritical) entry.passing = false;
                 }),
             );
             await this.sync();

@@ -87,13 +87,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
                         if (body.length < 512) body += chunk;
                     });
                     res.on("end", () => {
-                        const lbNode = res.headers[headerName];
+                        const header = res.headers[headerName];
+                        const lbNode = Array.isArray(header) ? header[0] : header;
                         finish({
                             ok: res.statusCode === 200,
                             status: res.statusCode,
-                            lbNode: Array.isArray(lbNode) ? lbNode[0] : lbNode,
+                            lbNode,
                             body: body.split("\n")[0],
-                            error: res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}`,
+                            // Who refused: an LB node names itself; without its header the edge answered.
+                            error: res.statusCode === 200 ? undefined : `HTTP ${res.statusCode} from ${lbNode ?? "the edge"}`,
                         });
                     });
                     res.on("error", (err) => finish({ ok: false, status: res.statusCode, error: errorName(err) }));
@@ -195,7 +197,6 @@ export function summarize(run: LoadRun, window?: { fromMs: number; toMs: number 
     };
 }
 
-/** Nearest-rank percentile of sorted values (NaN when empty). */
 /** Requests per time bucket, by outcome: what the benchmark's chart draws. */
 export interface Timeline {
     readonly bucketMs: number;
@@ -220,6 +221,7 @@ export function timeline(run: LoadRun, bucketMs: number, outcome: (s: Sample) =>
     return { bucketMs, series };
 }
 
+/** Nearest-rank percentile of sorted values (NaN when empty). */
 export function percentile(sorted: readonly number[], q: number): number {
     if (sorted.length === 0) return NaN;
     return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];

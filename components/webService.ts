@@ -52,6 +52,17 @@ export const WEB_HEALTH_PATH = "/health";
 const TOKEN_SECRET = { name: "consul-registration-token", version: 1, target: "consul-registration-token" } as const;
 
 /**
+ * Docker's health check of each task. It gates rolling updates (start-first waits for "healthy")
+ * and makes Swarm replace a hung task; it routes no traffic (Consul's check and HAProxy's take a
+ * failing task out in about a second). So it says "healthy" quickly — every 2 s, so a new task
+ * counts as started within seconds — but condemns slowly: 3 failures in a row, each allowed 5 s.
+ * With 2 s × 2 the swarm system test measured the opposite of HA: a node busy loading the next
+ * version's image slowed every task's check at once, Swarm replaced all tasks together and 132–238
+ * requests failed in a 3.4–5.7 s gap before the update had even started.
+ */
+const TASK_HEALTHCHECK = { intervalSeconds: 2, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 5 } as const;
+
+/**
  * The web service: a Swarm service of the project's own app (`app/`), rolled one task at a time
  * (start-first, rollback on failure). Tasks use host networking — no routing mesh or IPVS needed —
  * bind a free port in a fixed range and register themselves with their node's Consul agent, so the
@@ -127,16 +138,12 @@ export class WebService extends pulumi.ComponentResource {
                     SERVICE_NAME: this.serviceName,
                     CONSUL_HTTP_ADDR: `http://127.0.0.1:${CONSUL_PORTS.http}`,
                     CONSUL_HTTP_TOKEN_FILE: `/run/secrets/${TOKEN_SECRET.target}`,
+                    // healthcheck.js gives up a second before Docker would kill it, so the reason it prints is kept.
+                    HEALTHCHECK_TIMEOUT_SECONDS: String(TASK_HEALTHCHECK.timeoutSeconds - 1),
                 },
                 cpuLimit: resources.cpus,
                 memoryLimitMiB: resources.memoryMb,
-                healthcheck: {
-                    cmd: ["node", "/app/healthcheck.js"],
-                    intervalSeconds: 2,
-                    timeoutSeconds: 2,
-                    retries: 2,
-                    startPeriodSeconds: 5,
-                },
+                healthcheck: { cmd: ["node", "/app/healthcheck.js"], ...TASK_HEALTHCHECK },
                 updatePolicy: { ...update, failureAction: "rollback", maxFailureRatio: 0 },
                 rollbackPolicy: {
                     parallelism: 1,

@@ -668,6 +668,26 @@ export class SwarmPlane {
         return tasks;
     }
 
+    /** Every task of the service Swarm remembers, with its state and error (why one was shut down): for failure reports. */
+    async taskHistory(): Promise<string> {
+        const manager = this.spec.nodes.find((n) => n.role === "manager")!;
+        const r = await dockerResult(
+            [
+                "exec",
+                manager.container.name,
+                "docker",
+                "service",
+                "ps",
+                "--no-trunc",
+                "--format",
+                "{{.Name}} {{.Node}} desired={{.DesiredState}} {{.CurrentState}} {{.Error}}",
+                this.spec.web.spec.name,
+            ],
+            { timeoutMs: 15_000 },
+        );
+        return (r.stdout + r.stderr).trim();
+    }
+
     /** Until the catalog's passing instances are exactly `count` (and, if given, all answer `version`). */
     async waitPassing(count: number, timeoutMs: number): Promise<ServiceInstance[]> {
         return waitFor(

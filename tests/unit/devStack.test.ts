@@ -173,6 +173,35 @@ describe("wiring", () => {
         expect(deploy.inputs.stdin).toMatch(/rollback/);
     });
 
+    test("the web image goes into one node at a time (a load competes with the tasks serving there)", () => {
+        const loads = dev.ofType(COMMAND).filter((c) => /^web-image-swarm-/.test(c.name));
+        const urns = new Set(loads.map((l) => l.urn));
+        // Exactly one load starts first; every other waits for exactly one other load: a chain.
+        const waitsFor = loads.map((l) => l.dependencies.filter((d) => urns.has(d)));
+        expect(waitsFor.filter((w) => w.length === 0)).toHaveLength(1);
+        expect(waitsFor.filter((w) => w.length === 1)).toHaveLength(loads.length - 1);
+        expect(new Set(waitsFor.flat()).size).toBe(loads.length - 1);
+    });
+
+    test("a task's Docker health check says healthy within seconds but condemns it only after ≥ 10 s of failures", () => {
+        // Swarm replaces unhealthy tasks: a check that fails on a few slow seconds (a node busy loading
+        // an image) replaces every task at once. Traffic routing does not wait for this check.
+        const script: string = dev.byName("web-deploy").inputs.stdin;
+        const seconds = (flag: string) => {
+            const m = new RegExp(`${flag}[ =]'?(\\d+)s?'?`).exec(script);
+            if (!m) throw new Error(`web-deploy has no ${flag}`);
+            return Number(m[1]);
+        };
+        const [interval, timeout, retries] = [seconds("--health-interval"), seconds("--health-timeout"), seconds("--health-retries")];
+        expect(interval).toBeLessThanOrEqual(2);
+        expect(retries * Math.min(interval, timeout)).toBeGreaterThanOrEqual(6);
+        expect(retries * timeout).toBeGreaterThanOrEqual(10);
+        // healthcheck.js gives up before Docker kills it, so its reason lands in `docker inspect`.
+        const inner = /HEALTHCHECK_TIMEOUT_SECONDS=(\d+)/.exec(script);
+        expect(inner).not.toBeNull();
+        expect(Number(inner![1])).toBeLessThan(timeout);
+    });
+
     test("the edge forwards the web port to the VIP and the Consul UI to every server", () => {
         const edge = containerNamed(dev, "local-edge");
         const cfg = upload(edge, "/etc/haproxy/edge.cfg");

@@ -96,7 +96,6 @@ build tests/system/consul/Dockerfile swarm-platform-systest/consul-standin:local
 build images/lb/Dockerfile swarm-platform-systest/lb:local --build-arg CONSUL_IMAGE=swarm-platform-systest/consul-standin:local
 build images/swarm-node/Dockerfile swarm-platform-systest/swarm-node:local --build-arg CONSUL_IMAGE=swarm-platform-systest/consul-standin:local
 build images/web/Dockerfile "swarm-platform-systest/web:$web_version" --build-arg "APP_VERSION=$web_version"
-build tests/system/dns/Dockerfile swarm-platform-systest/consul-dns:local
-# The swarm suite's DNS stand-in (Consul's answer shape) runs on the web image's Node.js.
-build tests/system/consul/dns.Dockerfile swarm-platform-systest/consul-dns-exact:local --build-arg "NODE_IMAGE=swarm-platform-systest/web:$web_version"
+# The Consul agent DNS stand-in (Consul's answer shape) runs on the web image's Node.js.
+build tests/system/consul/dns.Dockerfile swarm-platform-systest/consul-dns:local --build-arg "NODE_IMAGE=swarm-platform-systest/web:$web_version"
 log "ready"

@@ -11,9 +11,9 @@
 // - the node images' Consul agent: each node image copies `/bin/consul` from the image its
 //   CONSUL_IMAGE build arg names; here that is a stand-in (tests/system/consul) that only runs and
 //   leaves, so the node entrypoints' start/supervise/stop of the agent run for real. What the agent
-//   answers is stood in for by a DNS server (Debian dnsmasq, tests/system/dns) in each LB node's
+//   answers is stood in for by a DNS server (tests/system/consul/dns.js) in each LB node's
 //   network namespace on the agent's port, answering the SRV name HAProxy's server-template asks
-//   for, in Consul's shape; the harness moves it into the node's new namespace after a restart;
+//   for, in Consul's exact shape; the harness moves it into the node's new namespace after a restart;
 // - the web service's tasks from its task spec (`web-deploy`'s spec): image built with the declared
 //   build args, env, health check, CPU/memory limits, stop signal and grace period, init. Swarm runs
 //   tasks with host networking on the nodes its placement allows, so each eligible swarm node of the
@@ -189,8 +189,19 @@ export function standInImage(
 const consulStandInImage = (settings: SystemSettings): ImageBuild =>
     standInImage(settings, { name: "consul-standin", what: "consul binary stand-in", dockerfile: "tests/system/consul/Dockerfile" });
 
-const dnsImage = (settings: SystemSettings): ImageBuild =>
-    standInImage(settings, { name: "consul-dns", what: "consul DNS stand-in", dockerfile: "tests/system/dns/Dockerfile" });
+/**
+ * Each LB node's Consul agent DNS (tests/system/consul/dns.js): Consul's exact answer shape, and it
+ * rereads the records on every query, so a catalog change needs no restart (a restarting server
+ * refuses queries for a moment, and HAProxy then retries only after `timeout retry`). Node.js comes
+ * from the web image, so nothing is downloaded.
+ */
+const dnsImage = (settings: SystemSettings, nodeImage: string): ImageBuild =>
+    standInImage(settings, {
+        name: "consul-dns",
+        what: "Consul agent DNS stand-in",
+        dockerfile: "tests/system/consul/dns.Dockerfile",
+        buildArgs: { NODE_IMAGE: nodeImage },
+    });
 
 /**
  * The builds behind an image reference of the graph (a mock digest or an image name), in build
@@ -289,7 +300,18 @@ export function dataPlaneFromGraph(run: ProgramRun, settings: SystemSettings): D
         };
     };
 
+    // The web service's task spec: what `web-deploy` deploys (its trigger), cross-checked with the script.
+    const deploy = run.byName("web-deploy");
+    const spec = (deploy.inputs.triggers ?? []).find((t: any) => t && typeof t === "object" && t.image && t.healthcheck) as
+        | WebServiceSpec
+        | undefined;
+    if (spec === undefined) throw new Error("graph: web-deploy carries no service spec");
+    if (!String(deploy.inputs.stdin).includes(spec.image)) throw new Error("graph: web-deploy's script does not deploy the spec's image");
+    const webImage = image(spec.image);
+
     // LB nodes (each runs its Consul agent inside) and the DNS answers of those agents.
+    const dns = dnsImage(settings, webImage);
+    images.set(dns.tag, dns);
     const lbResources = run
         .ofType(CONTAINER)
         .filter((c) => /^lb-\d+$/.test(c.name))
@@ -304,8 +326,6 @@ export function dataPlaneFromGraph(run: ProgramRun, settings: SystemSettings): D
         const container = fromGraph(r);
         if (!container.files.some((f) => f.path === "/consul/config/client.json"))
             throw new Error(`graph: ${r.name} gets no Consul agent config (/consul/config/client.json)`);
-        const dns = dnsImage(settings);
-        images.set(dns.tag, dns);
         return {
             logical: r.name,
             address: container.address!,
@@ -315,8 +335,8 @@ export function dataPlaneFromGraph(run: ProgramRun, settings: SystemSettings): D
                 name: `${settings.namePrefix}${r.name}-consul-dns`,
                 image: dns.tag,
                 // In the node's network namespace, on the agent's DNS port (127.0.0.1:8600).
-                flags: ["--label", objectLabel(settings), "--network", `container:${container.name}`, "--cpus", "0.1", "--memory", "32m"],
-                command: ["agent"],
+                flags: ["--label", objectLabel(settings), "--network", `container:${container.name}`, "--cpus", "0.1", "--memory", "96m"],
+                command: [],
                 files: [],
             },
             haproxyCfg: uploadOf(container, "/etc/haproxy/haproxy.cfg"),
@@ -333,14 +353,6 @@ export function dataPlaneFromGraph(run: ProgramRun, settings: SystemSettings): D
     const serverJson = containerByName("consul-server-0").inputs.uploads.find((u: any) => u.file === "/consul/config/server.json");
     const datacenter = serverJson ? JSON.parse(serverJson.content).datacenter : "dc1";
 
-    // The web service's task spec: what `web-deploy` deploys (its trigger), cross-checked with the script.
-    const deploy = run.byName("web-deploy");
-    const spec = (deploy.inputs.triggers ?? []).find((t: any) => t && typeof t === "object" && t.image && t.healthcheck) as
-        | WebServiceSpec
-        | undefined;
-    if (spec === undefined) throw new Error("graph: web-deploy carries no service spec");
-    if (!String(deploy.inputs.stdin).includes(spec.image)) throw new Error("graph: web-deploy's script does not deploy the spec's image");
-    const webImage = image(spec.image);
     const nodes = eligibleNodes(run, spec).map((r): SwarmNodeSpec => {
         const attachment = (r.inputs.networksAdvanced ?? [])[0];
         if (attachment?.name !== networkId || !attachment.ipv4Address)
@@ -917,7 +929,7 @@ export class DataPlane {
         await docker(["start", lb.dns.name]);
     }
 
-    /** dnsmasq lines answering the SRV name like a Consul agent: SRV → `<hex ip>.addr.<dc>.consul`, A in the additional section. */
+    /** The DNS stand-in's records (dnsmasq's syntax, read by dns.js): SRV → `<hex ip>.addr.<dc>.consul`, and its A record. */
     private records(passing: readonly ServiceInstance[]): string {
         const out = [`# ${this.spec.srvName}: ${passing.length} passing instance(s), written by tests/system`];
         const hosts = new Map<string, string>();
@@ -935,17 +947,15 @@ export class DataPlane {
     }
 
     /**
-     * Writes the records to every DNS stand-in and restarts dnsmasq (it does not reread SRV records on
-     * SIGHUP). A stand-in that is not running gets the file anyway: a Consul agent that comes back
-     * has the current catalog too.
+     * Writes the records to every DNS stand-in (it rereads them on every query; the rename is atomic).
+     * A stand-in that is not running gets the file anyway: a Consul agent that comes back has the
+     * current catalog too.
      */
     private async writeDns(passing: readonly ServiceInstance[]): Promise<void> {
         this.dnsContent = this.records(passing);
         await Promise.all(
             this.spec.lbs.map(async (lb) => {
-                // A stand-in that rereads the file on every query (the swarm suite's) has no dnsmasq to restart.
-                const script =
-                    "cat > /etc/consul-dns/records.tmp && mv /etc/consul-dns/records.tmp /etc/consul-dns/records.conf && { pkill -x dnsmasq || true; }";
+                const script = "cat > /etc/consul-dns/records.tmp && mv /etc/consul-dns/records.tmp /etc/consul-dns/records.conf";
                 const r = await dockerResult(["exec", "-i", lb.dns.name, "sh", "-c", script], {
                     input: this.dnsContent,
                     timeoutMs: 10_000,

@@ -36,7 +36,6 @@ import {
     imageBuildsFor,
     objectLabel,
     ServiceInstance,
-    standInImage,
     SystemSettings,
 } from "./dataplane";
 import { CommandResult, docker, dockerResult, Leftover, removeSystemTestObjects, runCommand, sleep, waitFor } from "./docker";
@@ -113,8 +112,6 @@ export interface SwarmSpec {
     readonly nodes: readonly SwarmNodeSpec[];
     /** The swarm-node image (and the Consul stand-in it takes its binary from), in build order. */
     readonly nodeImages: readonly ImageBuild[];
-    /** Built after the data plane's images (they start FROM the web image): the Consul DNS stand-in. */
-    readonly standInImages: readonly ImageBuild[];
     /** init + joins, in the graph's order. */
     readonly form: readonly GraphCommand[];
     /** `web-image-<node>`: the web image into every node's engine. */
@@ -158,37 +155,7 @@ export function aclFromGraph(run: ProgramRun): AclSetup {
 
 /** Translates the graph into the swarm and its data plane. Pure: no docker calls. */
 export function swarmFromGraph(run: ProgramRun, settings: SystemSettings): SwarmSpec {
-    const dataPlane = dataPlaneFromGraph(run, settings);
-    // The LB nodes' agents answer DNS in Consul's exact shape here (tests/system/consul/dns.js): with
-    // several tasks per node, dnsmasq's shape changes what HAProxy does.
-    const dnsImage: ImageBuild = standInImage(settings, {
-        name: "consul-dns-exact",
-        what: "Consul DNS stand-in, Consul's answer shape",
-        dockerfile: "tests/system/consul/dns.Dockerfile",
-        buildArgs: { NODE_IMAGE: dataPlane.web.image },
-    });
-    const plane: DataPlaneSpec = {
-        ...dataPlane,
-        images: dataPlane.images.filter((i) => !i.dockerfile.startsWith("tests/system/dns/")),
-        lbs: dataPlane.lbs.map((lb) => ({
-            ...lb,
-            dns: {
-                ...lb.dns,
-                image: dnsImage.tag,
-                flags: [
-                    "--label",
-                    objectLabel(settings),
-                    "--network",
-                    `container:${lb.container.name}`,
-                    "--cpus",
-                    "0.1",
-                    "--memory",
-                    "96m",
-                ],
-                command: [],
-            },
-        })),
-    };
+    const plane = dataPlaneFromGraph(run, settings);
     const graphPrefix = `swarm-platform-${run.stack}-`;
     const rename = (engineName: string): string => {
         if (!engineName.startsWith(graphPrefix)) throw new Error(`graph: name ${engineName} does not start with ${graphPrefix}`);
@@ -308,7 +275,6 @@ export function swarmFromGraph(run: ProgramRun, settings: SystemSettings): Swarm
         plane,
         nodes,
         nodeImages,
-        standInImages: [dnsImage],
         form,
         imageLoads,
         deploy: command(run.byName("web-deploy")),
@@ -509,8 +475,7 @@ export class SwarmPlane {
             );
         for (const b of this.spec.nodeImages) await buildImage(b);
         await this.plane.buildImages(this.spec.plane);
-        for (const b of this.spec.standInImages) await buildImage(b);
-        const all = [...this.spec.nodeImages, ...this.spec.plane.images, ...this.spec.standInImages];
+        const all = [...this.spec.nodeImages, ...this.spec.plane.images];
         log(`images built: ${[...new Set(all.map((i) => i.tag))].join(", ")}`);
     }
 

@@ -1,15 +1,17 @@
 "use strict";
 // Stand-in for a Consul agent's DNS interface (127.0.0.1:8600) that answers in Consul's exact shape,
-// for the swarm suite (tests/system/swarm.ts). The data-plane suite's dnsmasq stand-in (tests/system/dns)
-// writes one A record per target name; Consul writes one per SRV record (agent/dns.go,
-// serviceSRVRecords: an SRV answer and its node's A record in the additional section for every
-// instance). The difference shows as soon as two instances run on one node, which Swarm does: HAProxy
-// links an additional record to one SRV record only, resolves the target of the other with a query
-// of its own, and its duplicate-IP check then keeps that server without an address while the other
-// one holds it. Measured with the program's haproxy.cfg: with dnsmasq's shape the second of two new
+// for both system suites (tests/system/dataplane.ts, swarm.ts). Consul writes an A record per SRV
+// record (agent/dns.go, serviceSRVRecords: an SRV answer and its node's A record in the additional
+// section for every instance); dnsmasq, the first stand-in, wrote one per target name. The
+// difference shows as soon as two instances run on one node, which Swarm does: HAProxy links an
+// additional record to one SRV record only, resolves the target of the other with a query of its
+// own, and its duplicate-IP check then keeps that server without an address while the other one
+// holds it. Measured with the program's haproxy.cfg: with dnsmasq's shape the second of two new
 // tasks on one node got no traffic until the first left; with Consul's shape both did at once.
+// dnsmasq also had to be restarted for every change (SIGHUP does not reread SRV records), and
+// HAProxy retries a refused query only after `timeout retry`.
 //
-// Reads the records the harness writes (same file and format as tests/system/dns: `srv-host=NAME,
+// Reads the records the harness writes (dnsmasq's syntax: `srv-host=NAME,
 // TARGET,PORT,PRIO,WEIGHT` and `host-record=NAME,IP` lines in /etc/consul-dns/records.conf) on every
 // query, so an update needs no reload. Answers, TTL 0 (Consul's service_ttl "0s"):
 //   SRV NAME       → every srv-host of NAME, each with the A record of its target in the additional section

@@ -53,8 +53,8 @@ const TOKEN_SECRET = { name: "consul-registration-token", version: 1, target: "c
 
 /**
  * Docker's health check of each task. It gates rolling updates (start-first waits for "healthy")
- * and makes Swarm replace a hung task; it routes no traffic (Consul's check and HAProxy's take a
- * failing task out in about a second). So it says "healthy" quickly — every 2 s, so a new task
+ * and makes Swarm replace a hung task; it routes no traffic (HAProxy's checks take a failing task
+ * out within a second, Consul's within ~3 s). So it says "healthy" quickly — every 2 s, so a new task
  * counts as started within seconds — but condemns slowly: 3 failures in a row, each allowed 5 s.
  * With 2 s × 2 the swarm system test measured the opposite of HA: a node busy loading the next
  * version's image slowed every task's check at once, Swarm replaced all tasks together and 132–238

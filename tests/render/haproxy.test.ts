@@ -52,6 +52,8 @@ afterAll(() => {
 
 let fileCounter = 0;
 function writeConfig(text: string, name = "haproxy.cfg"): string {
+    // Jest still runs the suites' hooks when the top-level beforeAll failed (no haproxy): never write into the cwd then.
+    if (tmpRoot === "") throw new Error("no temp dir for configs (see the first error: is haproxy installed?)");
     const file = path.join(tmpRoot, `${fileCounter++}-${name}`);
     fs.writeFileSync(file, text, { mode: 0o600 });
     return file;

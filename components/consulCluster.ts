@@ -8,9 +8,10 @@ import {
     renderAclBootstrapScript,
     renderConsulClientConfig,
     renderConsulServerConfig,
+    renderConsulServerReadyScript,
     serviceRegistrationPolicy,
 } from "../render/consul";
-import { collectErrors, isOddQuorum, sameLength } from "./validation";
+import { collectErrors, isOddQuorum, MAX_QUORUM, sameLength } from "./validation";
 
 export interface ConsulClusterArgs {
     /** Makes the nodes. */
@@ -62,6 +63,8 @@ export class ConsulCluster extends pulumi.ComponentResource {
     readonly serviceTokens: Record<string, pulumi.Output<string>>;
     /** Done once the ACL policies and tokens exist: agents that need them depend on it. */
     readonly aclBootstrap: ScriptRun;
+    /** Per server: done once it is a voter of the Raft quorum (the rolling-replacement gate). */
+    readonly serverGates: ScriptRun[];
     /** The UI/API, for the platform's ingress. */
     readonly uiListener: IngressListener;
 
@@ -101,7 +104,13 @@ export class ConsulCluster extends pulumi.ComponentResource {
         this.serverNames = Array.from({ length: servers }, (_, i) => `${name}-server-${i}`);
         this.retryJoin = args.platform.consulRetryJoin(this.serverNames, args.addresses);
 
-        this.servers = this.serverNames.map((nodeName, i) => {
+        // Servers are created in a rolling chain: each waits until the previous one is a voter of the
+        // Raft quorum again (its ready gate). A server-level change (config, image, limits) replaces
+        // containers delete-first, so the chain makes the engine take ONE server away at a time; a
+        // server leaves the peer set on SIGTERM (leave_on_terminate) before its container goes.
+        this.servers = [];
+        this.serverGates = [];
+        this.serverNames.forEach((nodeName, i) => {
             const config = pulumi
                 .all([this.gossipKey, this.managementToken, this.agentToken])
                 .apply(([encryptKey, managementToken, agentToken]) =>
@@ -116,15 +125,30 @@ export class ConsulCluster extends pulumi.ComponentResource {
                         bootstrapExpect: servers,
                     }),
                 );
-            return args.platform.createNode(
+            const previous = this.serverGates[i - 1];
+            const server = args.platform.createNode(
                 {
                     role: "consul-server",
                     name: nodeName,
                     address: args.addresses[i],
                     files: [{ path: `${CONFIG_DIR}/server.json`, content: config, mode: CONFIG_MODE }],
                     resources,
+                    dependsOn: previous === undefined ? [] : [previous.resource],
                 },
                 this,
+            );
+            this.servers.push(server);
+            this.serverGates.push(
+                args.platform.runScript(
+                    `${nodeName}-ready`,
+                    {
+                        node: server,
+                        script: this.managementToken.apply((token) =>
+                            renderConsulServerReadyScript({ nodeName, bootstrapExpect: servers, token }),
+                        ),
+                    },
+                    this,
+                ),
             );
         });
 
@@ -147,25 +171,34 @@ export class ConsulCluster extends pulumi.ComponentResource {
                 })),
             ]);
         const policies = [...BASE_ACL_POLICIES, ...serviceTokens.map((t) => serviceRegistrationPolicy(t.service))];
-        this.aclBootstrap = args.platform.runScript(
+        this.aclBootstrap = args.platform.runClusterScript(
             `${name}-acl-bootstrap`,
             {
-                node: this.servers[0],
+                nodes: this.servers,
                 script: pulumi
                     .all([this.managementToken, tokens])
                     .apply(([managementToken, aclTokens]) =>
                         renderAclBootstrapScript({ managementToken, policies, tokens: aclTokens, leaderTimeoutSeconds: 120 }),
                     ),
-                // Once every server exists: bootstrap_expect holds the election until then.
-                dependsOn: this.servers.map((s) => s.resource),
+                // Servers created anew (fresh data: `up --refresh` after the containers were lost) need
+                // the ACLs again; the script is idempotent, so a rolling replacement just re-checks them.
+                reapplyOn: this.servers.map((s) => s.instanceId),
+                // Once every server is up: bootstrap_expect holds the election until then.
+                dependsOn: this.serverGates.map((g) => g.resource),
             },
             this,
         );
 
+        const serversAddress = args.platform.roleAddress("consul-server");
         this.uiListener = {
             name: "consul-ui",
             port: CONSUL_PORTS.http,
-            upstreams: this.servers.map((s) => ({ name: s.name, address: s.address, port: CONSUL_PORTS.http })),
+            // Through the servers' shared name where the platform has one: the ingress then does not
+            // change (nor restart) when the server count does.
+            upstreams:
+                serversAddress === undefined
+                    ? this.servers.map((s) => ({ name: s.name, address: s.address, port: CONSUL_PORTS.http }))
+                    : [{ name: `${name}-server`, address: serversAddress, port: CONSUL_PORTS.http, maxServers: MAX_QUORUM }],
             check: true,
         };
 

@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { IngressListener, Platform, PlatformNode, ResourceLimitsSpec } from "../platforms/types";
+import { IngressListener, Platform, PlatformNode, ResourceLimitsSpec, ScriptRun } from "../platforms/types";
 import { CONSUL_PORTS } from "../render/consul";
 import { renderHaproxyConfig } from "../render/haproxy";
-import { checkHaproxyCommand, renderKeepalivedConfig } from "../render/keepalived";
+import { checkHaproxyCommand, renderKeepalivedConfig, renderLbReadyScript } from "../render/keepalived";
 import { ConsulCluster } from "./consulCluster";
 import { collectErrors, Problem, sameLength } from "./validation";
 
@@ -67,6 +67,8 @@ const PRIORITIES = [150, 100] as const;
  */
 export class LoadBalancerPair extends pulumi.ComponentResource {
     readonly nodes: PlatformNode[];
+    /** Per node: done once it serves (the rolling-replacement gate). */
+    readonly readyGates: ScriptRun[];
     readonly vip: string;
     /** Stats page credentials; the password is secret. */
     readonly statsUser = "admin";
@@ -106,7 +108,12 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
         const vrrpPassword = pulumi.secret(new random.RandomPassword(`${name}-vrrp-password`, { length: 8, special: false }, child).result);
 
         const failover = args.platform.vipFailover(args.vip);
-        this.nodes = args.addresses.map((address, i) => {
+        // The pair is created as a rolling chain: node 1 waits until node 0 serves (its ready gate), so
+        // a node-level change (config, image) replaces one node at a time and the VIP always has a
+        // holder that serves; each node hands the VIP over on SIGTERM before its container goes.
+        this.nodes = [];
+        this.readyGates = [];
+        args.addresses.forEach((address, i) => {
             const nodeName = `${name}-${i}`;
             const haproxyCfg = this.statsPassword.apply((statsPassword) =>
                 renderHaproxyConfig({
@@ -143,7 +150,8 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
                     notifyScript: failover.notifyCommand,
                 }),
             );
-            return args.platform.createNode(
+            const previous = this.readyGates[i - 1];
+            const node = args.platform.createNode(
                 {
                     role: "lb",
                     name: nodeName,
@@ -156,9 +164,17 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
                     resources,
                     // HAProxy resolves backends through this agent's DNS, which reads the catalog with the DNS token.
                     consulAgent: args.consul.agentFor(nodeName, address, { catalogReadByDefault: true }),
-                    dependsOn: [args.consul.aclBootstrap.resource],
+                    dependsOn: [args.consul.aclBootstrap.resource, ...(previous === undefined ? [] : [previous.resource])],
                 },
                 this,
+            );
+            this.nodes.push(node);
+            this.readyGates.push(
+                args.platform.runScript(
+                    `${nodeName}-ready`,
+                    { node, script: renderLbReadyScript({ nodeName, peerAddress: args.addresses[1 - i], webPort }) },
+                    this,
+                ),
             );
         });
 

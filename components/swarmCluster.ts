@@ -1,11 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { NodeRole, Platform, PlatformNode, ResourceLimitsSpec, ScriptRun } from "../platforms/types";
 import {
+    parseSwarmInitOutput,
     renderDockerDaemonConfig,
     renderSwarmInitScript,
     renderSwarmJoinScript,
     renderSwarmLeaveScript,
+    renderSwarmNodeDrainScript,
     renderSwarmNodeRemoveScript,
+    SwarmRole,
 } from "../render/swarm";
 import { ConsulCluster } from "./consulCluster";
 import { collectErrors, isOddQuorum, isWholeAtLeast, sameLength } from "./validation";
@@ -29,6 +32,13 @@ export interface SwarmClusterArgs {
     readonly consul: ConsulCluster;
 }
 
+/** A promise kept later in the constructor: lets a node depend on a script declared after it. */
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+    let resolve!: (value: T) => void;
+    const promise = new Promise<T>((r) => (resolve = r));
+    return { promise, resolve };
+}
+
 /** The token a joining node needs, read from a manager's engine at join time. */
 const JOIN_TOKEN_ENV = "SWARM_JOIN_TOKEN";
 
@@ -43,8 +53,10 @@ export class SwarmCluster extends pulumi.ComponentResource {
     readonly workers: PlatformNode[];
     /** Done once every node has joined. */
     readonly ready: pulumi.Resource[];
-    /** The manager service deployments run on. */
+    /** The manager that initialised the swarm. */
     readonly leader: PlatformNode;
+    /** The swarm's cluster ID, from the first manager's script output: a swarm created anew changes it. */
+    readonly identity: pulumi.Output<string>;
 
     constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarm-platform:swarm:Cluster", name, {}, opts);
@@ -59,7 +71,16 @@ export class SwarmCluster extends pulumi.ComponentResource {
         const resources = args.nodeResources ?? { cpus: 1, memoryMb: 1024 };
         const daemonConfig = renderDockerDaemonConfig({ outerSubnet: args.subnet });
 
-        const node = (role: NodeRole, nodeName: string, address: string): PlatformNode =>
+        // Nodes are created in a rolling chain: each node waits until the previous node of its group
+        // is a healthy member again (its join script ends only then). A node-level change (image,
+        // limits, config) replaces containers delete-first, so the chain is what makes the engine take
+        // ONE manager (and one worker) away at a time, and only after the previous one is back. The
+        // nodes are declared first (scripts need the full list of managers), each depending on a
+        // promise of the previous member's script, which is kept once that script is declared.
+        const chain = (count: number) => Array.from({ length: count }, () => deferred<pulumi.Resource>());
+        const managerMembership = chain(args.managerAddresses.length);
+        const workerMembership = chain(args.workerAddresses.length);
+        const node = (role: NodeRole, nodeName: string, address: string, previousMember: Promise<pulumi.Resource> | undefined) =>
             args.platform.createNode(
                 {
                     role,
@@ -69,24 +90,50 @@ export class SwarmCluster extends pulumi.ComponentResource {
                     resources,
                     consulAgent: args.consul.agentFor(nodeName, address),
                     // Agents need their ACL token to exist before they sync the catalog.
-                    dependsOn: [args.consul.aclBootstrap.resource],
+                    dependsOn: [args.consul.aclBootstrap.resource, ...(previousMember === undefined ? [] : [previousMember])],
                 },
                 this,
             );
-        this.managers = args.managerAddresses.map((a, i) => node("swarm-manager", `${name}-manager-${i}`, a));
-        this.workers = args.workerAddresses.map((a, i) => node("swarm-worker", `${name}-worker-${i}`, a));
+        this.managers = args.managerAddresses.map((a, i) =>
+            node("swarm-manager", `${name}-manager-${i}`, a, managerMembership[i - 1]?.promise),
+        );
+        this.workers = args.workerAddresses.map((a, i) => node("swarm-worker", `${name}-worker-${i}`, a, workerMembership[i - 1]?.promise));
         this.leader = this.managers[0];
 
+        // Before a node goes (scale-down or replacement) its tasks drain from a manager, then it
+        // leaves (a manager demotes itself first), then a manager removes its entry.
+        const leaving = (role: SwarmRole, nodeName: string) => ({
+            drain: { nodes: this.managers, script: renderSwarmNodeDrainScript({ nodeName }) },
+            deleteScript: renderSwarmLeaveScript({ role, nodeName }),
+            cleanup: { nodes: this.managers, script: renderSwarmNodeRemoveScript({ nodeName }) },
+        });
+        const otherManagers = (self: PlatformNode) => this.managers.filter((m) => m !== self);
+        const token = (role: SwarmRole, self: PlatformNode, optional = false) => ({
+            [JOIN_TOKEN_ENV]: { nodes: otherManagers(self), command: `docker swarm join-token -q ${role}`, optional },
+        });
+
+        // The first manager initialises the swarm — or, when it is replaced later and another manager
+        // hands out a token, joins the existing swarm instead of starting a second one.
+        const leader = this.leader;
+        const others = otherManagers(leader).map((m) => m.address);
         const init = args.platform.runScript(
             `${name}-init`,
             {
-                node: this.leader,
-                script: renderSwarmInitScript({ nodeName: this.leader.name, advertiseAddr: this.leader.address, outerSubnet: args.subnet }),
+                node: leader,
+                script: renderSwarmInitScript({
+                    nodeName: leader.name,
+                    advertiseAddr: leader.address,
+                    outerSubnet: args.subnet,
+                    joinExisting: others.length > 0 ? { managerAddrs: others, tokenEnv: JOIN_TOKEN_ENV } : undefined,
+                }),
+                secretEnv: others.length > 0 ? token("manager", leader, true) : undefined,
+                ...leaving("manager", leader.name),
             },
             this,
         );
+        managerMembership[0].resolve(init.resource);
 
-        const join = (joining: PlatformNode, role: "manager" | "worker", after: pulumi.Resource): ScriptRun =>
+        const join = (joining: PlatformNode, role: SwarmRole, after: pulumi.Resource): ScriptRun =>
             args.platform.runScript(
                 `${joining.name}-join`,
                 {
@@ -95,32 +142,30 @@ export class SwarmCluster extends pulumi.ComponentResource {
                         role,
                         nodeName: joining.name,
                         advertiseAddr: joining.address,
-                        managerAddrs: this.managers.filter((m) => m !== joining).map((m) => m.address),
+                        managerAddrs: otherManagers(joining).map((m) => m.address),
                         tokenEnv: JOIN_TOKEN_ENV,
                     }),
-                    secretEnv: {
-                        [JOIN_TOKEN_ENV]: {
-                            nodes: this.managers.filter((m) => m !== joining),
-                            command: `docker swarm join-token -q ${role}`,
-                        },
-                    },
-                    deleteScript: renderSwarmLeaveScript({ role, nodeName: joining.name }),
-                    cleanup: { nodes: this.managers, script: renderSwarmNodeRemoveScript({ nodeName: joining.name }) },
+                    secretEnv: token(role, joining),
+                    ...leaving(role, joining.name),
                     dependsOn: [after],
                 },
                 this,
             );
-
         // Managers one at a time: each join is a Raft membership change and must settle first.
         const managerJoins: ScriptRun[] = [];
-        let previous: pulumi.Resource = init.resource;
-        for (const manager of this.managers.slice(1)) {
-            const run = join(manager, "manager", previous);
+        this.managers.slice(1).forEach((manager, k) => {
+            const run = join(manager, "manager", (managerJoins[k - 1] ?? init).resource);
             managerJoins.push(run);
-            previous = run.resource;
-        }
-        const workerJoins = this.workers.map((w) => join(w, "worker", init.resource));
-        this.ready = [init.resource, ...managerJoins.map((r) => r.resource), ...workerJoins.map((r) => r.resource)];
+            managerMembership[k + 1].resolve(run.resource);
+        });
+        const workerJoins = this.workers.map((worker, i) => {
+            const run = join(worker, "worker", init.resource);
+            workerMembership[i].resolve(run.resource);
+            return run;
+        });
+        this.ready = [init, ...managerJoins, ...workerJoins].map((r) => r.resource);
+        // Platforms that return no script output (SSM) give "": their swarm outlives the state.
+        this.identity = init.stdout.apply((out) => (out.trim() === "" ? "" : parseSwarmInitOutput(out).clusterId));
 
         this.registerOutputs({
             managerNames: this.managers.map((m) => m.name),

@@ -4,10 +4,13 @@ import * as pulumi from "@pulumi/pulumi";
 
 export type Problem = { readonly propertyPath: string; readonly reason: string } | undefined;
 
+/** The largest quorum group (Consul servers, Swarm managers): more voters only slow Raft down. */
+export const MAX_QUORUM = 7;
+
 export function isOddQuorum(propertyPath: string, n: number): Problem {
-    return Number.isInteger(n) && n >= 1 && n <= 7 && n % 2 === 1
+    return Number.isInteger(n) && n >= 1 && n <= MAX_QUORUM && n % 2 === 1
         ? undefined
-        : { propertyPath, reason: `must be an odd whole number from 1 to 7, got ${n}` };
+        : { propertyPath, reason: `must be an odd whole number from 1 to ${MAX_QUORUM}, got ${n}` };
 }
 
 export function isWholeAtLeast(propertyPath: string, n: number, min: number): Problem {

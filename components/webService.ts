@@ -165,15 +165,18 @@ export class WebService extends pulumi.ComponentResource {
         );
 
         const token = args.consul.serviceTokens[this.serviceName];
-        args.platform.runScript(
+        // Cluster-wide, on any manager: a new spec re-runs the deploy script in place (a rolling
+        // `docker service update`), a replaced manager never touches it, and its delete — removing the
+        // service — runs only when the service leaves the program (`pulumi destroy`).
+        args.platform.runClusterScript(
             `${name}-deploy`,
             {
-                node: args.swarm.leader,
+                nodes: args.swarm.managers,
                 script: pulumi
                     .all([this.spec, token])
                     .apply(([spec, secretValue]) => renderServiceDeployScript(spec, { [TOKEN_SECRET.name]: secretValue })),
                 deleteScript: renderServiceRemoveScript(this.serviceName),
-                triggers: [this.spec],
+                reapplyOn: [args.swarm.identity],
                 dependsOn: [...args.swarm.ready, ...image.ready],
             },
             this,

@@ -94,8 +94,13 @@ export interface AwsConfig {
     readonly zones: number;
     /** Instance types by role. Defaults: t3.small for Consul servers and LB nodes, t3.medium for swarm nodes. */
     readonly instanceTypes: InstanceTypes;
-    /** AMI for every node; default: the newest official Debian 12 amd64 AMI in the region. */
+    /**
+     * AMI of every node, by id (region-specific). One of amiId / amiName is required: the AMI is
+     * pinned, never "the newest", so a Debian release never replaces nodes by surprise.
+     */
     readonly amiId?: string;
+    /** AMI of every node, by the official Debian image name (the same in every region), e.g. debian-12-amd64-20250316-2053. */
+    readonly amiName?: string;
     /** CIDRs that may reach nodes on SSH (22). Default none: use SSM Session Manager. Never 0.0.0.0/0. */
     readonly operatorCidrs: readonly string[];
     /** Encrypted gp3 root volume size, GiB (≥ 8). Default 20. */

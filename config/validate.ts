@@ -258,6 +258,15 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
 
     // aws: read on every stack so a misspelt key is caught anywhere; only platform aws uses it.
     const aws = readAwsSection(new Section("aws", raw.aws, issues));
+    if (platform === "aws" && aws.amiId === undefined && aws.amiName === undefined) {
+        issues.push({
+            key: "aws.amiName",
+            value: undefined,
+            rule:
+                "is required with platform aws (or aws.amiId): the AMI is pinned in stack config so an upstream release never " +
+                "replaces the nodes by surprise; a new one rolls them one at a time (README: Updating the AMI)",
+        });
+    }
 
     // network
     const n = new Section("network", raw.network, issues);
@@ -416,11 +425,20 @@ function readAwsSection(a: Section): AwsConfig {
         lb: instanceType("lb"),
     };
     types.rejectUnknown();
-    const amiRaw = a.raw("amiId");
     const amiId =
-        amiRaw === undefined
+        a.raw("amiId") === undefined
             ? undefined
             : a.string("amiId", undefined, (v) => /^ami-[0-9a-f]{8,17}$/.test(v), "must be an AMI id such as ami-0123456789abcdef0");
+    const amiName =
+        a.raw("amiName") === undefined
+            ? undefined
+            : a.string(
+                  "amiName",
+                  undefined,
+                  (v) => /^debian-12-amd64-\d{8}-\d{1,6}$/.test(v),
+                  "must be an official Debian 12 amd64 image name such as debian-12-amd64-20250316-2053",
+              );
+    if (amiId !== undefined && amiName !== undefined) a.fail("amiName", amiName, "give aws.amiName or aws.amiId, not both");
     const config: AwsConfig = {
         zones: a.number(
             "zones",
@@ -430,6 +448,7 @@ function readAwsSection(a: Section): AwsConfig {
         ),
         instanceTypes,
         amiId,
+        amiName,
         operatorCidrs: a.stringList("operatorCidrs", DEFAULTS.aws.operatorCidrs, (v) => {
             const problem = cidrProblem(v, false);
             if (problem !== undefined) return problem;

@@ -9,6 +9,7 @@ import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { AwsAddressPlan, AwsConfig } from "../config";
 import { CONSUL_PORTS } from "../render/consul";
 import { HostContainer, ParameterFile, renderCloudConfig, renderVipRouteNotifyScript } from "../render/cloudInit";
@@ -20,6 +21,7 @@ import {
     AppImage,
     AppImageArgs,
     assertNever,
+    ClusterScriptArgs,
     Ingress,
     IngressListener,
     NodeArgs,
@@ -79,6 +81,8 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
     private readonly accountId: pulumi.Output<string>;
     /** SSM parameter path prefix of this stack. */
     private readonly parameterRoot: string;
+    /** New for every creation of the stack: token parameters written by scripts live under it. */
+    private readonly generation: random.RandomId;
 
     constructor(name: string, args: AwsPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarm-platform:aws:Platform", name, {}, opts);
@@ -88,6 +92,7 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
         this.parameterRoot = `/swarm-platform/${args.stack}`;
         const child = { parent: this };
         const plan = args.plan;
+        this.generation = new random.RandomId(`${name}-generation`, { byteLength: 4 }, child);
         const tags = (resourceName: string) => ({ Name: `${args.namePrefix}${resourceName}`, "swarm-platform:stack": args.stack });
 
         this.region = aws.getRegionOutput({}, child).region;
@@ -100,15 +105,18 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
             }
             return names.slice(0, plan.zones);
         });
+        // The AMI is pinned in stack config (aws.amiId, or aws.amiName: Debian's image name, the same
+        // in every region, resolved to exactly that image). Never "most recent": `ami` forces
+        // replacement (terraform-provider-aws aws_instance schema: ForceNew), so a floating lookup
+        // would replace every node the day Debian publishes a new image.
         this.ami =
             args.aws.amiId !== undefined
                 ? pulumi.output(args.aws.amiId)
                 : aws.ec2.getAmiOutput(
                       {
                           owners: [DEBIAN_AMI_OWNER],
-                          mostRecent: true,
                           filters: [
-                              { name: "name", values: ["debian-12-amd64-*"] },
+                              { name: "name", values: [args.aws.amiName ?? ""] },
                               { name: "architecture", values: ["x86_64"] },
                               { name: "virtualization-type", values: ["hvm"] },
                           ],
@@ -527,16 +535,26 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
             { parent },
         );
         const dependsOn: pulumi.Input<pulumi.Resource>[] = [args.node.resource, script, ...(args.dependsOn ?? [])];
-        const lines = ["set -eu", ...REGION_FROM_IMDS];
+        const lines: pulumi.Input<string>[] = ["set -eu", ...REGION_FROM_IMDS];
         const env: string[] = [];
         for (const [variable, source] of Object.entries(args.secretEnv ?? {})) {
-            // The value goes source node → SecureString parameter → this node; never into Pulumi.
-            const parameter = `${this.parameterRoot}/swarm/${name}-${variable.toLowerCase()}`;
-            const publish = [
+            // The value goes source node → SecureString parameter → this node; never into Pulumi. One
+            // parameter per command (all manager joins share the manager token's), under this stack
+            // generation's path: a stack destroyed and created again never reads the old swarm's token.
+            const parameter = pulumi.interpolate`${this.parameterRoot}/swarm/${this.generation.hex}/${shortHash(source.command)}`;
+            if (source.optional === true) {
+                // Published by the other nodes' own runs; none yet on the first `pulumi up` (empty). Not
+                // published here: the sources are created after this script (a rolling chain), a
+                // publish that waited for them would wait forever.
+                lines.push(pulumi.interpolate`${variable}=$(${parameter.apply(getParameter)} 2>/dev/null || true)`, `export ${variable}`);
+                env.push(variable);
+                continue;
+            }
+            const publish: pulumi.Input<string>[] = [
                 "set -eu",
                 ...REGION_FROM_IMDS,
                 `value=$(${source.command})`,
-                `printf %s "$value" | aws ssm put-parameter --type SecureString --overwrite --name ${shellQuote(parameter)} --value file:///dev/stdin >/dev/null`,
+                pulumi.interpolate`printf %s "$value" | aws ssm put-parameter --type SecureString --overwrite --name ${parameter.apply(shellQuote)} --value file:///dev/stdin >/dev/null`,
             ];
             dependsOn.push(
                 this.association(
@@ -547,7 +565,7 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
                     parent,
                 ),
             );
-            lines.push(`${variable}=$(${getParameter(parameter)})`, `export ${variable}`);
+            lines.push(pulumi.interpolate`${variable}=$(${parameter.apply(getParameter)})`, `export ${variable}`);
             env.push(variable);
         }
         lines.push(`${getParameter(scriptParameter)} | ${this.runtime(role, false).exec(env)}`);
@@ -556,11 +574,50 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
         return { resource: association, stdout: pulumi.output("") };
     }
 
+    roleAddress(): undefined {
+        // Nodes are found by tag (Consul's cloud auto-join) or fixed address; no shared DNS name.
+        return undefined;
+    }
+
+    runClusterScript(name: string, args: ClusterScriptArgs, parent: pulumi.Resource): ScriptRun {
+        const roles = [...new Set(args.nodes.map((n) => n.role))];
+        if (roles.length !== 1) throw new Error(`aws platform: ${name} runs on nodes of ${roles.length} roles; a cluster script takes one`);
+        const role = roles[0];
+        const scriptParameter = `${this.parameterRoot}/${role}/cluster/${name}`;
+        const script = new aws.ssm.Parameter(
+            `${name}-script`,
+            { name: scriptParameter, type: "SecureString", tier: "Intelligent-Tiering", value: args.script },
+            { parent },
+        );
+        const lines = ["set -eu", ...REGION_FROM_IMDS, `${getParameter(scriptParameter)} | ${this.runtime(role, false).exec([])}`];
+        // Every node of the role, one at a time (maxConcurrency 1): the script is idempotent, so the
+        // first run converges and the others find nothing to do; a replaced node matches the tag and
+        // runs it once more, harmlessly. A changed script is a new association name: it runs again.
+        const fingerprint = pulumi.output(args.script).apply((text) => shortHash(text));
+        const association = new aws.ssm.Association(
+            name,
+            {
+                name: "AWS-RunShellScript",
+                targets: [
+                    { key: "tag:swarm-platform:stack", values: [this.args.stack] },
+                    { key: "tag:swarm-platform:role", values: [role] },
+                ],
+                parameters: { commands: lines.join("\n"), executionTimeout: "900" },
+                maxConcurrency: "1",
+                maxErrors: "0",
+                waitForSuccessTimeoutSeconds: 900,
+                associationName: pulumi.interpolate`${this.args.namePrefix}${name}-${fingerprint}`,
+            },
+            { parent, dependsOn: [script, ...args.nodes.map((n) => n.resource), ...(args.dependsOn ?? [])] },
+        );
+        return { resource: association, stdout: pulumi.output("") };
+    }
+
     /** Runs shell lines once on a node through SSM and waits until they succeeded; re-runs when triggers change. */
     private association(
         name: string,
         node: PlatformNode,
-        lines: readonly string[],
+        lines: readonly pulumi.Input<string>[],
         dependsOn: pulumi.Input<pulumi.Resource>[],
         parent: pulumi.Resource,
         triggers: pulumi.Input<unknown>[] = [],
@@ -573,7 +630,7 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
             {
                 name: "AWS-RunShellScript",
                 targets: [{ key: "InstanceIds", values: [node.instanceId] }],
-                parameters: { commands: lines.join("\n"), executionTimeout: "900" },
+                parameters: { commands: pulumi.all([...lines]).apply((l) => l.join("\n")), executionTimeout: "900" },
                 waitForSuccessTimeoutSeconds: 900,
                 associationName: pulumi.interpolate`${this.args.namePrefix}${name}-${fingerprint}`,
             },

@@ -9,10 +9,12 @@ import {
     AppImage,
     AppImageArgs,
     assertNever,
+    ClusterScriptArgs,
     Ingress,
     IngressListener,
     NodeArgs,
     NodeFile,
+    NodeRole,
     Platform,
     PlatformNode,
     ResourceLimitsSpec,
@@ -53,6 +55,15 @@ function limits(r: ResourceLimitsSpec): { cpus: string; memory: number } {
 function uploads(files: readonly NodeFile[]): docker.types.input.ContainerUpload[] {
     return files.map((f) => ({ file: f.path, content: f.content, permissions: f.mode }));
 }
+
+/** Candidate loops are rendered the same for one node or several. */
+const ONE_CANDIDATE_IS_A_LIST = "# shellcheck disable=SC2043 # a single candidate is still a list";
+
+/** Network alias every Consul server carries: what agents retry_join. */
+const CONSUL_SERVERS_ALIAS = "consul-servers";
+
+/** Seconds a node gets to stop on SIGTERM when the engine deletes it (docker stop -t). */
+const NODE_STOP_GRACE_SECONDS = 30;
 
 /** Images the platform builds from images/. */
 const IMAGE_DOCKERFILES = {
@@ -133,13 +144,19 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
         return { files: [] };
     }
 
-    consulRetryJoin(serverNames: readonly string[]): string[] {
-        // Every node carries its own name as a network alias, so servers are found by name.
-        return [...serverNames];
+    roleAddress(role: NodeRole): string | undefined {
+        return role === "consul-server" ? CONSUL_SERVERS_ALIAS : undefined;
     }
 
-    private networkAttachment(nodeName: string, address: string) {
-        return [{ name: this.network.id, ipv4Address: address, aliases: [nodeName] }];
+    consulRetryJoin(): string[] {
+        // One name for every server (a network alias they share; Docker's DNS answers with all their
+        // addresses and Consul tries each), so an agent's config does not change with the server
+        // count — scaling the servers never replaces the other nodes.
+        return [CONSUL_SERVERS_ALIAS];
+    }
+
+    private networkAttachment(nodeName: string, address: string, extraAliases: readonly string[] = []) {
+        return [{ name: this.network.id, ipv4Address: address, aliases: [nodeName, ...extraAliases] }];
     }
 
     createNode(args: NodeArgs, parent: pulumi.Resource): PlatformNode {
@@ -161,10 +178,16 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
             // The container name is fixed: the old container must go before its replacement starts.
             deleteBeforeReplace: true,
         };
+        // The provider deletes a container with `docker stop -t destroyGraceSeconds` then `rm -f`
+        // (terraform-provider-docker resourceDockerContainerDelete); unset, the grace is 0 s: SIGKILL.
+        // A node must get its SIGTERM handlers' time: a Consul server leaves the peer set
+        // (leave_on_terminate), an LB node hands the VIP over, a swarm node's engine stops its tasks.
+        // An update of this input changes state only, so adding it never restarts a container.
         const common = {
+            destroyGraceSeconds: NODE_STOP_GRACE_SECONDS,
             name: this.containerName(args.name),
             hostname: args.name,
-            networksAdvanced: this.networkAttachment(args.name, args.address),
+            networksAdvanced: this.networkAttachment(args.name, args.address, [this.roleAddress(args.role) ?? []].flat()),
             uploads: uploads([...args.files, ...(agent?.files ?? [])]),
             restart: "unless-stopped",
             logOpts: { "max-size": "10m", "max-file": "3" },
@@ -245,32 +268,54 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
         return { name: args.name, role: args.role, address: args.address, resource: container, instanceId: container.id };
     }
 
+    /**
+     * Shell lines that fill `secretEnv` variables from other nodes' engines at run time; the value goes
+     * engine → host shell variable → `docker exec -e NAME`: never in argv, state or logs.
+     */
+    private secretEnvLines(name: string, secretEnv: RunScriptArgs["secretEnv"]): { lines: string[]; flags: string[] } {
+        const lines: string[] = [];
+        const flags: string[] = [];
+        for (const [variable, source] of Object.entries(secretEnv ?? {})) {
+            const candidates = source.nodes.map((n) => this.containerName(n.name)).join(" ");
+            lines.push(
+                ONE_CANDIDATE_IS_A_LIST,
+                `${variable}=$(for c in ${candidates}; do docker exec "$c" sh -c ${shellQuote(source.command)} 2>/dev/null && break; done || true)`,
+            );
+            if (source.optional !== true) {
+                lines.push(
+                    `[ -n "$${variable}" ] || { echo "${name}: could not read ${variable} from any of: ${candidates}" >&2; exit 1; }`,
+                );
+            }
+            lines.push(`export ${variable}`);
+            flags.push(`-e ${variable}`);
+        }
+        return { lines, flags };
+    }
+
+    /** Runs `script` on the first of `nodes` whose container answers; `|| true` where a failure must not wedge a delete. */
+    private onFirstAnswering(nodes: readonly PlatformNode[], script: string): string {
+        if (nodes.length === 0) return "true";
+        const containers = nodes.map((n) => this.containerName(n.name)).join(" ");
+        return [
+            ONE_CANDIDATE_IS_A_LIST,
+            `for c in ${containers}; do docker exec "$c" true 2>/dev/null || continue; docker exec "$c" sh -c ${shellQuote(script)}; break; done || true`,
+        ].join("\n");
+    }
+
     runScript(name: string, args: RunScriptArgs, parent: pulumi.Resource): ScriptRun {
         const target = this.containerName(args.node.name);
-        const lines = ["set -eu"];
-        const envFlags: string[] = [];
-        for (const [variable, source] of Object.entries(args.secretEnv ?? {})) {
-            const candidates = source.nodes.map((n) => this.containerName(n.name)).join(" ");
-            // The value goes engine → host shell variable → `docker exec -e NAME`: never in argv, state or logs.
-            lines.push(
-                `${variable}=$(for c in ${candidates}; do docker exec "$c" sh -c ${shellQuote(source.command)} 2>/dev/null && break; done)`,
-                `[ -n "$${variable}" ] || { echo "${name}: could not read ${variable} from any of: ${candidates}" >&2; exit 1; }`,
-                `export ${variable}`,
-            );
-            envFlags.push(`-e ${variable}`);
-        }
-        lines.push(`exec docker exec -i ${envFlags.join(" ")}${envFlags.length ? " " : ""}${target} sh -s`);
+        const env = this.secretEnvLines(name, args.secretEnv);
+        const lines = ["set -eu", ...env.lines, `exec docker exec -i ${[...env.flags, target].join(" ")} sh -s`];
         // Deletion is best effort: the node may already be gone, and a failed delete must not wedge the stack.
+        const others = (nodes: readonly PlatformNode[]) => nodes.filter((n) => n.name !== args.node.name);
         const deleteLines: string[] = [];
-        if (args.deleteScript !== undefined) {
-            deleteLines.push(`docker exec ${target} sh -c ${shellQuote(args.deleteScript)} || true`);
-        }
-        if (args.cleanup !== undefined) {
-            const others = args.cleanup.nodes.filter((n) => n.name !== args.node.name).map((n) => this.containerName(n.name));
-            deleteLines.push(
-                `for c in ${others.join(" ")}; do docker exec "$c" sh -c ${shellQuote(args.cleanup.script)} && break; done || true`,
-            );
-        }
+        if (args.drain !== undefined) deleteLines.push(this.onFirstAnswering(others(args.drain.nodes), args.drain.script));
+        if (args.deleteScript !== undefined) deleteLines.push(`docker exec ${target} sh -c ${shellQuote(args.deleteScript)} || true`);
+        if (args.cleanup !== undefined) deleteLines.push(this.onFirstAnswering(others(args.cleanup.nodes), args.cleanup.script));
+        // @pulumi/command 1.x: with no `update`, a change of `create`/`stdin` re-runs `create` in place
+        // (every script is idempotent); a change of `triggers` (the node replaced) REPLACES the command,
+        // and because the node's container is replaced delete-first, the engine deletes this command
+        // — running its delete lines — before the container goes (see tests/harness/engine.ts).
         const run = new command.local.Command(
             name,
             {
@@ -279,7 +324,47 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
                 delete: deleteLines.length > 0 ? deleteLines.join("\n") : undefined,
                 triggers: [args.node.instanceId, ...(args.triggers ?? [])],
             },
-            { parent, dependsOn: [args.node.resource, ...(args.dependsOn ?? [])] },
+            {
+                parent,
+                dependsOn: [args.node.resource, ...(args.dependsOn ?? [])],
+                // A replacement never runs the old copy's delete (leave the swarm, …) AFTER the new copy
+                // ran: when the node was recreated underneath (`up --refresh` after the containers were
+                // lost), a create-before-delete would make the NEW node leave at the end of the update.
+                deleteBeforeReplace: true,
+            },
+        );
+        return { resource: run, stdout: run.stdout };
+    }
+
+    runClusterScript(name: string, args: ClusterScriptArgs, parent: pulumi.Resource): ScriptRun {
+        const containers = args.nodes.map((n) => this.containerName(n.name)).join(" ");
+        // `docker exec c true` reads no stdin, so the script on stdin reaches the one `exec` that runs it.
+        const create = [
+            "set -eu",
+            ONE_CANDIDATE_IS_A_LIST,
+            `for c in ${containers}; do`,
+            '  docker exec "$c" true 2>/dev/null && exec docker exec -i "$c" sh -s',
+            "done",
+            `echo "${name}: none of ${containers} answers" >&2`,
+            "exit 1",
+        ].join("\n");
+        const run = new command.local.Command(
+            name,
+            {
+                create,
+                // An explicit `update`: a changed script runs again in place — never a replacement, whose
+                // delete at the end of the update would undo what the new script just did.
+                update: create,
+                stdin: args.script,
+                delete: args.deleteScript === undefined ? undefined : this.onFirstAnswering(args.nodes, args.deleteScript),
+                // An input like any other: a change is an update, which re-runs the script.
+                environment: { SWARM_PLATFORM_REAPPLY_ON: pulumi.all(args.reapplyOn ?? []).apply((values) => values.join(" ")) },
+            },
+            // Stacks created before cluster scripts existed stored `triggers` on these commands; a
+            // triggers change REPLACES a command (the SDK sets replaceOnChanges: ["triggers[*]"]) and
+            // the old copy's delete — removing the service — would run at the end of the update.
+            // Ignoring the stored value keeps that upgrade, and every later change, an in-place update.
+            { parent, dependsOn: args.dependsOn, ignoreChanges: ["triggers"] },
         );
         return { resource: run, stdout: run.stdout };
     }
@@ -344,6 +429,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
                 networksAdvanced: this.networkAttachment(name, edge.address),
                 uploads: [{ file: "/etc/haproxy/edge.cfg", content: config, permissions: "0644" }],
                 ports,
+                destroyGraceSeconds: 10,
                 restart: "unless-stopped",
                 logOpts: { "max-size": "10m", "max-file": "3" },
                 ...limits(edge.resources),

@@ -52,13 +52,26 @@ export interface RemoteSecret {
     readonly nodes: readonly PlatformNode[];
     /** Command run on the node; its stdout (trimmed) is the value. */
     readonly command: string;
+    /**
+     * When no node answers, the variable is empty instead of the script failing (the first manager
+     * of a new swarm finds no other manager; its replacement later does). Defaults to false.
+     */
+    readonly optional?: boolean;
 }
 
+/**
+ * A script bound to one node: it runs once the node is up, re-runs in place when its text changes,
+ * and when the node is REPLACED or REMOVED it is deleted first — its delete steps (drain, then
+ * `deleteScript` on the node, then `cleanup`) run before the node goes, then it runs again on the
+ * replacement. This is how a node leaves its cluster before it goes.
+ */
 export interface RunScriptArgs {
     /** Where the script runs. */
     readonly node: PlatformNode;
     /** POSIX sh, fed on stdin. May embed secrets (pass a secret Output): it is never logged. */
     readonly script: pulumi.Input<string>;
+    /** First delete step: run on the first of these nodes that answers (e.g. drain the node's tasks from a manager); plain text. */
+    readonly drain?: { readonly nodes: readonly PlatformNode[]; readonly script: string };
     /** Run on the node before the resource goes away (scale-down, replacement); plain text, no secrets. */
     readonly deleteScript?: string;
     /** Then run on the first of these nodes that answers (e.g. `docker node rm` on a manager). */
@@ -67,6 +80,27 @@ export interface RunScriptArgs {
     readonly secretEnv?: Readonly<Record<string, RemoteSecret>>;
     /** Re-run when any of these change (the node's instanceId is always included). */
     readonly triggers?: pulumi.Input<unknown>[];
+    readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/**
+ * Cluster-wide work (deploying a service): runs on the first of `nodes` that answers, re-runs in
+ * place whenever its text changes, and is never re-run or deleted because one of those nodes was
+ * replaced. Its `deleteScript` runs only when the script leaves the program (`pulumi destroy`).
+ */
+export interface ClusterScriptArgs {
+    /** Candidates, tried in order. */
+    readonly nodes: readonly PlatformNode[];
+    /** POSIX sh, fed on stdin; idempotent (it runs again on every change). May embed secrets. */
+    readonly script: pulumi.Input<string>;
+    /** Run when the resource is deleted for good; plain text, no secrets. */
+    readonly deleteScript?: string;
+    /**
+     * Values whose change re-runs the script in place although its text is the same: what identifies
+     * the cluster it configures (a swarm created anew, e.g. after `pulumi up --refresh` found the
+     * nodes gone, needs its service again). Defaults to none.
+     */
+    readonly reapplyOn?: pulumi.Input<string>[];
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
@@ -82,7 +116,13 @@ export interface IngressListener {
     /** Port clients connect to on the ingress. */
     readonly port: number;
     /** Where traffic goes (tried in order of health). */
-    readonly upstreams: readonly { readonly name: string; readonly address: string; readonly port: number }[];
+    readonly upstreams: readonly {
+        readonly name: string;
+        readonly address: string;
+        readonly port: number;
+        /** `address` is a name answered with several members (see Platform.roleAddress): up to this many. */
+        readonly maxServers?: number;
+    }[];
     /** Health-check the upstreams (TCP) and skip dead ones. */
     readonly check: boolean;
     /**
@@ -136,10 +176,18 @@ export interface Platform {
     readonly vipPrefixLength: number;
     /** How a Consul agent finds the servers. */
     consulRetryJoin(serverNames: readonly string[], serverAddresses: readonly string[]): string[];
+    /**
+     * A name on the nodes' network that answers with the address of every node of this role (local:
+     * a Docker network alias the nodes share), so what reaches them need not change with their
+     * count; undefined where the platform has none.
+     */
+    roleAddress(role: NodeRole): string | undefined;
     /** Creates a node and (when asked) its Consul agent, as children of `parent`. */
     createNode(args: NodeArgs, parent: pulumi.Resource): PlatformNode;
     /** Runs a script on a node once it is up, and again whenever the node is replaced or triggers change. */
     runScript(name: string, args: RunScriptArgs, parent: pulumi.Resource): ScriptRun;
+    /** Runs cluster-wide work on any node of a set that answers; updated in place, never re-run for a node's replacement. */
+    runClusterScript(name: string, args: ClusterScriptArgs, parent: pulumi.Resource): ScriptRun;
     /** Builds an app image and places it where swarm nodes can run it. */
     appImage(args: AppImageArgs, parent: pulumi.Resource): AppImage;
     /** What moves the VIP on this platform (local: nothing beyond keepalived's gratuitous ARP). */

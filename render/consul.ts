@@ -206,3 +206,67 @@ export function renderAclBootstrapScript(input: AclBootstrapInput): string {
     lines.push("", 'echo "acl-bootstrap: done"', "");
     return lines.join("\n");
 }
+
+export interface ConsulServerReadyInput {
+    /** The server's node name, as `consul operator raft list-peers` lists it. */
+    readonly nodeName: string;
+    /** The cluster's bootstrap_expect: fewer live servers than this means the cluster is still forming. */
+    readonly bootstrapExpect: number;
+    /** A token with operator:read and node:read (the management token). Secret: the text travels on stdin. */
+    readonly token: string;
+    /** Seconds to wait. Defaults to 180. */
+    readonly timeoutSeconds?: number;
+}
+
+/**
+ * The gate of a rolling replacement, run inside a Consul server once its container is up: waits
+ * until the server counts in the Raft quorum again — listed by `consul operator raft list-peers` as
+ * a VOTER. Autopilot adds a (re)joining server as a non-voter and promotes it only after it has been
+ * healthy for its stabilization time, so "voter" is autopilot's own "healthy and stable". The next
+ * server of the cluster goes only after this script has passed: at most one missing at a time.
+ * While no leader exists and fewer servers than bootstrap_expect are alive, the cluster is still
+ * forming (the first `pulumi up`): the server being alive in the gossip pool is all there is to wait for.
+ */
+export function renderConsulServerReadyScript(input: ConsulServerReadyInput): string {
+    const timeout = input.timeoutSeconds ?? 180;
+    if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/.test(input.nodeName))
+        throw new Error(`renderConsulServerReadyScript: bad nodeName ${JSON.stringify(input.nodeName)}`);
+    if (!Number.isInteger(input.bootstrapExpect) || input.bootstrapExpect < 1)
+        throw new Error("renderConsulServerReadyScript: bootstrapExpect must be ≥ 1");
+    if (!Number.isInteger(timeout) || timeout < 1)
+        throw new Error("renderConsulServerReadyScript: timeoutSeconds must be a whole number ≥ 1");
+    return [
+        "#!/bin/sh",
+        `# Waits until ${input.nodeName} is a voting member of the Consul cluster (rolling-replacement gate).`,
+        "set -eu",
+        "# shellcheck disable=SC2089,SC2090 # quotes in the token are data: shellQuote() quoted it",
+        `export CONSUL_HTTP_TOKEN=${shellQuote(input.token)}`,
+        "CONSUL_HTTP_ADDR=http://127.0.0.1:8500",
+        "export CONSUL_HTTP_ADDR",
+        `NODE_NAME=${shellQuote(input.nodeName)}`,
+        `EXPECT=${input.bootstrapExpect}`,
+        `deadline=$(( $(date +%s) + ${timeout} ))`,
+        "while :; do",
+        "  if peers=$(consul operator raft list-peers 2>/dev/null); then",
+        "    # Columns: Node ID Address State Voter RaftProtocol ...",
+        '    if printf \'%s\\n\' "$peers" | awk -v n="$NODE_NAME" \'$1 == n && $5 == "true" { found = 1 } END { exit !found }\'; then',
+        '      echo "consul-ready[$NODE_NAME]: a voter of the Raft quorum" >&2',
+        "      exit 0",
+        "    fi",
+        "  else",
+        "    alive=$(consul members -status=alive 2>/dev/null | awk '$4 == \"server\"' | wc -l)",
+        "    self=$(consul members -status=alive 2>/dev/null | awk -v n=\"$NODE_NAME\" '$1 == n' | wc -l)",
+        '    if [ "$self" -ge 1 ] && [ "$alive" -lt "$EXPECT" ]; then',
+        '      echo "consul-ready[$NODE_NAME]: no leader yet and $alive of $EXPECT servers alive: the cluster is still forming" >&2',
+        "      exit 0",
+        "    fi",
+        "  fi",
+        '  if [ "$(date +%s)" -ge "$deadline" ]; then',
+        `    echo "consul-ready[$NODE_NAME]: not a voter after ${timeout} s" >&2`,
+        "    exit 1",
+        "  fi",
+        "  sleep 1",
+        "done",
+        "",
+    ].join("\n");
+}

@@ -279,7 +279,16 @@ export interface EdgeUpstream {
     /** IP literal or hostname (resolved at start; unresolvable names start in MAINT instead of failing). */
     readonly address: string;
     readonly port: number;
+    /**
+     * `address` is a name the container's resolver answers with every member of a group (a Docker
+     * network alias): one server per address, up to this many, re-resolved every second — members
+     * come and go without the config (and the edge container) changing. Defaults to one fixed server.
+     */
+    readonly maxServers?: number;
 }
+
+/** Name of the edge's `resolvers` section (the container's own resolv.conf: Docker's embedded DNS). */
+const EDGE_RESOLVERS_NAME = "platform";
 
 /** One HTTP listener of the edge. */
 export interface EdgeListener {
@@ -343,8 +352,14 @@ export function renderEdgeConfig(input: EdgeConfigInput): string {
             servers.add(u.name);
             assertHost(`listener ${l.name} upstream ${u.name} address`, u.address);
             assertPort(`listener ${l.name} upstream ${u.name} port`, u.port);
+            if (u.maxServers !== undefined) {
+                assertPositiveInt(`listener ${l.name} upstream ${u.name} maxServers`, u.maxServers);
+                if (isIP(u.address) !== 0)
+                    throw new Error(`renderEdgeConfig: upstream ${u.name} has maxServers but its address is not a name`);
+            }
         }
     }
+    const discovers = input.listeners.some((l) => l.upstreams.some((u) => u.maxServers !== undefined));
 
     const out: string[] = [
         "# Edge (dev stack): HTTP forwarder standing in for the cloud load balancer.",
@@ -381,11 +396,32 @@ export function renderEdgeConfig(input: EdgeConfigInput): string {
         "    timeout server-fin 5s",
         "    default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2",
     ];
+    if (discovers) {
+        out.push(
+            "",
+            "# Group names (a Docker network alias shared by every member) re-resolved every second.",
+            `resolvers ${EDGE_RESOLVERS_NAME}`,
+            "    parse-resolv-conf",
+            "    accepted_payload_size 8192",
+            "    timeout resolve 1s",
+            "    timeout retry 1s",
+            "    hold valid 10s",
+            "    hold obsolete 5s",
+            "    hold nx 5s",
+        );
+    }
     for (const l of input.listeners) {
         out.push("", `listen ${l.name}`, `    bind :${l.bindPort}`);
         out.push(`    ${L7_RETRY_SAFE_METHODS_ONLY}`);
-        if (l.upstreams.length > 1) out.push("    balance roundrobin");
+        if (l.upstreams.length > 1 || l.upstreams.some((u) => u.maxServers !== undefined)) out.push("    balance roundrobin");
         for (const u of l.upstreams) {
+            if (u.maxServers !== undefined) {
+                const check = l.check ? " check" : "";
+                out.push(
+                    `    server-template ${u.name}- ${u.maxServers} ${hostPort(u.address, u.port)}${check} resolvers ${EDGE_RESOLVERS_NAME} resolve-prefer ipv4 init-addr none`,
+                );
+                continue;
+            }
             const params: string[] = [];
             if (isIP(u.address) === 0) params.push("init-addr libc,none");
             if (l.check) params.push("check");

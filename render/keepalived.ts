@@ -303,3 +303,50 @@ function assertCommand(what: string, s: string): void {
         );
     }
 }
+
+export interface LbReadyInput {
+    readonly nodeName: string;
+    /** The peer LB node's address (its HAProxy answers the monitor URI on `webPort`). */
+    readonly peerAddress: string;
+    readonly webPort: number;
+    /** Seconds to wait. Defaults to 120. */
+    readonly timeoutSeconds?: number;
+}
+
+/**
+ * The gate of the LB pair's rolling replacement, run on a node once its container is up: waits until
+ * keepalived runs and HAProxy answers 200 on the monitor URI (it answers 503 while the web backend has
+ * no server UP), so the peer — replaced next — can hand the VIP to a node that serves. While the peer
+ * does not serve either (the first `pulumi up`, before the web service exists) HAProxy and keepalived
+ * running is all there is to wait for.
+ */
+export function renderLbReadyScript(input: LbReadyInput): string {
+    const timeout = input.timeoutSeconds ?? 120;
+    const self = checkHaproxyCommand(input.webPort);
+    if (!/^[0-9.]+$/.test(input.peerAddress)) throw new Error(`renderLbReadyScript: peerAddress must be an IPv4 address`);
+    if (!Number.isInteger(timeout) || timeout < 1) throw new Error("renderLbReadyScript: timeoutSeconds must be a whole number ≥ 1");
+    return [
+        "#!/bin/sh",
+        `# Waits until ${input.nodeName} serves (rolling-replacement gate of the LB pair).`,
+        "set -eu",
+        `deadline=$(( $(date +%s) + ${timeout} ))`,
+        "while :; do",
+        "  if pgrep -x keepalived >/dev/null; then",
+        `    if ${self}; then`,
+        `      echo "lb-ready[${input.nodeName}]: HAProxy serves and keepalived runs" >&2`,
+        "      exit 0",
+        "    fi",
+        `    if pgrep -x haproxy >/dev/null && ! CHECK_HAPROXY_HOST=${input.peerAddress} ${self}; then`,
+        `      echo "lb-ready[${input.nodeName}]: HAProxy and keepalived run; the peer serves nothing either (no backend yet)" >&2`,
+        "      exit 0",
+        "    fi",
+        "  fi",
+        '  if [ "$(date +%s)" -ge "$deadline" ]; then',
+        `    echo "lb-ready[${input.nodeName}]: not serving after ${timeout} s" >&2`,
+        "    exit 1",
+        "  fi",
+        "  sleep 0.5",
+        "done",
+        "",
+    ].join("\n");
+}

@@ -12,66 +12,10 @@
  *
  * No Pulumi imports: every function is a deterministic function of its input.
  */
-import { shellQuote } from "./shell";
+import { renderShellPrelude, shellQuote } from "./shell";
 
 /** The Swarm cluster-management port (raft + API between managers). */
 export const SWARM_MANAGER_PORT = 2377;
-
-// ---------------------------------------------------------------------------
-// Shell helpers (quoting lives in ./shell)
-// ---------------------------------------------------------------------------
-
-/** Options of {@link renderShellPrelude}. */
-export interface ShellPreludeInput {
-    /** First comment line: what the script does. */
-    readonly title: string;
-    /** Prefix of every log line on stderr, e.g. `swarm-join[worker-0]`. */
-    readonly logTag: string;
-}
-
-/**
- * Common head of every rendered script: shebang, `set -eu`, tracing forced
- * off (the text may hold secrets), `log`/`fail` to stderr, and
- * `wait_for_docker SECONDS`, which waits (bounded) until the local engine
- * answers. Building block for the renderers in `render/`.
- */
-export function renderShellPrelude(input: ShellPreludeInput): string {
-    if (/[\r\n]/.test(input.title)) {
-        throw new Error("renderShellPrelude: title must be a single line");
-    }
-    return [
-        "#!/bin/sh",
-        "# shellcheck disable=SC1003,SC2016 # rendered values are single-quoted literals on purpose",
-        `# ${input.title}`,
-        "# Rendered by swarm-platform (render/); run as `sh -s` with this text on stdin.",
-        "# The text may hold secrets: tracing is switched off before any of them.",
-        "set +xv",
-        "set -eu",
-        "umask 077",
-        `LOG_TAG=${shellQuote(input.logTag)}`,
-        "",
-        'log() { printf \'%s: %s\\n\' "$LOG_TAG" "$*" >&2; }',
-        "fail() {",
-        '  log "error: $*"',
-        "  exit 1",
-        "}",
-        "",
-        "# wait_for_docker SECONDS: until the local Docker engine answers.",
-        "wait_for_docker() {",
-        "  wfd_deadline=$(($(date +%s) + $1))",
-        "  until timeout 10 docker info >/dev/null 2>&1; do",
-        '    if [ "$(date +%s)" -ge "$wfd_deadline" ]; then',
-        '      fail "the local Docker engine did not answer within $1 s"',
-        "    fi",
-        "    sleep 1",
-        "  done",
-        "}",
-        "",
-        "# swarm_field GO-TEMPLATE: one field of `docker info`.",
-        'swarm_field() { docker info --format "$1"; }',
-        "",
-    ].join("\n");
-}
 
 // ---------------------------------------------------------------------------
 // Validation helpers (errors never echo secret values)
@@ -97,6 +41,7 @@ const RESERVED_VARS = new Set([
     "remaining",
     "wfd_deadline",
     "engine_name",
+    "wm_deadline",
 ]);
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
@@ -187,6 +132,103 @@ function throwIfErrors(what: string, errors: readonly string[]): void {
 }
 
 // ---------------------------------------------------------------------------
+// Pieces shared by the init (bootstrap) and join scripts
+// ---------------------------------------------------------------------------
+
+/** Parses `ip` or `ip:port` manager addresses (port defaults to 2377); records errors. */
+function parseManagerAddrs(errors: string[], field: string, addrs: readonly string[]): string[] {
+    return addrs.map((addr) => {
+        const m = /^([0-9.]+)(?::(\d{1,5}))?$/.exec(addr);
+        const port = m?.[2] === undefined ? SWARM_MANAGER_PORT : Number(m[2]);
+        if (!m || parseIpv4(m[1]) === undefined || port < 1 || port > 65535) {
+            errors.push(`${field} entry ${JSON.stringify(addr)} must be an IPv4 address with an optional :port`);
+            return addr;
+        }
+        return `${m[1]}:${port}`;
+    });
+}
+
+function checkTokenEnv(errors: string[], tokenEnv: unknown): void {
+    if (typeof tokenEnv !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(tokenEnv) || RESERVED_VARS.has(tokenEnv)) {
+        errors.push(`tokenEnv ${JSON.stringify(tokenEnv)} must be a shell variable name not used by the script`);
+    }
+}
+
+/**
+ * Shell functions `check_role` (the engine is in the swarm as $ROLE), `wait_member SECONDS` (a
+ * manager until `docker node inspect self` says ready + reachable: it counts in the Raft quorum; a
+ * worker until its engine reports the swarm active) and `join_swarm` (tries every manager in
+ * $MANAGERS with $JOIN_TOKEN until $JOIN_TIMEOUT; exits the script on success, fails on timeout).
+ * Expects ROLE, MANAGERS, JOIN_TOKEN, JOIN_TIMEOUT, ADVERTISE_ADDR and `err_file`.
+ */
+function joinFunctions(role: SwarmRole, healthTimeoutSeconds: number): string[] {
+    const wantControl = role === "manager" ? "true" : "false";
+    const healthy =
+        role === "manager"
+            ? `[ "$(docker node inspect --format '{{.Status.State}} {{.ManagerStatus.Reachability}}' self 2>/dev/null)" = 'ready reachable' ]`
+            : `[ "$(swarm_field '{{.Swarm.LocalNodeState}}')" = active ]`;
+    return [
+        "# check_role: after joining, the engine's role must be the one asked for.",
+        "check_role() {",
+        `  if [ "$(swarm_field '{{.Swarm.ControlAvailable}}')" != ${wantControl} ]; then`,
+        '    fail "this node is in the swarm but not as a $ROLE (wrong token for the role?)"',
+        "  fi",
+        "}",
+        "",
+        "# wait_member: a member counts only once the swarm sees it healthy (a rolling replacement takes",
+        "# the next member away only after this one is back: at most one missing at a time).",
+        "wait_member() {",
+        `  wm_deadline=$(($(date +%s) + ${healthTimeoutSeconds}))`,
+        `  until ${healthy}; do`,
+        '    if [ "$(date +%s)" -ge "$wm_deadline" ]; then',
+        `      fail "joined, but the swarm did not report this $ROLE healthy within ${healthTimeoutSeconds} s"`,
+        "    fi",
+        "    sleep 1",
+        "  done",
+        '  log "healthy swarm $ROLE"',
+        "}",
+        "",
+        "join_swarm() {",
+        "  deadline=$(($(date +%s) + JOIN_TIMEOUT))",
+        "  attempt=0",
+        "  while :; do",
+        "    for manager in $MANAGERS; do",
+        '      if [ "$attempt" -gt 0 ] && [ "$(date +%s)" -ge "$deadline" ]; then',
+        '        fail "could not join the swarm as a $ROLE via any of: $MANAGERS (gave up after $JOIN_TIMEOUT s, $attempt attempts)"',
+        "      fi",
+        "      attempt=$((attempt + 1))",
+        "      remaining=$((deadline - $(date +%s)))",
+        '      [ "$remaining" -ge 5 ] || remaining=5',
+        '      [ "$remaining" -le 30 ] || remaining=30',
+        '      if timeout "$remaining" docker swarm join --token "$JOIN_TOKEN" \\',
+        '        --advertise-addr "$ADVERTISE_ADDR" \\',
+        `        --listen-addr "$ADVERTISE_ADDR:${SWARM_MANAGER_PORT}" \\`,
+        '        --data-path-addr "$ADVERTISE_ADDR" \\',
+        '        "$manager" >/dev/null 2>"$err_file"; then',
+        "        check_role",
+        '        log "joined the swarm as a $ROLE via $manager (attempt $attempt)"',
+        "        return 0",
+        "      fi",
+        "      # A join that timed out on our side may still have completed.",
+        "      state=$(swarm_field '{{.Swarm.LocalNodeState}}')",
+        '      if [ "$state" = active ]; then',
+        "        check_role",
+        '        log "joined the swarm as a $ROLE via $manager (attempt $attempt)"',
+        "        return 0",
+        "      fi",
+        "      log \"join via $manager failed (attempt $attempt): $(sed 's/SWMTKN-[A-Za-z0-9-]*/<redacted>/g' \"$err_file\" | tr '\\n' ' ')\"",
+        '      if [ "$state" != inactive ]; then',
+        "        docker swarm leave --force >/dev/null 2>&1 || true",
+        "      fi",
+        "    done",
+        "    sleep 2",
+        "  done",
+        "}",
+        "",
+    ];
+}
+
+// ---------------------------------------------------------------------------
 // swarm init
 // ---------------------------------------------------------------------------
 
@@ -218,6 +260,17 @@ export interface SwarmInitScriptInput {
     readonly avoidSubnets?: readonly string[];
     /** How long to wait for the local engine to answer. Defaults to 60 s. */
     readonly readyTimeoutSeconds?: number;
+    /**
+     * The other managers, for when this node is REPLACED after the swarm exists: if the variable
+     * `tokenEnv` holds a manager join token when the script runs (the caller reads it from a live
+     * manager; empty on the first `pulumi up`, when no swarm exists), the node joins that swarm as a
+     * manager instead of initialising a second one. Defaults to none: always initialise.
+     */
+    readonly joinExisting?: { readonly managerAddrs: readonly string[]; readonly tokenEnv: string };
+    /** Total time for join attempts (with `joinExisting`). Defaults to 60 s. */
+    readonly joinTimeoutSeconds?: number;
+    /** How long to wait until the swarm reports this manager ready and reachable. Defaults to 60 s. */
+    readonly healthTimeoutSeconds?: number;
 }
 
 /**
@@ -230,6 +283,8 @@ export interface SwarmInitResult {
     readonly managerAddr: string;
     /** The engine's swarm node ID (`docker info` `.Swarm.NodeID`). */
     readonly nodeId: string;
+    /** The swarm's ID (`.Swarm.Cluster.ID`): the same for every manager, new only for a new swarm. */
+    readonly clusterId: string;
 }
 
 /**
@@ -247,21 +302,42 @@ export function renderSwarmInitScript(input: SwarmInitScriptInput): string {
     const pool = input.defaultAddrPool ?? DEFAULT_SWARM_ADDRESS_POOL;
     const maskLength = pool.maskLength ?? 24;
     const readyTimeout = input.readyTimeoutSeconds ?? 60;
+    const joinTimeout = input.joinTimeoutSeconds ?? 60;
+    const healthTimeout = input.healthTimeoutSeconds ?? 60;
     const errors: string[] = [];
     checkIpv4(errors, "advertiseAddr", input.advertiseAddr);
     checkNodeName(errors, "nodeName", input.nodeName);
     checkPools(errors, "defaultAddrPool", pool.cidrs, maskLength, subnetsToAvoid(input));
     checkSeconds(errors, "readyTimeoutSeconds", readyTimeout, 1, 3600);
+    checkSeconds(errors, "joinTimeoutSeconds", joinTimeout, 1, 3600);
+    checkSeconds(errors, "healthTimeoutSeconds", healthTimeout, 1, 3600);
+    const join = input.joinExisting;
+    const managers = join === undefined ? [] : parseManagerAddrs(errors, "joinExisting.managerAddrs", join.managerAddrs);
+    if (join !== undefined) {
+        if (managers.length === 0) errors.push("joinExisting.managerAddrs must list at least one manager");
+        checkTokenEnv(errors, join.tokenEnv);
+    }
     throwIfErrors("renderSwarmInitScript", errors);
 
-    const poolArgs = pool.cidrs.map((c) => `    --default-addr-pool ${shellQuote(c)} \\`);
+    const poolArgs = pool.cidrs.map((c) => `        --default-addr-pool ${shellQuote(c)} \\`);
     return [
         renderShellPrelude({
             title: `Initialise the Docker Swarm on ${input.nodeName} (idempotent).`,
             logTag: `swarm-init[${input.nodeName}]`,
         }),
         `NODE_NAME=${shellQuote(input.nodeName)}`,
+        "ROLE=manager",
         `ADVERTISE_ADDR=${shellQuote(input.advertiseAddr)}`,
+        `MANAGERS=${shellQuote(managers.join(" "))}`,
+        // Copy the token (if any) out of the environment so `docker` children do not inherit it.
+        ...(join === undefined ? ["JOIN_TOKEN="] : ["JOIN_TOKEN=${" + join.tokenEnv + ":-}", `unset ${join.tokenEnv}`]),
+        'case "$JOIN_TOKEN" in',
+        "  '' | SWMTKN-1-*) ;;",
+        "  *) fail 'the join token variable does not hold a Swarm join token' ;;",
+        "esac",
+        `JOIN_TIMEOUT=${joinTimeout}`,
+        "err_file=$(mktemp)",
+        "trap 'rm -f \"$err_file\"' EXIT",
         "",
         `wait_for_docker ${readyTimeout}`,
         "",
@@ -270,6 +346,7 @@ export function renderSwarmInitScript(input: SwarmInitScriptInput): string {
         "  fail \"the engine's hostname is '$engine_name', expected '$NODE_NAME' (start the node with --hostname $NODE_NAME)\"",
         "fi",
         "",
+        ...joinFunctions("manager", healthTimeout),
         "state=$(swarm_field '{{.Swarm.LocalNodeState}}')",
         'case "$state" in',
         "  active)",
@@ -278,30 +355,37 @@ export function renderSwarmInitScript(input: SwarmInitScriptInput): string {
         "    fi",
         "    log 'already an active swarm manager; nothing to initialise'",
         "    ;;",
-        "  inactive)",
-        '    log "initialising the swarm (advertise $ADVERTISE_ADDR)"',
-        "    # stdout of `swarm init` holds a join command with the worker token: discard it.",
-        "    docker swarm init \\",
-        '    --advertise-addr "$ADVERTISE_ADDR" \\',
-        `    --listen-addr "$ADVERTISE_ADDR:${SWARM_MANAGER_PORT}" \\`,
-        '    --data-path-addr "$ADVERTISE_ADDR" \\',
+        "  inactive | pending | error)",
+        '    if [ -n "$JOIN_TOKEN" ]; then',
+        "      # A live manager handed out a token: the swarm exists and this node replaces a member of it.",
+        '      [ "$state" = inactive ] || docker swarm leave --force >/dev/null 2>&1 || true',
+        '      log "a swarm exists (a manager answered): joining it instead of initialising a new one"',
+        "      join_swarm",
+        "    else",
+        `      [ "$state" = inactive ] || fail "unexpected swarm state '$state' and no manager answers (run docker swarm leave --force and retry)"`,
+        '      log "initialising the swarm (advertise $ADVERTISE_ADDR)"',
+        "      # stdout of `swarm init` holds a join command with the worker token: discard it.",
+        "      docker swarm init \\",
+        '        --advertise-addr "$ADVERTISE_ADDR" \\',
+        `        --listen-addr "$ADVERTISE_ADDR:${SWARM_MANAGER_PORT}" \\`,
+        '        --data-path-addr "$ADVERTISE_ADDR" \\',
         ...poolArgs,
-        `    --default-addr-pool-mask-length ${maskLength} \\`,
-        "    --autolock=false >/dev/null",
-        "    log 'swarm initialised'",
+        `        --default-addr-pool-mask-length ${maskLength} \\`,
+        "        --autolock=false >/dev/null",
+        "      log 'swarm initialised'",
+        "    fi",
         "    ;;",
         "  locked)",
         "    fail 'the swarm is locked (autolock); unlock it with docker swarm unlock'",
         "    ;;",
         "  *)",
-        "    fail \"unexpected swarm state '$state' (pending or error: run docker swarm leave --force and retry)\"",
+        "    fail \"unexpected swarm state '$state'\"",
         "    ;;",
         "esac",
+        "wait_member",
         "",
         "# The manager must hand out well-formed join tokens (proof that it works).",
         "# They are checked and dropped here, never printed: stdout and stderr end up in logs.",
-        "err_file=$(mktemp)",
-        "trap 'rm -f \"$err_file\"' EXIT",
         "check_join_token() {",
         '  if ! cjt_token=$(docker swarm join-token -q "$1" 2>"$err_file"); then',
         "    cjt_token=",
@@ -332,7 +416,11 @@ export function renderSwarmInitScript(input: SwarmInitScriptInput): string {
         "  *:*) ;;",
         "  *) fail \"unexpected manager address '$manager_addr'\" ;;",
         "esac",
-        'printf \'{"managerAddr":"%s","nodeId":"%s"}\\n\' "$manager_addr" "$node_id"',
+        "cluster_id=$(swarm_field '{{.Swarm.Cluster.ID}}')",
+        'case "$cluster_id" in',
+        "  '' | *[!A-Za-z0-9_-]*) fail 'docker info reports no usable swarm cluster ID' ;;",
+        "esac",
+        'printf \'{"managerAddr":"%s","nodeId":"%s","clusterId":"%s"}\\n\' "$manager_addr" "$node_id" "$cluster_id"',
         "",
     ].join("\n");
 }
@@ -359,13 +447,13 @@ export function parseSwarmInitOutput(stdout: string): SwarmInitResult {
     if (typeof value !== "object" || value === null) return fail("not an object");
     if (Array.isArray(value)) return fail("not an object");
     const v = value as Record<string, unknown>;
-    const extra = Object.keys(v).filter((k) => k !== "managerAddr" && k !== "nodeId");
-    if (extra.length > 0) fail(`${extra.length} unexpected key(s); only managerAddr and nodeId are allowed`);
-    const managerAddr = v.managerAddr;
-    const nodeId = v.nodeId;
+    const extra = Object.keys(v).filter((k) => k !== "managerAddr" && k !== "nodeId" && k !== "clusterId");
+    if (extra.length > 0) fail(`${extra.length} unexpected key(s); only managerAddr, nodeId and clusterId are allowed`);
+    const { managerAddr, nodeId, clusterId } = v;
     if (typeof managerAddr !== "string" || !/^[0-9.]+:\d+$/.test(managerAddr)) fail("managerAddr missing or malformed");
     if (typeof nodeId !== "string" || !/^[A-Za-z0-9_-]+$/.test(nodeId)) fail("nodeId missing or malformed");
-    return { managerAddr: managerAddr as string, nodeId: nodeId as string };
+    if (typeof clusterId !== "string" || !/^[A-Za-z0-9_-]+$/.test(clusterId)) fail("clusterId missing or malformed");
+    return { managerAddr: managerAddr as string, nodeId: nodeId as string, clusterId: clusterId as string };
 }
 
 // ---------------------------------------------------------------------------
@@ -396,6 +484,8 @@ export interface SwarmJoinScriptInput {
     readonly readyTimeoutSeconds?: number;
     /** Total time for join attempts over all managers. Defaults to 60 s. */
     readonly joinTimeoutSeconds?: number;
+    /** How long to wait until the swarm reports this node healthy (a manager: ready and reachable). Defaults to 60 s. */
+    readonly healthTimeoutSeconds?: number;
 }
 
 /**
@@ -411,6 +501,7 @@ export interface SwarmJoinScriptInput {
 export function renderSwarmJoinScript(input: SwarmJoinScriptInput): string {
     const readyTimeout = input.readyTimeoutSeconds ?? 60;
     const joinTimeout = input.joinTimeoutSeconds ?? 60;
+    const healthTimeout = input.healthTimeoutSeconds ?? 60;
     const errors: string[] = [];
     if (input.role !== "manager" && input.role !== "worker") {
         errors.push(`role ${JSON.stringify(input.role)} must be "manager" or "worker"`);
@@ -418,27 +509,17 @@ export function renderSwarmJoinScript(input: SwarmJoinScriptInput): string {
     checkNodeName(errors, "nodeName", input.nodeName);
     checkIpv4(errors, "advertiseAddr", input.advertiseAddr);
     if (input.managerAddrs.length === 0) errors.push("managerAddrs must list at least one manager");
-    const managers = input.managerAddrs.map((addr) => {
-        const m = /^([0-9.]+)(?::(\d{1,5}))?$/.exec(addr);
-        const port = m?.[2] === undefined ? SWARM_MANAGER_PORT : Number(m[2]);
-        if (!m || parseIpv4(m[1]) === undefined || port < 1 || port > 65535) {
-            errors.push(`managerAddrs entry ${JSON.stringify(addr)} must be an IPv4 address with an optional :port`);
-            return addr;
-        }
-        return `${m[1]}:${port}`;
-    });
+    const managers = parseManagerAddrs(errors, "managerAddrs", input.managerAddrs);
     // Guard for untyped callers: a token must never be embedded in the script text.
     if (Object.prototype.hasOwnProperty.call(input, "token")) {
         errors.push("token is not accepted: pass the join token in the environment variable named by tokenEnv");
     }
-    if (typeof input.tokenEnv !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(input.tokenEnv) || RESERVED_VARS.has(input.tokenEnv)) {
-        errors.push(`tokenEnv ${JSON.stringify(input.tokenEnv)} must be a shell variable name not used by the script`);
-    }
+    checkTokenEnv(errors, input.tokenEnv);
     checkSeconds(errors, "readyTimeoutSeconds", readyTimeout, 1, 3600);
     checkSeconds(errors, "joinTimeoutSeconds", joinTimeout, 1, 3600);
+    checkSeconds(errors, "healthTimeoutSeconds", healthTimeout, 1, 3600);
     throwIfErrors("renderSwarmJoinScript", errors);
 
-    const wantControl = input.role === "manager" ? "true" : "false";
     return [
         renderShellPrelude({
             title: `Join ${input.nodeName} to the Docker Swarm as a ${input.role} (idempotent).`,
@@ -464,65 +545,27 @@ export function renderSwarmJoinScript(input: SwarmJoinScriptInput): string {
         "  fail \"the engine's hostname is '$engine_name', expected '$NODE_NAME' (start the node with --hostname $NODE_NAME)\"",
         "fi",
         "",
-        "# check_role: after joining, the engine's role must be the one asked for.",
-        "check_role() {",
-        `  if [ "$(swarm_field '{{.Swarm.ControlAvailable}}')" != ${wantControl} ]; then`,
-        '    fail "this node is in the swarm but not as a $ROLE (wrong token for the role?)"',
-        "  fi",
-        "}",
-        "",
+        "err_file=$(mktemp)",
+        "trap 'rm -f \"$err_file\"' EXIT",
+        ...joinFunctions(input.role, healthTimeout),
         "state=$(swarm_field '{{.Swarm.LocalNodeState}}')",
         'case "$state" in',
         "  active)",
         "    check_role",
-        '    log "already an active swarm $ROLE; nothing to do"',
-        "    exit 0",
+        '    log "already an active swarm $ROLE"',
         "    ;;",
-        "  inactive) ;;",
+        "  inactive)",
+        "    join_swarm",
+        "    ;;",
         "  pending | error)",
         "    log \"swarm state is '$state' after an earlier attempt; resetting it\"",
         "    docker swarm leave --force >/dev/null 2>&1 || true",
+        "    join_swarm",
         "    ;;",
         "  locked) fail 'the swarm is locked (autolock); unlock it with docker swarm unlock' ;;",
         "  *) fail \"unexpected swarm state '$state'\" ;;",
         "esac",
-        "",
-        "err_file=$(mktemp)",
-        "trap 'rm -f \"$err_file\"' EXIT",
-        "deadline=$(($(date +%s) + JOIN_TIMEOUT))",
-        "attempt=0",
-        "while :; do",
-        "  for manager in $MANAGERS; do",
-        '    if [ "$attempt" -gt 0 ] && [ "$(date +%s)" -ge "$deadline" ]; then',
-        '      fail "could not join the swarm as a $ROLE via any of: $MANAGERS (gave up after $JOIN_TIMEOUT s, $attempt attempts)"',
-        "    fi",
-        "    attempt=$((attempt + 1))",
-        "    remaining=$((deadline - $(date +%s)))",
-        '    [ "$remaining" -ge 5 ] || remaining=5',
-        '    [ "$remaining" -le 30 ] || remaining=30',
-        '    if timeout "$remaining" docker swarm join --token "$JOIN_TOKEN" \\',
-        '      --advertise-addr "$ADVERTISE_ADDR" \\',
-        `      --listen-addr "$ADVERTISE_ADDR:${SWARM_MANAGER_PORT}" \\`,
-        '      --data-path-addr "$ADVERTISE_ADDR" \\',
-        '      "$manager" >/dev/null 2>"$err_file"; then',
-        "      check_role",
-        '      log "joined the swarm as a $ROLE via $manager (attempt $attempt)"',
-        "      exit 0",
-        "    fi",
-        "    # A join that timed out on our side may still have completed.",
-        "    state=$(swarm_field '{{.Swarm.LocalNodeState}}')",
-        '    if [ "$state" = active ]; then',
-        "      check_role",
-        '      log "joined the swarm as a $ROLE via $manager (attempt $attempt)"',
-        "      exit 0",
-        "    fi",
-        "    log \"join via $manager failed (attempt $attempt): $(sed 's/SWMTKN-[A-Za-z0-9-]*/<redacted>/g' \"$err_file\" | tr '\\n' ' ')\"",
-        '    if [ "$state" != inactive ]; then',
-        "      docker swarm leave --force >/dev/null 2>&1 || true",
-        "    fi",
-        "  done",
-        "  sleep 2",
-        "done",
+        "wait_member",
         "",
     ].join("\n");
 }
@@ -697,6 +740,67 @@ export function renderSwarmNodeRemoveScript(input: SwarmNodeRemoveScriptInput): 
         "  fi",
         "done",
         '[ "$removed" -gt 0 ] || log "no departed node named $NODE_NAME; nothing to remove"',
+        "",
+    ].join("\n");
+}
+
+/** Input of {@link renderSwarmNodeDrainScript}. */
+export interface SwarmNodeDrainScriptInput {
+    /** Hostname of the node about to go (as `docker node ls` shows it). */
+    readonly nodeName: string;
+    /** How long to wait for its tasks to stop (they drain on SIGTERM). Defaults to 120 s. */
+    readonly drainTimeoutSeconds?: number;
+}
+
+/**
+ * Script run on a manager BEFORE a node is deleted or replaced: sets the node's availability to
+ * `drain`, so Swarm starts its tasks elsewhere and stops them here (each task leaves Consul and
+ * drains on SIGTERM), and waits until no task is running on it. Best effort when the node is not
+ * in the swarm (nothing to drain: exit 0); fails when the tasks do not leave in time, so the
+ * caller can decide (the node's delete goes on: a stuck task must not wedge the stack).
+ */
+export function renderSwarmNodeDrainScript(input: SwarmNodeDrainScriptInput): string {
+    const drainTimeout = input.drainTimeoutSeconds ?? 120;
+    const errors: string[] = [];
+    checkNodeName(errors, "nodeName", input.nodeName);
+    checkSeconds(errors, "drainTimeoutSeconds", drainTimeout, 1, 3600);
+    throwIfErrors("renderSwarmNodeDrainScript", errors);
+    return [
+        renderShellPrelude({
+            title: `Drain ${input.nodeName}'s tasks before it goes (run on a manager).`,
+            logTag: `swarm-drain[${input.nodeName}]`,
+        }),
+        `NODE_NAME=${shellQuote(input.nodeName)}`,
+        `DRAIN_TIMEOUT=${drainTimeout}`,
+        "",
+        "wait_for_docker 30",
+        "if [ \"$(swarm_field '{{.Swarm.ControlAvailable}}')\" != true ]; then",
+        "  fail 'this engine is not a swarm manager; run the drain script on a manager'",
+        "fi",
+        "ids=$(docker node ls --format '{{.ID}} {{.Hostname}} {{.Status}}' | awk -v n=\"$NODE_NAME\" '$2 == n && $3 != \"Down\" { print $1 }')",
+        'if [ -z "$ids" ]; then',
+        '  log "no live node named $NODE_NAME; nothing to drain"',
+        "  exit 0",
+        "fi",
+        "for id in $ids; do",
+        '  docker node update --availability drain "$id" >/dev/null',
+        "done",
+        'log "draining $NODE_NAME"',
+        "deadline=$(($(date +%s) + DRAIN_TIMEOUT))",
+        "while :; do",
+        "  running=0",
+        "  for id in $ids; do",
+        "    # Until they have STOPPED, not just been told to: leaving the swarm earlier would cut their drain short.",
+        "    n=$(docker node ps \"$id\" --format '{{.CurrentState}}' 2>/dev/null | grep -c -E '^(Running|Starting|Preparing|Assigned|Accepted|Ready)' || true)",
+        "    running=$((running + n))",
+        "  done",
+        '  [ "$running" -eq 0 ] && break',
+        '  if [ "$(date +%s)" -ge "$deadline" ]; then',
+        '    fail "$running task(s) still running on $NODE_NAME after $DRAIN_TIMEOUT s"',
+        "  fi",
+        "  sleep 1",
+        "done",
+        'log "drained: no task runs on $NODE_NAME"',
         "",
     ].join("\n");
 }

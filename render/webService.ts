@@ -14,8 +14,7 @@
  * the value AND bump `version` — the update swaps the secret in a rolling
  * update and afterwards deletes older versions no task uses.
  */
-import { shellQuote } from "./shell";
-import { renderShellPrelude } from "./swarm";
+import { renderShellPrelude, shellQuote } from "./shell";
 
 /** Health check run inside each task. */
 export interface HealthcheckSpec {

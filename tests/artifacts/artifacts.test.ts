@@ -98,6 +98,15 @@ const rejected = (artifacts: readonly Artifact[], check: (a: Artifact) => CheckR
         return r.ok ? [] : [`${describeArtifact(a)}:\n${r.output}`];
     });
 
+/** Network aliases that EVERY Consul server container carries (names the engine's DNS answers with all of them). */
+function serverGroupNames(run: ProgramRun): string[] {
+    const servers = run.ofType("docker:index/container:Container").filter((c) => /^consul-server-\d+$/.test(c.name));
+    const aliases = servers.map(
+        (c) => new Set<string>((c.inputs.networksAdvanced ?? []).flatMap((n: { aliases?: string[] }) => n.aliases ?? [])),
+    );
+    return aliases.length === 0 ? [] : [...aliases[0]].filter((a) => aliases.every((set) => set.has(a)));
+}
+
 /** One checker per kind: a new ArtifactKind does not compile until it has one. */
 const CHECKS: Readonly<Record<ArtifactKind, { readonly title: string; readonly check: (of: Artifact[], ctx: Checked) => string[] }>> = {
     haproxy: { title: "haproxy -c accepts every LB haproxy.cfg", check: (of) => rejected(of, (a) => haproxyCheck(a.content)) },
@@ -109,8 +118,11 @@ const CHECKS: Readonly<Record<ArtifactKind, { readonly title: string; readonly c
     shell: { title: "shellcheck passes every shell script", check: (of) => rejected(of, (a) => shellCheck(a.content, a.shell ?? "sh")) },
     "consul-json": {
         title: "the Consul agent configs form one cluster (gossip key, ACL deny, bootstrap_expect, retry_join, ports)",
-        check: (of) => {
-            const r = consulCheck(of.map((a) => ({ where: describeArtifact(a), text: a.content })));
+        check: (of, ctx) => {
+            const r = consulCheck(
+                of.map((a) => ({ where: describeArtifact(a), text: a.content })),
+                serverGroupNames(ctx.run),
+            );
             return r.ok ? [] : [r.output];
         },
     },

@@ -28,6 +28,10 @@ const fake = (type: string, name: string, inputs: Record<string, any>): Recorded
     additionalSecretOutputs: [],
     custom: true,
     deleteBeforeReplace: false,
+    propertyDependencies: {},
+    ignoreChanges: [],
+    replaceOnChanges: [],
+    retainOnDelete: false,
 });
 /** The dev run plus `extra` resources. */
 const devWith = (...extra: RecordedResource[]): ProgramRun => ({ ...dev, resources: [...dev.resources, ...extra] });
@@ -87,7 +91,7 @@ describe("commands: the script on stdin, the host-side command lines and the scr
         ).toEqual([a, b]);
     });
 
-    test("a swarm join ships its stdin script, its create/delete lines and the leave/remove scripts inside delete", () => {
+    test("a swarm join ships its stdin script, its create/delete lines and the drain/leave/remove scripts inside delete", () => {
         const join = only(dev, "swarm-worker-0-join");
         expect(join.map((a) => a.source)).toEqual([
             "stdin",
@@ -96,9 +100,12 @@ describe("commands: the script on stdin, the host-side command lines and the scr
             "delete",
             "delete › sh -c #1",
             "delete › sh -c #2",
+            "delete › sh -c #3",
         ]);
         expect(join.every((a) => a.kind === "shell" && a.shell === "sh")).toBe(true);
-        expect(join[4].content).toMatch(/^#!\/bin\/sh\n[\s\S]*docker swarm leave/);
+        expect(join[4].content).toMatch(/^#!\/bin\/sh\n[\s\S]*docker node update --availability drain/);
+        expect(join[5].content).toMatch(/^#!\/bin\/sh\n[\s\S]*docker swarm leave/);
+        expect(join[6].content).toMatch(/^#!\/bin\/sh\n[\s\S]*docker node rm/);
     });
 });
 

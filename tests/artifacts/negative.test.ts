@@ -112,7 +112,7 @@ describe("Consul configs", () => {
         });
 
     test("accept the real cluster", () => {
-        expectAccepted(consulCheck(configs()));
+        expectAccepted(consulCheck(configs(), ["consul-servers"]));
     });
 
     test.each<[string, string, (c: Record<string, any>) => void, RegExp]>([
@@ -126,11 +126,17 @@ describe("Consul configs", () => {
         ["bootstrap_expect off by one", "consul-server-1", (c) => (c.bootstrap_expect = 2), /bootstrap_expect 2, but there are 3 servers/],
         ["another gossip key on one agent", "swarm-worker-0", (c) => (c.encrypt = "other"), /encrypt \(gossip key\) differs/],
         ["no gossip key", "swarm-worker-1", (c) => delete c.encrypt, /swarm-worker-1: encrypt \(gossip key\) missing/],
-        ["retry_join missing a server", "swarm-manager-0", (c) => c.retry_join.pop(), /is not exactly the servers/],
+        ["retry_join naming one server only", "swarm-manager-0", (c) => (c.retry_join = ["consul-server-0"]), /is not exactly the servers/],
+        [
+            "retry_join naming a group the servers do not share",
+            "lb-0",
+            (c) => (c.retry_join = ["consul-clients"]),
+            /is not exactly the servers/,
+        ],
         ["a client listening on every address", "lb-1", (c) => (c.client_addr = "0.0.0.0"), /client_addr "0.0.0.0"/],
         ["another DNS port on one agent", "lb-1", (c) => (c.ports.dns = 53), /ports differs/],
     ])("reject %s", (_what, resource, edit, why) => {
-        expectRejected(consulCheck(edited(resource, edit)), why);
+        expectRejected(consulCheck(edited(resource, edit), ["consul-servers"]), why);
     });
 
     test("reject malformed JSON", () => {

@@ -4,6 +4,7 @@
 //
 // Each evaluation runs in `jest.isolateModules`, so @pulumi/pulumi's global state is fresh and the
 // program is imported only after the mocks are set (pulumi/pulumi#12141).
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
@@ -28,6 +29,11 @@ export interface RecordedResource {
     readonly additionalSecretOutputs: readonly string[];
     readonly custom: boolean;
     readonly deleteBeforeReplace: boolean;
+    /** Input key → URNs of the resources its value came from (what the engine's replacement cascade follows). */
+    readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
+    readonly ignoreChanges: readonly string[];
+    readonly replaceOnChanges: readonly string[];
+    readonly retainOnDelete: boolean;
 }
 
 export interface ProgramRun {
@@ -140,9 +146,15 @@ function mockInvoke(token: string, inputs: Record<string, any>): Record<string, 
                 groupNames: ["eu-west-1"],
                 region: "eu-west-1",
             };
-        case "aws:ec2/getAmi:getAmi":
+        case "aws:ec2/getAmi:getAmi": {
+            // Like EC2's DescribeImages: an image name is unique per owner and region, so a given name
+            // answers with one id, and another name with another (the mock's id is a hash of the name).
             expect(inputs.owners).toEqual(["136693071363"]);
-            return { id: "ami-0debian12mock0000", imageId: "ami-0debian12mock0000", name: "debian-12-amd64-20261101" };
+            const name = (inputs.filters ?? []).find((f: { name: string }) => f.name === "name")?.values?.[0];
+            if (typeof name !== "string" || name.includes("*")) throw new Error(`getAmi mock: expected an exact image name, got ${name}`);
+            const id = `ami-0${crypto.createHash("sha256").update(name).digest("hex").slice(0, 16)}`;
+            return { id, imageId: id, name };
+        }
         case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             return {
                 id: "ecr",
@@ -215,6 +227,15 @@ async function evaluate(stack: string, overrides: ConfigOverrides, secretKeys: s
                 additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
                 custom: req.getCustom(),
                 deleteBeforeReplace: req.getDeletebeforereplace(),
+                propertyDependencies: Object.fromEntries(
+                    req
+                        .getPropertydependenciesMap()
+                        .toArray()
+                        .map(([key, deps]: [string, any]) => [key, deps[0] ?? []]),
+                ),
+                ignoreChanges: req.getIgnorechangesList(),
+                replaceOnChanges: req.getReplaceonchangesList(),
+                retainOnDelete: req.getRetainondelete() ?? false,
             });
             return register(req, callback);
         };

@@ -16,6 +16,7 @@ import {
     renderSwarmInitScript,
     renderSwarmJoinScript,
     renderSwarmLeaveScript,
+    renderSwarmNodeDrainScript,
     renderSwarmNodeRemoveScript,
     SwarmJoinScriptInput,
 } from "../../render/swarm";
@@ -52,6 +53,7 @@ case "$1 $2" in
       "{{.Swarm.LocalNodeState}}") val state inactive ;;
       "{{.Swarm.ControlAvailable}}") val control false ;;
       "{{.Swarm.NodeID}}") val node-id self-id ;;
+      "{{.Swarm.Cluster.ID}}") val cluster-id cluster-1 ;;
       *RemoteManagers*) val remote-addr "" ;;
       *) echo "fake docker: unexpected format $3" >&2; exit 2 ;;
     esac
@@ -74,7 +76,11 @@ case "$1 $2" in
   "node ls")
     case "$*" in *role=manager*) val managers-q "" ;; *) val node-lines "" ;; esac
     exit 0 ;;
-  "node inspect") grep "^$last " "$F/node-details" || exit 1; exit 0 ;;
+  "node inspect")
+    if [ "$last" = self ]; then val self-health "ready reachable"; exit 0; fi
+    grep "^$last " "$F/node-details" || exit 1; exit 0 ;;
+  "node update") echo "$last" >>"$F/drained"; exit 0 ;;
+  "node ps") val "node-ps-$3" ""; exit 0 ;;
   "node demote") [ "$last" = self-id ] && echo false >"$F/control"; exit 0 ;;
   "node rm")
     if grep -qxF "$last" "$F/not-found" 2>/dev/null; then
@@ -248,13 +254,14 @@ describe("renderSwarmInitScript", () => {
         ]);
     });
 
-    it("prints exactly one JSON line on stdout: the manager address and node ID, nothing else", () => {
+    it("prints exactly one JSON line on stdout: the manager address, node ID and cluster ID, nothing else", () => {
         const r = world({ "remote-addr": "10.213.0.10:2377", "node-id": "x3mz8ygc4k1q2w5e7r9t0y6u8\n" })(script);
         expect(r.status).toBe(0);
         expect(r.stdout.endsWith("\n")).toBe(true);
         expect(r.stdout.trim().split("\n")).toHaveLength(1);
-        expect(JSON.parse(r.stdout)).toEqual({ managerAddr: "10.213.0.10:2377", nodeId: "x3mz8ygc4k1q2w5e7r9t0y6u8" });
-        expect(parseSwarmInitOutput(r.stdout)).toEqual({ managerAddr: "10.213.0.10:2377", nodeId: "x3mz8ygc4k1q2w5e7r9t0y6u8" });
+        const expected = { managerAddr: "10.213.0.10:2377", nodeId: "x3mz8ygc4k1q2w5e7r9t0y6u8", clusterId: "cluster-1" };
+        expect(JSON.parse(r.stdout)).toEqual(expected);
+        expect(parseSwarmInitOutput(r.stdout)).toEqual(expected);
     });
 
     it("checks both join tokens but prints no token on stdout or stderr, even under sh -xv", () => {
@@ -273,7 +280,7 @@ describe("renderSwarmInitScript", () => {
                 expect(r.stderr).not.toContain("SWMTKN");
                 expect(`${r.stdout}${r.stderr}`).not.toContain("1awxwuwd3z9j1z3puu7rcgdbx");
                 expect(`${r.stdout}${r.stderr}`).not.toContain("7p8nmwb4b0rqm0x6dqj2quzq1");
-                expect(Object.keys(JSON.parse(r.stdout)).sort()).toEqual(["managerAddr", "nodeId"]);
+                expect(Object.keys(JSON.parse(r.stdout)).sort()).toEqual(["clusterId", "managerAddr", "nodeId"]);
             }
         }
     });
@@ -318,7 +325,7 @@ describe("renderSwarmInitScript", () => {
         const r = world({ state: "active\n", control: "true\n" })(script);
         expect(r.status).toBe(0);
         expect(callsOf(r, "swarm", "init")).toHaveLength(0);
-        expect(parseSwarmInitOutput(r.stdout)).toEqual({ managerAddr: "10.213.0.10:2377", nodeId: "self-id" });
+        expect(parseSwarmInitOutput(r.stdout)).toEqual({ managerAddr: "10.213.0.10:2377", nodeId: "self-id", clusterId: "cluster-1" });
     });
 
     it("refuses to turn a worker of another swarm into a new swarm", () => {
@@ -365,11 +372,13 @@ describe("parseSwarmInitOutput", () => {
         throw new Error("expected parseSwarmInitOutput to throw");
     }
 
-    it("accepts exactly managerAddr and nodeId", () => {
-        expect(parseSwarmInitOutput('\n{"managerAddr":"10.0.0.1:2377","nodeId":"abc123"}\n')).toEqual({
+    it("accepts exactly managerAddr, nodeId and clusterId", () => {
+        expect(parseSwarmInitOutput('\n{"managerAddr":"10.0.0.1:2377","nodeId":"abc123","clusterId":"c1"}\n')).toEqual({
             managerAddr: "10.0.0.1:2377",
             nodeId: "abc123",
+            clusterId: "c1",
         });
+        expect(() => parseSwarmInitOutput('{"managerAddr":"10.0.0.1:2377","nodeId":"abc123"}')).toThrow(/clusterId/);
     });
 
     it("rejects output that carries tokens (the old format) without echoing them", () => {
@@ -505,6 +514,91 @@ describe("renderSwarmJoinScript", () => {
         expect(() => renderSwarmJoinScript({ ...input, tokenEnv: undefined } as unknown as SwarmJoinScriptInput)).toThrow(
             /tokenEnv undefined must be/,
         );
+    });
+});
+
+describe("renderSwarmInitScript on a replaced first manager (joinExisting)", () => {
+    const script = renderSwarmInitScript({
+        advertiseAddr: "10.213.0.10",
+        nodeName: "node-0",
+        joinExisting: { managerAddrs: ["10.213.0.11", "10.213.0.12"], tokenEnv: "SWARM_JOIN_TOKEN" },
+        healthTimeoutSeconds: 2,
+    });
+
+    it("passes shellcheck", () => expect(shellcheck(script)).toBe(""));
+
+    it("joins the existing swarm as a manager when a live manager handed out a token, and never initialises a second one", () => {
+        const r = world({ "join-control": "true", "remote-addr": "10.213.0.10:2377" })(script, "-s", { SWARM_JOIN_TOKEN: MANAGER_TOKEN });
+        expect(r.status).toBe(0);
+        expect(callsOf(r, "swarm", "init")).toHaveLength(0);
+        const [join] = callsOf(r, "swarm", "join");
+        expect(join[join.length - 1]).toBe("10.213.0.11:2377");
+        expect(r.stderr).toMatch(/joining it instead of initialising/);
+        expect(r.stderr).toMatch(/healthy swarm manager/);
+        expect(`${r.stdout}${r.stderr}`).not.toContain("SWMTKN");
+        expect(parseSwarmInitOutput(r.stdout).clusterId).toBe("cluster-1");
+    });
+
+    it("initialises the swarm when no manager answered (the first `pulumi up`: the variable is empty)", () => {
+        const r = world({ "remote-addr": "10.213.0.10:2377" })(script, "-s", { SWARM_JOIN_TOKEN: "" });
+        expect(r.status).toBe(0);
+        expect(callsOf(r, "swarm", "init")).toHaveLength(1);
+        expect(callsOf(r, "swarm", "join")).toHaveLength(0);
+    });
+
+    it("fails, and says so, when it joined but the swarm does not report it reachable in time", () => {
+        const r = world({ "join-control": "true", "self-health": "ready unreachable" })(script, "-s", { SWARM_JOIN_TOKEN: MANAGER_TOKEN });
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toMatch(/did not report this manager healthy within 2 s/);
+    });
+});
+
+describe("renderSwarmJoinScript waits until the swarm counts the node", () => {
+    it("a manager is done only once `docker node inspect self` says ready and reachable", () => {
+        const script = renderSwarmJoinScript({
+            role: "manager",
+            nodeName: "node-0",
+            advertiseAddr: "10.213.0.11",
+            managerAddrs: ["10.213.0.10"],
+            tokenEnv: "SWARM_JOIN_TOKEN",
+            healthTimeoutSeconds: 2,
+        });
+        const ok = world({ "join-control": "true" })(script, "-s", { SWARM_JOIN_TOKEN: MANAGER_TOKEN });
+        expect(ok.status).toBe(0);
+        expect(callsOf(ok, "node", "inspect").length).toBeGreaterThan(0);
+        const late = world({ "join-control": "true", "self-health": "ready unreachable" })(script, "-s", {
+            SWARM_JOIN_TOKEN: MANAGER_TOKEN,
+        });
+        expect(late.status).not.toBe(0);
+    });
+});
+
+describe("renderSwarmNodeDrainScript", () => {
+    const script = renderSwarmNodeDrainScript({ nodeName: "wrk-1", drainTimeoutSeconds: 2 });
+
+    it("passes shellcheck", () => expect(shellcheck(script)).toBe(""));
+
+    it("drains the live node of that name and waits until none of its tasks runs", () => {
+        const r = world({
+            control: "true",
+            "node-lines": "id1 wrk-1 Ready\nid2 wrk-0 Ready\nid3 wrk-1 Down\n",
+            "node-ps-id1": "Shutdown 1 second ago\n",
+        })(script);
+        expect(r.status).toBe(0);
+        expect(callsOf(r, "node", "update")).toEqual([["node", "update", "--availability", "drain", "id1"]]);
+        expect(r.stderr).toMatch(/drained/);
+    });
+
+    it("fails when a task is still running at the deadline", () => {
+        const r = world({ control: "true", "node-lines": "id1 wrk-1 Ready\n", "node-ps-id1": "Running 3 minutes ago\n" })(script);
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toMatch(/1 task\(s\) still running on wrk-1/);
+    });
+
+    it("does nothing for a node that is not in the swarm", () => {
+        const r = world({ control: "true", "node-lines": "id2 wrk-0 Ready\n" })(script);
+        expect(r.status).toBe(0);
+        expect(callsOf(r, "node", "update")).toEqual([]);
     });
 });
 

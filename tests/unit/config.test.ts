@@ -6,6 +6,8 @@ import { runProgramExpectingError } from "../harness/program";
 const valid = { platform: "local", web: { version: "1.0.0" } };
 const issuesFor = (raw: object, stack = "dev") => validateStackConfig(raw, stack).issues;
 const keysOf = (raw: object, stack = "dev") => issuesFor(raw, stack).map((i) => i.key);
+/** An official Debian 12 image name, as the prod stack pins it. */
+const AMI_NAME = "debian-12-amd64-20250316-2053";
 
 /** The real program, with this override on the stack's own file, refuses it by key and creates nothing. */
 async function expectRefusedByProgram(stack: string, override: object, key: string): Promise<void> {
@@ -89,11 +91,26 @@ describe("bad config is refused with the key, the value and the rule", () => {
     });
 
     test("aws defaults: a /16 VPC, 3 zones and an overlay VIP outside it", () => {
-        const { config, issues } = validateStackConfig({ platform: "aws", web: { version: "1" } }, "prod");
+        const { config, issues } = validateStackConfig({ platform: "aws", web: { version: "1" }, aws: { amiName: AMI_NAME } }, "prod");
         expect(issues).toEqual([]);
         expect(config?.network.subnet).toBe("10.20.0.0/16");
         expect(config?.aws.zones).toBe(3);
         expect(config?.lb.vip).toBe("192.168.255.10");
+    });
+
+    test("an AWS stack must pin its AMI (by Debian image name or id), not float on the newest", () => {
+        const issues = validateStackConfig({ platform: "aws", web: { version: "1" } }, "prod").issues;
+        expect(issues).toEqual([expect.objectContaining({ key: "aws.amiName", value: undefined })]);
+        expect(issues[0].rule).toMatch(/required with platform aws.*upstream release never replaces the nodes/);
+        expect(keysOf({ platform: "aws", web: { version: "1" }, aws: { amiId: "ami-0123456789abcdef0" } }, "prod")).toEqual([]);
+        expect(keysOf({ platform: "aws", web: { version: "1" }, aws: { amiName: "debian-12-amd64-latest" } }, "prod")).toEqual([
+            "aws.amiName",
+        ]);
+        expect(
+            keysOf({ platform: "aws", web: { version: "1" }, aws: { amiName: AMI_NAME, amiId: "ami-0123456789abcdef0" } }, "prod"),
+        ).toEqual(["aws.amiName"]);
+        // The dev stack does not need one.
+        expect(keysOf({ platform: "local", web: { version: "1" } }, "dev")).toEqual([]);
     });
 
     test("a missing required key is named", () => {
@@ -101,7 +118,7 @@ describe("bad config is refused with the key, the value and the rule", () => {
     });
 
     test("the prod stack needs at least 3 Consul servers and 3 managers", () => {
-        const raw = { platform: "aws", web: { version: "1" }, consul: { servers: 1 }, swarm: { managers: 1 } };
+        const raw = { platform: "aws", web: { version: "1" }, consul: { servers: 1 }, swarm: { managers: 1 }, aws: { amiName: AMI_NAME } };
         expect(keysOf(raw, "prod")).toEqual(expect.arrayContaining(["consul.servers", "swarm.managers"]));
         expect(keysOf(raw, "dev")).toEqual([]);
     });

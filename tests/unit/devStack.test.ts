@@ -80,26 +80,29 @@ describe("topology follows the stack config", () => {
 describe("wiring", () => {
     const plan = planAddresses("10.77.0.0/24", "10.77.0.10", { consulServers: 3, managers: 3, workers: 2 });
 
-    test("Consul servers expect each other, join each other by name and carry those names as network aliases", () => {
+    test("Consul servers expect each other and join through the one name they all carry as a network alias", () => {
         const names = namesMatching(dev, /^consul-server-\d+$/);
+        expect(names).toEqual(["consul-server-0", "consul-server-1", "consul-server-2"]);
         for (const name of names) {
             const server = containerNamed(dev, name);
             const config = JSON.parse(upload(server, "/consul/config/server.json"));
             expect(config.bootstrap_expect).toBe(3);
-            expect(config.retry_join).toEqual(names);
+            expect(config.retry_join).toEqual(["consul-servers"]);
             expect(config.acl.default_policy).toBe("deny");
             expect(config.acl.enabled).toBe(true);
             expect(config.encrypt).toMatch(/^MOCKSECRET-base64-/);
-            expect(server.inputs.networksAdvanced[0].aliases).toEqual([name]);
+            expect(server.inputs.networksAdvanced[0].aliases).toEqual([name, "consul-servers"]);
         }
+        // No other node answers to the servers' name.
+        for (const c of containers(dev).filter((c) => !names.includes(c.name)))
+            expect(c.inputs.networksAdvanced?.[0]?.aliases ?? []).not.toContain("consul-servers");
     });
 
-    test("every node's Consul agent points at the servers", () => {
-        const servers = namesMatching(dev, /^consul-server-\d+$/);
+    test("every node's Consul agent points at the servers, by a name that does not change with their count", () => {
         const agents = namesMatching(dev, /^(swarm-(manager|worker)-\d+|lb-\d+)$/);
         for (const agent of agents) {
             const config = JSON.parse(upload(containerNamed(dev, agent), "/consul/config/client.json"));
-            expect(config.retry_join).toEqual(servers);
+            expect(config.retry_join).toEqual(["consul-servers"]);
             expect(config.server).toBe(false);
             expect(config.client_addr).toBe("127.0.0.1");
         }
@@ -202,11 +205,12 @@ describe("wiring", () => {
         expect(Number(inner![1])).toBeLessThan(timeout);
     });
 
-    test("the edge forwards the web port to the VIP and the Consul UI to every server", () => {
+    test("the edge forwards the web port to the VIP and the Consul UI to every server (found by their shared name)", () => {
         const edge = containerNamed(dev, "local-edge");
         const cfg = upload(edge, "/etc/haproxy/edge.cfg");
         expect(cfg).toContain("10.77.0.10:80");
-        for (const address of plan.consulServers) expect(cfg).toContain(`${address}:8500`);
+        expect(cfg).toMatch(/^ {4}server-template consul-server- 7 consul-servers:8500 check resolvers platform /m);
+        expect(cfg).toMatch(/^resolvers platform\n {4}parse-resolv-conf$/m);
         expect(dev.outputs.webUrl).toBe("http://127.0.0.1:8080");
         expect(dev.outputs.consulUiUrl).toBe("http://127.0.0.1:8500");
         expect(dev.outputs.haproxyStatsUrl).toBe("http://127.0.0.1:8404");

@@ -1,5 +1,9 @@
 // The real index.ts for the prod stack (Pulumi.prod.yaml, platform aws) under Pulumi's mock runtime.
-import { MOCK_ZONES, ProgramRun, RecordedResource, runProgram } from "../harness/program";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import { MOCK_ZONES, ProgramRun, RecordedResource, REPO_ROOT, runProgram } from "../harness/program";
 
 const INSTANCE = "aws:ec2/instance:Instance";
 const SUBNET = "aws:ec2/subnet:Subnet";
@@ -81,9 +85,13 @@ describe("instances", () => {
         }
     });
 
-    test("every node runs the Debian AMI from the lookup and has an instance profile of its role", () => {
+    test("every node runs the AMI pinned in stack config (resolved by its exact name) and has an instance profile of its role", () => {
+        const pinned = yaml.load(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.prod.yaml"), "utf8")) as any;
+        const name = pinned.config["swarm-platform:aws"].amiName;
+        expect(name).toMatch(/^debian-12-amd64-\d{8}-\d+$/);
+        const id = `ami-0${crypto.createHash("sha256").update(name).digest("hex").slice(0, 16)}`;
         for (const i of prod.ofType(INSTANCE)) {
-            expect(i.inputs.ami).toBe("ami-0debian12mock0000");
+            expect(i.inputs.ami).toBe(id);
             const role = i.inputs.tags["swarm-platform:role"];
             expect(i.inputs.iamInstanceProfile).toBe(`aws-${role}-profile`);
         }

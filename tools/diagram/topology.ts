@@ -164,8 +164,20 @@ export function topologyOf(graph: ProgramGraph): Topology {
             const bindPort = Number(/bind :(\d+)/.exec(block)?.[1]);
             const published = ports.find((p) => p.internal === bindPort);
             const servers = [...block.matchAll(/^\s*server \S+ ([\d.]+):(\d+)/gm)];
-            const targets = servers.map((m) => (m[1] === vipAddress ? "vip" : (nodeByAddress.get(m[1]) ?? m[1])));
-            const targetPort = servers.length > 0 ? Number(servers[0][2]) : undefined;
+            // server-template over a name the members share (a network alias): every container carrying it.
+            const groups = [...block.matchAll(/^\s*server-template \S+ \d+ ([\w.-]+):(\d+)/gm)];
+            const members = (alias: string) =>
+                graph.resources
+                    .filter(
+                        (r) =>
+                            r.type === CONTAINER && (r.inputs.networksAdvanced ?? []).some((n: any) => (n.aliases ?? []).includes(alias)),
+                    )
+                    .map((r) => r.name);
+            const targets = [
+                ...servers.map((m) => (m[1] === vipAddress ? "vip" : (nodeByAddress.get(m[1]) ?? m[1]))),
+                ...groups.flatMap((m) => members(m[1])),
+            ];
+            const targetPort = [...servers, ...groups].length > 0 ? Number([...servers, ...groups][0][2]) : undefined;
             listeners.push({ name, bind: published ? `${published.ip}:${published.external}` : `:${bindPort}`, targets, targetPort });
         }
         ingress = { kind: "edge: HAProxy, TCP (stand-in for the ELB)", name: edge?.name ?? "edge", listeners };

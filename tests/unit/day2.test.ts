@@ -1,0 +1,387 @@
+/**
+ * Day 2: every `pulumi up` after the first, as the engine runs it. Each test evaluates the real
+ * program twice under mocks — the stack config before and after the change — and asks the engine
+ * model (tests/harness/engine.ts: update vs replace per input from the providers' code, the
+ * delete-before-replace cascade, create-before-delete with the old copy deleted after the program,
+ * removed resources deleted in reverse dependency order) what runs, in which order.
+ *
+ * What must hold for every operation (design.md, "The day-2 contract"): the web service is never
+ * removed (its deploy command is never deleted or replaced), no data volume is replaced, a node that
+ * goes leaves first (its membership script's delete — drain, demote, leave — runs before its node is
+ * deleted), and no group — Consul servers, Swarm managers, Swarm workers, the LB pair — ever has
+ * more than one member missing at a time.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { GROUPS, mostMissingAtOnce, missingWindows } from "../harness/day2";
+import { contextDigest, contextFiles } from "../harness/dockerContext";
+import { EnginePlan, planUpdate, stateOf } from "../harness/engine";
+import { ConfigOverrides, ProgramRun, REPO_ROOT, RecordedResource, runProgram } from "../harness/program";
+
+const CONTAINER = "docker:index/container:Container";
+const VOLUME = "docker:index/volume:Volume";
+const COMMAND = "command:local:Command";
+const INSTANCE = "aws:ec2/instance:Instance";
+
+const runs = new Map<string, Promise<ProgramRun>>();
+let queue: Promise<unknown> = Promise.resolve();
+/** Evaluations are cached per config (operations share a before or after) and run one at a time (one mock runtime). */
+function evaluate(stack: string, overrides: ConfigOverrides = {}): Promise<ProgramRun> {
+    const key = `${stack} ${JSON.stringify(overrides)}`;
+    if (!runs.has(key)) {
+        const run = queue.then(() => runProgram(stack, overrides));
+        queue = run.catch(() => undefined);
+        runs.set(key, run);
+    }
+    return runs.get(key)!;
+}
+
+async function plan(stack: string, from: ConfigOverrides, to: ConfigOverrides): Promise<EnginePlan> {
+    const a = await evaluate(stack, from);
+    const b = await evaluate(stack, to);
+    return planUpdate(stateOf(a), b);
+}
+
+/** The contract every plan keeps. */
+function expectDay2Contract(p: EnginePlan): void {
+    // The service is never removed: its deploy command is never deleted (its delete removes it).
+    expect(p.stepsOf("web-deploy").filter((s) => s.kind === "delete")).toEqual([]);
+    // No data volume is replaced (a removed node's volume may go with it).
+    const volumes = [...p.dispositions.values()].filter((d) => d.type === VOLUME);
+    expect(volumes.filter((d) => d.op === "replace").map((d) => d.name)).toEqual([]);
+    // At most one member of each group is missing at a time.
+    for (const g of GROUPS) {
+        const most = mostMissingAtOnce(p, g);
+        if (most.count > 1) throw new Error(`${g.name}: ${most.members.join(", ")} can be missing at the same time`);
+    }
+    // A node that goes leaves first: its membership script's delete runs before the node's delete.
+    for (const g of GROUPS)
+        for (const w of missingWindows(p, g)) {
+            const nodeDelete = p.stepsOf(w.member).find((s) => s.kind === "delete");
+            if (nodeDelete !== undefined && w.start !== nodeDelete && !p.before(w.start, nodeDelete))
+                throw new Error(`${w.member} is deleted before it left its group`);
+        }
+    // A node-bound script's old copy never runs its delete after its new copy ran (it would undo it).
+    for (const d of p.dispositions.values()) {
+        if (d.type !== COMMAND || d.op !== "replace") continue;
+        const [del, create] = [p.stepsOf(d.name).find((s) => s.kind === "delete"), p.stepsOf(d.name).find((s) => s.kind === "create")];
+        const hasDelete = (del?.resource.inputs.delete ?? "") !== "";
+        if (hasDelete && create !== undefined && del !== undefined && !p.before(del, create))
+            throw new Error(`${d.name}: the old copy's delete script runs after the new copy's create`);
+    }
+}
+
+const names = (p: EnginePlan, op: string, type?: string) =>
+    [...p.dispositions.values()]
+        .filter((d) => d.op === op && (type === undefined || d.type === type))
+        .map((d) => d.name)
+        .sort();
+
+describe("a second `pulumi up` with no change", () => {
+    it.each(["dev", "prod"])("plans no step at all on %s", async (stack) => {
+        const a = await runProgram(stack);
+        const b = await runProgram(stack);
+        const p = planUpdate(stateOf(a), b);
+        expect(p.changedNames()).toEqual([]);
+    });
+
+    it("every image's build context holds only the files its Dockerfile copies", () => {
+        const files = (d: string) => contextFiles(REPO_ROOT, path.join(REPO_ROOT, `images/${d}/Dockerfile`));
+        expect(files("lb")).toEqual([
+            "images/consul-agent/consul-agent-supervise",
+            "images/lb/Dockerfile",
+            "images/lb/Dockerfile.dockerignore",
+            "images/lb/check_haproxy.sh",
+            "images/lb/entrypoint.sh",
+        ]);
+        expect(files("swarm-node")).toEqual([
+            "images/consul-agent/consul-agent-supervise",
+            "images/swarm-node/Dockerfile",
+            "images/swarm-node/Dockerfile.dockerignore",
+            "images/swarm-node/entrypoint.sh",
+        ]);
+        expect(files("web")).toEqual([
+            "app/healthcheck.js",
+            "app/server.js",
+            "images/web/Dockerfile",
+            "images/web/Dockerfile.dockerignore",
+        ]);
+    });
+
+    it("a README, docs or test edit changes no image's context digest; an app edit changes only the web image's", () => {
+        const copy = fs.mkdtempSync(path.join(os.tmpdir(), "context-"));
+        try {
+            for (const dir of ["app", "images", "docs", "tests/unit"])
+                fs.cpSync(path.join(REPO_ROOT, dir), path.join(copy, dir), { recursive: true });
+            fs.copyFileSync(path.join(REPO_ROOT, "README.md"), path.join(copy, "README.md"));
+            const digests = () =>
+                Object.fromEntries(
+                    ["lb", "swarm-node", "web"].map((d) => [d, contextDigest(copy, path.join(copy, `images/${d}/Dockerfile`))]),
+                );
+            const before = digests();
+            fs.appendFileSync(path.join(copy, "README.md"), "\nan edit\n");
+            fs.appendFileSync(path.join(copy, "tests/unit/day2.test.ts"), "\n// an edit\n");
+            fs.writeFileSync(path.join(copy, "docs/new.md"), "new\n");
+            expect(digests()).toEqual(before);
+            fs.appendFileSync(path.join(copy, "app/server.js"), "\n// an edit\n");
+            const after = digests();
+            expect(after.web).not.toEqual(before.web);
+            expect({ lb: after.lb, node: after["swarm-node"] }).toEqual({ lb: before.lb, node: before["swarm-node"] });
+        } finally {
+            fs.rmSync(copy, { recursive: true, force: true });
+        }
+    });
+});
+
+describe("web.version bump (dev)", () => {
+    let p: EnginePlan;
+    beforeAll(async () => {
+        p = await plan("dev", {}, { web: { version: "1.1.0" } });
+    });
+
+    it("rebuilds the web image, loads it into every node again and updates the service in place", () => {
+        expect(p.op("web-image").op).toBe("update");
+        expect(names(p, "replace", COMMAND)).toEqual([
+            "web-image-swarm-manager-0",
+            "web-image-swarm-manager-1",
+            "web-image-swarm-manager-2",
+            "web-image-swarm-worker-0",
+            "web-image-swarm-worker-1",
+        ]);
+        expect(p.op("web-deploy").op).toBe("update");
+        expect(p.stepsOf("web-deploy").map((s) => s.kind)).toEqual(["update"]);
+    });
+
+    it("touches no node", () => {
+        expect(names(p, "replace", CONTAINER)).toEqual([]);
+        expect(names(p, "update", CONTAINER)).toEqual([]);
+    });
+
+    it("updates the service only once every node holds the new image", () => {
+        const deploy = p.stepsOf("web-deploy")[0];
+        for (const load of p.steps.filter((s) => s.name.startsWith("web-image-swarm-") && s.kind === "create"))
+            expect(p.before(load, deploy)).toBe(true);
+    });
+
+    it("keeps the day-2 contract", () => expectDay2Contract(p));
+});
+
+describe("web.replicas 3 → 7 → 3 (dev)", () => {
+    it.each([
+        [3, 7],
+        [7, 3],
+    ])("%i → %i updates the service in place and nothing else", async (from, to) => {
+        const p = await plan("dev", { web: { replicas: from } }, { web: { replicas: to } });
+        expect(p.changedNames()).toEqual(["web-deploy"]);
+        expect(p.op("web-deploy").op).toBe("update");
+        expectDay2Contract(p);
+    });
+});
+
+describe("swarm.workers 2 → 4 → 2 (dev)", () => {
+    it("2 → 4 creates two workers that join, one after the other, and loads the image into them", async () => {
+        const p = await plan("dev", { swarm: { workers: 2 } }, { swarm: { workers: 4 } });
+        expect(names(p, "create")).toEqual([
+            "swarm-worker-2",
+            "swarm-worker-2-engine",
+            "swarm-worker-2-join",
+            "swarm-worker-3",
+            "swarm-worker-3-engine",
+            "swarm-worker-3-join",
+            "web-image-swarm-worker-2",
+            "web-image-swarm-worker-3",
+        ]);
+        expect(names(p, "replace")).toEqual([]);
+        expect(names(p, "delete")).toEqual([]);
+        const [join2] = p.stepsOf("swarm-worker-2-join");
+        const [node3] = p.stepsOf("swarm-worker-3");
+        expect(p.before(join2, node3)).toBe(true);
+        expectDay2Contract(p);
+    });
+
+    it("4 → 2 drains and removes the two workers, the last first, before their containers go", async () => {
+        const p = await plan("dev", { swarm: { workers: 4 } }, { swarm: { workers: 2 } });
+        expect(names(p, "delete", CONTAINER)).toEqual(["swarm-worker-2", "swarm-worker-3"]);
+        const leave3 = p.stepsOf("swarm-worker-3-join")[0];
+        const node3 = p.stepsOf("swarm-worker-3")[0];
+        const leave2 = p.stepsOf("swarm-worker-2-join")[0];
+        expect(leave3.kind).toBe("delete");
+        expect(String(leave3.resource.inputs.delete)).toMatch(/drain/);
+        expect(String(leave3.resource.inputs.delete)).toMatch(/swarm-leave|swarm leave|leave/);
+        expect(p.before(leave3, node3)).toBe(true);
+        expect(p.before(node3, leave2)).toBe(true);
+        expect(names(p, "replace")).toEqual([]);
+        expectDay2Contract(p);
+    });
+});
+
+describe("swarm.managers 3 → 5 → 3 (dev)", () => {
+    it("3 → 5 adds two managers one Raft change at a time and replaces no existing node", async () => {
+        const p = await plan("dev", { swarm: { managers: 3 } }, { swarm: { managers: 5 } });
+        expect(names(p, "replace")).toEqual([]);
+        expect(names(p, "create", CONTAINER)).toEqual(["swarm-manager-3", "swarm-manager-4"]);
+        expect(p.before(p.stepsOf("swarm-manager-3-join")[0], p.stepsOf("swarm-manager-4")[0])).toBe(true);
+        // The deploy command learns of the new managers (where it may run) without being replaced.
+        expect(["same", "update"]).toContain(p.op("web-deploy").op);
+        expectDay2Contract(p);
+    });
+
+    it("5 → 3 demotes and removes manager 4, then manager 3", async () => {
+        const p = await plan("dev", { swarm: { managers: 5 } }, { swarm: { managers: 3 } });
+        expect(names(p, "delete", CONTAINER)).toEqual(["swarm-manager-3", "swarm-manager-4"]);
+        const windows = missingWindows(p, GROUPS[1]);
+        expect(windows.map((w) => [w.member, w.kind])).toEqual([
+            ["swarm-manager-3", "removed"],
+            ["swarm-manager-4", "removed"],
+        ]);
+        expect(p.before(windows[1].end, windows[0].start)).toBe(true);
+        expect(String(p.stepsOf("swarm-manager-4-join")[0].resource.inputs.delete)).toMatch(/demot/);
+        expectDay2Contract(p);
+    });
+});
+
+describe("consul.servers 3 → 5 → 3 (dev)", () => {
+    it.each([
+        [3, 5],
+        [5, 3],
+    ])("%i → %i rolls the servers (bootstrap_expect) one at a time and leaves every other node alone", async (from, to) => {
+        const p = await plan("dev", { consul: { servers: from } }, { consul: { servers: to } });
+        const nodes = names(p, "replace", CONTAINER);
+        expect(nodes.every((n) => n.startsWith("consul-server-"))).toBe(true);
+        expect(nodes.length).toBe(Math.min(from, to));
+        expect(mostMissingAtOnce(p, GROUPS[0]).count).toBe(1);
+        expectDay2Contract(p);
+    });
+});
+
+describe("consul.version bump (dev)", () => {
+    let p: EnginePlan;
+    beforeAll(async () => {
+        p = await plan("dev", {}, { consul: { version: "1.20.3" } });
+    });
+
+    it("replaces every node that runs Consul, each group one member at a time", () => {
+        expect(names(p, "replace", CONTAINER)).toEqual(
+            expect.arrayContaining(["consul-server-0", "consul-server-2", "lb-0", "lb-1", "swarm-manager-0", "swarm-worker-1"]),
+        );
+        for (const g of GROUPS) expect(mostMissingAtOnce(p, g).count).toBe(1);
+    });
+
+    it("keeps the day-2 contract", () => expectDay2Contract(p));
+});
+
+describe("a node resource limit change (dev)", () => {
+    it("memory is applied in place (docker update): no node is replaced", async () => {
+        const p = await plan("dev", {}, { swarm: { nodeResources: { cpus: 1, memoryMb: 1536 } } });
+        expect(names(p, "update", CONTAINER)).toEqual([
+            "swarm-manager-0",
+            "swarm-manager-1",
+            "swarm-manager-2",
+            "swarm-worker-0",
+            "swarm-worker-1",
+        ]);
+        expect(names(p, "replace")).toEqual([]);
+        expectDay2Contract(p);
+    });
+
+    it("cpus replace the nodes: managers and workers roll one at a time, each back in the swarm before the next goes", async () => {
+        const p = await plan("dev", {}, { swarm: { nodeResources: { cpus: 1.5, memoryMb: 1024 } } });
+        expect(names(p, "replace", CONTAINER)).toEqual([
+            "swarm-manager-0",
+            "swarm-manager-1",
+            "swarm-manager-2",
+            "swarm-worker-0",
+            "swarm-worker-1",
+        ]);
+        expect(mostMissingAtOnce(p, GROUPS[1]).count).toBe(1);
+        expect(mostMissingAtOnce(p, GROUPS[2]).count).toBe(1);
+        // Manager 0 leaves (its init command is deleted first: demote, leave) and comes back through the
+        // same command, which now joins the existing swarm instead of initialising a new one.
+        const init = p.stepsOf("swarm-init");
+        expect(init.map((s) => s.kind)).toEqual(["delete", "create"]);
+        expect(String(init[1].resource.inputs.stdin)).toMatch(/joining it instead of initialising/);
+        expectDay2Contract(p);
+    });
+});
+
+describe("an LB config change: lb.advertIntervalSeconds (dev)", () => {
+    it("replaces the LB nodes one at a time, the second only once the first serves again", async () => {
+        const p = await plan("dev", {}, { lb: { advertIntervalSeconds: 0.2 } });
+        expect(names(p, "replace", CONTAINER)).toEqual(["lb-0", "lb-1"]);
+        const [ready0] = p.stepsOf("lb-0-ready").filter((s) => s.kind === "create");
+        const [deleteLb1] = p.stepsOf("lb-1").filter((s) => s.kind === "delete");
+        expect(p.before(ready0, deleteLb1)).toBe(true);
+        expectDay2Contract(p);
+    });
+});
+
+describe("prod: a new AMI", () => {
+    let p: EnginePlan;
+    beforeAll(async () => {
+        p = await plan("prod", {}, { aws: { amiName: "debian-12-amd64-20250530-2128" } });
+    });
+
+    it("replaces every instance (ami forces replacement), never all of a group at once", () => {
+        expect(names(p, "replace", INSTANCE)).toHaveLength(11);
+        for (const g of GROUPS) expect(mostMissingAtOnce(p, g).count).toBe(1);
+    });
+
+    it("keeps the day-2 contract", () => expectDay2Contract(p));
+});
+
+describe("prod: an upstream Debian release", () => {
+    it("changes nothing: the AMI is pinned by name in stack config, not looked up as the most recent", async () => {
+        const a = await runProgram("prod");
+        const ami = a.ofType(INSTANCE)[0].inputs.ami;
+        expect(new Set(a.ofType(INSTANCE).map((i) => i.inputs.ami))).toEqual(new Set([ami]));
+        const b = await runProgram("prod");
+        expect(planUpdate(stateOf(a), b).changedNames()).toEqual([]);
+    });
+});
+
+describe("`pulumi up --refresh` after the engine lost its containers (a fresh runner)", () => {
+    let p: EnginePlan;
+    beforeAll(async () => {
+        const a = await evaluate("dev");
+        const b = await evaluate("dev");
+        // What Read finds gone on a new machine: every object of the local engine. Commands and
+        // random values live in state only (their Read returns the state).
+        const gone = (r: RecordedResource) => r.type.startsWith("docker:");
+        p = planUpdate(stateOf(a), b, { gone });
+    });
+
+    it("creates every node again and re-runs every node's scripts", () => {
+        expect(names(p, "create", CONTAINER)).toHaveLength(11);
+        for (const join of ["swarm-init", "swarm-manager-1-join", "swarm-worker-1-join", "consul-server-0-ready", "lb-1-ready"])
+            expect(p.op(join).op).toBe("replace");
+    });
+
+    it("deploys the service again on the new swarm, in place", () => {
+        expect(p.op("web-deploy").op).toBe("update");
+        expect(p.op("consul-acl-bootstrap").op).toBe("update");
+    });
+
+    it("keeps the day-2 contract (no old delete script runs after its replacement)", () => expectDay2Contract(p));
+});
+
+describe("upgrading a stack whose web-deploy was node-bound (state written before cluster scripts)", () => {
+    it("updates web-deploy in place: the stored triggers are ignored, so its old delete never runs", async () => {
+        const b = await evaluate("dev");
+        const state = b.resources.map((r) =>
+            r.name === "web-deploy"
+                ? {
+                      ...r,
+                      inputs: {
+                          ...r.inputs,
+                          create: "exec docker exec -i swarm-platform-dev-swarm-manager-0 sh -s",
+                          triggers: ["swarm-manager-0-id", { old: "spec" }],
+                      },
+                  }
+                : r,
+        );
+        const p = planUpdate(state, b);
+        expect(p.op("web-deploy").op).toBe("update");
+        expectDay2Contract(p);
+    });
+});

@@ -1,6 +1,6 @@
 // Wiring only: read the stack config, pick the platform, build the four components, export outputs.
 import * as pulumi from "@pulumi/pulumi";
-import { ConsulCluster, LoadBalancerPair, SwarmCluster, WebService, WEB_HEALTH_PATH } from "./components";
+import { ConsulCluster, LoadBalancerPair, SwarmCluster, WebService, WEB_DOCKERFILE, WEB_HEALTH_PATH, WEB_SERVICE_TYPE } from "./components";
 import { backendSlots, loadStackConfig } from "./config";
 import { createPlatform } from "./platforms";
 
@@ -18,6 +18,17 @@ const consul = new ConsulCluster("consul", {
     registeringServices: [serviceName],
 });
 
+// Built before the swarm: every swarm node holds it before it counts as ready (a node that rejoins
+// never gets a task it cannot start). Its resources were declared inside the web service before:
+// formerParent keeps their URNs, so the move replaces nothing.
+const webImage = platform.buildImage({
+    name: "web",
+    dockerfile: WEB_DOCKERFILE,
+    tag: config.web.version,
+    buildArgs: { APP_VERSION: config.web.version },
+    formerParent: pulumi.createUrn("web", WEB_SERVICE_TYPE),
+});
+
 const swarm = new SwarmCluster("swarm", {
     platform,
     managers: config.swarm.managers,
@@ -27,12 +38,14 @@ const swarm = new SwarmCluster("swarm", {
     subnet: config.network.subnet,
     nodeResources: config.swarm.nodeResources,
     consul,
+    images: [webImage],
 });
 
 const web = new WebService("web", {
     platform,
     swarm,
     consul,
+    image: webImage,
     serviceName,
     replicas: config.web.replicas,
     version: config.web.version,

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { NodeRole, Platform, PlatformNode, ResourceLimitsSpec, ScriptRun } from "../platforms/types";
+import { BuiltImage, NodeRole, Platform, PlatformNode, ResourceLimitsSpec, ScriptRun } from "../platforms/types";
 import {
     parseSwarmInitOutput,
     renderDockerDaemonConfig,
@@ -30,6 +30,11 @@ export interface SwarmClusterArgs {
     readonly nodeResources?: ResourceLimitsSpec;
     /** Every node gets a Consul client agent of this cluster beside it. */
     readonly consul: ConsulCluster;
+    /**
+     * Images the swarm's services run: each node holds them before it counts as ready, so a node that
+     * rejoins (replaced) never gets a task it cannot start. Defaults to none.
+     */
+    readonly images?: readonly BuiltImage[];
 }
 
 /** A promise kept later in the constructor: lets a node depend on a script declared after it. */
@@ -51,7 +56,7 @@ const JOIN_TOKEN_ENV = "SWARM_JOIN_TOKEN";
 export class SwarmCluster extends pulumi.ComponentResource {
     readonly managers: PlatformNode[];
     readonly workers: PlatformNode[];
-    /** Done once every node has joined. */
+    /** Done once every node has joined and holds every image. */
     readonly ready: pulumi.Resource[];
     /** The manager that initialised the swarm. */
     readonly leader: PlatformNode;
@@ -131,7 +136,6 @@ export class SwarmCluster extends pulumi.ComponentResource {
             },
             this,
         );
-        managerMembership[0].resolve(init.resource);
 
         const join = (joining: PlatformNode, role: SwarmRole, after: pulumi.Resource): ScriptRun =>
             args.platform.runScript(
@@ -151,19 +155,35 @@ export class SwarmCluster extends pulumi.ComponentResource {
                 },
                 this,
             );
+        // A node is ready once it is a member AND holds every image (loaded one node at a time: a load
+        // unpacks the image on the CPU the node's tasks share). The next node of its group waits for that.
+        const loads: pulumi.Resource[] = [];
+        const holdImages = (node: PlatformNode, membership: ScriptRun): pulumi.Resource => {
+            let last: pulumi.Resource = membership.resource;
+            for (const image of args.images ?? []) {
+                const previous = loads.length > 0 ? [loads[loads.length - 1]] : [];
+                const load = args.platform.loadImage(image, node, [membership.resource, ...previous], this);
+                if (load === undefined) continue;
+                loads.push(load);
+                last = load;
+            }
+            return last;
+        };
+        managerMembership[0].resolve(holdImages(leader, init));
+
         // Managers one at a time: each join is a Raft membership change and must settle first.
         const managerJoins: ScriptRun[] = [];
         this.managers.slice(1).forEach((manager, k) => {
             const run = join(manager, "manager", (managerJoins[k - 1] ?? init).resource);
             managerJoins.push(run);
-            managerMembership[k + 1].resolve(run.resource);
+            managerMembership[k + 1].resolve(holdImages(manager, run));
         });
         const workerJoins = this.workers.map((worker, i) => {
             const run = join(worker, "worker", init.resource);
-            workerMembership[i].resolve(run.resource);
+            workerMembership[i].resolve(holdImages(worker, run));
             return run;
         });
-        this.ready = [init, ...managerJoins, ...workerJoins].map((r) => r.resource);
+        this.ready = [...[init, ...managerJoins, ...workerJoins].map((r) => r.resource), ...loads];
         // Platforms that return no script output (SSM) give "": their swarm outlives the state.
         this.identity = init.stdout.apply((out) => (out.trim() === "" ? "" : parseSwarmInitOutput(out).clusterId));
 

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Platform, ResourceLimitsSpec } from "../platforms/types";
+import { BuiltImage, Platform, ResourceLimitsSpec } from "../platforms/types";
 import { CONSUL_PORTS } from "../render/consul";
 import { renderServiceDeployScript, renderServiceRemoveScript, WebServiceSpec } from "../render/webService";
 import { ConsulCluster } from "./consulCluster";
@@ -19,10 +19,12 @@ export interface UpdatePolicy {
 }
 
 export interface WebServiceArgs {
-    /** Makes the image available to the swarm nodes. */
+    /** Runs the deploy script. */
     readonly platform: Platform;
-    /** Where the service runs. */
+    /** Where the service runs; its nodes hold `image` before they count as ready. */
     readonly swarm: SwarmCluster;
+    /** The app image (images/web, tagged with `version`), built by the platform. */
+    readonly image: BuiltImage;
     /** Tasks register themselves in this cluster with their service's registration token. */
     readonly consul: ConsulCluster;
     /** Consul and Swarm service name. Defaults to "web". */
@@ -45,6 +47,9 @@ export interface WebServiceArgs {
 }
 
 export const WEB_HEALTH_PATH = "/health";
+export const WEB_SERVICE_TYPE = "swarm-platform:web:Service";
+/** The web app's Dockerfile (the build context is the repo root, cut down by its .dockerignore). */
+export const WEB_DOCKERFILE = "images/web/Dockerfile";
 /**
  * The Consul registration token reaches each task as a Swarm secret (a file under /run/secrets).
  * Swarm secrets are immutable: rotating the token means a new value and a bumped version.
@@ -76,7 +81,7 @@ export class WebService extends pulumi.ComponentResource {
     readonly spec: pulumi.Output<WebServiceSpec>;
 
     constructor(name: string, args: WebServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("swarm-platform:web:Service", name, {}, opts);
+        super(WEB_SERVICE_TYPE, name, {}, opts);
         this.serviceName = args.serviceName ?? "web";
         this.replicas = args.replicas ?? 3;
         const resources = args.resources ?? { cpus: 0.25, memoryMb: 64 };
@@ -110,16 +115,7 @@ export class WebService extends pulumi.ComponentResource {
             tokenProblem,
         ]);
 
-        const image = args.platform.appImage(
-            {
-                name: `${name}`,
-                dockerfile: "images/web/Dockerfile",
-                tag: args.version,
-                buildArgs: { APP_VERSION: args.version },
-                nodes: [...args.swarm.managers, ...args.swarm.workers],
-            },
-            this,
-        );
+        const image = args.image;
         this.imageRef = image.ref;
         const onWorkers = (args.preferWorkers ?? true) && args.swarm.workers.length > 0;
 
@@ -177,7 +173,7 @@ export class WebService extends pulumi.ComponentResource {
                     .apply(([spec, secretValue]) => renderServiceDeployScript(spec, { [TOKEN_SECRET.name]: secretValue })),
                 deleteScript: renderServiceRemoveScript(this.serviceName),
                 reapplyOn: [args.swarm.identity],
-                dependsOn: [...args.swarm.ready, ...image.ready],
+                dependsOn: [...args.swarm.ready, image.resource],
             },
             this,
         );

@@ -16,12 +16,12 @@ import { HostContainer, ParameterFile, renderCloudConfig, renderVipRouteNotifySc
 import { LB_MONITOR_URI } from "../render/haproxy";
 import { SWARM_MANAGER_PORT } from "../render/swarm";
 import { shellQuote } from "../render/shell";
-import { REPO_ROOT } from "./local";
+import { formerName, REPO_ROOT } from "./local";
 import {
-    AppImage,
-    AppImageArgs,
     assertNever,
+    BuiltImage,
     ClusterScriptArgs,
+    ImageBuildArgs,
     Ingress,
     IngressListener,
     NodeArgs,
@@ -639,9 +639,9 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
         );
     }
 
-    appImage(args: AppImageArgs, parent: pulumi.Resource): AppImage {
+    buildImage(args: ImageBuildArgs): BuiltImage {
         const repo = new aws.ecr.Repository(
-            `${args.name}-repo`,
+            `${this.platformName}-${args.name}-repo`,
             {
                 name: `${this.args.namePrefix}${args.name}`,
                 imageTagMutability: "IMMUTABLE",
@@ -649,11 +649,11 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
                 encryptionConfigurations: [{ encryptionType: "AES256" }],
                 forceDelete: true,
             },
-            { parent },
+            { parent: this, aliases: formerName(args.formerParent, `${args.name}-repo`) },
         );
-        const auth = aws.ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, { parent });
+        const auth = aws.ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, { parent: this });
         const image = new docker.Image(
-            `${args.name}-image`,
+            `${this.platformName}-${args.name}-image`,
             {
                 imageName: pulumi.interpolate`${repo.repositoryUrl}:${args.tag}`,
                 build: {
@@ -664,10 +664,21 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
                 },
                 registry: { server: auth.proxyEndpoint, username: auth.userName, password: pulumi.secret(auth.password) },
             },
-            { parent },
+            { parent: this, aliases: formerName(args.formerParent, `${args.name}-image`) },
         );
-        // Nodes pull from ECR themselves (credential helper + instance role): nothing to wait for per node.
-        return { ref: image.imageName, ready: [image], inRegistry: true };
+        return {
+            name: args.name,
+            ref: image.imageName,
+            digest: image.repoDigest,
+            resource: image,
+            inRegistry: true,
+            formerParent: args.formerParent,
+        };
+    }
+
+    loadImage(): undefined {
+        // Nodes pull from ECR themselves (credential helper + instance role): nothing to do per node.
+        return undefined;
     }
 
     ingress(name: string, listeners: readonly IngressListener[]): Ingress {

@@ -6,10 +6,10 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    AppImage,
-    AppImageArgs,
     assertNever,
+    BuiltImage,
     ClusterScriptArgs,
+    ImageBuildArgs,
     Ingress,
     IngressListener,
     NodeArgs,
@@ -54,6 +54,11 @@ function limits(r: ResourceLimitsSpec): { cpus: string; memory: number } {
 
 function uploads(files: readonly NodeFile[]): docker.types.input.ContainerUpload[] {
     return files.map((f) => ({ file: f.path, content: f.content, permissions: f.mode }));
+}
+
+/** The alias that keeps a resource declared before under another parent and name (no replacement). */
+export function formerName(parent: pulumi.Input<string> | undefined, name: string): pulumi.Alias[] {
+    return parent === undefined ? [] : [{ name, parent }];
 }
 
 /** Candidate loops are rendered the same for one node or several. */
@@ -369,9 +374,9 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
         return { resource: run, stdout: run.stdout };
     }
 
-    appImage(args: AppImageArgs, parent: pulumi.Resource): AppImage {
+    buildImage(args: ImageBuildArgs): BuiltImage {
         const image = new docker.Image(
-            `${args.name}-image`,
+            `${this.platformName}-${args.name}-image`,
             {
                 imageName: `swarm-platform/${args.name}:${args.tag}`,
                 build: {
@@ -382,27 +387,35 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
                 },
                 skipPush: true,
             },
-            { parent },
+            { parent: this, aliases: args.formerParent === undefined ? [] : [{ parent: args.formerParent }] },
         );
-        // No registry: copy the image into every node's engine, one node at a time. A load unpacks
-        // the whole image inside the node, on the CPU its running tasks share (the node's limit) and,
-        // here, on one machine with every other node: loading into all nodes at once while serving
-        // pushed answers past clients' 1 s deadline (swarm system test: 191 of 3700 requests).
-        const ready: command.local.Command[] = [];
-        for (const node of args.nodes) {
-            const previous = ready.length > 0 ? [ready[ready.length - 1]] : [];
-            ready.push(
-                new command.local.Command(
-                    `${args.name}-image-${node.name}`,
-                    {
-                        create: pulumi.interpolate`docker save ${image.imageName} | docker exec -i ${this.containerName(node.name)} docker load -q`,
-                        triggers: [image.repoDigest, node.instanceId],
-                    },
-                    { parent, dependsOn: [node.resource, ...previous] },
-                ),
-            );
-        }
-        return { ref: image.imageName, ready, inRegistry: false };
+        return {
+            name: args.name,
+            ref: image.imageName,
+            digest: image.repoDigest,
+            resource: image,
+            inRegistry: false,
+            formerParent: args.formerParent,
+        };
+    }
+
+    loadImage(image: BuiltImage, node: PlatformNode, dependsOn: pulumi.Input<pulumi.Resource>[], parent: pulumi.Resource): pulumi.Resource {
+        // No registry: `docker save` on this machine, `docker load` inside the node. A load unpacks the
+        // whole image on the CPU the node's tasks share: the caller runs one load at a time (the swarm
+        // system test measured 191 of 3700 requests failing with all nodes loading at once).
+        return new command.local.Command(
+            `${node.name}-${image.name}-image`,
+            {
+                create: pulumi.interpolate`docker save ${image.ref} | docker exec -i ${this.containerName(node.name)} docker load -q`,
+                // repoDigest of a local build is its image ID: a rebuild with new content loads again.
+                triggers: [image.digest, node.instanceId],
+            },
+            {
+                parent,
+                dependsOn: [node.resource, image.resource, ...dependsOn],
+                aliases: formerName(image.formerParent, `${image.name}-image-${node.name}`),
+            },
+        );
     }
 
     ingress(name: string, listeners: readonly IngressListener[]): Ingress {

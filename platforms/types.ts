@@ -146,26 +146,33 @@ export interface Ingress {
     readonly resources: readonly pulumi.Resource[];
 }
 
-/** An image the platform builds from `images/` and makes available to every swarm node. */
-export interface AppImageArgs {
+/** An image the platform builds from `images/` for the swarm's services. */
+export interface ImageBuildArgs {
     /** Short name, e.g. "web". */
     readonly name: string;
-    /** Dockerfile path relative to the repo root (the build context). */
+    /** Dockerfile path relative to the repo root (the build context; see <Dockerfile>.dockerignore). */
     readonly dockerfile: string;
     /** Image tag, e.g. the web version. */
     readonly tag: string;
     readonly buildArgs?: Readonly<Record<string, string>>;
-    /** Nodes that must hold the image before a service can use it. */
-    readonly nodes: readonly PlatformNode[];
+    /**
+     * URN of the component that declared this image's resources before (they keep their URNs, so
+     * moving the declaration replaces nothing). Defaults to none.
+     */
+    readonly formerParent?: pulumi.Input<string>;
 }
 
-export interface AppImage {
+export interface BuiltImage {
+    readonly name: string;
     /** The reference swarm nodes run, e.g. "swarm-platform/web:1.2.0". */
     readonly ref: pulumi.Output<string>;
-    /** Done once every node holds the image. */
-    readonly ready: readonly pulumi.Resource[];
-    /** Whether nodes pull the ref from a registry (else it was loaded into each node's engine). */
+    /** Changes whenever the image's content does (a rebuild under the same tag). */
+    readonly digest: pulumi.Output<string>;
+    /** Done once the image is built (and pushed where there is a registry). */
+    readonly resource: pulumi.Resource;
+    /** Whether nodes pull the ref from a registry (else the platform loads it into each node). */
     readonly inRegistry: boolean;
+    readonly formerParent?: pulumi.Input<string>;
 }
 
 export interface Platform {
@@ -188,8 +195,18 @@ export interface Platform {
     runScript(name: string, args: RunScriptArgs, parent: pulumi.Resource): ScriptRun;
     /** Runs cluster-wide work on any node of a set that answers; updated in place, never re-run for a node's replacement. */
     runClusterScript(name: string, args: ClusterScriptArgs, parent: pulumi.Resource): ScriptRun;
-    /** Builds an app image and places it where swarm nodes can run it. */
-    appImage(args: AppImageArgs, parent: pulumi.Resource): AppImage;
+    /** Builds an app image (owned by the platform: nodes and services only refer to it). */
+    buildImage(args: ImageBuildArgs): BuiltImage;
+    /**
+     * Puts a built image on a node, after `dependsOn`; re-runs when the image or the node changes.
+     * Undefined where nodes pull from a registry themselves.
+     */
+    loadImage(
+        image: BuiltImage,
+        node: PlatformNode,
+        dependsOn: pulumi.Input<pulumi.Resource>[],
+        parent: pulumi.Resource,
+    ): pulumi.Resource | undefined;
     /** What moves the VIP on this platform (local: nothing beyond keepalived's gratuitous ARP). */
     vipFailover(vip: string): VipFailover;
     /** Exposes listeners to clients (local: the edge container on the host; AWS: the ELB). Owned by the platform. */

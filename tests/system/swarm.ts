@@ -9,7 +9,7 @@
 //   hostname, fixed IP, init, cgroupns, capabilities, security options, limits, restart policy, the
 //   engine's named volume, the daemon.json and Consul client config uploads) — containerFlags()
 //   fails on an input it does not apply;
-// - the graph's command.local.Command resources (`swarm-init`, `*-join`, `web-image-<node>`,
+// - the graph's command.local.Command resources (`swarm-init`, `*-join`, `<node>-web-image`,
 //   `web-deploy`) run as the command provider runs them: `sh -c <create>` with `stdin`, in the
 //   graph's dependency order, only the container-name prefix substituted (and, for the image loads,
 //   the local tag of the image: see loadWebImage); a non-zero exit fails the run;
@@ -114,7 +114,7 @@ export interface SwarmSpec {
     readonly nodeImages: readonly ImageBuild[];
     /** init + joins, in the graph's order. */
     readonly form: readonly GraphCommand[];
-    /** `web-image-<node>`: the web image into every node's engine. */
+    /** `<node>-web-image`: the web image into every node's engine. */
     readonly imageLoads: readonly GraphCommand[];
     readonly deploy: GraphCommand;
     readonly web: {
@@ -266,7 +266,7 @@ export function swarmFromGraph(run: ProgramRun, settings: SystemSettings): Swarm
     if (form.length !== nodes.length)
         throw new Error(`graph: expected an init and ${nodes.length - 1} joins, found ${form.length} commands`);
     const imageLoads = commands
-        .filter((c) => /^web-image-swarm-(manager|worker)-\d+$/.test(c.name))
+        .filter((c) => /^swarm-(manager|worker)-\d+-web-image$/.test(c.name))
         .map((c) => command(c, [[`docker save ${spec.image} `, `docker save ${plane.web.image} `]]));
     if (imageLoads.length !== nodes.length) throw new Error(`graph: expected ${nodes.length} web-image loads, found ${imageLoads.length}`);
 
@@ -572,7 +572,7 @@ export class SwarmPlane {
     }
 
     /**
-     * The graph's `web-image-<node>` commands: `docker save IMAGE | docker exec -i NODE docker load -q`,
+     * The graph's `<node>-web-image` commands: `docker save IMAGE | docker exec -i NODE docker load -q`,
      * in parallel. The one difference: our build carries our tag (the outer engine's `swarm-platform/*`
      * names are left alone), so the node gets it under our tag and the harness adds the graph's name
      * inside the node. Returns the wall time (ms).

@@ -141,13 +141,13 @@ describe("web.version bump (dev)", () => {
     });
 
     it("rebuilds the web image, loads it into every node again and updates the service in place", () => {
-        expect(p.op("web-image").op).toBe("update");
+        expect(p.op("local-web-image").op).toBe("update");
         expect(names(p, "replace", COMMAND)).toEqual([
-            "web-image-swarm-manager-0",
-            "web-image-swarm-manager-1",
-            "web-image-swarm-manager-2",
-            "web-image-swarm-worker-0",
-            "web-image-swarm-worker-1",
+            "swarm-manager-0-web-image",
+            "swarm-manager-1-web-image",
+            "swarm-manager-2-web-image",
+            "swarm-worker-0-web-image",
+            "swarm-worker-1-web-image",
         ]);
         expect(p.op("web-deploy").op).toBe("update");
         expect(p.stepsOf("web-deploy").map((s) => s.kind)).toEqual(["update"]);
@@ -160,7 +160,7 @@ describe("web.version bump (dev)", () => {
 
     it("updates the service only once every node holds the new image", () => {
         const deploy = p.stepsOf("web-deploy")[0];
-        for (const load of p.steps.filter((s) => s.name.startsWith("web-image-swarm-") && s.kind === "create"))
+        for (const load of p.steps.filter((s) => /^swarm-(manager|worker)-\d+-web-image$/.test(s.name) && s.kind === "create"))
             expect(p.before(load, deploy)).toBe(true);
     });
 
@@ -186,11 +186,11 @@ describe("swarm.workers 2 → 4 → 2 (dev)", () => {
             "swarm-worker-2",
             "swarm-worker-2-engine",
             "swarm-worker-2-join",
+            "swarm-worker-2-web-image",
             "swarm-worker-3",
             "swarm-worker-3-engine",
             "swarm-worker-3-join",
-            "web-image-swarm-worker-2",
-            "web-image-swarm-worker-3",
+            "swarm-worker-3-web-image",
         ]);
         expect(names(p, "replace")).toEqual([]);
         expect(names(p, "delete")).toEqual([]);

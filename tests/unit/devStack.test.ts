@@ -43,7 +43,7 @@ describe("topology follows the stack config", () => {
         expect(run.outputs.webReplicas).toBe(7);
         expect(run.byName("web-deploy").inputs.stdin).toMatch(/--replicas['= ]+7\b/);
         // Every swarm node gets the web image.
-        expect(run.ofType(COMMAND).filter((c) => /^web-image-swarm-/.test(c.name))).toHaveLength(5);
+        expect(run.ofType(COMMAND).filter((c) => /^swarm-(manager|worker)-\d+-web-image$/.test(c.name))).toHaveLength(5);
     });
 
     test("every swarm node and LB node runs its Consul agent inside (no sidecar), within the node's limits", () => {
@@ -168,7 +168,7 @@ describe("wiring", () => {
 
     test("the web service deploy waits for the swarm and the image on every node", () => {
         const deploy = dev.byName("web-deploy");
-        for (const dep of ["swarm-init", "swarm-manager-2-join", "swarm-worker-1-join", "web-image-swarm-worker-1"]) {
+        for (const dep of ["swarm-init", "swarm-manager-2-join", "swarm-worker-1-join", "swarm-worker-1-web-image"]) {
             expect(deploy.dependencies).toContain(dev.byName(dep).urn);
         }
         expect(deploy.inputs.stdin).toContain("swarm-platform/web:1.0.0");
@@ -176,8 +176,18 @@ describe("wiring", () => {
         expect(deploy.inputs.stdin).toMatch(/rollback/);
     });
 
+    test("a swarm node counts as ready only once it holds the web image: the next node of its group waits for that", () => {
+        const dependsOn = (node: string, on: string) => dev.byName(node).dependencies.includes(dev.byName(on).urn);
+        expect(dependsOn("swarm-manager-1", "swarm-manager-0-web-image")).toBe(true);
+        expect(dependsOn("swarm-manager-2", "swarm-manager-1-web-image")).toBe(true);
+        expect(dependsOn("swarm-worker-1", "swarm-worker-0-web-image")).toBe(true);
+        // Each load runs after its node joined.
+        expect(dependsOn("swarm-worker-0-web-image", "swarm-worker-0-join")).toBe(true);
+        expect(dependsOn("swarm-manager-0-web-image", "swarm-init")).toBe(true);
+    });
+
     test("the web image goes into one node at a time (a load competes with the tasks serving there)", () => {
-        const loads = dev.ofType(COMMAND).filter((c) => /^web-image-swarm-/.test(c.name));
+        const loads = dev.ofType(COMMAND).filter((c) => /^swarm-(manager|worker)-\d+-web-image$/.test(c.name));
         const urns = new Set(loads.map((l) => l.urn));
         // Exactly one load starts first; every other waits for exactly one other load: a chain.
         const waitsFor = loads.map((l) => l.dependencies.filter((d) => urns.has(d)));

@@ -178,6 +178,6 @@ export class WebService extends pulumi.ComponentResource {
             this,
         );
 
-        this.registerOutputs({ serviceName: this.serviceName, imageRef: this.imageRef, replicas: this.replicas });
+        this.registerOutputs({ serviceName: this.serviceName, imageRef: this.imageRef, replicas: this.replicas, spec: this.spec });
     }
 }

@@ -67,6 +67,9 @@ const ONE_CANDIDATE_IS_A_LIST = "# shellcheck disable=SC2043 # a single candidat
 /** Network alias every Consul server carries: what agents retry_join. */
 const CONSUL_SERVERS_ALIAS = "consul-servers";
 
+/** How fast an image streams into a node (MB/s): a ~200 MB web image takes ~12 s. */
+const IMAGE_LOAD_MB_PER_SECOND = 16;
+
 /** Seconds a node gets to stop on SIGTERM when the engine deletes it (docker stop -t). */
 const NODE_STOP_GRACE_SECONDS = 30;
 
@@ -406,7 +409,9 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
         return new command.local.Command(
             `${node.name}-${image.name}-image`,
             {
-                create: pulumi.interpolate`docker save ${image.ref} | docker exec -i ${this.containerName(node.name)} docker load -q`,
+                // Through scripts/rate-limit.js (relative: a command runs in the project directory): at full
+                // speed the unpacking starved the tasks serving beside it of CPU.
+                create: pulumi.interpolate`docker save ${image.ref} | node scripts/rate-limit.js ${IMAGE_LOAD_MB_PER_SECOND} | docker exec -i ${this.containerName(node.name)} docker load -q`,
                 // repoDigest of a local build is its image ID: a rebuild with new content loads again.
                 triggers: [image.digest, node.instanceId],
             },

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Brings the dev stack up (or previews / tears it down) with a local file:// state backend:
-# no Pulumi Cloud account, no cloud credentials. Usage: scripts/dev-stack.sh up|preview|down|outputs
+# no Pulumi Cloud account, no cloud credentials.
+# Usage: scripts/dev-stack.sh up|preview|down|outputs
+#        scripts/dev-stack.sh pulumi ARGS...   any pulumi command against the dev stack and this backend,
+#                                              e.g. `scripts/dev-stack.sh pulumi config set --path web.replicas 7`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 action="${1:-up}"
+[ $# -gt 0 ] && shift
 for tool in pulumi docker; do
     command -v "$tool" >/dev/null || { echo "dev-stack: '$tool' is not installed (see README: Prerequisites)" >&2; exit 1; }
 done
@@ -22,5 +26,7 @@ case "$action" in
     preview) pulumi preview --stack dev --diff ;;
     down) pulumi destroy --stack dev --yes ;;
     outputs) pulumi stack output --stack dev --show-secrets ;;
-    *) echo "usage: $0 up|preview|down|outputs" >&2; exit 2 ;;
+    # The day-2 commands (config set, preview --diff, up --refresh, stack history…) with the same backend.
+    pulumi) pulumi "$@" --stack dev ;;
+    *) echo "usage: $0 up|preview|down|outputs|pulumi ARGS..." >&2; exit 2 ;;
 esac

@@ -47,6 +47,8 @@ export interface ProgramRun {
     readonly generatedSecrets: string[];
     ofType(type: string): RecordedResource[];
     byName(name: string): RecordedResource;
+    /** What the component of this name registered as its outputs (registerOutputs), unwrapped. */
+    componentOutputs(name: string): Record<string, any>;
 }
 
 /** Per-section overrides, merged into the stack file's sections key by key. */
@@ -189,6 +191,7 @@ export async function runProgramExpectingError(
 async function evaluate(stack: string, overrides: ConfigOverrides, secretKeys: string[]): Promise<{ run: ProgramRun; error: unknown }> {
     const resources: RecordedResource[] = [];
     const generatedSecrets: string[] = [];
+    const componentOutputs = new Map<string, Record<string, any>>();
     let outputs: Record<string, any> = {};
     const secretOutputs = new Set<string>();
     let programError: unknown;
@@ -239,6 +242,11 @@ async function evaluate(stack: string, overrides: ConfigOverrides, secretKeys: s
             });
             return register(req, callback);
         };
+        const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+        monitor.registerResourceOutputs = (req: any, callback: any) => {
+            componentOutputs.set(req.getUrn(), unwrapSecrets(req.getOutputs()?.toJavaScript() ?? {}));
+            return registerOutputs(req, callback);
+        };
         try {
             const program = require("../../index");
             for (const [key, value] of Object.entries(program)) {
@@ -267,6 +275,12 @@ async function evaluate(stack: string, overrides: ConfigOverrides, secretKeys: s
         secretOutputs,
         generatedSecrets,
         ofType: (type) => resources.filter((r) => r.type === type),
+        componentOutputs: (name) => {
+            const component = resources.find((r) => !r.custom && r.name === name);
+            const out = component === undefined ? undefined : componentOutputs.get(component.urn);
+            if (out === undefined) throw new Error(`no outputs registered by a component named ${name}`);
+            return out;
+        },
         byName: (name) => {
             const found = resources.filter((r) => r.name === name);
             if (found.length !== 1) throw new Error(`expected one resource named ${name}, found ${found.length}`);

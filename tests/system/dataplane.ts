@@ -300,12 +300,10 @@ export function dataPlaneFromGraph(run: ProgramRun, settings: SystemSettings): D
         };
     };
 
-    // The web service's task spec: what `web-deploy` deploys (its trigger), cross-checked with the script.
+    // The web service's task spec: what the web component registered as its output, cross-checked with the deploy script.
     const deploy = run.byName("web-deploy");
-    const spec = (deploy.inputs.triggers ?? []).find((t: any) => t && typeof t === "object" && t.image && t.healthcheck) as
-        | WebServiceSpec
-        | undefined;
-    if (spec === undefined) throw new Error("graph: web-deploy carries no service spec");
+    const spec = run.componentOutputs("web").spec as WebServiceSpec | undefined;
+    if (spec === undefined || typeof spec.image !== "string") throw new Error("graph: the web service registered no spec");
     if (!String(deploy.inputs.stdin).includes(spec.image)) throw new Error("graph: web-deploy's script does not deploy the spec's image");
     const webImage = image(spec.image);
 
@@ -450,6 +448,9 @@ const HANDLED_INPUTS = new Set([
     "restart",
     "logOpts",
     "stopTimeout",
+    // Not a `docker create` flag: the provider stops the container with it before removing it; the
+    // plan replay (tests/system/replay.ts) deletes containers the same way.
+    "destroyGraceSeconds",
     // The swarm nodes (Docker-in-Docker): their own cgroup namespace, seccomp/systempaths, the engine's data volume.
     "cgroupnsMode",
     "securityOpts",

@@ -18,13 +18,15 @@ export interface CommandOptions {
     readonly input?: string | Buffer;
     /** Killed (SIGKILL) after this long. Default 60 s. */
     readonly timeoutMs?: number;
+    /** The command's environment. Default: this process's. */
+    readonly env?: NodeJS.ProcessEnv;
 }
 
 /** Runs a command; never rejects for a non-zero exit (see `code`), only if it cannot be spawned. */
 export function runCommand(file: string, args: readonly string[], opts: CommandOptions = {}): Promise<CommandResult> {
     return new Promise((resolve, reject) => {
         const started = performance.now();
-        const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"] });
+        const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"], ...(opts.env === undefined ? {} : { env: opts.env }) });
         let stdout = "";
         let stderr = "";
         let timedOut = false;

@@ -7,7 +7,19 @@ import { taskOf } from "./dataplane";
 import { docker, sleep } from "./docker";
 import { LoadRun, LoadSummary, summarize } from "./load";
 import { Results } from "./results";
-import { evaluateSwarmGraph, LoadSession, swarmFromGraph, SwarmNodeStatus, SwarmPlane, swarmSettingsFromEnv, SwarmSpec } from "./swarm";
+import { planUpdate, stateOf } from "../harness/engine";
+import { ProgramRun } from "../harness/program";
+import { inspectService, replayPlan, ReplayReport } from "./replay";
+import {
+    evaluateSwarmGraph,
+    LoadSession,
+    SwarmConfigChange,
+    swarmFromGraph,
+    SwarmNodeStatus,
+    SwarmPlane,
+    swarmSettingsFromEnv,
+    SwarmSpec,
+} from "./swarm";
 
 const settings = swarmSettingsFromEnv();
 /** ≥ 50 req/s as the issue asks, 1 s deadline, no retries, one connection per request (load.ts). */
@@ -18,8 +30,8 @@ const results = new Results();
 const log = (msg: string) => process.stderr.write(`[swarm] ${new Date().toISOString()} ${msg}\n`);
 let sp: SwarmPlane | undefined;
 let base: SwarmSpec | undefined;
-/** The graph after the version bump (test 3): what scaling back down returns to (test 4). */
-let rolled: SwarmSpec | undefined;
+/** The stack as the last `pulumi up` left it: its config change, graph and translation (the state of the next plan). */
+let deployed: { change: SwarmConfigChange; run: ProgramRun; spec: SwarmSpec } | undefined;
 const swarm = (): SwarmPlane => {
     if (sp === undefined) throw new Error("the swarm was not started (see beforeAll)");
     return sp;
@@ -53,8 +65,116 @@ const failureLine = (s: LoadSummary, fromMs = 0) =>
               .join(", ")}${s.failures.length > 5 ? ", …" : ""}]`
         : "");
 
+interface Day2Outcome {
+    readonly report: ReplayReport;
+    readonly load: LoadRun;
+    readonly summary: LoadSummary;
+    /** When the replay started and ended (performance.now()). */
+    readonly startedAt: number;
+    readonly endedAt: number;
+    readonly next: SwarmSpec;
+}
+
+/**
+ * One `pulumi up` from the deployed config to `change` (merged into it), as the engine runs it: the
+ * plan from the graphs (tests/harness/engine.ts), replayed on the engine (replay.ts) with the load
+ * running. Afterwards the service exists at the new spec, the swarm has its managers (1 leader, the
+ * rest reachable) and every node Ready, and the catalog holds exactly the service's tasks. Records
+ * the failed requests, the time to converge and the most members missing at once.
+ */
+async function day2(
+    key: string,
+    change: SwarmConfigChange,
+    opts: { beforeStep?: Parameters<typeof replayPlan>[0]["beforeStep"] } = {},
+): Promise<Day2Outcome> {
+    const s = swarm();
+    if (deployed === undefined) throw new Error("nothing deployed");
+    const merged = { ...deployed.change, ...change };
+    const run = await evaluateSwarmGraph(settings, merged);
+    const next = swarmFromGraph(run, settings);
+    const plan = planUpdate(stateOf(deployed.run), run);
+    log(`${key}: plan ${plan.changedNames().length} resources: ${plan.changedNames().join(", ")}`);
+    const load = new LoadSession({ url: s.plane.current.webUrl, ...LOAD });
+    await sleep(1000);
+    const startedAt = performance.now();
+    const report = await replayPlan({
+        plane: s,
+        plan,
+        before: deployed,
+        after: { run, spec: next },
+        settings,
+        log,
+        beforeStep: opts.beforeStep,
+    });
+    deployed = { change: merged, run, spec: next };
+    const managers = next.nodes.filter((n) => n.role === "manager").length;
+    const ls = await s.waitNodes(
+        (l) =>
+            l.length === next.nodes.length &&
+            l.every((n) => n.status === "Ready") &&
+            l.filter((n) => n.managerStatus === "Leader").length === 1 &&
+            l.filter((n) => n.managerStatus === "Reachable").length === managers - 1,
+        90_000,
+    );
+    await s.waitPassing(next.web.spec.replicas, 60_000);
+    const endedAt = performance.now();
+    await sleep(2000);
+    const loadRun = await load.stop();
+    const summary = summarize(loadRun);
+    const svc = await inspectService(s, next.web.spec.name);
+    log(
+        `${key}: converged in ${Math.round(endedAt - startedAt)} ms (replay ${report.totalMs} ms); ${failureLine(summary, rel(loadRun, startedAt))}; ` +
+            `most missing at once: ${report.mostMissing.managers} managers, ${report.mostMissing.workers} workers; nodes: ${nodeLine(ls)}`,
+    );
+    results.set({
+        key: `day2_${key}_failed`,
+        value: summary.failed,
+        unit: "requests",
+        goal: "0",
+        pass: summary.failed === 0,
+        command: CMD,
+        note: `${LOAD.ratePerSecond} req/s through the edge while the plan ran (${summary.requests} requests)`,
+    });
+    results.set({
+        key: `day2_${key}_converge_ms`,
+        value: Math.round(endedAt - startedAt),
+        unit: "ms",
+        goal: "report",
+        pass: null,
+        command: CMD,
+    });
+    results.set({
+        key: `day2_${key}_most_missing`,
+        value: Math.max(report.mostMissing.managers, report.mostMissing.workers),
+        unit: "members",
+        goal: "≤ 1",
+        pass: Math.max(report.mostMissing.managers, report.mostMissing.workers) <= 1,
+        command: CMD,
+        note: `managers ${report.mostMissing.managers}, workers ${report.mostMissing.workers} (docker node ls every 2 s)`,
+    });
+    results.set({
+        key: `day2_${key}_service_present`,
+        value: svc === undefined ? 0 : 1,
+        unit: "bool",
+        goal: "1",
+        pass: svc !== undefined,
+        command: CMD,
+    });
+    results.detail(`day2_${key}`, { steps: report.steps, failures: summary.failures, longestGapMs: Math.round(summary.longestGap.ms) });
+    if (summary.failed > 0) log(`task history:\n${await s.taskHistory()}`);
+
+    expect(svc).toBeDefined();
+    expect(svc.Spec.Mode.Replicated.Replicas).toBe(next.web.spec.replicas);
+    expect(svc.Spec.TaskTemplate.ContainerSpec.Image).toBe(next.web.spec.image);
+    expect(report.mostMissing.managers).toBeLessThanOrEqual(1);
+    expect(report.mostMissing.workers).toBeLessThanOrEqual(1);
+    return { report, load: loadRun, summary, startedAt, endedAt, next };
+}
+
 beforeAll(async () => {
-    base = swarmFromGraph(await evaluateSwarmGraph(settings), settings);
+    const run = await evaluateSwarmGraph(settings);
+    base = swarmFromGraph(run, settings);
+    deployed = { change: {}, run, spec: base };
     sp = new SwarmPlane(base);
     await sp.prepare(log);
     const ms = await sp.startNodes();
@@ -160,164 +280,66 @@ describe("the dev stack's Swarm, live", () => {
         expect(s.agentCalls().filter((c) => c.status === 403)).toEqual([]);
     });
 
-    test("3. rolling update to the next version (web.version) under load: 0 failed requests, then only the new version answers", async () => {
+    test("3. web.version bump, replayed as the engine runs it, under load: 0 failed requests, then only the new version answers", async () => {
         const s = swarm();
         const replicas = baseSpec().web.spec.replicas;
         const version = nextVersion(baseSpec().web.spec.env?.APP_VERSION ?? "");
-        const next = swarmFromGraph(await evaluateSwarmGraph(settings, { version }), settings);
-        rolled = next;
-        expect(lbConfigs(next)).toEqual(lbConfigs(baseSpec()));
-        // What `pulumi up` runs for the bump, all while serving: build the image, load it into every
-        // node (CPU and disk heavy inside the nodes that run the tasks), then web-deploy.
         const serving = await s.runningTasks();
-        const load = new LoadSession({ url: s.plane.current.webUrl, ...LOAD });
-        await sleep(1000);
-        await s.buildWebImage(next);
-        s.adopt(next);
-        const imageMs = await s.loadWebImage();
-        const before = await s.runningTasks();
-        // The image load must not cost a task (a too-eager Docker health check once made Swarm replace them all).
-        const replacedByImageLoad = [...serving.keys()].filter((t) => !before.has(t));
-        if (replacedByImageLoad.length > 0) log(`tasks replaced during the image load:\n${await s.taskHistory()}`);
-
-        await sleep(2000);
-        const deployAt = performance.now();
-        const rolloutMs = await s.deploy();
-        const deployEnd = performance.now();
-        await s.waitPassing(replicas, 30_000);
-        const settledAt = performance.now();
-        await sleep(3000);
-        const run = await load.stop();
-        const all = summarize(run);
-        const afterwards = run.samples.filter((x) => x.ok && x.sentMs >= settledAt);
-        const after = await s.runningTasks();
-        log(
-            `rollout ${baseSpec().web.spec.env?.APP_VERSION} → ${version}: web-deploy ${rolloutMs} ms (image into the nodes before: ${imageMs} ms), ` +
-                `${failureLine(all, rel(run, deployAt))}; deploy at +${rel(run, deployAt)} ms, done at +${rel(run, deployEnd)} ms`,
+        let beforeDeploy: Map<string, string> | undefined;
+        const out = await day2(
+            "version_bump",
+            { version },
+            {
+                beforeStep: async (step) => {
+                    if (step.name === "web-deploy") beforeDeploy = await s.runningTasks();
+                },
+            },
         );
+        expect(lbConfigs(out.next)).toEqual(lbConfigs(baseSpec()));
+        const after = await s.runningTasks();
+        // The image loads must not cost a task (a too-eager Docker health check once made Swarm replace them all).
+        const replacedByImageLoad = [...serving.keys()].filter((t) => !(beforeDeploy ?? new Map()).has(t));
+        const afterwards = out.load.samples.filter((x) => x.ok && x.sentMs >= out.endedAt);
+        // The same keys as before the engine model, for the bench's history.
         results.set({
             key: "swarm_rollout_failed",
-            value: all.failed,
+            value: out.summary.failed,
             unit: "requests",
             goal: "0",
-            pass: all.failed === 0,
+            pass: out.summary.failed === 0,
             command: CMD,
-            note: `${LOAD.ratePerSecond} req/s through the edge for the whole bump: image build, image load into every node, update (${all.requests} requests)`,
+            note: `${LOAD.ratePerSecond} req/s through the edge for the whole bump: image build, image load into every node, update (${out.summary.requests} requests)`,
         });
-        results.set({ key: "swarm_rollout_requests", value: all.requests, unit: "requests", goal: "report", pass: null, command: CMD });
-        results.set({
-            key: "swarm_rollout_ms",
-            value: rolloutMs,
-            unit: "ms",
-            goal: "report",
-            pass: null,
-            command: CMD,
-            note: `web-deploy (docker service update --detach=false) for ${replicas} tasks, one at a time, start-first`,
-        });
-        if (all.failed > 0) log(`task history:\n${await s.taskHistory()}`);
-        results.detail("swarm_rollout", {
-            version,
-            imageLoadMs: imageMs,
-            longestGapMs: Math.round(all.longestGap.ms),
-            failures: all.failures,
-            latencyMs: all.latencyMs,
-        });
+        results.set({ key: "swarm_rollout_ms", value: out.report.totalMs, unit: "ms", goal: "report", pass: null, command: CMD });
 
+        expect(beforeDeploy).toBeDefined();
         expect(replacedByImageLoad).toEqual([]);
-        expect(all.failed).toBe(0);
+        expect(out.summary.failed).toBe(0);
         expect(afterwards.length).toBeGreaterThan(0);
         expect(afterwards.filter((x) => !(x.body ?? "").startsWith(`swarm-platform web ${version} `))).toEqual([]);
         expect(after.size).toBe(replicas);
-        expect([...after.keys()].filter((t) => before.has(t))).toEqual([]);
+        expect([...after.keys()].filter((t) => beforeDeploy!.has(t))).toEqual([]);
         expect(s.agentCalls().filter((c) => c.status !== 200)).toEqual([]);
     });
 
-    test("4. scaling by config (web.replicas) under load: new tasks take traffic, scaling back down loses no request", async () => {
+    test("4. web.replicas up and back down, replayed as the engine runs it, under load: new tasks take traffic, 0 failed", async () => {
         const s = swarm();
-        if (rolled === undefined) throw new Error("test 3 did not run");
-        const replicas = rolled.web.spec.replicas;
-        const version = rolled.web.spec.env?.APP_VERSION;
-        const up = swarmFromGraph(await evaluateSwarmGraph(settings, { version, replicas: replicas + 2 }), settings);
-        expect(up.web.spec.replicas).toBe(replicas + 2);
-        expect(lbConfigs(up)).toEqual(lbConfigs(baseSpec()));
-        // Same image, same triggers: the program would not run the image loads again.
-        expect(up.imageLoads).toEqual(rolled.imageLoads);
+        const replicas = baseSpec().web.spec.replicas;
         const before = await s.runningTasks();
-
-        const load = new LoadSession({ url: s.plane.current.webUrl, ...LOAD });
-        await sleep(2000);
-        s.adopt(up);
-        const upAt = performance.now();
-        const upMs = await s.deploy();
-        await s.waitPassing(replicas + 2, 60_000);
-        // Scaled up for a while: every new task must be taking its share before the scale-down starts.
-        await sleep(5000);
+        const up = await day2("replicas_up", { replicas: replicas + 2 });
+        expect(up.report.steps.map((x) => x.id.replace(/#\d+$/, ""))).toEqual(["update web-deploy"]);
         const scaled = await s.runningTasks();
-
-        s.adopt(rolled);
-        const downAt = performance.now();
-        const downMs = await s.deploy();
-        await s.waitPassing(replicas, 60_000);
-        await sleep(3000);
-        const run = await load.stop();
+        const added = [...scaled.keys()].filter((t) => !before.has(t));
+        const answered = new Set(up.load.samples.filter((x) => x.ok).map((x) => taskOf(x.body ?? "")));
+        const down = await day2("replicas_down", { replicas });
         const after = await s.runningTasks();
 
-        const added = [...scaled.keys()].filter((t) => !before.has(t));
-        const firstAnswer = (task: string): number | null => {
-            const first = run.samples.find((x) => x.ok && x.sentMs >= upAt && x.sentMs < downAt && taskOf(x.body ?? "") === task);
-            return first === undefined ? null : Math.round(first.sentMs - upAt);
-        };
-        const traffic = Object.fromEntries(added.map((t) => [t, firstAnswer(t)]));
-        const times = Object.values(traffic);
-        const slowest = times.includes(null) ? null : Math.max(...(times as number[]));
-        const upWindow = summarize(run, { fromMs: 0, toMs: rel(run, downAt) });
-        const downWindow = summarize(run, { fromMs: rel(run, downAt), toMs: run.endMs - run.startMs });
-        log(
-            `scale ${replicas} → ${replicas + 2}: web-deploy ${upMs} ms, new tasks' first answers after ${JSON.stringify(traffic)} ms; ` +
-                `${failureLine(upWindow)}`,
-        );
-        log(`scale ${replicas + 2} → ${replicas}: web-deploy ${downMs} ms; ${failureLine(downWindow, rel(run, downAt))}`);
-        results.set({
-            key: "swarm_scale_up_traffic_ms",
-            value: slowest,
-            unit: "ms",
-            goal: "report",
-            pass: null,
-            command: CMD,
-            note: `from web-deploy (replicas ${replicas} → ${replicas + 2}) to the first answer of the slower new task through the edge`,
-            whenNull: "a new task never answered",
-        });
-        results.set({
-            key: "swarm_scale_up_failed",
-            value: upWindow.failed,
-            unit: "requests",
-            goal: "0",
-            pass: upWindow.failed === 0,
-            command: CMD,
-        });
-        results.set({
-            key: "swarm_scale_down_failed",
-            value: downWindow.failed,
-            unit: "requests",
-            goal: "0",
-            pass: downWindow.failed === 0,
-            command: CMD,
-            note: `replicas ${replicas + 2} → ${replicas}, ${downWindow.requests} requests`,
-        });
-        results.detail("swarm_scale", {
-            upMs,
-            downMs,
-            firstAnswerMs: traffic,
-            upFailures: upWindow.failures,
-            downFailures: downWindow.failures,
-        });
-
         expect(added).toHaveLength(2);
+        expect(added.filter((t) => !answered.has(t))).toEqual([]);
         // Scaling touches no running task (the deploy script changes nothing else in the spec).
         expect([...before.keys()].filter((t) => !scaled.has(t))).toEqual([]);
-        expect(slowest).not.toBeNull();
-        expect(upWindow.failed).toBe(0);
-        expect(downWindow.failed).toBe(0);
+        expect(up.summary.failed).toBe(0);
+        expect(down.summary.failed).toBe(0);
         expect(after.size).toBe(replicas);
     });
 
@@ -410,4 +432,42 @@ describe("the dev stack's Swarm, live", () => {
         // The service was not touched: the same tasks run.
         expect([...tasksAfter.keys()].sort()).toEqual([...tasksBefore.keys()].sort());
     });
+
+    // Not yet in CI: adding workers cost 26–33 of 2,200–3,300 requests (1 s timeouts while a new node
+    // unpacks the image) and the whole-swarm replacement is not yet stable here; they run in the bench
+    // (npm run bench) or with SYSTEM_TEST_DAY2=1. See docs/day2.md, "Known limits".
+    const benchOnly = process.env.BENCH_WRITE === "1" || process.env.SYSTEM_TEST_DAY2 === "1" ? test : test.skip;
+
+    benchOnly(
+        "6. swarm.workers 2 → 4 → 2, replayed as the engine runs it, under load: the new workers join; the removed ones drain and leave first; 0 failed",
+        async () => {
+            const s = swarm();
+            const up = await day2("workers_up", { workers: 4 });
+            expect((await s.nodeList()).filter((n) => n.managerStatus === "")).toHaveLength(4);
+            const down = await day2("workers_down", { workers: 2 });
+            const ls = await s.nodeList();
+            // The removed workers left and were removed: no Down entry remains.
+            expect(ls.map((n) => n.hostname).sort()).toEqual(s.current.nodes.map((n) => n.hostname).sort());
+            expect(down.report.steps.some((x) => /^delete swarm-worker-3-join/.test(x.id))).toBe(true);
+            expect(up.summary.failed).toBe(0);
+            expect(down.summary.failed).toBe(0);
+        },
+    );
+
+    benchOnly(
+        "7. every swarm node replaced (swarm.nodeResources.cpus), replayed as the engine runs it, under load: one manager and one worker at a time, each back before the next goes; 0 failed",
+        async () => {
+            const s = swarm();
+            const managersBefore = (await s.nodeList()).filter((n) => n.managerStatus !== "").length;
+            const out = await day2("nodes_replaced", { nodeResources: { cpus: 1.5, memoryMb: 1024 } });
+            const replaced = out.report.steps.filter((x) => /^delete swarm-(manager|worker)-\d+$/.test(x.id.replace(/#\d+$/, "")));
+            expect(replaced).toHaveLength(s.current.nodes.length);
+            for (const n of s.current.nodes) {
+                const hc = JSON.parse(await docker(["inspect", "-f", "{{json .HostConfig}}", n.container.name]));
+                expect(hc.NanoCpus).toBe(1.75e9);
+            }
+            expect((await s.nodeList()).filter((n) => n.managerStatus !== "")).toHaveLength(managersBefore);
+            expect(out.summary.failed).toBe(0);
+        },
+    );
 });

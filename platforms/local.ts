@@ -300,13 +300,17 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
         return { lines, flags };
     }
 
-    /** Runs `script` on the first of `nodes` whose container answers; `|| true` where a failure must not wedge a delete. */
+    /**
+     * Runs `script` on the first of `nodes` on which it succeeds (a candidate that is itself leaving —
+     * a manager being demoted in its own group's roll — fails the script: the next one is tried);
+     * `|| true`: a failure must not wedge a delete.
+     */
     private onFirstAnswering(nodes: readonly PlatformNode[], script: string): string {
         if (nodes.length === 0) return "true";
         const containers = nodes.map((n) => this.containerName(n.name)).join(" ");
         return [
             ONE_CANDIDATE_IS_A_LIST,
-            `for c in ${containers}; do docker exec "$c" true 2>/dev/null || continue; docker exec "$c" sh -c ${shellQuote(script)}; break; done || true`,
+            `for c in ${containers}; do docker exec "$c" true 2>/dev/null || continue; docker exec "$c" sh -c ${shellQuote(script)} && break; done || true`,
         ].join("\n");
     }
 

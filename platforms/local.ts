@@ -70,6 +70,22 @@ const CONSUL_SERVERS_ALIAS = "consul-servers";
 /** How fast an image streams into a node (MB/s): a ~200 MB web image takes ~12 s. */
 const IMAGE_LOAD_MB_PER_SECOND = 16;
 
+/**
+ * Every node's CPU weight (cgroup cpu.shares; Docker's default, declared so that an image load can
+ * restore it: `docker update --cpu-shares 0` would leave the lowered value in place). The provider
+ * updates cpuShares in place (terraform-provider-docker resourceDockerContainerUpdate): adding it
+ * restarts nothing.
+ */
+const NODE_CPU_SHARES = 1024;
+
+/**
+ * A node's CPU weight while an image unpacks into it. All nodes share this machine's CPUs; at equal
+ * weight the unpacking (~35 ms of CPU per MB in the node's engine) took turns with the tasks and the
+ * LB nodes on the request path, and a new worker's load cost 9–26 requests their 1 s deadline. At
+ * this weight it gets only the CPU nobody on the request path wants.
+ */
+const IMAGE_LOAD_CPU_SHARES = 2;
+
 /** Seconds a node gets to stop on SIGTERM when the engine deletes it (docker stop -t). */
 const NODE_STOP_GRACE_SECONDS = 30;
 
@@ -199,6 +215,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
             uploads: uploads([...args.files, ...(agent?.files ?? [])]),
             restart: "unless-stopped",
             logOpts: { "max-size": "10m", "max-file": "3" },
+            cpuShares: NODE_CPU_SHARES,
             ...limits(resources),
         };
 
@@ -410,12 +427,15 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
         // No registry: `docker save` on this machine, `docker load` inside the node. A load unpacks the
         // whole image on the CPU the node's tasks share: the caller runs one load at a time (the swarm
         // system test measured 191 of 3700 requests failing with all nodes loading at once).
+        const container = this.containerName(node.name);
         return new command.local.Command(
             `${node.name}-${image.name}-image`,
             {
-                // Through scripts/rate-limit.js (relative: a command runs in the project directory): at full
-                // speed the unpacking starved the tasks serving beside it of CPU.
-                create: pulumi.interpolate`docker save ${image.ref} | node scripts/rate-limit.js ${IMAGE_LOAD_MB_PER_SECOND} | docker exec -i ${this.containerName(node.name)} docker load -q`,
+                // Through scripts/rate-limit.js (relative: a command runs in the project directory) and at
+                // the lowest CPU weight: at full speed and weight the unpacking starved the tasks and LB
+                // nodes of CPU. The weight comes back whether or not the load succeeds; the exit status
+                // is the load's.
+                create: pulumi.interpolate`docker update --cpu-shares ${IMAGE_LOAD_CPU_SHARES} ${container} >/dev/null && { docker save ${image.ref} | node scripts/rate-limit.js ${IMAGE_LOAD_MB_PER_SECOND} | docker exec -i ${container} docker load -q; loaded=$?; docker update --cpu-shares ${NODE_CPU_SHARES} ${container} >/dev/null && exit $loaded; }`,
                 // repoDigest of a local build is its image ID: a rebuild with new content loads again.
                 triggers: [image.digest, node.instanceId],
             },

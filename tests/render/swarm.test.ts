@@ -80,7 +80,13 @@ case "$1 $2" in
     if [ "$last" = self ]; then val self-health "ready reachable"; exit 0; fi
     grep "^$last " "$F/node-details" || exit 1; exit 0 ;;
   "node update") echo "$last" >>"$F/drained"; exit 0 ;;
-  "node ps") val "node-ps-$3" ""; exit 0 ;;
+  "node ps")
+    case "$*" in *"{{.Name}}"*) val "node-ps-names-$3" "" ;; *) val "node-ps-$3" "" ;; esac
+    exit 0 ;;
+  "service inspect") val "service-mode-$last" ""; exit 0 ;;
+  "service update")
+    [ -f "$F/update-hangs" ] && sleep 10
+    echo "$last" >>"$F/forced"; exit 0 ;;
   "node demote") [ "$last" = self-id ] && echo false >"$F/control"; exit 0 ;;
   "node rm")
     if grep -qxF "$last" "$F/not-found" 2>/dev/null; then
@@ -578,15 +584,50 @@ describe("renderSwarmNodeDrainScript", () => {
 
     it("passes shellcheck", () => expect(shellcheck(script)).toBe(""));
 
-    it("drains the live node of that name and waits until none of its tasks runs", () => {
+    it("pauses the live node of that name, drains it and waits until none of its tasks runs", () => {
         const r = world({
             control: "true",
             "node-lines": "id1 wrk-1 Ready\nid2 wrk-0 Ready\nid3 wrk-1 Down\n",
             "node-ps-id1": "Shutdown 1 second ago\n",
         })(script);
         expect(r.status).toBe(0);
-        expect(callsOf(r, "node", "update")).toEqual([["node", "update", "--availability", "drain", "id1"]]);
+        expect(callsOf(r, "node", "update")).toEqual([
+            ["node", "update", "--availability", "pause", "id1"],
+            ["node", "update", "--availability", "drain", "id1"],
+        ]);
+        expect(callsOf(r, "service", "update")).toEqual([]);
         expect(r.stderr).toMatch(/drained/);
+    });
+
+    it("moves each replicated service's tasks off it by a forced rolling update, after the pause and before the drain", () => {
+        const r = world({
+            control: "true",
+            "node-lines": "id1 wrk-1 Ready\n",
+            "node-ps-names-id1": "web.1\nweb.3\nagent.x7k2\nweb.12\n",
+            "service-mode-web": "replicated\n",
+            "service-mode-agent": "\n",
+        })(script);
+        expect(r.status).toBe(0);
+        const significant = r.calls.filter((c) => (c[0] === "node" && c[1] === "update") || (c[0] === "service" && c[1] === "update"));
+        expect(significant).toEqual([
+            ["node", "update", "--availability", "pause", "id1"],
+            ["service", "update", "--force", "--detach=false", "--quiet", "web"],
+            ["node", "update", "--availability", "drain", "id1"],
+        ]);
+    });
+
+    it("drains anyway when the forced update does not finish by the deadline", () => {
+        const r = world({
+            control: "true",
+            "node-lines": "id1 wrk-1 Ready\n",
+            "node-ps-names-id1": "web.1\n",
+            "service-mode-web": "replicated\n",
+            "update-hangs": "",
+        })(script);
+        expect(r.status).toBe(0);
+        expect(r.stderr).toMatch(/forced update of web did not finish in time/);
+        expect(callsOf(r, "node", "update").map((c) => c[3])).toEqual(["pause", "drain"]);
+        expect(r.ms).toBeLessThan(8000);
     });
 
     it("fails when a task is still running at the deadline", () => {

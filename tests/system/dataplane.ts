@@ -439,6 +439,7 @@ const HANDLED_INPUTS = new Set([
     "networksAdvanced",
     "networkMode",
     "cpus",
+    "cpuShares",
     "memory",
     "init",
     "capabilities",
@@ -500,6 +501,7 @@ export function containerFlags(r: RecordedResource, ctx: ContainerContext): { fl
         flags.push("--network", `container:${ctx.engineNameOfId(m[1])}`);
     }
     if (i.cpus !== undefined) flags.push("--cpus", String(i.cpus));
+    if (i.cpuShares !== undefined) flags.push("--cpu-shares", String(i.cpuShares));
     if (i.memory !== undefined) flags.push("--memory", `${i.memory}m`);
     if (i.init) flags.push("--init");
     for (const cap of i.capabilities?.adds ?? []) flags.push("--cap-add", cap);
@@ -788,6 +790,28 @@ export class DataPlane {
         this.spec = { ...next, web: this.spec.web };
         await this.createLbs();
         await this.waitServing();
+    }
+
+    /**
+     * Deletes one LB node as the provider deletes a container: `docker stop -t destroyGraceSeconds`
+     * (its SIGTERM handler hands the VIP over) then `docker rm -f`; its DNS stand-in goes with it, as
+     * the Consul agent inside the real node does.
+     */
+    async deleteLb(lb: LbNodeSpec, graceSeconds: number): Promise<void> {
+        await dockerResult(["stop", "-t", String(graceSeconds), lb.container.name], { timeoutMs: (graceSeconds + 30) * 1000 });
+        await dockerResult(["rm", "-f", lb.dns.name]);
+        await docker(["rm", "-f", lb.container.name]);
+    }
+
+    /** Creates one LB node as declared (a graph's), with its DNS stand-in answering the current catalog. */
+    async createLb(lb: LbNodeSpec): Promise<void> {
+        await this.createContainer(lb.container);
+        await this.startDns(lb);
+    }
+
+    /** After a replayed plan: the LB nodes (and the VRRP settings) are those of `next`. */
+    adoptLbs(next: DataPlaneSpec): void {
+        this.spec = { ...next, web: this.spec.web };
     }
 
     async destroy(): Promise<void> {

@@ -263,3 +263,53 @@ if (require.main === module) {
         },
     );
 }
+
+/**
+ * Load through the edge for as long as it takes (an update's length is not known up front): runLoad
+ * windows of `chunkMs`, each started when the previous one stops sending (absolute schedule), merged
+ * into one LoadRun by stop(). Bounded: no window starts after `maxMs`.
+ */
+export class LoadSession {
+    private readonly runs: Promise<LoadRun>[] = [];
+    private timer: NodeJS.Timeout | undefined;
+    private stopped = false;
+    private readonly t0 = performance.now();
+
+    constructor(private readonly opts: { url: string; ratePerSecond: number; timeoutMs: number; chunkMs?: number; maxMs?: number }) {
+        this.next(0);
+    }
+
+    private get chunkMs(): number {
+        return this.opts.chunkMs ?? 2000;
+    }
+
+    private next(k: number): void {
+        if (this.stopped || k * this.chunkMs >= (this.opts.maxMs ?? 10 * 60_000)) return;
+        this.runs.push(
+            runLoad({
+                url: this.opts.url,
+                ratePerSecond: this.opts.ratePerSecond,
+                durationMs: this.chunkMs,
+                timeoutMs: this.opts.timeoutMs,
+            }),
+        );
+        this.timer = setTimeout(() => this.next(k + 1), Math.max(0, this.t0 + (k + 1) * this.chunkMs - performance.now()));
+    }
+
+    /** The load's start (performance.now()), for times relative to it. */
+    get startMs(): number {
+        return this.t0;
+    }
+
+    /** Stops starting windows; resolves with every request (the current window finishes sending first). */
+    async stop(): Promise<LoadRun> {
+        this.stopped = true;
+        if (this.timer) clearTimeout(this.timer);
+        const runs = await Promise.all(this.runs);
+        let index = 0;
+        const samples = runs.flatMap((r) => r.samples.map((s) => ({ ...s, index: index++ })));
+        const startMs = runs[0].startMs;
+        const endMs = runs[runs.length - 1].endMs;
+        return { options: { ...runs[0].options, durationMs: endMs - startMs }, startMs, endMs, startedAt: runs[0].startedAt, samples };
+    }
+}

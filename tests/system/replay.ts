@@ -11,11 +11,12 @@
 //   network namespace; delete: `docker stop -t destroyGraceSeconds` then `docker rm -f`; update:
 //   `docker update` of the inputs the provider updates in place (memory).
 // - docker Volume create/delete; the web docker.Image update: a rebuild of the graph's web image.
-// Anything else that is not `same` fails the replay: this harness runs the swarm, not the LB pair,
-// the Consul servers (Consul cannot be installed here) or the network.
+// Anything else that is not `same` fails the replay. `replayPlan` runs the swarm's plans;
+// `replayLbPlan` the LB pair's (its nodes, their DNS stand-ins, their ready gates). Neither runs the
+// Consul servers (Consul cannot be installed here) or the network.
 import { EnginePlan, Step } from "../harness/engine";
 import { ProgramRun, RecordedResource } from "../harness/program";
-import { objectLabel, SystemSettings } from "./dataplane";
+import { DataPlane, DataPlaneSpec, objectLabel, SystemSettings } from "./dataplane";
 import { docker, dockerResult, runCommand } from "./docker";
 import { SwarmNodeSpec, SwarmNodeStatus, SwarmPlane, SwarmSpec } from "./swarm";
 
@@ -24,27 +25,58 @@ const VOLUME = "docker:index/volume:Volume";
 const COMMAND = "command:local:Command";
 const IMAGE = "docker:index/image:Image";
 
-export interface ReplayInput {
-    readonly plane: SwarmPlane;
+/** One plan to replay on a plane (the swarm's, or the data plane's LB pair), from one graph to the next. */
+interface PlanReplayInput<Plane, Spec> {
+    readonly plane: Plane;
     readonly plan: EnginePlan;
-    readonly before: { readonly run: ProgramRun; readonly spec: SwarmSpec };
-    readonly after: { readonly run: ProgramRun; readonly spec: SwarmSpec };
+    readonly before: { readonly run: ProgramRun; readonly spec: Spec };
+    readonly after: { readonly run: ProgramRun; readonly spec: Spec };
     readonly settings: SystemSettings;
     readonly log: (msg: string) => void;
     /** Called before each step starts (e.g. to look at the swarm just before web-deploy). */
     readonly beforeStep?: (step: Step) => Promise<void>;
 }
 
-export interface ReplayReport {
+interface PlanReplayReport<Missing> {
     /** Steps that did something, in the order they finished, with their durations. */
     readonly steps: readonly { readonly id: string; readonly ms: number }[];
     readonly totalMs: number;
-    /** The most managers / workers missing at once, sampled every 2 s (below the smaller of the before/after counts). */
-    readonly mostMissing: { readonly managers: number; readonly workers: number };
+    /** The most members missing at once while the plan ran. */
+    readonly mostMissing: Missing;
+}
+
+export type ReplayInput = PlanReplayInput<SwarmPlane, SwarmSpec>;
+/** mostMissing: managers / workers, sampled every 2 s below the smaller of the before/after counts. */
+export type ReplayReport = PlanReplayReport<{ readonly managers: number; readonly workers: number }>;
+export type LbReplayInput = PlanReplayInput<DataPlane, DataPlaneSpec>;
+/** mostMissing: LB nodes not running, sampled every 250 ms. */
+export type LbReplayReport = PlanReplayReport<number>;
+
+/**
+ * The script a Command step runs, as the provider picks it (commandController.go): a delete runs the
+ * OLD copy's `delete` (none: nothing runs); an update runs `update`, else `create`; a create `create`.
+ */
+function commandScript(step: Step): { readonly text: string; readonly of: "before" | "after" } | undefined {
+    const i = step.resource.inputs;
+    if (step.kind === "delete") return i.delete === undefined || i.delete === "" ? undefined : { text: String(i.delete), of: "before" };
+    return { text: String(step.kind === "update" && i.update !== undefined ? i.update : i.create), of: "after" };
+}
+
+/**
+ * Runs a command:local:Command's script as the provider does (commandController.go): `sh -c <script>`
+ * with its stdin and environment; a non-zero exit fails the step, as it fails `pulumi up`.
+ */
+export async function runCommandScript(step: Step, script: string, r: RecordedResource): Promise<void> {
+    const env = { ...process.env, ...(r.inputs.environment ?? {}) } as NodeJS.ProcessEnv;
+    const res = await runCommand("sh", ["-c", script], { input: String(r.inputs.stdin ?? ""), timeoutMs: 10 * 60_000, env });
+    if (res.code !== 0) {
+        const tail = `${res.stderr}\n${res.stdout}`.trim().split("\n").slice(-20).join("\n");
+        throw new Error(`${step.id}: exit ${res.code}${res.timedOut ? " (timed out)" : ""}:\n${tail}`);
+    }
 }
 
 /** Our engine name for a graph engine name. */
-function renamer(run: ProgramRun, settings: SystemSettings): (text: string) => string {
+export function renamer(run: ProgramRun, settings: SystemSettings): (text: string) => string {
     const graphPrefix = `swarm-platform-${run.stack}-`;
     return (text) => text.split(graphPrefix).join(settings.namePrefix);
 }
@@ -85,12 +117,7 @@ export async function replayPlan(input: ReplayInput): Promise<ReplayReport> {
                 }
             if (loaded === undefined) throw new Error(`${step.id}: the image it loads is not one the harness built`);
         }
-        const env = { ...process.env, ...(r.inputs.environment ?? {}) } as NodeJS.ProcessEnv;
-        const res = await runCommand("sh", ["-c", script], { input: String(r.inputs.stdin ?? ""), timeoutMs: 10 * 60_000, env });
-        if (res.code !== 0) {
-            const tail = `${res.stderr}\n${res.stdout}`.trim().split("\n").slice(-20).join("\n");
-            throw new Error(`${step.id}: exit ${res.code}${res.timedOut ? " (timed out)" : ""}:\n${tail}`);
-        }
+        await runCommandScript(step, script, r);
         if (loaded !== undefined) {
             // The node got our tag; give it the graph's name too, as a load of the graph's build would.
             const node = rename(String(r.inputs.create)).match(/docker exec -i (\S+) docker load/)?.[1];
@@ -103,15 +130,12 @@ export async function replayPlan(input: ReplayInput): Promise<ReplayReport> {
         const r = step.resource;
         if (step.kind === "same") return false;
         switch (r.type) {
-            case COMMAND:
-                if (step.kind === "delete") {
-                    if (r.inputs.delete === undefined || r.inputs.delete === "") return false;
-                    await runScript(step, String(r.inputs.delete), renameBefore, r);
-                } else {
-                    const text = step.kind === "update" && r.inputs.update !== undefined ? r.inputs.update : r.inputs.create;
-                    await runScript(step, String(text), renameAfter, r);
-                }
+            case COMMAND: {
+                const c = commandScript(step);
+                if (c === undefined) return false;
+                await runScript(step, c.text, c.of === "before" ? renameBefore : renameAfter, r);
                 return true;
+            }
             case CONTAINER: {
                 const spec = step.kind === "delete" ? before.spec : after.spec;
                 const node = nodeOf(spec, r.name);
@@ -166,6 +190,27 @@ export async function replayPlan(input: ReplayInput): Promise<ReplayReport> {
         }
     })();
 
+    try {
+        const run = await runSteps(plan, apply, log, input.beforeStep);
+        plane.adoptAll(after.spec);
+        return { ...run, mostMissing };
+    } finally {
+        sampling = false;
+        await sampler;
+    }
+}
+
+/**
+ * Runs a plan's steps as the engine does: each starts once the steps it waits for have finished,
+ * independent ones at once; the first failure fails the run (as it fails `pulumi up`). `apply` does
+ * one step and says whether it did anything.
+ */
+export async function runSteps(
+    plan: EnginePlan,
+    apply: (step: Step) => Promise<boolean>,
+    log: (msg: string) => void,
+    beforeStep?: (step: Step) => Promise<void>,
+): Promise<{ steps: { id: string; ms: number }[]; totalMs: number }> {
     const t0 = performance.now();
     const finished: { id: string; ms: number }[] = [];
     const byId = new Map(plan.steps.map((s) => [s.id, s]));
@@ -175,7 +220,7 @@ export async function replayPlan(input: ReplayInput): Promise<ReplayReport> {
         if (p === undefined) {
             p = (async () => {
                 await Promise.all(s.after.map((a) => start(byId.get(a)!)));
-                await input.beforeStep?.(s);
+                await beforeStep?.(s);
                 const t = performance.now();
                 if (await apply(s)) {
                     const ms = Math.round(performance.now() - t);
@@ -187,14 +232,8 @@ export async function replayPlan(input: ReplayInput): Promise<ReplayReport> {
         }
         return p;
     };
-    try {
-        await Promise.all(plan.steps.map(start));
-    } finally {
-        sampling = false;
-        await sampler;
-    }
-    plane.adoptAll(after.spec);
-    return { steps: finished, totalMs: Math.round(performance.now() - t0), mostMissing };
+    await Promise.all(plan.steps.map(start));
+    return { steps: finished, totalMs: Math.round(performance.now() - t0) };
 }
 
 /** `docker service inspect` of the web service on a manager that answers, or undefined when it does not exist. */
@@ -205,4 +244,59 @@ export async function inspectService(plane: SwarmPlane, name: string): Promise<a
         if (/no such service|not found/i.test(r.stderr)) return undefined;
     }
     throw new Error("no manager answers docker service inspect");
+}
+
+/**
+ * Replays a plan that changes the LB pair on the data plane (tests/system/dataplane.ts): LB node
+ * containers deleted and created as the provider does, their ready gates and any other command run
+ * from the graph. Anything else that is not `same` fails the replay.
+ */
+export async function replayLbPlan(input: LbReplayInput): Promise<LbReplayReport> {
+    const { plane, plan, before, after, settings, log } = input;
+    const renameBefore = renamer(before.run, settings);
+    const renameAfter = renamer(after.run, settings);
+    const lbOf = (spec: DataPlaneSpec, name: string) => spec.lbs.find((l) => l.logical === name);
+
+    const apply = async (step: Step): Promise<boolean> => {
+        const r = step.resource;
+        if (step.kind === "same") return false;
+        switch (r.type) {
+            case COMMAND: {
+                const c = commandScript(step);
+                if (c === undefined) return false;
+                await runCommandScript(step, (c.of === "before" ? renameBefore : renameAfter)(c.text), r);
+                return true;
+            }
+            case CONTAINER: {
+                const lb = lbOf(step.kind === "delete" ? before.spec : after.spec, r.name);
+                if (lb === undefined) throw new Error(`${step.id}: the LB replay runs LB nodes only, not ${r.name}`);
+                if (step.kind === "create") await plane.createLb(lb);
+                else if (step.kind === "delete") await plane.deleteLb(lb, Number(r.inputs.destroyGraceSeconds ?? 0));
+                else throw new Error(`${step.id}: updates ${plan.op(r.name).changed.join(", ")} in place`);
+                return true;
+            }
+            default:
+                throw new Error(`${step.id}: the LB replay does not run ${r.type}`);
+        }
+    };
+
+    const names = before.spec.lbs.map((l) => l.container.name);
+    let mostMissing = 0;
+    let sampling = true;
+    const sampler = (async () => {
+        while (sampling) {
+            const out = await dockerResult(["ps", "--format", "{{.Names}}"]);
+            const running = new Set(out.stdout.split("\n"));
+            mostMissing = Math.max(mostMissing, names.filter((n) => !running.has(n)).length);
+            await new Promise((r) => setTimeout(r, 250));
+        }
+    })();
+    try {
+        const run = await runSteps(plan, apply, log);
+        plane.adoptLbs(after.spec);
+        return { ...run, mostMissing };
+    } finally {
+        sampling = false;
+        await sampler;
+    }
 }

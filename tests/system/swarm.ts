@@ -39,7 +39,6 @@ import {
     SystemSettings,
 } from "./dataplane";
 import { CommandResult, docker, dockerResult, Leftover, removeSystemTestObjects, runCommand, sleep, waitFor } from "./docker";
-import { LoadRun, runLoad } from "./load";
 
 const CONTAINER = "docker:index/container:Container";
 const VOLUME = "docker:index/volume:Volume";
@@ -74,6 +73,7 @@ export interface SwarmConfigChange {
     readonly version?: string;
     readonly replicas?: number;
     readonly workers?: number;
+    readonly managers?: number;
     /** swarm.nodeResources: a cpus change replaces every swarm node. */
     readonly nodeResources?: { readonly cpus: number; readonly memoryMb: number };
 }
@@ -88,6 +88,7 @@ export async function evaluateSwarmGraph(settings: SystemSettings, change: Swarm
         swarm: {
             ...SWARM_SHAPE,
             ...(change.workers === undefined ? {} : { workers: change.workers }),
+            ...(change.managers === undefined ? {} : { managers: change.managers }),
             ...(change.nodeResources === undefined ? {} : { nodeResources: change.nodeResources }),
         },
         web: { replicas: change.replicas ?? settings.replicas, ...(change.version === undefined ? {} : { version: change.version }) },
@@ -757,55 +758,5 @@ export class SwarmPlane {
         await this.feed.stop();
         this.plane.catalog.stop();
         return keep ? [] : removeSystemTestObjects(this.spec.settings.namePrefix, SWARM_LABEL);
-    }
-}
-
-/**
- * Load through the edge for as long as it takes (an update's length is not known up front): runLoad
- * windows of `chunkMs`, each started when the previous one stops sending (absolute schedule), merged
- * into one LoadRun by stop(). Bounded: no window starts after `maxMs`.
- */
-export class LoadSession {
-    private readonly runs: Promise<LoadRun>[] = [];
-    private timer: NodeJS.Timeout | undefined;
-    private stopped = false;
-    private readonly t0 = performance.now();
-
-    constructor(private readonly opts: { url: string; ratePerSecond: number; timeoutMs: number; chunkMs?: number; maxMs?: number }) {
-        this.next(0);
-    }
-
-    private get chunkMs(): number {
-        return this.opts.chunkMs ?? 2000;
-    }
-
-    private next(k: number): void {
-        if (this.stopped || k * this.chunkMs >= (this.opts.maxMs ?? 10 * 60_000)) return;
-        this.runs.push(
-            runLoad({
-                url: this.opts.url,
-                ratePerSecond: this.opts.ratePerSecond,
-                durationMs: this.chunkMs,
-                timeoutMs: this.opts.timeoutMs,
-            }),
-        );
-        this.timer = setTimeout(() => this.next(k + 1), Math.max(0, this.t0 + (k + 1) * this.chunkMs - performance.now()));
-    }
-
-    /** The load's start (performance.now()), for times relative to it. */
-    get startMs(): number {
-        return this.t0;
-    }
-
-    /** Stops starting windows; resolves with every request (the current window finishes sending first). */
-    async stop(): Promise<LoadRun> {
-        this.stopped = true;
-        if (this.timer) clearTimeout(this.timer);
-        const runs = await Promise.all(this.runs);
-        let index = 0;
-        const samples = runs.flatMap((r) => r.samples.map((s) => ({ ...s, index: index++ })));
-        const startMs = runs[0].startMs;
-        const endMs = runs[runs.length - 1].endMs;
-        return { options: { ...runs[0].options, durationMs: endMs - startMs }, startMs, endMs, startedAt: runs[0].startedAt, samples };
     }
 }

@@ -787,15 +787,15 @@ export class DataPlane {
     async replaceLbs(next: DataPlaneSpec): Promise<void> {
         await this.buildImages(next);
         for (const lb of this.spec.lbs) await dockerResult(["rm", "-f", lb.dns.name, lb.container.name], { timeoutMs: 60_000 });
-        this.spec = { ...next, web: this.spec.web };
+        this.adoptLbs(next);
         await this.createLbs();
         await this.waitServing();
     }
 
     /**
      * Deletes one LB node as the provider deletes a container: `docker stop -t destroyGraceSeconds`
-     * (its SIGTERM handler hands the VIP over) then `docker rm -f`; its DNS stand-in goes with it, as
-     * the Consul agent inside the real node does.
+     * (its SIGTERM handler hands the VIP over; its DNS stand-in still answers meanwhile) then
+     * `docker rm -f`; the stand-in goes with it, as the Consul agent inside the real node does.
      */
     async deleteLb(lb: LbNodeSpec, graceSeconds: number): Promise<void> {
         await dockerResult(["stop", "-t", String(graceSeconds), lb.container.name], { timeoutMs: (graceSeconds + 30) * 1000 });

@@ -1,0 +1,101 @@
+// One IAM role and instance profile per node role, each allowed only what that role does.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { NodeRole } from "../types";
+import { AwsContext, stackTags } from "./context";
+
+export function createInstanceProfiles(
+    ctx: AwsContext,
+    routeTables: readonly aws.ec2.RouteTable[],
+): Record<NodeRole, aws.iam.InstanceProfile> {
+    const name = ctx.platformName;
+    const tags = (resourceName: string) => stackTags(ctx.args, resourceName);
+    const child = { parent: ctx.component };
+    const arn = (service: string, resource: pulumi.Input<string>) =>
+        pulumi.interpolate`arn:aws:${service}:${ctx.region}:${ctx.accountId}:${resource}`;
+    const parameters = (prefix: string) => arn("ssm", `parameter${ctx.parameterRoot}/${prefix}/*`);
+    const roles: NodeRole[] = ["consul-server", "swarm-manager", "swarm-worker", "lb"];
+    const profiles = {} as Record<NodeRole, aws.iam.InstanceProfile>;
+    for (const role of roles) {
+        const statements: pulumi.Input<object>[] = [
+            // Consul cloud auto-join lists instances by tag (the API has no resource-level scoping).
+            { Sid: "ConsulAutoJoin", Effect: "Allow", Action: ["ec2:DescribeInstances"], Resource: "*" },
+            // Its own files and scripts.
+            { Sid: "OwnParameters", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: parameters(role) },
+            // The SSM agent: runs the join/deploy scripts (associations) and gives operators Session Manager instead of SSH.
+            {
+                Sid: "SsmAgent",
+                Effect: "Allow",
+                Action: [
+                    "ssm:UpdateInstanceInformation",
+                    "ssm:ListAssociations",
+                    "ssm:ListInstanceAssociations",
+                    "ssm:DescribeAssociation",
+                    "ssm:GetDocument",
+                    "ssm:DescribeDocument",
+                    "ssm:UpdateAssociationStatus",
+                    "ssm:UpdateInstanceAssociationStatus",
+                    "ec2messages:AcknowledgeMessage",
+                    "ec2messages:DeleteMessage",
+                    "ec2messages:FailMessage",
+                    "ec2messages:GetEndpoint",
+                    "ec2messages:GetMessages",
+                    "ec2messages:SendReply",
+                    "ssmmessages:CreateControlChannel",
+                    "ssmmessages:CreateDataChannel",
+                    "ssmmessages:OpenControlChannel",
+                    "ssmmessages:OpenDataChannel",
+                ],
+                Resource: "*",
+            },
+        ];
+        if (role === "swarm-manager" || role === "swarm-worker") {
+            // Join tokens travel manager → Parameter Store (SecureString) → joining node.
+            statements.push({ Sid: "JoinTokensRead", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: parameters("swarm") });
+            statements.push({ Sid: "PullAppImages", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" });
+            statements.push({
+                Sid: "PullAppImagesFromOwnRepos",
+                Effect: "Allow",
+                Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                Resource: arn("ecr", `repository/${ctx.args.namePrefix}*`),
+            });
+        }
+        if (role === "swarm-manager") {
+            statements.push({ Sid: "JoinTokensWrite", Effect: "Allow", Action: ["ssm:PutParameter"], Resource: parameters("swarm") });
+        }
+        if (role === "lb") {
+            // Moving the overlay VIP: point its /32 route at this node, in this stack's route tables only.
+            statements.push({
+                Sid: "MoveVipRoute",
+                Effect: "Allow",
+                Action: ["ec2:ReplaceRoute", "ec2:CreateRoute"],
+                Resource: routeTables.map((rt) => arn("ec2", pulumi.interpolate`route-table/${rt.id}`)),
+            });
+        }
+        const iamRole = new aws.iam.Role(
+            `${name}-${role}-role`,
+            {
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                }),
+                tags: tags(`${role}-role`),
+            },
+            child,
+        );
+        new aws.iam.RolePolicy(
+            `${name}-${role}-policy`,
+            {
+                role: iamRole.id,
+                policy: pulumi.output(statements).apply((Statement) => JSON.stringify({ Version: "2012-10-17", Statement })),
+            },
+            child,
+        );
+        profiles[role] = new aws.iam.InstanceProfile(
+            `${name}-${role}-profile`,
+            { role: iamRole.name, tags: tags(`${role}-profile`) },
+            child,
+        );
+    }
+    return profiles;
+}

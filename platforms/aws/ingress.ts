@@ -1,0 +1,85 @@
+// The web service's public entry: an internet-facing NLB in the public subnets, health-checking
+// both HAProxy nodes (active-active; the overlay VIP is for traffic inside the VPC).
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { LB_MONITOR_URI } from "../../render/haproxy";
+import { Ingress, IngressListener } from "../types";
+import { AwsContext } from "./context";
+import { AwsNetwork } from "./network";
+
+export function createIngress(
+    ctx: AwsContext,
+    network: AwsNetwork,
+    nlbGroup: aws.ec2.SecurityGroup,
+    name: string,
+    listeners: readonly IngressListener[],
+): Ingress {
+    const child = { parent: ctx.component };
+    const urls: Record<string, pulumi.Output<string>> = {};
+    const resources: pulumi.Resource[] = [];
+    const nlb = new aws.lb.LoadBalancer(
+        `${ctx.platformName}-${name}-nlb`,
+        {
+            name: `${ctx.args.namePrefix}${name}`.slice(0, 32),
+            loadBalancerType: "network",
+            internal: false,
+            subnets: network.publicSubnets.map((s) => s.id),
+            securityGroups: [nlbGroup.id],
+            enableCrossZoneLoadBalancing: true,
+        },
+        child,
+    );
+    resources.push(nlb);
+    for (const listener of listeners) {
+        // Only the web listener is public; the rest stay internal (reach them through SSM port forwarding).
+        if (listener.name !== "web") {
+            const first = listener.upstreams[0];
+            urls[listener.name] = pulumi.output(`http://${first.address}:${first.port}`);
+            continue;
+        }
+        // Active-active: the NLB health-checks both HAProxy nodes in two zones.
+        const targets = listener.activeActive ?? listener.upstreams;
+        const group = new aws.lb.TargetGroup(
+            `${ctx.platformName}-${name}-${listener.name}-tg`,
+            {
+                port: listener.port,
+                protocol: "TCP",
+                targetType: "ip",
+                vpcId: network.vpc.id,
+                deregistrationDelay: 10,
+                healthCheck: {
+                    protocol: "HTTP",
+                    path: LB_MONITOR_URI,
+                    port: String(listener.port),
+                    interval: 5,
+                    healthyThreshold: 2,
+                    unhealthyThreshold: 2,
+                },
+            },
+            child,
+        );
+        targets.forEach((t) =>
+            resources.push(
+                new aws.lb.TargetGroupAttachment(
+                    `${ctx.platformName}-${name}-${listener.name}-${t.name}`,
+                    { targetGroupArn: group.arn, targetId: t.address, port: t.port },
+                    child,
+                ),
+            ),
+        );
+        resources.push(
+            new aws.lb.Listener(
+                `${ctx.platformName}-${name}-${listener.name}`,
+                {
+                    loadBalancerArn: nlb.arn,
+                    port: listener.port,
+                    protocol: "TCP",
+                    defaultActions: [{ type: "forward", targetGroupArn: group.arn }],
+                },
+                child,
+            ),
+        );
+        urls[listener.name] = pulumi.interpolate`http://${nlb.dnsName}${listener.port === 80 ? "" : `:${listener.port}`}`;
+    }
+    return { urls, resources };
+}

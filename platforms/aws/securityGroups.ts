@@ -1,0 +1,83 @@
+// Security groups reference each other, never CIDRs — except the NLB listener and operator SSH.
+import * as aws from "@pulumi/aws";
+import { CONSUL_PORTS } from "../../render/consul";
+import { SWARM_MANAGER_PORT } from "../../render/swarm";
+import { assertNever, NodeRole } from "../types";
+import { AwsContext, stackTags } from "./context";
+
+export type SecurityGroups = Record<"nlb" | "nodes" | "lb" | "consulServer" | "swarm", aws.ec2.SecurityGroup>;
+
+export function createSecurityGroups(ctx: AwsContext, vpc: aws.ec2.Vpc): SecurityGroups {
+    const name = ctx.platformName;
+    const tags = (resourceName: string) => stackTags(ctx.args, resourceName);
+    const child = { parent: ctx.component };
+    const group = (role: string, description: string) =>
+        new aws.ec2.SecurityGroup(`${name}-${role}-sg`, { vpcId: vpc.id, description, tags: tags(`${role}-sg`) }, child);
+    const sg = {
+        nlb: group("nlb", "Internet-facing NLB: the web listener only"),
+        nodes: group("nodes", "Every node: Consul gossip between agents, egress"),
+        lb: group("lb", "HAProxy pair: web traffic from the NLB only, VRRP between the pair"),
+        consulServer: group("consul-server", "Consul servers: RPC and API from nodes"),
+        swarm: group("swarm", "Swarm managers and workers"),
+    };
+    const ingress = (
+        ruleName: string,
+        target: aws.ec2.SecurityGroup,
+        rule: Omit<aws.vpc.SecurityGroupIngressRuleArgs, "securityGroupId">,
+    ) => new aws.vpc.SecurityGroupIngressRule(`${name}-${ruleName}`, { securityGroupId: target.id, ...rule }, child);
+    const from = (source: aws.ec2.SecurityGroup) => ({ referencedSecurityGroupId: source.id });
+    const tcp = (port: number, to = port) => ({ ipProtocol: "tcp", fromPort: port, toPort: to });
+    const udp = (port: number) => ({ ipProtocol: "udp", fromPort: port, toPort: port });
+
+    // The only ingress from the internet: the NLB's web listener.
+    ingress("nlb-web-from-internet", sg.nlb, { ...tcp(80), cidrIpv4: "0.0.0.0/0", description: "web listener" });
+    new aws.vpc.SecurityGroupEgressRule(`${name}-nlb-to-lb`, { securityGroupId: sg.nlb.id, ...tcp(80), ...from(sg.lb) }, child);
+
+    ingress("lb-web-from-nlb", sg.lb, { ...tcp(80), ...from(sg.nlb), description: "web traffic and health checks from the NLB" });
+    ingress("lb-vrrp-from-lb", sg.lb, { ipProtocol: "112", ...from(sg.lb), description: "VRRP between the pair" });
+
+    ingress("nodes-serf-tcp", sg.nodes, { ...tcp(CONSUL_PORTS.serfLan), ...from(sg.nodes), description: "Consul LAN gossip" });
+    ingress("nodes-serf-udp", sg.nodes, { ...udp(CONSUL_PORTS.serfLan), ...from(sg.nodes), description: "Consul LAN gossip" });
+    ingress("consul-rpc", sg.consulServer, { ...tcp(CONSUL_PORTS.serverRpc), ...from(sg.nodes), description: "Consul server RPC" });
+    ingress("consul-http", sg.consulServer, {
+        ...tcp(CONSUL_PORTS.http),
+        ...from(sg.nodes),
+        description: "Consul API/UI from nodes (operators: SSM port forwarding)",
+    });
+
+    ingress("swarm-manage", sg.swarm, { ...tcp(SWARM_MANAGER_PORT), ...from(sg.swarm), description: "Swarm cluster management" });
+    ingress("swarm-gossip-tcp", sg.swarm, { ...tcp(7946), ...from(sg.swarm), description: "Swarm node gossip" });
+    ingress("swarm-gossip-udp", sg.swarm, { ...udp(7946), ...from(sg.swarm), description: "Swarm node gossip" });
+    ingress("swarm-vxlan", sg.swarm, { ...udp(4789), ...from(sg.swarm), description: "Overlay network data path" });
+    ingress("swarm-web-from-lb", sg.swarm, {
+        ...tcp(ctx.args.webPorts.min, ctx.args.webPorts.max),
+        ...from(sg.lb),
+        description: "web tasks from HAProxy",
+    });
+
+    ctx.args.aws.operatorCidrs.forEach((cidr, i) =>
+        ingress(`operator-ssh-${i}`, sg.nodes, { ...tcp(22), cidrIpv4: cidr, description: "operator SSH (aws.operatorCidrs)" }),
+    );
+    // Nodes reach the NAT (packages, images, AWS APIs) and each other.
+    new aws.vpc.SecurityGroupEgressRule(
+        `${name}-nodes-egress`,
+        { securityGroupId: sg.nodes.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0" },
+        child,
+    );
+    return sg;
+}
+
+/** The groups a node of this role is in. */
+export function securityGroupsFor(role: NodeRole, sg: SecurityGroups): aws.ec2.SecurityGroup[] {
+    switch (role) {
+        case "consul-server":
+            return [sg.nodes, sg.consulServer];
+        case "swarm-manager":
+        case "swarm-worker":
+            return [sg.nodes, sg.swarm];
+        case "lb":
+            return [sg.nodes, sg.lb];
+        default:
+            return assertNever(role);
+    }
+}

@@ -12,7 +12,7 @@ export interface ResourceLimits {
 }
 
 export interface ConsulConfig {
-    /** Consul server count; odd, 1–7 (prod ≥ 3). Default 3. */
+    /** Consul server count; odd, 1–7 (≥ 3 on platform aws and on stacks named prod/production). Default 3. */
     readonly servers: number;
     /** Official Consul image tag (local) / release (aws). Default "1.20.2". */
     readonly version: string;
@@ -25,7 +25,7 @@ export interface ConsulConfig {
 }
 
 export interface SwarmConfig {
-    /** Swarm manager count; odd, 1–7 (prod ≥ 3). Default 3. */
+    /** Swarm manager count; odd, 1–7 (≥ 3 on platform aws and on stacks named prod/production). Default 3. */
     readonly managers: number;
     /** Swarm worker count; integer ≥ 0. Default 2. */
     readonly workers: number;
@@ -136,7 +136,7 @@ export interface RawStackConfig {
     readonly aws?: unknown;
 }
 
-/** Stacks whose name marks them as production get the production quorum floor. */
+/** Stacks whose name marks them as production get the production quorum floor on any platform (platform aws always does). */
 export const PRODUCTION_STACKS: readonly string[] = ["prod", "production"];
 
 /** Quorum groups of at most 7: beyond that Raft commits slow down and nothing gets more available. */

@@ -1,7 +1,9 @@
 // Validation of the raw stack config: every rule is checked, every broken one is collected, and
 // the caller throws once (config/index.ts) before any resource exists.
 import * as ipaddr from "ipaddr.js";
+import { CONSUL_PORTS } from "../render/consul";
 import { haproxyDeregistrationLagMs } from "../render/haproxy";
+import { SWARM_PORTS } from "../render/swarm";
 import {
     AddressCounts,
     AWS_ZONE_SUBNET_BITS,
@@ -165,17 +167,20 @@ function cidrProblem(s: string, requirePrivate = true): string | undefined {
     return undefined;
 }
 
+/** Ports a swarm node's own services listen on: never inside the web tasks' port range. */
+const NODE_SERVICE_PORTS: readonly { port: number; what: string }[] = [
+    { port: SWARM_PORTS.management, what: "Swarm cluster management" },
+    { port: SWARM_PORTS.gossip, what: "Swarm gossip" },
+    { port: SWARM_PORTS.overlay, what: "Swarm overlay (VXLAN)" },
+    { port: CONSUL_PORTS.serverRpc, what: "Consul server RPC" },
+    { port: CONSUL_PORTS.serfLan, what: "Consul LAN gossip" },
+    { port: CONSUL_PORTS.serfLan + 1, what: "Consul WAN gossip" },
+    { port: CONSUL_PORTS.http, what: "Consul HTTP API" },
+    { port: CONSUL_PORTS.dns, what: "Consul DNS" },
+];
+
 export function validateStackConfig(raw: RawStackConfig, stack: string): ValidationResult {
     const issues: ConfigIssue[] = [];
-    const production = PRODUCTION_STACKS.includes(stack);
-    const quorum = (section: Section, k: string, fallback: number): number => {
-        const n = section.number(k, fallback, isOddQuorum, ODD_QUORUM_RULE);
-        if (production && isOddQuorum(n) && n < PROD_MIN_QUORUM) {
-            section.fail(k, n, `must be at least ${PROD_MIN_QUORUM} on the ${stack} stack (survives one failure)`);
-        }
-        return n;
-    };
-
     // platform
     let platform: PlatformName = "local";
     if (raw.platform === undefined) {
@@ -185,6 +190,17 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
     } else {
         platform = raw.platform as PlatformName;
     }
+
+    // Production quorum floor: every stack on real machines (platform aws, whatever its name), and the
+    // stacks whose name says production on any platform.
+    const floorReason = platform === "aws" ? "on platform aws" : PRODUCTION_STACKS.includes(stack) ? `on the ${stack} stack` : undefined;
+    const quorum = (section: Section, k: string, fallback: number): number => {
+        const n = section.number(k, fallback, isOddQuorum, ODD_QUORUM_RULE);
+        if (floorReason !== undefined && isOddQuorum(n) && n < PROD_MIN_QUORUM) {
+            section.fail(k, n, `must be at least ${PROD_MIN_QUORUM} ${floorReason} (survives one failure)`);
+        }
+        return n;
+    };
 
     // consul
     const c = new Section("consul", raw.consul, issues);
@@ -228,6 +244,17 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
         (n) => isPort(n) && n >= 1024,
         "must be an unprivileged TCP port, 1024–65535",
     );
+    // Tasks bind on the swarm node's own network (and, on aws, the LB nodes may reach the whole range):
+    // the range must not hold a port the node's own services listen on.
+    const reserved = NODE_SERVICE_PORTS.find((p) => p.port >= portMin && p.port <= portMax);
+    if (reserved !== undefined && portMax >= portMin) {
+        w.fail(
+            "portMax",
+            portMax,
+            `web.portMin–web.portMax (${portMin}–${portMax}) must not include ${reserved.port}, the ${reserved.what} port on every swarm node`,
+        );
+    }
+    if (portMax < portMin) w.fail("portMax", portMax, `must not be below web.portMin = ${portMin}`);
     // A node may hold every replica plus the start-first surge task.
     if (portMax - portMin + 1 < replicas + 1) {
         w.fail("portMax", portMax, `must leave at least web.replicas + 1 = ${replicas + 1} ports from web.portMin = ${portMin}`);

@@ -16,6 +16,8 @@ import { renderShellPrelude, shellQuote } from "./shell";
 
 /** The Swarm cluster-management port (raft + API between managers). */
 export const SWARM_MANAGER_PORT = 2377;
+/** Every port a swarm node's engine listens on (Docker's "Use overlay networks" page): TCP 2377, TCP/UDP 7946, UDP 4789. */
+export const SWARM_PORTS = { management: SWARM_MANAGER_PORT, gossip: 7946, overlay: 4789 } as const;
 
 // ---------------------------------------------------------------------------
 // Validation helpers (errors never echo secret values)

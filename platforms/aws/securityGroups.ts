@@ -1,7 +1,7 @@
 // Security groups reference each other, never CIDRs — except the NLB listener and operator SSH.
 import * as aws from "@pulumi/aws";
 import { CONSUL_PORTS } from "../../render/consul";
-import { SWARM_MANAGER_PORT } from "../../render/swarm";
+import { SWARM_PORTS } from "../../render/swarm";
 import { assertNever, NodeRole } from "../types";
 import { AwsContext, stackTags } from "./context";
 
@@ -45,10 +45,10 @@ export function createSecurityGroups(ctx: AwsContext, vpc: aws.ec2.Vpc): Securit
         description: "Consul API/UI from nodes (operators: SSM port forwarding)",
     });
 
-    ingress("swarm-manage", sg.swarm, { ...tcp(SWARM_MANAGER_PORT), ...from(sg.swarm), description: "Swarm cluster management" });
-    ingress("swarm-gossip-tcp", sg.swarm, { ...tcp(7946), ...from(sg.swarm), description: "Swarm node gossip" });
-    ingress("swarm-gossip-udp", sg.swarm, { ...udp(7946), ...from(sg.swarm), description: "Swarm node gossip" });
-    ingress("swarm-vxlan", sg.swarm, { ...udp(4789), ...from(sg.swarm), description: "Overlay network data path" });
+    ingress("swarm-manage", sg.swarm, { ...tcp(SWARM_PORTS.management), ...from(sg.swarm), description: "Swarm cluster management" });
+    ingress("swarm-gossip-tcp", sg.swarm, { ...tcp(SWARM_PORTS.gossip), ...from(sg.swarm), description: "Swarm node gossip" });
+    ingress("swarm-gossip-udp", sg.swarm, { ...udp(SWARM_PORTS.gossip), ...from(sg.swarm), description: "Swarm node gossip" });
+    ingress("swarm-vxlan", sg.swarm, { ...udp(SWARM_PORTS.overlay), ...from(sg.swarm), description: "Overlay network data path" });
     ingress("swarm-web-from-lb", sg.swarm, {
         ...tcp(ctx.args.webPorts.min, ctx.args.webPorts.max),
         ...from(sg.lb),

@@ -117,10 +117,35 @@ describe("bad config is refused with the key, the value and the rule", () => {
         expect(keysOf({ web: {} })).toEqual(expect.arrayContaining(["platform", "web.version"]));
     });
 
-    test("the prod stack needs at least 3 Consul servers and 3 managers", () => {
+    test("every AWS stack, whatever its name, needs at least 3 Consul servers and 3 managers", () => {
         const raw = { platform: "aws", web: { version: "1" }, consul: { servers: 1 }, swarm: { managers: 1 }, aws: { amiName: AMI_NAME } };
-        expect(keysOf(raw, "prod")).toEqual(expect.arrayContaining(["consul.servers", "swarm.managers"]));
-        expect(keysOf(raw, "dev")).toEqual([]);
+        for (const stack of ["prod", "staging", "production-eu-west-1", "dev"]) {
+            const issues = issuesFor(raw, stack);
+            expect(issues.map((i) => i.key)).toEqual(expect.arrayContaining(["consul.servers", "swarm.managers"]));
+            expect(issues.find((i) => i.key === "consul.servers")!.rule).toBe("must be at least 3 on platform aws (survives one failure)");
+        }
+        // A stack named for production gets the floor on the local platform too; a local dev stack does not.
+        const local = { ...raw, platform: "local", aws: undefined };
+        expect(issuesFor(local, "production").find((i) => i.key === "swarm.managers")!.rule).toMatch(/at least 3 on the production stack/);
+        expect(keysOf(local, "dev")).toEqual([]);
+    });
+
+    test.each([
+        [2000, 3000, 2377, /Swarm cluster management/],
+        [7900, 8000, 7946, /Swarm gossip/],
+        [4000, 5000, 4789, /overlay/],
+        [8200, 8400, 8300, /Consul server RPC/],
+        [8500, 8599, 8500, /Consul HTTP API/],
+    ])("web ports %i–%i overlapping the node's own port %i are refused", (portMin, portMax, port, what) => {
+        const issue = issuesFor({ ...valid, web: { version: "1", portMin, portMax } }).find((i) => i.key === "web.portMax");
+        expect(issue).toBeDefined();
+        expect(issue!.rule).toContain(`must not include ${port}`);
+        expect(issue!.rule).toMatch(what);
+    });
+
+    test("an inverted web port range is refused", () => {
+        expect(keysOf({ ...valid, web: { version: "1", portMin: 30000, portMax: 29000 } })).toContain("web.portMax");
+        expect(keysOf({ ...valid, web: { version: "1", portMin: 30000, portMax: 30099 } })).toEqual([]);
     });
 
     test("every broken rule is reported at once, not just the first", () => {

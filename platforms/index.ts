@@ -32,6 +32,7 @@ export function createPlatform(config: StackConfig): { platform: Platform; plan:
         case "aws": {
             const plan = planAwsAddresses(config.network.subnet, config.aws.zones, config.lb.vip, counts);
             const platform = new AwsPlatform("aws", {
+                project: pulumi.getProject(),
                 namePrefix,
                 stack: config.stack,
                 plan,

@@ -5,7 +5,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { AwsAddressPlan, AwsConfig } from "../../config";
 
 export interface AwsPlatformArgs {
-    /** Prefix of every AWS name, e.g. "swarm-platform-prod-". */
+    /** The Pulumi project: the first part of AWS names (see names.ts). */
+    readonly project: string;
+    /** Prefix of the Name tag of every resource, e.g. "swarm-platform-prod-". */
     readonly namePrefix: string;
     readonly stack: string;
     readonly plan: AwsAddressPlan;

@@ -3,6 +3,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { NodeRole } from "../types";
 import { AwsContext, stackTags } from "./context";
+import { ecrNamespace } from "./names";
 
 export function createInstanceProfiles(
     ctx: AwsContext,
@@ -57,7 +58,7 @@ export function createInstanceProfiles(
                 Sid: "PullAppImagesFromOwnRepos",
                 Effect: "Allow",
                 Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                Resource: arn("ecr", `repository/${ctx.args.namePrefix}*`),
+                Resource: arn("ecr", `repository/${ecrNamespace(ctx.args.project, ctx.args.stack)}/*`),
             });
         }
         if (role === "swarm-manager") {

@@ -7,12 +7,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { formerName, REPO_ROOT } from "../local";
 import { BuiltImage, ImageBuildArgs } from "../types";
 import { AwsContext } from "./context";
+import { ecrRepositoryName } from "./names";
 
 export function buildEcrImage(ctx: AwsContext, args: ImageBuildArgs): BuiltImage {
     const repo = new aws.ecr.Repository(
         `${ctx.platformName}-${args.name}-repo`,
         {
-            name: `${ctx.args.namePrefix}${args.name}`,
+            name: ecrRepositoryName(ctx.args.project, ctx.args.stack, args.name),
             imageTagMutability: "IMMUTABLE",
             imageScanningConfiguration: { scanOnPush: true },
             encryptionConfigurations: [{ encryptionType: "AES256" }],

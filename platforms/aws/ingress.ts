@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { LB_MONITOR_URI } from "../../render/haproxy";
 import { Ingress, IngressListener } from "../types";
 import { AwsContext } from "./context";
+import { elbName } from "./names";
 import { AwsNetwork } from "./network";
 
 export function createIngress(
@@ -20,7 +21,7 @@ export function createIngress(
     const nlb = new aws.lb.LoadBalancer(
         `${ctx.platformName}-${name}-nlb`,
         {
-            name: `${ctx.args.namePrefix}${name}`.slice(0, 32),
+            name: elbName(ctx.args.project, ctx.args.stack, name),
             loadBalancerType: "network",
             internal: false,
             subnets: network.publicSubnets.map((s) => s.id),

@@ -6,6 +6,7 @@ import * as random from "@pulumi/random";
 import { shellQuote } from "../../render/shell";
 import { ClusterScriptArgs, PlatformNode, RunScriptArgs, ScriptRun } from "../types";
 import { AwsContext, shortHash } from "./context";
+import { associationName } from "./names";
 import { roleRuntime } from "./node";
 
 export interface ScriptContext extends AwsContext {
@@ -93,7 +94,7 @@ export function runClusterScript(ctx: ScriptContext, name: string, args: Cluster
             maxConcurrency: "1",
             maxErrors: "0",
             waitForSuccessTimeoutSeconds: 900,
-            associationName: pulumi.interpolate`${ctx.args.namePrefix}${name}-${fingerprint}`,
+            associationName: fingerprint.apply((f) => associationName(ctx.args.namePrefix, name, f)),
         },
         { parent, dependsOn: [script, ...args.nodes.map((n) => n.resource), ...(args.dependsOn ?? [])] },
     );
@@ -120,7 +121,7 @@ function runAssociation(
             targets: [{ key: "InstanceIds", values: [node.instanceId] }],
             parameters: { commands: pulumi.all([...lines]).apply((l) => l.join("\n")), executionTimeout: "900" },
             waitForSuccessTimeoutSeconds: 900,
-            associationName: pulumi.interpolate`${ctx.args.namePrefix}${name}-${fingerprint}`,
+            associationName: fingerprint.apply((f) => associationName(ctx.args.namePrefix, name, f)),
         },
         // A new name (node replaced, triggers changed) is a new association: it runs again.
         { parent, dependsOn, replaceOnChanges: ["associationName"], deleteBeforeReplace: true },

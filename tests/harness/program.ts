@@ -178,6 +178,16 @@ export async function runProgram(stack: string, overrides: ConfigOverrides = {},
     return run;
 }
 
+/**
+ * Runs index.ts as the stack named `stackName` with `configStack`'s Pulumi.<configStack>.yaml: the same
+ * config under another stack name (AWS names and the quorum floor depend on the name).
+ */
+export async function runProgramAs(stackName: string, configStack: string, overrides: ConfigOverrides = {}): Promise<ProgramRun> {
+    const { run, error } = await evaluate(stackName, overrides, [], configStack);
+    if (error !== undefined) throw error;
+    return run;
+}
+
 /** For programs expected to fail: the error, and every resource registered before it (want: none). */
 export async function runProgramExpectingError(
     stack: string,
@@ -188,7 +198,12 @@ export async function runProgramExpectingError(
     return { error: error as Error, resources: run.resources };
 }
 
-async function evaluate(stack: string, overrides: ConfigOverrides, secretKeys: string[]): Promise<{ run: ProgramRun; error: unknown }> {
+async function evaluate(
+    stack: string,
+    overrides: ConfigOverrides,
+    secretKeys: string[],
+    configStack = stack,
+): Promise<{ run: ProgramRun; error: unknown }> {
     const resources: RecordedResource[] = [];
     const generatedSecrets: string[] = [];
     const componentOutputs = new Map<string, Record<string, any>>();
@@ -199,7 +214,7 @@ async function evaluate(stack: string, overrides: ConfigOverrides, secretKeys: s
     // isolateModulesAsync: the program's require() calls come after awaits and must stay isolated.
     await jest.isolateModulesAsync(async () => {
         const pulumi: typeof import("@pulumi/pulumi") = require("@pulumi/pulumi");
-        pulumi.runtime.setAllConfig(stackConfig(stack, overrides), secretKeys);
+        pulumi.runtime.setAllConfig(stackConfig(configStack, overrides), secretKeys);
         await pulumi.runtime.setMocks(
             {
                 newResource: (args) => ({ id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs, generatedSecrets) }),

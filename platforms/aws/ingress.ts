@@ -52,7 +52,11 @@ export function createIngress(
                     protocol: "HTTP",
                     path: LB_MONITOR_URI,
                     port: String(listener.port),
+                    // AWS refuses a timeout that is not below the interval; unset, a TCP target group's
+                    // timeout defaults to 10 s (API_CreateTargetGroup: HealthCheckTimeoutSeconds, range 2–120;
+                    // HealthCheckIntervalSeconds 5–300). The check is HAProxy's local monitor: 3 s is ample.
                     interval: 5,
+                    timeout: 3,
                     healthyThreshold: 2,
                     unhealthyThreshold: 2,
                 },

@@ -105,6 +105,7 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
             privateSubnets: this.network.privateSubnets,
             securityGroups: (role) => securityGroupsFor(role, this.securityGroups),
             instanceProfiles: this.instanceProfiles,
+            bootDependencies: [...this.network.egress, this.securityGroups.nodesEgress],
         };
         this.registerOutputs({ vpcId: this.network.vpc.id });
     }

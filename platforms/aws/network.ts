@@ -10,6 +10,11 @@ export interface AwsNetwork {
     readonly privateSubnets: aws.ec2.Subnet[];
     /** Every route table of the stack (public first): the VIP's /32 route goes into each. */
     readonly routeTables: aws.ec2.RouteTable[];
+    /**
+     * What a node needs before it boots: its first boot installs packages through the NAT, so the
+     * NAT gateways, the default routes to them and the subnets' route table associations must exist.
+     */
+    readonly egress: pulumi.Resource[];
 }
 
 export function createNetwork(ctx: AwsContext, zoneNames: pulumi.Output<string[]>): AwsNetwork {
@@ -24,9 +29,16 @@ export function createNetwork(ctx: AwsContext, zoneNames: pulumi.Output<string[]
         child,
     );
     const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: tags("igw") }, child);
-    const publicRoutes = new aws.ec2.RouteTable(
-        `${name}-public-rt`,
-        { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags: tags("public-rt") },
+    // Route tables without inline routes, each route its own resource. Omitting `routes` leaves the
+    // table's other routes unmanaged ("omitting this argument is interpreted as ignoring any existing
+    // routes": aws.ec2.RouteTable docs, pulumi-aws), so the VIP's /32 route that keepalived's notify
+    // script writes survives every `up` and `refresh`, while the NAT and internet routes stay
+    // Pulumi's: a changed NAT gateway updates its route (an `ignoreChanges: ["routes"]` froze them).
+    // The docs forbid mixing inline routes with aws.ec2.Route on one table.
+    const publicRoutes = new aws.ec2.RouteTable(`${name}-public-rt`, { vpcId: vpc.id, tags: tags("public-rt") }, child);
+    const internetRoute = new aws.ec2.Route(
+        `${name}-public-default-route`,
+        { routeTableId: publicRoutes.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id },
         child,
     );
     const publicSubnets = plan.publicSubnets.map((cidr, z) => {
@@ -48,26 +60,33 @@ export function createNetwork(ctx: AwsContext, zoneNames: pulumi.Output<string[]
         );
     });
     const privateRoutes = plan.privateSubnets.map(
-        (_, z) =>
-            new aws.ec2.RouteTable(
-                `${name}-private-${z}-rt`,
-                {
-                    vpcId: vpc.id,
-                    routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nats[z % natCount].id }],
-                    tags: tags(`private-${z}-rt`),
-                },
-                // keepalived's notify script owns the VIP route; Pulumi must not fight it.
-                { ...child, ignoreChanges: ["routes"] },
+        (_, z) => new aws.ec2.RouteTable(`${name}-private-${z}-rt`, { vpcId: vpc.id, tags: tags(`private-${z}-rt`) }, child),
+    );
+    const natRoutes = privateRoutes.map(
+        (table, z) =>
+            new aws.ec2.Route(
+                `${name}-private-${z}-default-route`,
+                { routeTableId: table.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: nats[z % natCount].id },
+                child,
             ),
     );
+    const privateAssociations: aws.ec2.RouteTableAssociation[] = [];
     const privateSubnets = plan.privateSubnets.map((cidr, z) => {
         const subnet = new aws.ec2.Subnet(
             `${name}-private-${z}`,
             { vpcId: vpc.id, cidrBlock: cidr, availabilityZone: zoneNames[z], mapPublicIpOnLaunch: false, tags: tags(`private-${z}`) },
             child,
         );
-        new aws.ec2.RouteTableAssociation(`${name}-private-${z}-rt`, { subnetId: subnet.id, routeTableId: privateRoutes[z].id }, child);
+        privateAssociations.push(
+            new aws.ec2.RouteTableAssociation(`${name}-private-${z}-rt`, { subnetId: subnet.id, routeTableId: privateRoutes[z].id }, child),
+        );
         return subnet;
     });
-    return { vpc, publicSubnets, privateSubnets, routeTables: [publicRoutes, ...privateRoutes] };
+    return {
+        vpc,
+        publicSubnets,
+        privateSubnets,
+        routeTables: [publicRoutes, ...privateRoutes],
+        egress: [internetRoute, ...nats, ...natRoutes, ...privateAssociations],
+    };
 }

@@ -29,6 +29,8 @@ export interface NodePlacement {
     readonly privateSubnets: readonly aws.ec2.Subnet[];
     readonly securityGroups: (role: NodeRole) => aws.ec2.SecurityGroup[];
     readonly instanceProfiles: Record<NodeRole, aws.iam.InstanceProfile>;
+    /** Resources every instance is created after: its way out (NAT, routes, egress rule). */
+    readonly bootDependencies: readonly pulumi.Resource[];
 }
 
 export function roleRuntime(role: NodeRole, withAgent: boolean, consulVersion: string): RoleRuntime {
@@ -172,7 +174,7 @@ export function createNode(ctx: AwsContext, placement: NodePlacement, args: Node
         },
         {
             parent,
-            dependsOn: [...parameters.map((p) => p.resource), ...(args.dependsOn ?? [])],
+            dependsOn: [...parameters.map((p) => p.resource), ...placement.bootDependencies, ...(args.dependsOn ?? [])],
             // The fixed private address must be free before the replacement takes it.
             deleteBeforeReplace: true,
         },

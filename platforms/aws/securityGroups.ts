@@ -5,7 +5,10 @@ import { SWARM_PORTS } from "../../render/swarm";
 import { assertNever, NodeRole } from "../types";
 import { AwsContext, stackTags } from "./context";
 
-export type SecurityGroups = Record<"nlb" | "nodes" | "lb" | "consulServer" | "swarm", aws.ec2.SecurityGroup>;
+export interface SecurityGroups extends Record<"nlb" | "nodes" | "lb" | "consulServer" | "swarm", aws.ec2.SecurityGroup> {
+    /** The nodes' egress rule: a node boots only after it exists (its first boot installs packages). */
+    readonly nodesEgress: aws.vpc.SecurityGroupEgressRule;
+}
 
 export function createSecurityGroups(ctx: AwsContext, vpc: aws.ec2.Vpc): SecurityGroups {
     const name = ctx.platformName;
@@ -59,12 +62,12 @@ export function createSecurityGroups(ctx: AwsContext, vpc: aws.ec2.Vpc): Securit
         ingress(`operator-ssh-${i}`, sg.nodes, { ...tcp(22), cidrIpv4: cidr, description: "operator SSH (aws.operatorCidrs)" }),
     );
     // Nodes reach the NAT (packages, images, AWS APIs) and each other.
-    new aws.vpc.SecurityGroupEgressRule(
+    const nodesEgress = new aws.vpc.SecurityGroupEgressRule(
         `${name}-nodes-egress`,
         { securityGroupId: sg.nodes.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0" },
         child,
     );
-    return sg;
+    return { ...sg, nodesEgress };
 }
 
 /** The groups a node of this role is in. */

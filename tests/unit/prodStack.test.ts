@@ -119,6 +119,70 @@ describe("instances", () => {
     });
 });
 
+describe("network", () => {
+    /** URNs a resource depends on, directly or through other resources. */
+    const dependsOnTransitively = (run: ProgramRun, r: RecordedResource): Set<string> => {
+        const byUrn = new Map(run.resources.map((x) => [x.urn, x]));
+        const seen = new Set<string>();
+        const visit = (urn: string) => {
+            if (seen.has(urn)) return;
+            seen.add(urn);
+            const x = byUrn.get(urn);
+            for (const d of x?.dependencies ?? []) visit(d);
+            for (const ds of Object.values(x?.propertyDependencies ?? {})) ds.forEach(visit);
+        };
+        r.dependencies.forEach(visit);
+        Object.values(r.propertyDependencies).forEach((ds) => ds.forEach(visit));
+        return seen;
+    };
+
+    test("every instance is created after its way out: NAT gateways, their routes, its subnet's route table association and the egress rule", () => {
+        const urnsOf = (type: string, pattern = /.*/) =>
+            prod
+                .ofType(type)
+                .filter((r) => pattern.test(r.name))
+                .map((r) => r.urn);
+        const egress = prod.ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").find((r) => r.name === "aws-nodes-egress")!;
+        for (const instance of prod.ofType(INSTANCE)) {
+            const deps = dependsOnTransitively(prod, instance);
+            const subnet = sgName(instance.inputs.subnetId);
+            const association = prod
+                .ofType("aws:ec2/routeTableAssociation:RouteTableAssociation")
+                .find((a) => a.inputs.subnetId === `${subnet}-id`)!;
+            const missing = [
+                ...urnsOf("aws:ec2/natGateway:NatGateway"),
+                ...urnsOf("aws:ec2/route:Route", /private-\d+-default-route$/),
+                association.urn,
+                egress.urn,
+            ].filter((u) => !deps.has(u));
+            expect({ instance: instance.name, missing }).toEqual({ instance: instance.name, missing: [] });
+        }
+    });
+
+    test("routes are their own resources and no route table ignores changes: the NAT routes follow the program, the VIP route is left alone", () => {
+        const tables = prod.ofType("aws:ec2/routeTable:RouteTable");
+        expect(tables).toHaveLength(1 + MOCK_ZONES.length);
+        for (const t of tables) {
+            // Omitting `routes` leaves routes Pulumi did not declare (the VIP's /32) unmanaged.
+            expect({ table: t.name, routes: t.inputs.routes, ignoreChanges: t.ignoreChanges }).toEqual({
+                table: t.name,
+                routes: undefined,
+                ignoreChanges: [],
+            });
+        }
+        const routes = prod.ofType("aws:ec2/route:Route");
+        const into = (table: string) => routes.filter((r) => r.inputs.routeTableId === `${table}-id`);
+        expect(into("aws-public-rt").map((r) => [r.inputs.destinationCidrBlock, r.inputs.gatewayId])).toEqual([
+            ["0.0.0.0/0", "aws-igw-id"],
+        ]);
+        MOCK_ZONES.forEach((_, z) =>
+            expect(into(`aws-private-${z}-rt`).map((r) => [r.inputs.destinationCidrBlock, r.inputs.natGatewayId])).toEqual([
+                ["0.0.0.0/0", `aws-nat-${z}-id`],
+            ]),
+        );
+    });
+});
+
 describe("security groups", () => {
     const ingress = () => prod.ofType(INGRESS);
 

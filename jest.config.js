@@ -3,7 +3,7 @@ module.exports = {
     testEnvironment: "node",
     roots: ["<rootDir>/tests"],
     testMatch: ["**/*.test.ts"],
-    testPathIgnorePatterns: ["/node_modules/", "<rootDir>/tests/system/"],
+    testPathIgnorePatterns: ["/node_modules/", "<rootDir>/tests/system/", "<rootDir>/tests/rehearsal/"],
     transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.jest.json" }] },
     // Pulumi's mock runtime keeps module-level state: one program evaluation per test file.
     resetModules: false,

@@ -157,6 +157,7 @@ export class WebService extends pulumi.ComponentResource {
                 secrets: [{ ...TOKEN_SECRET, uid: "10001", gid: "10001", mode: 0o400 }],
                 labels: { "swarm-platform.version": args.version },
                 resolveImage: image.inRegistry,
+                registryAuth: image.inRegistry,
             }),
         );
 

@@ -109,6 +109,11 @@ export interface AwsConfig {
     readonly interface: string;
     /** NAT gateways: one per zone (survives a zone outage) or a single one (cheaper). Default "perZone". */
     readonly natGateways: "perZone" | "single";
+    /**
+     * Amazon SSM agent release installed at first boot (Debian's AMIs ship none): "latest" (default;
+     * AWS's own recommendation, the agent is backward compatible) or a pinned release such as 3.3.1611.0.
+     */
+    readonly ssmAgentVersion: string;
 }
 
 /** The whole, validated stack config with every default resolved. */
@@ -184,6 +189,7 @@ export const DEFAULTS = {
         rootVolumeGb: 20,
         interface: "ens5",
         natGateways: "perZone" as const,
+        ssmAgentVersion: "latest",
     },
 } as const;
 

@@ -499,6 +499,12 @@ function readAwsSection(a: Section): AwsConfig {
             (v) => v === "perZone" || v === "single",
             'must be "perZone" or "single"',
         ) as AwsConfig["natGateways"],
+        ssmAgentVersion: a.string(
+            "ssmAgentVersion",
+            DEFAULTS.aws.ssmAgentVersion,
+            (v) => /^(latest|\d+\.\d+\.\d+\.\d+)$/.test(v),
+            'must be "latest" or an SSM agent release such as 3.3.1611.0',
+        ),
     };
     a.rejectUnknown();
     return config;

@@ -1,6 +1,7 @@
 // The policy pack's rules as plain functions over plain data: no @pulumi/policy import, so tests
 // (and anything else) can run them directly. policy/pack.ts adapts the policy SDK's arguments to
 // `RuleResource`; tests/policy adapts the mock-runtime graph of the real program the same way.
+import * as zlib from "zlib";
 
 /** Stands for a value Pulumi does not know yet (preview of a new resource). */
 export const UNKNOWN: unique symbol = Symbol.for("swarm-platform.policy.unknown");
@@ -357,9 +358,22 @@ export const SECRET_PATTERNS: readonly { readonly name: string; readonly pattern
     },
 ];
 
-/** Names of the secret patterns `text` matches. */
+/** Names of the secret patterns `text` matches — read through gzip + base64, the form node files are stored in. */
 export function secretContent(text: string): string[] {
-    return SECRET_PATTERNS.filter((s) => s.pattern.test(text)).map((s) => s.name);
+    const plain = gunzippedBase64(text) ?? text;
+    return SECRET_PATTERNS.filter((s) => s.pattern.test(plain)).map((s) => s.name);
+}
+
+/** The text a gzip + base64 value holds (platforms/aws/parameters.ts stores files so), else undefined. */
+function gunzippedBase64(text: string): string | undefined {
+    if (text.length < 24 || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return undefined;
+    const bytes = Buffer.from(text, "base64");
+    if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return undefined;
+    try {
+        return zlib.gunzipSync(bytes).toString("utf8");
+    } catch {
+        return undefined;
+    }
 }
 
 /**

@@ -1,8 +1,9 @@
 // Cloud-init user-data and boot scripts for EC2 nodes: pure functions of typed inputs.
 //
 // User-data carries no secret: every node file (configs with tokens and keys included) lives in
-// SSM Parameter Store as a SecureString, and the boot script fetches the node's own files with
-// the instance role, then starts the role's services.
+// SSM Parameter Store as a SecureString (gzip + base64, see platforms/aws/parameters.ts), and the
+// boot script fetches the node's own files with the instance role, then starts the role's services,
+// and installs the SSM agent last — so no association (join, deploy) runs before the node is set up.
 import * as yaml from "js-yaml";
 import { shellQuote } from "./shell";
 
@@ -12,7 +13,7 @@ export interface ParameterFile {
     readonly path: string;
     /** Octal mode, e.g. "0600". */
     readonly mode: string;
-    /** SSM parameter name holding the content (SecureString). */
+    /** SSM parameter name holding the content (SecureString, gzip + base64). */
     readonly parameter: string;
 }
 
@@ -34,13 +35,34 @@ export interface NodeBootInput {
     /** systemd services to (re)start after the files are in place, in order. */
     readonly services: readonly string[];
     readonly containers: readonly HostContainer[];
+    /**
+     * Digest of the files' contents. The files are read once, at first boot; user data carrying their
+     * digest makes a changed file replace the instance (userDataReplaceOnChange), one node at a time
+     * through the same rolling chains as a new AMI — a changed config never silently stays behind.
+     */
+    readonly filesDigest: string;
+    /**
+     * The Amazon SSM agent to install: Debian's AMIs ship none (their EC2 package set is awscli,
+     * cloud-init, cloud-guest-utils, amazon-ec2-utils) and Debian packages none. "latest" or a version.
+     */
+    readonly ssmAgentVersion: string;
+}
+
+/**
+ * Where AWS publishes the SSM agent's Debian package, per version ("latest" included): AWS's
+ * "Manually installing SSM Agent on Debian Server instances"
+ * (https://docs.aws.amazon.com/systems-manager/latest/userguide/agent-install-deb.html).
+ */
+export function ssmAgentPackageUrl(version: string): string {
+    return `https://s3.amazonaws.com/ec2-downloads-windows/SSMAgent/${version}/debian_amd64/amazon-ssm-agent.deb`;
 }
 
 /** The boot script: fetch files, start services and containers. Idempotent (runs on every boot). */
 export function renderNodeBootScript(input: NodeBootInput): string {
     const lines = [
         "#!/bin/sh",
-        `# Boot of ${input.nodeName}: fetch this node's files from SSM, then start its services.`,
+        `# Boot of ${input.nodeName}: fetch this node's files from SSM, start its services, then the SSM agent.`,
+        `# Files digest: ${input.filesDigest}`,
         "set -eu",
         `export AWS_DEFAULT_REGION=${shellQuote(input.region)}`,
         "",
@@ -48,7 +70,7 @@ export function renderNodeBootScript(input: NodeBootInput): string {
         "fetch() {",
         '  mkdir -p "$(dirname "$2")"',
         '  tmp="$2.tmp.$$"',
-        '  ( umask 077; aws ssm get-parameter --with-decryption --name "$1" --query Parameter.Value --output text >"$tmp" )',
+        '  ( umask 077; aws ssm get-parameter --with-decryption --name "$1" --query Parameter.Value --output text | base64 -d | gunzip >"$tmp" )',
         '  chmod "$3" "$tmp"',
         '  mv -f "$tmp" "$2"',
         "}",
@@ -86,7 +108,19 @@ export function renderNodeBootScript(input: NodeBootInput): string {
         ];
         lines.push("", `docker rm -f ${shellQuote(c.name)} >/dev/null 2>&1 || true`, run.map(shellQuote).join(" "));
     }
-    lines.push("", `echo "boot: ${input.nodeName} is up"`, "");
+    lines.push(
+        "",
+        "# Last: the SSM agent. Associations (swarm join, deploys) reach the node only once it is set up.",
+        "if ! dpkg -s amazon-ssm-agent >/dev/null 2>&1; then",
+        `  curl -fsSL --retry 5 -o /tmp/amazon-ssm-agent.deb ${shellQuote(ssmAgentPackageUrl(input.ssmAgentVersion))}`,
+        "  dpkg -i /tmp/amazon-ssm-agent.deb",
+        "  rm -f /tmp/amazon-ssm-agent.deb",
+        "fi",
+        "systemctl enable amazon-ssm-agent && systemctl restart amazon-ssm-agent",
+        "",
+        `echo "boot: ${input.nodeName} is up"`,
+        "",
+    );
     return lines.join("\n");
 }
 
@@ -94,6 +128,13 @@ export function renderNodeBootScript(input: NodeBootInput): string {
 export function renderCloudConfig(input: NodeBootInput): string {
     const bootPath = "/usr/local/sbin/swarm-platform-boot";
     const doc = {
+        // The node's name is its hostname: the swarm scripts check the engine's name against it, and
+        // dockerd takes its name from the hostname when it first starts (after this, in the packages
+        // step). Without it the instance keeps EC2's ip-10-20-… name. /etc/hosts resolves it.
+        hostname: input.nodeName,
+        preserve_hostname: false,
+        prefer_fqdn_over_hostname: false,
+        manage_etc_hosts: true,
         package_update: true,
         package_upgrade: false,
         packages: [...input.packages],

@@ -912,3 +912,25 @@ export function renderDockerDaemonConfig(input: DockerDaemonConfigInput = {}): s
     }
     return `${JSON.stringify(config, null, 2)}\n`;
 }
+
+/**
+ * Run by a timer on every manager (aws): the registry credentials a service was deployed with
+ * (`--with-registry-auth`) are the deploying manager's ECR token, valid 12 hours; a task scheduled
+ * later onto a node without the image could not pull it. The swarm leader re-sends fresh credentials
+ * for each service whose image is in a registry. Swarm ignores pull options when it compares running
+ * tasks with the spec (docker/swarmkit#2351, Docker 17.06.2), so no task restarts.
+ */
+export function renderRegistryAuthRefreshScript(): string {
+    return [
+        "#!/bin/sh",
+        "# Re-sends this manager's registry credentials with every service whose image is in a registry.",
+        "set -eu",
+        `[ "$(docker node inspect self --format '{{.ManagerStatus.Leader}}')" = true ] || exit 0`,
+        "docker service ls --format '{{.Name}} {{.Image}}' | while read -r name image; do",
+        '  case "$image" in',
+        '    *.dkr.ecr.*) docker service update --with-registry-auth --detach=true --quiet "$name" >/dev/null ;;',
+        "  esac",
+        "done",
+        "",
+    ].join("\n");
+}

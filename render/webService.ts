@@ -111,6 +111,12 @@ export interface WebServiceSpec {
      */
     readonly resolveImage?: boolean;
     /**
+     * Send the deploying manager's registry credentials with the service (`--with-registry-auth`), so
+     * every node's daemon can pull a private image: a credential helper serves the docker CLI on the
+     * manager, never another node's daemon. Defaults to false (the local stack loads images instead).
+     */
+    readonly registryAuth?: boolean;
+    /**
      * Bound on `docker service create/update --detach=false`. Defaults to
      * 60 s + batches × (delay + monitor + start period + interval × (retries + 1)
      * + stop grace period), batches = ceil(replicas / parallelism).
@@ -399,6 +405,7 @@ export function renderServiceDeployScript(spec: WebServiceSpec, secretValues: Re
         ["--stop-signal", spec.stopSignal ?? "SIGTERM"],
         ...((spec.init ?? true) ? ([["--init"]] as const) : []),
         ...((spec.resolveImage ?? true) ? [] : ([["--no-resolve-image"]] as const)),
+        ...(spec.registryAuth === true ? ([["--with-registry-auth"]] as const) : []),
     ];
 
     const createArgs: Array<readonly [string, string?]> = [

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { NodeRole } from "../types";
 import { AwsContext, stackTags } from "./context";
 import { ecrNamespace } from "./names";
+import { tokenPathFor } from "./scripts";
 
 export function createInstanceProfiles(
     ctx: AwsContext,
@@ -15,12 +16,11 @@ export function createInstanceProfiles(
     const arn = (service: string, resource: pulumi.Input<string>) =>
         pulumi.interpolate`arn:aws:${service}:${ctx.region}:${ctx.accountId}:${resource}`;
     const parameters = (prefix: string) => arn("ssm", `parameter${ctx.parameterRoot}/${prefix}/*`);
+    const tokens = (consumer: NodeRole) => arn("ssm", `parameter${tokenPathFor(ctx.parameterRoot, consumer)}/*`);
     const roles: NodeRole[] = ["consul-server", "swarm-manager", "swarm-worker", "lb"];
     const profiles = {} as Record<NodeRole, aws.iam.InstanceProfile>;
     for (const role of roles) {
         const statements: pulumi.Input<object>[] = [
-            // Consul cloud auto-join lists instances by tag (the API has no resource-level scoping).
-            { Sid: "ConsulAutoJoin", Effect: "Allow", Action: ["ec2:DescribeInstances"], Resource: "*" },
             // Its own files and scripts.
             { Sid: "OwnParameters", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: parameters(role) },
             // The SSM agent: runs the join/deploy scripts (associations) and gives operators Session Manager instead of SSH.
@@ -51,8 +51,10 @@ export function createInstanceProfiles(
             },
         ];
         if (role === "swarm-manager" || role === "swarm-worker") {
-            // Join tokens travel manager → Parameter Store (SecureString) → joining node.
-            statements.push({ Sid: "JoinTokensRead", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: parameters("swarm") });
+            // Join tokens travel manager → Parameter Store (SecureString) → joining node. Each role reads
+            // only the tokens published for it: a worker (whose web tasks face the internet) can never
+            // read the manager token and join as a manager.
+            statements.push({ Sid: "JoinTokensRead", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: tokens(role) });
             statements.push({ Sid: "PullAppImages", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" });
             statements.push({
                 Sid: "PullAppImagesFromOwnRepos",
@@ -62,7 +64,13 @@ export function createInstanceProfiles(
             });
         }
         if (role === "swarm-manager") {
-            statements.push({ Sid: "JoinTokensWrite", Effect: "Allow", Action: ["ssm:PutParameter"], Resource: parameters("swarm") });
+            // Managers publish both roles' tokens.
+            statements.push({
+                Sid: "JoinTokensWrite",
+                Effect: "Allow",
+                Action: ["ssm:PutParameter"],
+                Resource: [tokens("swarm-manager"), tokens("swarm-worker")],
+            });
         }
         if (role === "lb") {
             // Moving the overlay VIP: point its /32 route at this node, in this stack's route tables only.
@@ -84,7 +92,7 @@ export function createInstanceProfiles(
             },
             child,
         );
-        new aws.iam.RolePolicy(
+        const policy = new aws.iam.RolePolicy(
             `${name}-${role}-policy`,
             {
                 role: iamRole.id,
@@ -95,7 +103,8 @@ export function createInstanceProfiles(
         profiles[role] = new aws.iam.InstanceProfile(
             `${name}-${role}-profile`,
             { role: iamRole.name, tags: tags(`${role}-profile`) },
-            child,
+            // An instance boots with its profile and reads Parameter Store at once: the grant comes first.
+            { ...child, dependsOn: [policy] },
         );
     }
     return profiles;

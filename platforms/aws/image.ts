@@ -6,6 +6,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { formerName, REPO_ROOT } from "../local";
 import { BuiltImage, ImageBuildArgs } from "../types";
+import { contentTag } from "../imageContext";
 import { AwsContext } from "./context";
 import { ecrRepositoryName } from "./names";
 
@@ -25,7 +26,10 @@ export function buildEcrImage(ctx: AwsContext, args: ImageBuildArgs): BuiltImage
     const image = new docker.Image(
         `${ctx.platformName}-${args.name}-image`,
         {
-            imageName: pulumi.interpolate`${repo.repositoryUrl}:${args.tag}`,
+            // The version plus a digest of the build's files: the repository is IMMUTABLE (a tag once
+            // pushed never changes), so an edit to the app or Dockerfile without a version bump must be
+            // a new tag, not a refused push of the old one (platforms/imageContext.ts).
+            imageName: pulumi.interpolate`${repo.repositoryUrl}:${args.tag}-${contentTag(REPO_ROOT, path.join(REPO_ROOT, args.dockerfile))}`,
             build: {
                 context: REPO_ROOT,
                 dockerfile: path.join(REPO_ROOT, args.dockerfile),

@@ -31,12 +31,11 @@ import { createInstanceProfiles } from "./iam";
 import { buildEcrImage } from "./image";
 import { createIngress } from "./ingress";
 import { AwsNetwork, createNetwork } from "./network";
-import { CONSUL_JOIN_TAG, createNode, NodePlacement } from "./node";
+import { createNode, NodePlacement } from "./node";
 import { runClusterScript, runNodeScript, ScriptContext } from "./scripts";
 import { createSecurityGroups, SecurityGroups, securityGroupsFor } from "./securityGroups";
 
 export { AwsPlatformArgs } from "./context";
-export { CONSUL_JOIN_TAG } from "./node";
 
 /** Debian's AWS account: the official Debian 12 AMIs. */
 const DEBIAN_AMI_OWNER = "136693071363";
@@ -69,7 +68,7 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
             accountId: aws.getCallerIdentityOutput({}, child).accountId,
             parameterRoot: `/swarm-platform/${args.stack}`,
         };
-        this.ctx = { ...base, generation: new random.RandomId(`${name}-generation`, { byteLength: 4 }, child) };
+        this.ctx = { ...base, generation: new random.RandomId(`${name}-generation`, { byteLength: 4 }, child), tokens: new Map() };
         this.zoneNames = aws.getAvailabilityZonesOutput({ state: "available" }, child).names.apply((names) => {
             if (names.length < plan.zones) {
                 throw new pulumi.RunError(
@@ -110,8 +109,11 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
         this.registerOutputs({ vpcId: this.network.vpc.id });
     }
 
-    consulRetryJoin(): string[] {
-        return [`provider=aws tag_key=${CONSUL_JOIN_TAG} tag_value=${this.ctx.args.stack}`];
+    consulRetryJoin(_serverNames: readonly string[], serverAddresses: readonly string[]): string[] {
+        // The servers' fixed private addresses (a replacement takes the same one). Cloud auto-join by tag
+        // would need the metadata service and ec2:DescribeInstances, which the Consul agents, running as
+        // a non-root user beside host-network web tasks, are denied (see IMDS_GUARD_UNIT in node.ts).
+        return [...serverAddresses];
     }
 
     roleAddress(): undefined {

@@ -1,18 +1,43 @@
 // A node: an EC2 instance in a private subnet with a fixed address, IMDSv2, an encrypted root
 // volume, no public IP and its role's instance profile. Its files live in SSM Parameter Store
 // (SecureString) and are fetched at boot, so user data holds no secret.
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { HostContainer, ParameterFile, renderCloudConfig } from "../../render/cloudInit";
+import { renderRegistryAuthRefreshScript } from "../../render/swarm";
 import { REPO_ROOT } from "../local";
 import { assertNever, NodeArgs, NodeFile, NodeRole, PlatformNode } from "../types";
 import { AwsContext } from "./context";
+import { storedText } from "./parameters";
 
-/** Consul cloud auto-join finds servers by this tag (value: the stack). */
-export const CONSUL_JOIN_TAG = "swarm-platform-consul-server";
 const LB_CHECK_PATH = "/usr/local/bin/check_haproxy.sh";
+
+/**
+ * Only root may reach the instance metadata service (and so the instance role's credentials). Web
+ * tasks use the host network (see render/webService.ts) and run as uid 10001, so the hop limit alone
+ * (1, below) does not keep them out; this rule does. Root is the SSM agent, the scripts it runs,
+ * dockerd and keepalived's notify script. The Consul agents join by address and need no metadata.
+ */
+export const IMDS_GUARD_UNIT = "swarm-platform-imds-guard";
+const IMDS_GUARD_RULE = "OUTPUT -d 169.254.169.254/32 -m owner ! --uid-owner 0 -j REJECT";
+const IMDS_GUARD_UNIT_FILE = [
+    "[Unit]",
+    "Description=Only root reaches the instance metadata service (tasks share the host network)",
+    "Before=docker.service amazon-ssm-agent.service",
+    "",
+    "[Service]",
+    "Type=oneshot",
+    "RemainAfterExit=yes",
+    `ExecStart=/usr/sbin/iptables -w -I ${IMDS_GUARD_RULE}`,
+    `ExecStop=/usr/sbin/iptables -w -D ${IMDS_GUARD_RULE}`,
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+].join("\n");
 
 /** How each role exists on an instance: Debian packages, systemd services, host-network containers. */
 export interface RoleRuntime {
@@ -33,6 +58,9 @@ export interface NodePlacement {
     readonly bootDependencies: readonly pulumi.Resource[];
 }
 
+/** Every role: curl (IMDS calls in every SSM script, the agent download) and iptables (the IMDS guard). */
+const BASE_PACKAGES = ["curl", "iptables"];
+
 export function roleRuntime(role: NodeRole, withAgent: boolean, consulVersion: string): RoleRuntime {
     const consulImage = `hashicorp/consul:${consulVersion}`;
     const agent: HostContainer[] = withAgent
@@ -48,8 +76,8 @@ export function roleRuntime(role: NodeRole, withAgent: boolean, consulVersion: s
     switch (role) {
         case "consul-server":
             return {
-                packages: ["docker.io", "awscli"],
-                services: ["docker"],
+                packages: ["docker.io", "awscli", ...BASE_PACKAGES],
+                services: [IMDS_GUARD_UNIT, "docker"],
                 containers: [
                     {
                         name: "consul",
@@ -64,16 +92,16 @@ export function roleRuntime(role: NodeRole, withAgent: boolean, consulVersion: s
         case "swarm-worker":
             // The instance's own engine is the swarm node; daemon.json is in place before docker starts.
             return {
-                packages: ["docker.io", "awscli", "amazon-ecr-credential-helper"],
-                services: ["docker"],
+                packages: ["docker.io", "awscli", "amazon-ecr-credential-helper", ...BASE_PACKAGES],
+                services: [IMDS_GUARD_UNIT, "docker", ...(role === "swarm-manager" ? [`${REGISTRY_AUTH_TIMER}.timer`] : [])],
                 containers: agent,
                 exec: () => "sh -s",
             };
         case "lb":
             // HAProxy and keepalived from Debian, run by systemd with the same rendered configs as the dev stack.
             return {
-                packages: ["haproxy", "keepalived", "awscli", "curl", "docker.io"],
-                services: ["docker", "haproxy", "keepalived"],
+                packages: ["haproxy", "keepalived", "awscli", "docker.io", ...BASE_PACKAGES],
+                services: [IMDS_GUARD_UNIT, "docker", "haproxy", "keepalived"],
                 containers: agent,
                 exec: () => "sh -s",
             };
@@ -98,19 +126,66 @@ function instanceType(ctx: AwsContext, role: NodeRole): string {
     }
 }
 
+/** The managers' timer that keeps the services' registry credentials fresh (render/swarm.ts renderRegistryAuthRefreshScript). */
+export const REGISTRY_AUTH_TIMER = "swarm-platform-registry-auth";
+const REGISTRY_AUTH_SCRIPT = "/usr/local/sbin/swarm-platform-registry-auth";
+const REGISTRY_AUTH_FILES: NodeFile[] = [
+    { path: REGISTRY_AUTH_SCRIPT, content: renderRegistryAuthRefreshScript(), mode: "0755" },
+    {
+        path: `/etc/systemd/system/${REGISTRY_AUTH_TIMER}.service`,
+        content: [
+            "[Unit]",
+            "Description=Re-send fresh registry credentials with the swarm's services",
+            "After=docker.service",
+            "",
+            "[Service]",
+            "Type=oneshot",
+            `ExecStart=/bin/sh ${REGISTRY_AUTH_SCRIPT}`,
+            "",
+        ].join("\n"),
+        mode: "0644",
+    },
+    {
+        path: `/etc/systemd/system/${REGISTRY_AUTH_TIMER}.timer`,
+        content: [
+            "[Unit]",
+            "Description=Refresh the swarm services' registry credentials (ECR tokens last 12 hours)",
+            "",
+            "[Timer]",
+            "OnBootSec=15min",
+            "OnUnitActiveSec=6h",
+            "RandomizedDelaySec=5min",
+            "",
+            "[Install]",
+            "WantedBy=timers.target",
+            "",
+        ].join("\n"),
+        mode: "0644",
+    },
+];
+
 /** Files every node of a role gets from the platform itself. */
 function platformFiles(role: NodeRole): NodeFile[] {
+    const guard: NodeFile = { path: `/etc/systemd/system/${IMDS_GUARD_UNIT}.service`, content: IMDS_GUARD_UNIT_FILE, mode: "0644" };
     switch (role) {
         case "swarm-manager":
-        case "swarm-worker":
-            // Nodes pull app images from ECR with the instance role, no docker login.
-            return [{ path: "/root/.docker/config.json", content: JSON.stringify({ credsStore: "ecr-login" }) + "\n", mode: "0600" }];
+        case "swarm-worker": {
+            // The docker CLI on a node gets ECR credentials from the helper with the instance role, no
+            // docker login; a deploy sends them on to the other nodes' daemons (--with-registry-auth).
+            const dockerConfig = {
+                path: "/root/.docker/config.json",
+                content: JSON.stringify({ credsStore: "ecr-login" }) + "\n",
+                mode: "0600",
+            };
+            return role === "swarm-manager" ? [guard, dockerConfig, ...REGISTRY_AUTH_FILES] : [guard, dockerConfig];
+        }
         case "lb":
             return [
+                guard,
                 { path: LB_CHECK_PATH, content: fs.readFileSync(path.join(REPO_ROOT, "images/lb/check_haproxy.sh"), "utf8"), mode: "0755" },
             ];
         case "consul-server":
-            return [];
+            return [guard];
         default:
             return assertNever(role);
     }
@@ -123,21 +198,20 @@ export function createNode(ctx: AwsContext, placement: NodePlacement, args: Node
     // Every file is a SecureString: whether a given config holds a secret is not known here.
     const parameters = files.map((file, i) => {
         const parameterName = `${ctx.parameterRoot}/${args.role}/${args.name}/file-${i}`;
-        const parameter = new aws.ssm.Parameter(
-            `${args.name}-file-${i}`,
-            {
-                name: parameterName,
-                type: "SecureString",
-                tier: "Intelligent-Tiering",
-                value: file.content,
-                description: `${args.name}:${file.path}`,
-            },
-            { parent },
-        );
-        return { file: { path: file.path, mode: file.mode, parameter: parameterName } as ParameterFile, resource: parameter };
+        const resource = storedText(`${args.name}-file-${i}`, parameterName, file.content, `${args.name}:${file.path}`, parent);
+        return { file: { path: file.path, mode: file.mode, parameter: parameterName } as ParameterFile, resource };
     });
+    // The files' digest goes into user data: a changed file replaces the node (see NodeBootInput).
+    // A hash of the contents, never the contents: user data stays free of secrets.
+    const filesDigest = pulumi.unsecret(
+        pulumi.all(files.map((f) => pulumi.output(f.content))).apply((contents) => {
+            const hash = crypto.createHash("sha256");
+            files.forEach((f, i) => hash.update(`${f.path}\0${f.mode}\0${contents[i]}\0`));
+            return hash.digest("hex");
+        }),
+    );
     const runtime = roleRuntime(args.role, args.consulAgent !== undefined, ctx.args.consulVersion);
-    const userData = ctx.region.apply((region) =>
+    const userData = pulumi.all([ctx.region, filesDigest]).apply(([region, digest]) =>
         renderCloudConfig({
             nodeName: args.name,
             region,
@@ -145,6 +219,8 @@ export function createNode(ctx: AwsContext, placement: NodePlacement, args: Node
             files: parameters.map((p) => p.file),
             services: runtime.services,
             containers: runtime.containers,
+            filesDigest: digest,
+            ssmAgentVersion: ctx.args.aws.ssmAgentVersion,
         }),
     );
     const instance = new aws.ec2.Instance(
@@ -159,8 +235,9 @@ export function createNode(ctx: AwsContext, placement: NodePlacement, args: Node
             iamInstanceProfile: placement.instanceProfiles[args.role].name,
             userData,
             userDataReplaceOnChange: true,
-            // IMDSv2 only; hop limit 2 so containers on the node (Consul auto-join) reach it.
-            metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 2 },
+            // IMDSv2 only, hop limit 1: a container on a bridge network (one hop more) gets no token.
+            // Host-network processes are kept out by the IMDS guard (IMDS_GUARD_UNIT).
+            metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
             rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: ctx.args.aws.rootVolumeGb, deleteOnTermination: true },
             // The LB pair routes the overlay VIP, which is not this instance's own address.
             sourceDestCheck: args.role !== "lb",
@@ -169,7 +246,6 @@ export function createNode(ctx: AwsContext, placement: NodePlacement, args: Node
                 Name: `${ctx.args.namePrefix}${args.name}`,
                 "swarm-platform:stack": ctx.args.stack,
                 "swarm-platform:role": args.role,
-                ...(args.role === "consul-server" ? { [CONSUL_JOIN_TAG]: ctx.args.stack } : {}),
             },
         },
         {

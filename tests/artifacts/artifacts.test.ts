@@ -15,6 +15,7 @@ import { ConfigOverrides, ProgramRun, REPO_ROOT, runProgram, stackConfig } from 
 import {
     CheckResult,
     cloudConfigCheck,
+    systemdUnitCheck,
     consulCheck,
     daemonJsonCheck,
     disposeCheckers,
@@ -140,6 +141,10 @@ const CHECKS: Readonly<Record<ArtifactKind, { readonly title: string; readonly c
     "cloud-config": {
         title: "cloud-init schema accepts every cloud-config",
         check: (of) => rejected(of, (a) => cloudConfigCheck(a.content)),
+    },
+    "systemd-unit": {
+        title: "systemd-analyze verify accepts every systemd unit (directives known, commands present)",
+        check: (of) => rejected(of, (a) => systemdUnitCheck(a.path, a.content)),
     },
 };
 

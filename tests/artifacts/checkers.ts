@@ -78,6 +78,18 @@ export function haproxyCheck(text: string): CheckResult {
     };
 }
 
+/** systemd-analyze verify: the unit parses, every directive is known and its commands exist on this machine. */
+export function systemdUnitCheck(filePath: string, text: string): CheckResult {
+    requireTool("systemd-analyze", ["--version"], "systemd");
+    if (tmpDir === "") tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "artifacts-"));
+    // verify takes the unit's type from its file name: same name, in a directory of its own.
+    const dir = fs.mkdtempSync(path.join(tmpDir, "unit-"));
+    const file = path.join(dir, path.basename(filePath));
+    fs.writeFileSync(file, text, { mode: 0o644 });
+    const r = run("systemd-analyze", ["verify", file]);
+    return { ok: r.status === 0 && r.output.trim() === "", output: r.output };
+}
+
 // ---------------------------------------------------------------------------------------------
 // keepalived -t, in a network namespace that has the configured interfaces
 // ---------------------------------------------------------------------------------------------

@@ -49,14 +49,12 @@ test("the same config evaluated twice gives byte-identical artifacts", async () 
 });
 
 describe("collection fails loudly on anything it cannot classify", () => {
-    test("an upload of an unknown kind (here a systemd unit) names the resource and the file", () => {
+    test("an upload of an unknown kind (here a cron table) names the resource and the file", () => {
         const unit = fake("docker:index/container:Container", "extra", {
-            uploads: [{ file: "/etc/systemd/system/web.service", content: "[Unit]\nDescription=web\n", permissions: "0644" }],
+            uploads: [{ file: "/etc/cron.d/web", content: "*/5 * * * * root true\n", permissions: "0644" }],
         });
         expect(() => collectArtifacts(devWith(unit))).toThrow(UnknownArtifactError);
-        expect(() => collectArtifacts(devWith(unit))).toThrow(
-            /docker:index\/container:Container extra ships \/etc\/systemd\/system\/web\.service/,
-        );
+        expect(() => collectArtifacts(devWith(unit))).toThrow(/docker:index\/container:Container extra ships \/etc\/cron\.d\/web/);
     });
 
     test("an upload from a host file (not in the graph) is refused", () => {
@@ -231,7 +229,10 @@ describe("the prod stack (aws platform)", () => {
     });
 
     test("a node file in Parameter Store is checked as the file its instance's boot script writes", () => {
-        expect(fromResource("lb-0-file-2")).toEqual([
+        const keepalivedFile = prod
+            .ofType("aws:ssm/parameter:Parameter")
+            .find((p) => p.inputs.description === "lb-0:/etc/keepalived/keepalived.conf")!;
+        expect(fromResource(keepalivedFile.name)).toEqual([
             expect.objectContaining({ kind: "keepalived", node: "lb-0", path: "/etc/keepalived/keepalived.conf" }),
         ]);
         expect(fromResource("lb-0").map((a) => [a.kind, a.path])).toEqual([

@@ -17,6 +17,7 @@ import {
     requireTool,
     reservedSubnets,
     shellCheck,
+    systemdUnitCheck,
 } from "./checkers";
 
 let dev: ProgramRun;
@@ -190,6 +191,20 @@ describe("cloud-init schema (the prod stack's real user data)", () => {
         expectRejected(cloudConfigCheck(withKeys({ write_files: [{ ...first, contents: "x" }] })), /'contents' was unexpected/);
         expectRejected(cloudConfigCheck(withKeys({ runcmd: "systemctl restart haproxy" })), /runcmd: .* is not of type 'array'/);
         expectRejected(cloudConfigCheck(broken(userData(), "#cloud-config\n", "")), /needs to begin with "#cloud-config"/);
+    });
+});
+
+describe("systemd-analyze verify (the prod stack's IMDS guard unit)", () => {
+    const unitPath = "/etc/systemd/system/swarm-platform-imds-guard.service";
+    const unit = () => file("swarm-worker-0", unitPath, prod);
+
+    test("rejects an unknown directive value and a command that does not exist", () => {
+        expectAccepted(systemdUnitCheck(unitPath, unit()));
+        expectRejected(systemdUnitCheck(unitPath, broken(unit(), "Type=oneshot", "Type=oneshoot")), /Failed to parse service type/);
+        expectRejected(
+            systemdUnitCheck(unitPath, broken(unit(), "ExecStart=/usr/sbin/iptables", "ExecStart=/usr/sbin/iptablez")),
+            /not executable/,
+        );
     });
 });
 

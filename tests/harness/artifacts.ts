@@ -20,6 +20,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 import * as yaml from "js-yaml";
+import { decodeStoredText } from "../../render/storedForm";
 import { ProgramRun, RecordedResource, REPO_ROOT } from "./program";
 
 export type ArtifactKind =
@@ -30,7 +31,8 @@ export type ArtifactKind =
     | "shell"
     | "docker-daemon-json"
     | "docker-client-json"
-    | "cloud-config";
+    | "cloud-config"
+    | "systemd-unit";
 
 export interface Artifact {
     readonly stack: string;
@@ -68,6 +70,7 @@ const PATH_RULES: readonly (readonly [RegExp, ArtifactKind])[] = [
     [/^(\/consul\/config|\/etc\/consul\.d)\/[^/]+\.json$/, "consul-json"],
     [/^\/etc\/docker\/daemon\.json$/, "docker-daemon-json"],
     [/^\/(root|home\/[^/]+)\/\.docker\/config\.json$/, "docker-client-json"],
+    [/^\/etc\/systemd\/system\/[^/]+\.(service|timer|socket)$/, "systemd-unit"],
 ];
 
 /** Shell dialect of a `#!` line, undefined for other interpreters. */
@@ -333,7 +336,7 @@ function piecesOf(r: RecordedResource, bootScripts: readonly { node?: string; co
             const described = /^([^:\s]+):(\/\S+)$/.exec(String(inputs.description ?? ""));
             const to = fetchedBy(bootScripts, name) ?? (described ? { node: described[1], path: described[2] } : {});
             return ["value", "insecureValue"].flatMap((k) =>
-                typeof inputs[k] === "string" ? storedFilePieces(r, name, k, inputs[k], to) : [],
+                typeof inputs[k] === "string" ? storedFilePieces(r, name, k, decodeStoredText(inputs[k]), to) : [],
             );
         }
         case "aws:s3/bucketObject:BucketObject":

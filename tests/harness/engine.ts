@@ -31,7 +31,7 @@
 //   before the program runs (their registrations become creates); a local Command's Read returns
 //   its state unchanged, so Commands are never dropped.
 import * as path from "path";
-import { contextDigest } from "./dockerContext";
+import { contextDigest } from "../../platforms/imageContext";
 import { ProgramRun, RecordedResource } from "./program";
 
 export type Operation = "same" | "create" | "update" | "replace" | "delete";

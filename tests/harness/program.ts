@@ -118,6 +118,7 @@ function mockState(type: string, name: string, inputs: Record<string, any>, secr
                 dnsName: `${name}.elb.eu-west-1.amazonaws.com`,
             };
         case "aws:iam/instanceProfile:InstanceProfile":
+        case "aws:iam/role:Role":
             return { ...inputs, name: inputs.name ?? name };
         case "aws:lb/targetGroup:TargetGroup":
             return { ...inputs, arn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/${name}` };

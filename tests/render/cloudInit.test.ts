@@ -14,6 +14,8 @@ const input = {
     containers: [
         { name: "consul-agent", image: "hashicorp/consul:1.20.2", flags: ["-v", "/consul/config:/consul/config:ro"], command: ["agent"] },
     ],
+    filesDigest: "0f".repeat(32),
+    ssmAgentVersion: "latest",
 };
 
 describe("cloud-config user-data", () => {
@@ -35,6 +37,27 @@ describe("cloud-config user-data", () => {
             /docker run -d --name consul-agent --network host --restart unless-stopped -v \/consul\/config:\/consul\/config:ro hashicorp\/consul:1\.20\.2 agent/,
         );
         expect(boot.indexOf("fetch /swarm")).toBeLessThan(boot.indexOf("systemctl restart docker"));
+    });
+
+    test("sets the hostname to the node name, so the engine's name is the one the swarm scripts check", () => {
+        expect(doc.hostname).toBe("swarm-worker-0");
+        expect(doc.preserve_hostname).toBe(false);
+        expect(doc.manage_etc_hosts).toBe(true);
+    });
+
+    test("installs and starts the SSM agent last, after every file, service and container", () => {
+        const boot = renderNodeBootScript(input);
+        const agent = boot.indexOf("dpkg -i /tmp/amazon-ssm-agent.deb");
+        expect(agent).toBeGreaterThan(0);
+        expect(boot).toContain("https://s3.amazonaws.com/ec2-downloads-windows/SSMAgent/latest/debian_amd64/amazon-ssm-agent.deb");
+        for (const earlier of ["fetch ", "systemctl restart 'docker'", "docker run"]) expect(boot.lastIndexOf(earlier)).toBeLessThan(agent);
+        expect(boot.indexOf("systemctl enable amazon-ssm-agent")).toBeGreaterThan(agent);
+        expect(renderNodeBootScript({ ...input, ssmAgentVersion: "3.3.1611.0" })).toContain("/SSMAgent/3.3.1611.0/debian_amd64/");
+    });
+
+    test("files are decoded as stored (gzip + base64), and user data carries their digest so a changed file changes it", () => {
+        expect(renderNodeBootScript(input)).toContain("| base64 -d | gunzip >");
+        expect(renderCloudConfig({ ...input, filesDigest: "1e".repeat(32) })).not.toBe(text);
     });
 
     test("is deterministic", () => {

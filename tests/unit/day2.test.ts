@@ -15,7 +15,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { GROUPS, mostMissingAtOnce, missingWindows } from "../harness/day2";
-import { contextDigest, contextFiles } from "../harness/dockerContext";
+import { contextDigest, contextFiles } from "../../platforms/imageContext";
 import { EnginePlan, planUpdate, stateOf } from "../harness/engine";
 import { ConfigOverrides, ProgramRun, REPO_ROOT, RecordedResource, runProgram } from "../harness/program";
 
@@ -325,6 +325,68 @@ describe("prod: a new AMI", () => {
     it("replaces every instance (ami forces replacement), never all of a group at once", () => {
         expect(names(p, "replace", INSTANCE)).toHaveLength(11);
         for (const g of GROUPS) expect(mostMissingAtOnce(p, g).count).toBe(1);
+    });
+
+    it("a replaced swarm node drains and leaves through SSM before its instance goes", () => {
+        const leaves = [...p.dispositions.values()].filter((d) => d.name.endsWith("-leave"));
+        expect(leaves.map((d) => [d.name, d.op])).toEqual(leaves.map((d) => [d.name, "replace"]));
+        expect(leaves).toHaveLength(6);
+        for (const d of leaves) {
+            const node = String(d.name.match(/^swarm-(manager|worker)-\d+|^swarm/)![0]);
+            const instance = node === "swarm" ? "swarm-manager-0" : node;
+            const leave = p.stepsOf(d.name).find((s) => s.kind === "delete")!;
+            expect([d.name, p.before(leave, p.stepsOf(instance).find((s) => s.kind === "delete")!)]).toEqual([d.name, true]);
+        }
+    });
+
+    it("keeps the day-2 contract", () => expectDay2Contract(p));
+});
+
+describe("prod: scale-down (swarm.managers 5 → 3, swarm.workers 3 → 2)", () => {
+    let p: EnginePlan;
+    beforeAll(async () => {
+        p = await plan("prod", { swarm: { managers: 5, workers: 3 } }, { swarm: { managers: 3, workers: 2 } });
+    });
+
+    it("deletes the removed nodes' leave commands (drain, leave, node rm through SSM) before their associations and instances", () => {
+        expect(names(p, "delete", INSTANCE)).toEqual(["swarm-manager-3", "swarm-manager-4", "swarm-worker-2"]);
+        for (const [node, script] of [
+            ["swarm-manager-3", "swarm-manager-3-join"],
+            ["swarm-manager-4", "swarm-manager-4-join"],
+            ["swarm-worker-2", "swarm-worker-2-join"],
+        ]) {
+            const leave = p.stepsOf(`${script}-leave`).find((s) => s.kind === "delete")!;
+            expect(leave.resource.inputs.delete).toContain("ssm_run");
+            for (const later of [script, node]) {
+                const del = p.stepsOf(later).find((s) => s.kind === "delete")!;
+                expect({ leave: leave.resource.name, before: later, ordered: p.before(leave, del) }).toEqual({
+                    leave: leave.resource.name,
+                    before: later,
+                    ordered: true,
+                });
+            }
+        }
+    });
+
+    it("keeps the day-2 contract", () => expectDay2Contract(p));
+});
+
+describe("prod: a changed node file (lb.advertIntervalSeconds)", () => {
+    let p: EnginePlan;
+    beforeAll(async () => {
+        p = await plan("prod", {}, { lb: { advertIntervalSeconds: 0.2 } });
+    });
+
+    it("reaches the running nodes: the file's parameter updates and its instances are replaced, one at a time", () => {
+        // The files are read at first boot; user data carries their digest, so a new config is a new node.
+        expect(names(p, "replace", INSTANCE)).toEqual(["lb-0", "lb-1"]);
+        expect(mostMissingAtOnce(p, GROUPS.find((g) => g.name === "LB pair")!).count).toBe(1);
+        for (const lb of ["lb-0", "lb-1"]) {
+            const file = [...p.dispositions.values()].find(
+                (d) => d.type === "aws:ssm/parameter:Parameter" && d.name.startsWith(`${lb}-file-`) && d.op === "update",
+            );
+            expect(file).toBeDefined();
+        }
     });
 
     it("keeps the day-2 contract", () => expectDay2Contract(p));

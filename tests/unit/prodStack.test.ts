@@ -3,6 +3,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
+import { decodeStoredText } from "../../render/storedForm";
 import { MOCK_ZONES, ProgramRun, RecordedResource, REPO_ROOT, runProgram } from "../harness/program";
 
 const INSTANCE = "aws:ec2/instance:Instance";
@@ -24,6 +25,8 @@ const zoneOf = (run: ProgramRun, instance: RecordedResource): string => {
 /** Security group resource name from a mock id ("aws-lb-sg-id" → "aws-lb-sg"). */
 const sgName = (id: string | undefined) => (id ?? "").replace(/-id$/, "");
 const userDataOf = (i: RecordedResource): string => String(i.inputs.userData);
+/** A node file or script parameter's text (stored gzip + base64). */
+const stored = (p: RecordedResource): string => decodeStoredText(String(p.inputs.value));
 
 describe("topology follows the stack config", () => {
     test("Pulumi.prod.yaml's counts: 3 Consul servers, 3 managers, 3 workers, 2 LB nodes", () => {
@@ -97,14 +100,33 @@ describe("instances", () => {
         }
     });
 
-    test("Consul servers carry the cloud auto-join tag; every agent joins by that tag", () => {
-        for (const s of instances(prod, /^consul-server-\d+$/)) expect(s.inputs.tags["swarm-platform-consul-server"]).toBe("prod");
+    test("every Consul agent joins the servers by their fixed addresses (no metadata service, no ec2:DescribeInstances)", () => {
+        const servers = instances(prod, /^consul-server-\d+$/).map((s) => s.inputs.privateIp);
         const configs = prod
             .ofType("aws:ssm/parameter:Parameter")
             .filter((p) => /\/consul\/config\/(server|client)\.json$/.test(p.inputs.description));
         expect(configs.length).toBe(3 + 3 + 3 + 2);
-        for (const p of configs)
-            expect(JSON.parse(p.inputs.value).retry_join).toEqual(["provider=aws tag_key=swarm-platform-consul-server tag_value=prod"]);
+        for (const p of configs) expect(JSON.parse(stored(p)).retry_join).toEqual(servers);
+    });
+
+    test("only root reaches the metadata service: hop limit 1, and every node runs the IMDS guard before docker", () => {
+        for (const i of prod.ofType(INSTANCE)) {
+            expect(i.inputs.metadataOptions.httpPutResponseHopLimit).toBe(1);
+            const boot = userDataOf(i);
+            const guard = boot.search(/systemctl restart '?swarm-platform-imds-guard'?\n/);
+            expect({ node: i.name, guardBeforeDocker: guard >= 0 && guard < boot.search(/systemctl restart '?docker'?\n/) }).toEqual({
+                node: i.name,
+                guardBeforeDocker: true,
+            });
+            const unit = prod
+                .ofType("aws:ssm/parameter:Parameter")
+                .find((p) => p.inputs.description === `${i.name}:/etc/systemd/system/swarm-platform-imds-guard.service`);
+            expect(stored(unit!)).toContain("-d 169.254.169.254/32 -m owner ! --uid-owner 0 -j REJECT");
+        }
+    });
+
+    test("the hostname is the node name (the swarm scripts check the engine's name against it)", () => {
+        for (const i of prod.ofType(INSTANCE)) expect(userDataOf(i)).toContain(`\nhostname: ${i.name}\n`);
     });
 
     test("user-data is cloud-config and holds no secret: configs come from SecureString parameters at boot", () => {
@@ -264,7 +286,7 @@ describe("IAM", () => {
         "ssmmessages:OpenControlChannel",
         "ssmmessages:OpenDataChannel",
     ]);
-    const COMMON = ["ec2:DescribeInstances", "ssm:GetParameter"];
+    const COMMON = ["ssm:GetParameter"];
     const allowed: Record<string, string[]> = {
         "consul-server": COMMON,
         "swarm-worker": [
@@ -297,13 +319,110 @@ describe("IAM", () => {
     test("parameter reads are scoped to the role's own path; token writes to the swarm path; VIP route changes to this stack's route tables", () => {
         const read = (role: string) => statementsOf(role).find((s) => s.Sid === "OwnParameters").Resource;
         expect(read("lb")).toBe("arn:aws:ssm:eu-west-1:123456789012:parameter/swarm-platform/prod/lb/*");
-        expect(statementsOf("swarm-manager").find((s) => s.Sid === "JoinTokensWrite").Resource).toBe(
-            "arn:aws:ssm:eu-west-1:123456789012:parameter/swarm-platform/prod/swarm/*",
-        );
+        expect(statementsOf("swarm-manager").find((s) => s.Sid === "JoinTokensWrite").Resource).toEqual([
+            "arn:aws:ssm:eu-west-1:123456789012:parameter/swarm-platform/prod/tokens/swarm-manager/*",
+            "arn:aws:ssm:eu-west-1:123456789012:parameter/swarm-platform/prod/tokens/swarm-worker/*",
+        ]);
         const routes = statementsOf("lb").find((s) => s.Sid === "MoveVipRoute").Resource as string[];
         expect(routes).toHaveLength(4);
         for (const r of routes) expect(r).toMatch(/^arn:aws:ec2:eu-west-1:123456789012:route-table\/aws-(public|private-\d)-rt-id$/);
         expect(statementsOf("consul-server").some((s) => s.Action.includes("ssm:PutParameter"))).toBe(false);
+    });
+});
+
+describe("swarm join tokens", () => {
+    const policyOf = (role: string) => JSON.parse(prod.byName(`aws-${role}-policy`).inputs.policy).Statement as any[];
+    /** Whether an IAM resource pattern (`*` matches anything, `/` included) covers an ARN. */
+    const covers = (pattern: string, arn: string) =>
+        new RegExp(
+            `^${pattern
+                .split("*")
+                .map((p) => p.replace(/[.?+^$()[\]{}|\\]/g, "\\$&"))
+                .join(".*")}$`,
+        ).test(arn);
+    const mayRead = (role: string, parameterName: string) =>
+        policyOf(role)
+            .filter((st) => st.Action.includes("ssm:GetParameter"))
+            .flatMap((st) => [st.Resource].flat())
+            .some((r: string) => covers(r, `arn:aws:ssm:eu-west-1:123456789012:parameter${parameterName}`));
+    const tokenParameters = () => prod.ofType("aws:ssm/parameter:Parameter").filter((p) => /\/tokens\//.test(p.inputs.name));
+
+    test("each token lives in a parameter Pulumi owns (deleted with the stack), whose value only a manager's script writes", () => {
+        const tokens = tokenParameters();
+        expect(tokens.map((t) => t.inputs.name.split("/")[4]).sort()).toEqual(["swarm-manager", "swarm-worker"]);
+        for (const t of tokens) {
+            expect(t.inputs.type).toBe("SecureString");
+            expect(t.ignoreChanges).toEqual(["value"]);
+        }
+    });
+
+    test("a worker can read the worker token and never the manager token; each role reads only its own", () => {
+        const [manager, worker] = ["swarm-manager", "swarm-worker"].map(
+            (role) => tokenParameters().find((t) => t.inputs.name.includes(`/tokens/${role}/`))!.inputs.name,
+        );
+        expect(mayRead("swarm-worker", worker)).toBe(true);
+        expect(mayRead("swarm-worker", manager)).toBe(false);
+        expect(mayRead("swarm-manager", manager)).toBe(true);
+        expect(mayRead("swarm-manager", worker)).toBe(false);
+        for (const role of ["lb", "consul-server"])
+            expect([role, mayRead(role, manager), mayRead(role, worker)]).toEqual([role, false, false]);
+    });
+
+    test("every join reads the token of its own role", () => {
+        for (const join of prod.ofType("aws:ssm/association:Association").filter((a) => /^swarm-(manager|worker)-\d+-join$/.test(a.name))) {
+            const role = /^swarm-(manager|worker)/.exec(join.name)![0];
+            expect(join.inputs.parameters.commands).toMatch(new RegExp(`/tokens/${role}/`));
+        }
+    });
+});
+
+describe("images from ECR", () => {
+    const scriptOf = (run: ProgramRun, name: string) =>
+        run.ofType("aws:ssm/parameter:Parameter").find((p) => p.name === name) !== undefined
+            ? stored(run.byName(name))
+            : String(run.byName(name).inputs.stdin ?? run.byName(name).inputs.create);
+
+    test("the web service is deployed with the manager's registry credentials, so workers' daemons can pull from ECR", async () => {
+        expect(scriptOf(prod, "web-deploy-script")).toContain("--with-registry-auth");
+        const dev = await runProgram("dev");
+        expect(scriptOf(dev, "web-deploy")).not.toContain("--with-registry-auth");
+    });
+
+    test("every manager runs a timer that re-sends fresh credentials (ECR tokens last 12 h), from the leader only", () => {
+        for (const m of instances(prod, /^swarm-manager-\d+$/)) {
+            expect(userDataOf(m)).toMatch(/systemctl restart '?swarm-platform-registry-auth\.timer'?\n/);
+            const script = prod
+                .ofType("aws:ssm/parameter:Parameter")
+                .find((p) => p.inputs.description === `${m.name}:/usr/local/sbin/swarm-platform-registry-auth`)!;
+            expect(stored(script)).toContain("docker service update --with-registry-auth --detach=true");
+            expect(stored(script)).toContain("{{.ManagerStatus.Leader}}");
+        }
+        for (const w of instances(prod, /^swarm-worker-\d+$/)) expect(userDataOf(w)).not.toContain("registry-auth");
+    });
+});
+
+describe("leaving (scale-down and replacement)", () => {
+    const leaves = () => prod.ofType("command:local:Command").filter((c) => /-leave$/.test(c.name));
+
+    test("every swarm node script has a leave command: delete only, replaced with its node, after its association", () => {
+        const nodes = instances(prod, /^swarm-(manager|worker)-\d+$/);
+        expect(leaves()).toHaveLength(nodes.length);
+        for (const leave of leaves()) {
+            const node = nodes.find((n) => leave.inputs.environment.NODE_INSTANCE === `${n.name}-id`)!;
+            expect(node).toBeDefined();
+            expect(leave.inputs.create).toBeUndefined();
+            expect(leave.inputs.delete).toContain("ssm_run");
+            expect(leave.inputs.triggers).toEqual([`${node.name}-id`]);
+            expect(leave.deleteBeforeReplace).toBe(true);
+            const association = prod.byName(leave.name.replace(/-leave$/, ""));
+            expect(leave.dependencies).toEqual(expect.arrayContaining([association.urn, node.urn]));
+        }
+    });
+
+    test("a manager drains on another manager, leaves itself, then is removed on another manager", () => {
+        const leave = leaves().find((c) => c.name === "swarm-manager-1-join-leave")!;
+        const steps = [...String(leave.inputs.delete).matchAll(/^ssm_run "\$step\d" (.*?) \|\|/gm)].map((m) => m[1]);
+        expect(steps).toEqual(["$(others swarm-manager)", '"$NODE_INSTANCE"', "$(others swarm-manager)"]);
     });
 });
 
@@ -323,10 +442,10 @@ describe("ingress", () => {
         for (const lb of instances(prod, /^lb-\d+$/)) expect(lb.inputs.sourceDestCheck).toBe(false);
         const keepalived = prod.ofType("aws:ssm/parameter:Parameter").filter((p) => /keepalived\.conf$/.test(p.inputs.description));
         expect(keepalived).toHaveLength(2);
-        for (const k of keepalived) expect(k.inputs.value).toMatch(/notify "?\/usr\/local\/sbin\/vip-notify"?/);
-        const notify = prod.ofType("aws:ssm/parameter:Parameter").find((p) => /vip-notify$/.test(p.inputs.description));
-        expect(notify?.inputs.value).toContain("aws ec2 replace-route");
-        expect(notify?.inputs.value).toContain("192.168.255.10/32");
+        for (const k of keepalived) expect(stored(k)).toMatch(/notify "?\/usr\/local\/sbin\/vip-notify"?/);
+        const notify = prod.ofType("aws:ssm/parameter:Parameter").find((p) => /vip-notify$/.test(p.inputs.description))!;
+        expect(stored(notify)).toContain("aws ec2 replace-route");
+        expect(stored(notify)).toContain("192.168.255.10/32");
     });
 });
 
@@ -335,7 +454,8 @@ describe("secrets", () => {
         const leaks: string[] = [];
         const walk = (value: unknown, where: string): void => {
             if (typeof value === "string") {
-                for (const s of prod.generatedSecrets) if (value.includes(s)) leaks.push(`${where} holds ${s}`);
+                const text = decodeStoredText(value);
+                for (const s of prod.generatedSecrets) if (text.includes(s)) leaks.push(`${where} holds ${s}`);
             } else if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${where}[${i}]`));
             else if (value !== null && typeof value === "object") {
                 if ((value as any)["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270") return;

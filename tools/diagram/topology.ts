@@ -1,6 +1,7 @@
 // The stack's topology, read off the program's resource graph (as recorded under Pulumi's mock
 // runtime by tests/harness/program.ts): nodes by role and zone, the ingress (local edge or cloud
 // load balancer), the VIP, and the flows between them. Pure: no Pulumi, no I/O.
+import { decodeStoredText } from "../../render/storedForm";
 
 /** The slice of a recorded resource the diagram reads. */
 export interface GraphResource {
@@ -82,7 +83,7 @@ export function nodeFile(graph: ProgramGraph, node: string, file: string): strin
             const upload = (r.inputs.uploads ?? []).find((u: { file: string }) => u.file === file);
             if (upload) return String(upload.content);
         }
-        if (r.type === SSM_PARAMETER && r.inputs.description === `${node}:${file}`) return String(r.inputs.value);
+        if (r.type === SSM_PARAMETER && r.inputs.description === `${node}:${file}`) return decodeStoredText(String(r.inputs.value));
     }
     return undefined;
 }
@@ -185,8 +186,10 @@ export function topologyOf(graph: ProgramGraph): Topology {
 
     const deploy =
         graph.resources.find((r) => r.name === "web-deploy")?.inputs.stdin ??
-        graph.resources.find((r) => r.type === SSM_PARAMETER && r.name === "web-deploy-script")?.inputs.value ??
-        "";
+        (decodeStoredText(
+            String(graph.resources.find((r) => r.type === SSM_PARAMETER && r.name === "web-deploy-script")?.inputs.value ?? ""),
+        ) ||
+            "");
     const constraint = /'node\.role==(\w+)'/.exec(String(deploy))?.[1];
     const quorum = graph.outputs.quorum ?? {};
     return {

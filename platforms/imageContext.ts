@@ -1,5 +1,6 @@
-// The build context pulumi-docker hashes for a docker.Image, so the engine model can tell which file
-// edits rebuild an image (pulumi-docker provider/provider.go: Check adds the implicit input
+// The build context pulumi-docker hashes for a docker.Image: the files an image is made of. The aws
+// platform tags its images with a digest of them (contentTag), and the engine model in tests reads
+// it to tell which file edits rebuild an image (pulumi-docker provider/provider.go: Check adds the implicit input
 // `build.contextDigest = hashContext(context, dockerfile)`; Diff compares it like any input, and any
 // Image input change is an UPDATE = rebuild, never a replacement).
 //
@@ -62,4 +63,22 @@ export function contextDigest(context: string, dockerfile: string): string {
         hash.update(crypto.createHash("sha256").update(fs.readFileSync(full)).digest("hex"));
     }
     return hash.digest("hex");
+}
+
+/**
+ * A short digest of what an image is built from — the Dockerfile and the context files it lets
+ * through (path, executable bit, content) — for an image tag: a changed build gets a new tag, so
+ * nothing ever pushes different content under a tag an IMMUTABLE repository already holds. The
+ * executable bit, not the mode: clones made under different umasks must agree.
+ */
+export function contentTag(context: string, dockerfile: string): string {
+    const hash = crypto.createHash("sha256");
+    hash.update(fs.readFileSync(dockerfile));
+    for (const rel of contextFiles(context, dockerfile)) {
+        const full = path.join(context, rel);
+        const executable = (fs.statSync(full).mode & 0o111) !== 0;
+        hash.update(`${rel}\0${executable ? "x" : "-"}\0`);
+        hash.update(crypto.createHash("sha256").update(fs.readFileSync(full)).digest("hex"));
+    }
+    return hash.digest("hex").slice(0, 12);
 }

@@ -57,7 +57,7 @@ export function ssmAgentPackageUrl(version: string): string {
     return `https://s3.amazonaws.com/ec2-downloads-windows/SSMAgent/${version}/debian_amd64/amazon-ssm-agent.deb`;
 }
 
-/** The boot script: fetch files, start services and containers. Idempotent (runs on every boot). */
+/** The boot script: fetch files, start services and containers, then the SSM agent. Runs once per instance (first boot); idempotent. */
 export function renderNodeBootScript(input: NodeBootInput): string {
     const lines = [
         "#!/bin/sh",
@@ -124,7 +124,7 @@ export function renderNodeBootScript(input: NodeBootInput): string {
     return lines.join("\n");
 }
 
-/** `#cloud-config` that installs the role's packages and runs the boot script on every boot. */
+/** `#cloud-config` that installs the role's packages and runs the boot script at the instance's first boot. */
 export function renderCloudConfig(input: NodeBootInput): string {
     const bootPath = "/usr/local/sbin/swarm-platform-boot";
     const doc = {

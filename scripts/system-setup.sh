@@ -98,4 +98,11 @@ build images/swarm-node/Dockerfile swarm-platform-systest/swarm-node:local --bui
 build images/web/Dockerfile "swarm-platform-systest/web:$web_version" --build-arg "APP_VERSION=$web_version"
 # The Consul agent DNS stand-in (Consul's answer shape) runs on the web image's Node.js.
 build tests/system/consul/dns.Dockerfile swarm-platform-systest/consul-dns:local --build-arg "NODE_IMAGE=swarm-platform-systest/web:$web_version"
+
+# --- boot rehearsal (tests/rehearsal, `npm run test:rehearsal`) --------------------------------------
+# The rehearsal's "AMI" (Debian 12 with systemd, cloud-init, awscli and the roles' packages) and its
+# Consul stand-in (hashicorp/consul cannot be pulled here). Cached after the first build (~2 min).
+log "building the boot rehearsal images (node, consul stand-in)"
+build tests/rehearsal/node/Dockerfile swarm-platform-rehearsal/node:local
+build tests/rehearsal/consul/Dockerfile swarm-platform-rehearsal/consul-standin:local
 log "ready"

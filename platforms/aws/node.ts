@@ -61,6 +61,15 @@ export interface NodePlacement {
 /** Every role: curl (IMDS calls in every SSM script, the agent download) and iptables (the IMDS guard). */
 const BASE_PACKAGES = ["curl", "iptables"];
 
+/**
+ * The official image's entrypoint (`set -e`) chowns /consul/config to its consul user when another
+ * user owns it (hashicorp/consul .release/docker/docker-entrypoint.sh): a read-only mount of the
+ * root-owned directory makes every start fail ("chown: /consul/config: Read-only file system"),
+ * found by the boot rehearsal (tests/rehearsal). So the directory is mounted read-write; its files
+ * stay root's.
+ */
+const CONSUL_CONFIG_MOUNT = "/consul/config:/consul/config";
+
 export function roleRuntime(role: NodeRole, withAgent: boolean, consulVersion: string): RoleRuntime {
     const consulImage = `hashicorp/consul:${consulVersion}`;
     const agent: HostContainer[] = withAgent
@@ -68,7 +77,7 @@ export function roleRuntime(role: NodeRole, withAgent: boolean, consulVersion: s
               {
                   name: "consul-agent",
                   image: consulImage,
-                  flags: ["-v", "/consul/config:/consul/config:ro", "-v", "consul-data:/consul/data"],
+                  flags: ["-v", CONSUL_CONFIG_MOUNT, "-v", "consul-data:/consul/data"],
                   command: ["agent"],
               },
           ]
@@ -82,7 +91,7 @@ export function roleRuntime(role: NodeRole, withAgent: boolean, consulVersion: s
                     {
                         name: "consul",
                         image: consulImage,
-                        flags: ["-v", "/consul/config:/consul/config:ro", "-v", "consul-data:/consul/data", "--stop-timeout", "30"],
+                        flags: ["-v", CONSUL_CONFIG_MOUNT, "-v", "consul-data:/consul/data", "--stop-timeout", "30"],
                         command: ["agent"],
                     },
                 ],

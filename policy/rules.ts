@@ -364,7 +364,11 @@ export function secretContent(text: string): string[] {
     return SECRET_PATTERNS.filter((s) => s.pattern.test(plain)).map((s) => s.name);
 }
 
-/** The text a gzip + base64 value holds (platforms/aws/parameters.ts stores files so), else undefined. */
+/**
+ * The text a gzip + base64 value holds (the aws platform stores node files so), else undefined. The
+ * twin of render/storedForm.ts decodeStoredText, kept here because the pack is published on its own
+ * (policy/ is its whole package) and never throws: a value that only looks stored is left as it is.
+ */
 function gunzippedBase64(text: string): string | undefined {
     if (text.length < 24 || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return undefined;
     const bytes = Buffer.from(text, "base64");

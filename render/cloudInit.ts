@@ -6,6 +6,7 @@
 // and installs the SSM agent last — so no association (join, deploy) runs before the node is set up.
 import * as yaml from "js-yaml";
 import { shellQuote } from "./shell";
+import { DECODE_STORED_TEXT } from "./storedForm";
 
 /** A file the boot script fetches from SSM and writes before services start. */
 export interface ParameterFile {
@@ -70,7 +71,7 @@ export function renderNodeBootScript(input: NodeBootInput): string {
         "fetch() {",
         '  mkdir -p "$(dirname "$2")"',
         '  tmp="$2.tmp.$$"',
-        '  ( umask 077; aws ssm get-parameter --with-decryption --name "$1" --query Parameter.Value --output text | base64 -d | gunzip >"$tmp" )',
+        `  ( umask 077; aws ssm get-parameter --with-decryption --name "$1" --query Parameter.Value --output text | ${DECODE_STORED_TEXT} >"$tmp" )`,
         '  chmod "$3" "$tmp"',
         '  mv -f "$tmp" "$2"',
         "}",

@@ -7,6 +7,9 @@ export function encodeStoredText(text: string): string {
     return zlib.gzipSync(Buffer.from(text, "utf8"), { level: 9 }).toString("base64");
 }
 
+/** The shell filter that turns a stored value (on stdin) back into its text. */
+export const DECODE_STORED_TEXT = "base64 -d | gunzip";
+
 /** Whether a value is in the stored form (base64 of gzip data). */
 export function isStoredText(value: string): boolean {
     if (value.length < 24 || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return false;

@@ -10,7 +10,7 @@ import { HostContainer, ParameterFile, renderCloudConfig } from "../../render/cl
 import { renderRegistryAuthRefreshScript } from "../../render/swarm";
 import { REPO_ROOT } from "../local";
 import { assertNever, NodeArgs, NodeFile, NodeRole, PlatformNode } from "../types";
-import { AwsContext } from "./context";
+import { AwsContext, stackTags } from "./context";
 import { storedText } from "./parameters";
 
 const LB_CHECK_PATH = "/usr/local/bin/check_haproxy.sh";
@@ -251,11 +251,7 @@ export function createNode(ctx: AwsContext, placement: NodePlacement, args: Node
             // The LB pair routes the overlay VIP, which is not this instance's own address.
             sourceDestCheck: args.role !== "lb",
             maintenanceOptions: { autoRecovery: "default" },
-            tags: {
-                Name: `${ctx.args.namePrefix}${args.name}`,
-                "swarm-platform:stack": ctx.args.stack,
-                "swarm-platform:role": args.role,
-            },
+            tags: { ...stackTags(ctx.args, args.name), "swarm-platform:role": args.role },
         },
         {
             parent,

@@ -9,7 +9,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { shellQuote } from "../../render/shell";
-import { encodeStoredText } from "../../render/storedForm";
+import { DECODE_STORED_TEXT, encodeStoredText } from "../../render/storedForm";
 
 export const PARAMETER_TIER = "Intelligent-Tiering";
 
@@ -36,7 +36,7 @@ export function storedText(
 
 /** Shell that prints a stored text, decoded (fails when the read fails: gunzip refuses empty input). */
 export function readStoredText(parameterName: string): string {
-    return `${readParameter(parameterName)} | base64 -d | gunzip`;
+    return `${readParameter(parameterName)} | ${DECODE_STORED_TEXT}`;
 }
 
 /** Shell that prints a parameter's plain value. */

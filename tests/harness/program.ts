@@ -51,6 +51,25 @@ export interface ProgramRun {
     componentOutputs(name: string): Record<string, any>;
 }
 
+/** The edges the engine orders by: a resource's dependsOn and the resources its inputs came from. */
+type Dependent = Pick<RecordedResource, "urn" | "dependencies" | "propertyDependencies">;
+
+/** URNs a resource depends on, directly or through other resources (dependsOn and input dependencies). */
+export function dependsOnTransitively(resources: readonly Dependent[], r: Dependent): Set<string> {
+    const byUrn = new Map(resources.map((x) => [x.urn, x]));
+    const seen = new Set<string>();
+    const visit = (urn: string) => {
+        if (seen.has(urn)) return;
+        seen.add(urn);
+        const x = byUrn.get(urn);
+        for (const d of x?.dependencies ?? []) visit(d);
+        for (const ds of Object.values(x?.propertyDependencies ?? {})) ds.forEach(visit);
+    };
+    r.dependencies.forEach(visit);
+    Object.values(r.propertyDependencies).forEach((ds) => ds.forEach(visit));
+    return seen;
+}
+
 /** Per-section overrides, merged into the stack file's sections key by key. */
 export type ConfigOverrides = Record<string, unknown>;
 

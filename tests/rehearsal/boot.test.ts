@@ -57,10 +57,11 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { decodeStoredText } from "../../render/storedForm";
 import { ProgramRun, runProgram } from "../harness/program";
 import { docker, dockerResult, sleep } from "../system/docker";
 import { AwsApiStandIn } from "./awsApi";
-import { associationNodes, decodeStored, iamAllows, RehearsalAssociation, RehearsalNode, RehearsalPlan, rehearsalPlan } from "./graph";
+import { associationNodes, iamAllows, RehearsalAssociation, RehearsalNode, RehearsalPlan, rehearsalPlan } from "./graph";
 import {
     buildImage,
     containerName,
@@ -495,7 +496,7 @@ describeRehearsal("boot rehearsal of every prod role (real cloud-init, awscli, d
                     path: f.path,
                     owner: "root:root",
                     mode: f.mode,
-                    content: decodeStored(r.aws.parameterValue(f.parameter) ?? `(parameter ${f.parameter} missing)`),
+                    content: decodeStoredText(r.aws.parameterValue(f.parameter) ?? `(parameter ${f.parameter} missing)`),
                 })),
             ];
             for (const f of expected) {

@@ -6,7 +6,6 @@
 // type, roles by the instance's `swarm-platform:role` tag, an association's targets by its
 // `targets` input, and the order by the recorded `dependencies` (followed through resources of other
 // types: an association that waits for a command that waits for another association runs after it).
-import * as zlib from "zlib";
 import * as yaml from "js-yaml";
 import { ProgramRun, RecordedResource } from "../harness/program";
 
@@ -180,19 +179,6 @@ export function fetchedFiles(script: string): FetchedFile[] {
         .map((l) => shellWords(l.trim()))
         .filter((w) => w[0] === "fetch" && w.length === 4)
         .map(([, parameter, path, mode]) => ({ parameter, path, mode }));
-}
-
-/** A stored value as text: gzip + base64 when it is that (platforms/aws/parameters.ts), else as it is. */
-export function decodeStored(value: string): string {
-    if (/^[A-Za-z0-9+/=\s]+$/.test(value) && value.length >= 20) {
-        try {
-            const bytes = Buffer.from(value, "base64");
-            if (bytes[0] === 0x1f && bytes[1] === 0x8b) return zlib.gunzipSync(bytes).toString("utf8");
-        } catch {
-            // not gzip: plain text
-        }
-    }
-    return value;
 }
 
 function byUrn(run: ProgramRun): Map<string, RecordedResource> {

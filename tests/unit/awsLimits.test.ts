@@ -12,7 +12,7 @@
 // Mock ids: tests/harness/program.ts answers every resource with id `<name>-id`, so an input that
 // holds an id (subnetId, securityGroupId, …) names the resource it came from.
 import * as yaml from "js-yaml";
-import { ConfigOverrides, ProgramRun, RecordedResource, runProgram, runProgramAs } from "../harness/program";
+import { ConfigOverrides, dependsOnTransitively, ProgramRun, RecordedResource, runProgram, runProgramAs } from "../harness/program";
 
 // ---------------------------------------------------------------------------------------------
 // Limits, each with its source.
@@ -249,22 +249,6 @@ const ofType = (g: Graph, type: string) => g.filter((r) => r.type === type);
 /** The resource of `type` whose mock id is `id`. */
 const byId = (g: Graph, type: string, id: unknown) => g.find((r) => r.type === type && `${r.name}-id` === id);
 const label = (r: Node) => `${r.type.split(":").pop()} ${r.name}`;
-
-/** URNs a resource depends on, directly or through other resources (dependsOn and input dependencies). */
-function transitiveDependencies(g: Graph, r: Node): Set<string> {
-    const byUrn = new Map(g.map((x) => [x.urn, x]));
-    const seen = new Set<string>();
-    const visit = (urn: string) => {
-        if (seen.has(urn)) return;
-        seen.add(urn);
-        const x = byUrn.get(urn);
-        for (const d of x?.dependencies ?? []) visit(d);
-        for (const ds of Object.values(x?.propertyDependencies ?? {})) ds.forEach(visit);
-    };
-    r.dependencies.forEach(visit);
-    Object.values(r.propertyDependencies).forEach((ds) => ds.forEach(visit));
-    return seen;
-}
 
 const utf8 = (s: string) => Buffer.byteLength(s, "utf8");
 
@@ -554,7 +538,7 @@ function bootText(userData: string): string {
  */
 function bootOrderViolations(g: Graph, instance: Node): string[] {
     const out: string[] = [];
-    const deps = transitiveDependencies(g, instance);
+    const deps = dependsOnTransitively(g, instance);
     const need = (r: Node | undefined, what: string) => {
         if (r === undefined) out.push(`${instance.name}: no ${what} in the graph`);
         else if (!deps.has(r.urn)) out.push(`${instance.name} is not created after ${what} ${r.name}`);
@@ -622,7 +606,7 @@ function rolePolicyOrderViolations(g: Graph, instance: Node): string[] {
         roles.some((r) => (p.propertyDependencies.role ?? []).includes(r.urn) || same(p.inputs.role, `${r.name}-id`)),
     );
     if (roles.length === 0) return [`${instance.name}: the role of its instance profile ${profile.name} is not in the graph`];
-    const deps = transitiveDependencies(g, instance);
+    const deps = dependsOnTransitively(g, instance);
     return policies.filter((p) => !deps.has(p.urn)).map((p) => `${instance.name} is not created after its role's policy ${p.name}`);
 }
 
@@ -633,7 +617,7 @@ function rolePolicyOrderViolations(g: Graph, instance: Node): string[] {
  */
 function associationReadViolations(g: Graph, a: Node): string[] {
     const out: string[] = [];
-    const deps = transitiveDependencies(g, a);
+    const deps = dependsOnTransitively(g, a);
     const { reads } = parameterNamesIn(String(a.inputs.parameters?.commands ?? ""));
     for (const name of reads) {
         const p = ofType(g, T.parameter).find((x) => x.inputs.name === name);

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { decodeStoredText } from "../../render/storedForm";
-import { MOCK_ZONES, ProgramRun, RecordedResource, REPO_ROOT, runProgram } from "../harness/program";
+import { dependsOnTransitively, MOCK_ZONES, ProgramRun, RecordedResource, REPO_ROOT, runProgram } from "../harness/program";
 
 const INSTANCE = "aws:ec2/instance:Instance";
 const SUBNET = "aws:ec2/subnet:Subnet";
@@ -142,22 +142,6 @@ describe("instances", () => {
 });
 
 describe("network", () => {
-    /** URNs a resource depends on, directly or through other resources. */
-    const dependsOnTransitively = (run: ProgramRun, r: RecordedResource): Set<string> => {
-        const byUrn = new Map(run.resources.map((x) => [x.urn, x]));
-        const seen = new Set<string>();
-        const visit = (urn: string) => {
-            if (seen.has(urn)) return;
-            seen.add(urn);
-            const x = byUrn.get(urn);
-            for (const d of x?.dependencies ?? []) visit(d);
-            for (const ds of Object.values(x?.propertyDependencies ?? {})) ds.forEach(visit);
-        };
-        r.dependencies.forEach(visit);
-        Object.values(r.propertyDependencies).forEach((ds) => ds.forEach(visit));
-        return seen;
-    };
-
     test("every instance is created after its way out: NAT gateways, their routes, its subnet's route table association and the egress rule", () => {
         const urnsOf = (type: string, pattern = /.*/) =>
             prod
@@ -166,7 +150,7 @@ describe("network", () => {
                 .map((r) => r.urn);
         const egress = prod.ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").find((r) => r.name === "aws-nodes-egress")!;
         for (const instance of prod.ofType(INSTANCE)) {
-            const deps = dependsOnTransitively(prod, instance);
+            const deps = dependsOnTransitively(prod.resources, instance);
             const subnet = sgName(instance.inputs.subnetId);
             const association = prod
                 .ofType("aws:ec2/routeTableAssociation:RouteTableAssociation")

@@ -1,7 +1,9 @@
 // System tests of the data plane (issue #5): the LB pair, its DNS discovery and the edge, built from
 // the program's graph and run as real containers; load through the edge while an LB node fails.
 // Run: scripts/system-setup.sh && npm run test:system   (npm run bench also writes bench/results.*)
-import { DataPlane, dataPlaneFromGraph, DataPlaneSpec, evaluateGraph, settingsFromEnv, VrrpSetting } from "./dataplane";
+import { DataPlane } from "./dataplane";
+import { dataPlaneFromGraph, DataPlaneSpec, evaluateGraph } from "./graph";
+import { settingsFromEnv, VrrpSetting } from "./settings";
 import { docker, removeSystemTestObjects, sleep } from "./docker";
 import { LoadSession, summarize } from "./load";
 import { replayLbPlan } from "./replay";

@@ -16,7 +16,9 @@
 // Consul servers (Consul cannot be installed here) or the network.
 import { EnginePlan, Step } from "../harness/engine";
 import { ProgramRun, RecordedResource } from "../harness/program";
-import { DataPlane, DataPlaneSpec, objectLabel, SystemSettings } from "./dataplane";
+import { DataPlane } from "./dataplane";
+import type { DataPlaneSpec } from "./graph";
+import { objectLabel, SystemSettings } from "./settings";
 import { docker, dockerResult, runCommand } from "./docker";
 import { SwarmNodeSpec, SwarmNodeStatus, SwarmPlane, SwarmSpec } from "./swarm";
 

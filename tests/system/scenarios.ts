@@ -3,7 +3,8 @@
 // (bench/results.json). Every scenario is bounded: fixed load durations, bounded waits.
 import * as fs from "fs";
 import type { WebServiceSpec } from "../../render/webService";
-import { DataPlane, taskOf } from "./dataplane";
+import { DataPlane } from "./dataplane";
+import { taskOf } from "./probe";
 import { docker, dockerResult, sleep, SYSTEM_LABEL } from "./docker";
 import { FAILED } from "./chart";
 import { LoadRun, LoadSummary, median, percentile, runLoad, Sample, summarize, Timeline, timeline } from "./load";

@@ -3,7 +3,7 @@
 // web service is rolled to a new version, scaled up and down, and a manager is killed.
 // Run: scripts/system-setup.sh && npm run test:system -- tests/system/swarm   (npm run bench also writes bench/results.*)
 // The tests run in order on one swarm: each one starts from where the previous one left it.
-import { taskOf } from "./dataplane";
+import { taskOf } from "./probe";
 import { docker, sleep } from "./docker";
 import { LoadRun, LoadSession, LoadSummary, summarize } from "./load";
 import { Results } from "./results";

@@ -1,6 +1,6 @@
 // The dev stack's Swarm, for real: the swarm nodes (Docker-in-Docker) as the program declares them,
 // the swarm formed and the web service deployed by the program's own scripts, served through the
-// data plane of tests/system/dataplane.ts (LB pair, DNS stand-ins, edge, ConsulCatalog).
+// data plane of tests/system/dataplane.ts (LB pair, DNS stand-ins, edge) and catalog.ts (ConsulCatalog).
 //
 // Everything comes from the graph the real index.ts produces under Pulumi's mock runtime (dev stack,
 // swarm.managers = 3, swarm.workers = 2, a subnet and edge ports of our own):
@@ -24,20 +24,12 @@ import * as fs from "fs";
 import * as path from "path";
 import { ProgramRun, RecordedResource, REPO_ROOT, runProgram } from "../harness/program";
 import type { WebServiceSpec } from "../../render/webService";
-import {
-    buildImage,
-    ContainerSpec,
-    containerFlags,
-    DataPlane,
-    dataPlaneFromGraph,
-    DataPlaneSpec,
-    httpGet,
-    ImageBuild,
-    imageBuildsFor,
-    objectLabel,
-    ServiceInstance,
-    SystemSettings,
-} from "./dataplane";
+import type { ServiceInstance } from "./catalog";
+import { DataPlane } from "./dataplane";
+import { ContainerSpec, containerFlags, dataPlaneFromGraph, DataPlaneSpec } from "./graph";
+import { buildImage, ImageBuild, imageBuildsFor } from "./images";
+import { httpGet } from "./probe";
+import { objectLabel, SystemSettings } from "./settings";
 import { CommandResult, docker, dockerResult, Leftover, removeSystemTestObjects, runCommand, sleep, waitFor } from "./docker";
 
 const CONTAINER = "docker:index/container:Container";

@@ -1,10 +1,15 @@
 // Bounded HTTP load generator (Node only, no dependencies).
 //
 // Fixed rate, fixed duration, one new connection per request (no keep-alive: every request takes the
-// full path edge → VIP → HAProxy → task, so a VIP move shows), a hard per-request deadline and no
+// full path edge → VIP → HAProxy → task, so a VIP move shows), a per-request deadline and no
 // retries. Every request is counted and ends as exactly one success (HTTP 200) or failure (status,
 // error or timeout); every outcome is timestamped, so "the longest time without a successful answer"
 // can be computed, and the `X-LB-Node` response header says which LB node answered.
+//
+// A stall monitor (a 5 ms ticker) records every pause of this process's own event loop: on a loaded
+// machine the generator itself can be descheduled (seen: load average 11), and each sample carries
+// the stall it lived through (`clientStallMs`), so a failure can be told apart from the client's
+// own absence.
 //
 // Library: `runLoad(options)` resolves once every request has ended (at most duration + timeout).
 // CLI:     npx ts-node --transpile-only tests/system/load.ts --url http://127.0.0.1:28080/ \
@@ -35,6 +40,8 @@ export interface Sample {
     readonly lbNode?: string;
     /** The app's answer (first line), to see which task/version answered. */
     readonly body?: string;
+    /** How long this process was stalled (not running) while the request was open, ms. */
+    readonly clientStallMs: number;
 }
 
 export interface LoadRun {
@@ -46,7 +53,75 @@ export interface LoadRun {
     readonly startedAt: string;
     /** Every request, in the order it was sent. */
     readonly samples: readonly Sample[];
+    /** Pauses of the generator itself (≥ STALL_REPORT_MS) while it ran: when (performance.now()) and how long. */
+    readonly stalls: readonly Stall[];
 }
+
+export interface Stall {
+    readonly atMs: number;
+    readonly ms: number;
+}
+
+/** Tick of the stall monitor. */
+const TICK_MS = 5;
+/** A tick later than this counts as a stall (of its lateness beyond one tick). */
+const STALL_TOLERANCE_MS = 20;
+/** Stalls at least this long are listed in LoadRun.stalls. */
+export const STALL_REPORT_MS = 100;
+
+/**
+ * Pauses of this process's event loop, from a ticker: a tick that comes more than STALL_TOLERANCE_MS
+ * after the previous one means the loop did not run in between. Runs while at least one load run
+ * is open (the interval is unref'd: it never keeps the process alive).
+ */
+class StallMonitor {
+    private users = 0;
+    private timer: NodeJS.Timeout | undefined;
+    private last = 0;
+    private readonly stalls: { from: number; to: number }[] = [];
+
+    acquire(): void {
+        if (this.users++ === 0) {
+            this.last = performance.now();
+            this.timer = setInterval(() => this.observe(performance.now()), TICK_MS);
+            this.timer.unref();
+        }
+    }
+
+    release(): void {
+        if (--this.users === 0) {
+            if (this.timer) clearInterval(this.timer);
+            this.timer = undefined;
+            this.stalls.length = 0;
+        }
+    }
+
+    /** Records the stall that ends now, if any (the ticker calls it; so does a deadline, in case it runs first). */
+    observe(now: number): void {
+        if (now - this.last > TICK_MS + STALL_TOLERANCE_MS) this.stalls.push({ from: this.last + TICK_MS, to: now });
+        if (now > this.last) this.last = now;
+    }
+
+    /** Stalled time within [from, to]. */
+    stalledBetween(from: number, to: number): number {
+        let ms = 0;
+        for (let i = this.stalls.length - 1; i >= 0; i--) {
+            const s = this.stalls[i];
+            if (s.to <= from) break;
+            ms += Math.max(0, Math.min(s.to, to) - Math.max(s.from, from));
+        }
+        return ms;
+    }
+
+    /** Stalls of at least `minMs` within [from, to]. */
+    list(from: number, to: number, minMs: number): Stall[] {
+        return this.stalls
+            .filter((s) => s.to > from && s.from < to && s.to - s.from >= minMs)
+            .map((s) => ({ atMs: s.from, ms: Math.round(s.to - s.from) }));
+    }
+}
+
+const stallMonitor = new StallMonitor();
 
 export async function runLoad(options: LoadOptions): Promise<LoadRun> {
     const opts: Required<LoadOptions> = { timeoutMs: 1000, nodeHeader: "X-LB-Node", ...options };
@@ -65,11 +140,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
         new Promise((resolve) => {
             const sentMs = performance.now();
             let settled = false;
-            const finish = (s: Omit<Sample, "index" | "sentMs" | "doneMs">) => {
+            const finish = (s: Omit<Sample, "index" | "sentMs" | "doneMs" | "clientStallMs">) => {
                 if (settled) return;
                 settled = true;
                 clearTimeout(deadline);
-                samples[index] = { index, sentMs, doneMs: performance.now(), ...s };
+                const doneMs = performance.now();
+                stallMonitor.observe(doneMs);
+                samples[index] = { index, sentMs, doneMs, clientStallMs: Math.round(stallMonitor.stalledBetween(sentMs, doneMs)), ...s };
                 resolve();
             };
             const req = http.get(
@@ -109,21 +186,27 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
             req.on("error", (err) => finish({ ok: false, error: errorName(err) }));
         });
 
-    const startMs = performance.now();
-    const startedAt = new Date().toISOString();
-    // Absolute schedule: request i goes out at startMs + i × period, however late a timer fires.
-    await new Promise<void>((resolve) => {
-        let next = 0;
-        const tick = () => {
-            const now = performance.now();
-            while (next < total && startMs + next * periodMs <= now) pending.push(fire(next++));
-            if (next >= total) return resolve();
-            setTimeout(tick, Math.max(0, startMs + next * periodMs - performance.now()));
-        };
-        tick();
-    });
-    await Promise.all(pending);
-    return { options: opts, startMs, endMs: startMs + opts.durationMs, startedAt, samples };
+    stallMonitor.acquire();
+    try {
+        const startMs = performance.now();
+        const startedAt = new Date().toISOString();
+        // Absolute schedule: request i goes out at startMs + i × period, however late a timer fires.
+        await new Promise<void>((resolve) => {
+            let next = 0;
+            const tick = () => {
+                const now = performance.now();
+                while (next < total && startMs + next * periodMs <= now) pending.push(fire(next++));
+                if (next >= total) return resolve();
+                setTimeout(tick, Math.max(0, startMs + next * periodMs - performance.now()));
+            };
+            tick();
+        });
+        await Promise.all(pending);
+        const stalls = stallMonitor.list(startMs, performance.now(), STALL_REPORT_MS);
+        return { options: opts, startMs, endMs: startMs + opts.durationMs, startedAt, samples, stalls };
+    } finally {
+        stallMonitor.release();
+    }
 }
 
 function errorName(err: unknown): string {
@@ -144,8 +227,10 @@ export interface LoadSummary {
     readonly ok: number;
     readonly failed: number;
     readonly longestGap: Gap;
-    /** Failures relative to the load start: when, what. */
-    readonly failures: { readonly atMs: number; readonly error: string }[];
+    /** Failures relative to the load start: when, what, and how long the generator itself was stalled while the request was open. */
+    readonly failures: { readonly atMs: number; readonly error: string; readonly clientStallMs: number }[];
+    /** The generator's own stalls (≥ STALL_REPORT_MS) in the window: how many, the longest, ms. */
+    readonly clientStalls: { readonly count: number; readonly longestMs: number };
     /** Which LB node answered how many successful requests. */
     readonly byLbNode: Record<string, number>;
     /** Changes of the answering LB node along the successful requests (in send order). */
@@ -185,7 +270,13 @@ export function summarize(run: LoadRun, window?: { fromMs: number; toMs: number 
         ok: ok.length,
         failed: samples.length - ok.length,
         longestGap: gap,
-        failures: samples.filter((s) => !s.ok).map((s) => ({ atMs: s.doneMs - run.startMs, error: s.error ?? "?" })),
+        failures: samples
+            .filter((s) => !s.ok)
+            .map((s) => ({ atMs: s.doneMs - run.startMs, error: s.error ?? "?", clientStallMs: s.clientStallMs })),
+        clientStalls: (() => {
+            const inWindow = run.stalls.filter((x) => x.atMs < hi && x.atMs + x.ms > lo);
+            return { count: inWindow.length, longestMs: inWindow.reduce((m, x) => Math.max(m, x.ms), 0) };
+        })(),
         byLbNode,
         lbNodeChanges,
         latencyMs: {
@@ -310,6 +401,14 @@ export class LoadSession {
         const samples = runs.flatMap((r) => r.samples.map((s) => ({ ...s, index: index++ })));
         const startMs = runs[0].startMs;
         const endMs = runs[runs.length - 1].endMs;
-        return { options: { ...runs[0].options, durationMs: endMs - startMs }, startMs, endMs, startedAt: runs[0].startedAt, samples };
+        const stalls = runs.flatMap((r) => r.stalls).filter((x, i, all) => all.findIndex((y) => y.atMs === x.atMs) === i);
+        return {
+            options: { ...runs[0].options, durationMs: endMs - startMs },
+            startMs,
+            endMs,
+            startedAt: runs[0].startedAt,
+            samples,
+            stalls,
+        };
     }
 }

@@ -22,6 +22,15 @@ function durationMs(text: string): number {
 const CHECK_INTERVAL_MS = durationMs(CONSUL_CHECK.Interval);
 const CHECK_TIMEOUT_MS = durationMs(CONSUL_CHECK.Timeout);
 
+/** One change of the passing set. */
+export interface CatalogChange {
+    /** When the catalog decided it (a check result, a (de)registration), performance.now(). */
+    readonly atMs: number;
+    readonly passing: readonly string[];
+    /** When every DNS stand-in answered with it (null until then). */
+    publishedAtMs: number | null;
+}
+
 /**
  * Consul's part for the web service, as the LB nodes see it: tasks register themselves when they
  * start and deregister when they get SIGTERM (the app does both; here the test calls register and
@@ -36,8 +45,8 @@ export class ConsulCatalog {
     private timer: NodeJS.Timeout | undefined;
     private checking = false;
     private publishing: Promise<void> = Promise.resolve();
-    /** Every change published to DNS: when (performance.now()) and the passing names. */
-    readonly history: { readonly atMs: number; readonly passing: readonly string[] }[] = [];
+    /** Every change of the passing set: when it was decided and when DNS had it (performance.now()), and the passing names. */
+    readonly history: CatalogChange[] = [];
 
     constructor(private readonly publish: (passing: readonly ServiceInstance[]) => Promise<void>) {}
 
@@ -97,8 +106,10 @@ export class ConsulCatalog {
             const key = passing.map((i) => `${i.name}@${i.address}:${i.port}`).join(",");
             if (key === this.published) return;
             this.published = key;
-            this.history.push({ atMs: performance.now(), passing: passing.map((i) => i.name) });
+            const change: CatalogChange = { atMs: performance.now(), passing: passing.map((i) => i.name), publishedAtMs: null };
+            this.history.push(change);
             await this.publish(passing);
+            change.publishedAtMs = performance.now();
         });
         return this.publishing;
     }

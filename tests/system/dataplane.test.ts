@@ -5,11 +5,12 @@ import { DataPlane } from "./dataplane";
 import { dataPlaneFromGraph, DataPlaneSpec, evaluateGraph } from "./graph";
 import { settingsFromEnv, VrrpSetting } from "./settings";
 import { docker, removeSystemTestObjects, sleep } from "./docker";
-import { LoadSession, summarize } from "./load";
+import { LoadSession, percentile, STALL_REPORT_MS, summarize } from "./load";
 import { replayLbPlan } from "./replay";
 import { planUpdate, stateOf } from "../harness/engine";
 import { ChartPanel } from "./chart";
-import { Results } from "./results";
+import { BENCH, MetricInput, Results } from "./results";
+import { Bound, ciText, Goal, goalText, valueText } from "./tables";
 import { haproxyDeregistrationLagMs } from "../../render/haproxy";
 import {
     backendCrashTrial,
@@ -20,8 +21,9 @@ import {
     haproxyDiesTrial,
     latencyTrial,
     LOAD,
+    GracefulTrial,
     median,
-    membershipTrial,
+    membershipTrials,
     rolloutTrial,
     soak,
     SoakResult,
@@ -30,24 +32,50 @@ import {
 
 const settings = settingsFromEnv();
 const TRIALS = Number(process.env.SYSTEM_TEST_TRIALS ?? 3);
+/** Membership adds and removals: the bench judges their p95, so it runs enough of them for one. */
+const MEMBERSHIP_TRIALS = Number(process.env.SYSTEM_TEST_MEMBERSHIP_TRIALS ?? (BENCH ? 20 : 5));
 const SOAK_SECONDS = Number(process.env.SYSTEM_TEST_SOAK_SECONDS ?? 60);
+const LATENCY_ROUNDS = 6;
 /** The baseline the issue asks for: keepalived's defaults (VRRPv2, advert 1 s), through the program's config. */
 const BASELINE: VrrpSetting = { vrrpVersion: 2, advertIntervalSeconds: 1 };
 const CMD = "npm run test:system -- -t";
 /**
- * CI asserts correctness (0 failed, the right node took over) and timing only within a margin that a
- * loaded 2-core runner cannot cross; whether a figure meets its goal is the bench's verdict (the
- * `pass` of each results.set). A membership add measured 1,093 ms against the 1,000 ms goal on one
- * CI run (the next DNS poll landed late), which is noise, not a regression.
+ * CI asserts correctness as the goal says it (0 failed, the VIP moved, nothing missing) and a
+ * timing only within CI_MARGIN × its goal: a fresh-clone run on a loaded 2-core machine measured a
+ * membership add at 1,044 ms against a 1,000 ms goal (typical 490–690 ms) — noise, not a
+ * regression. The margin still catches one: keepalived's default timing instead of the program's
+ * (3 s instead of 0.3 s for a hard kill), a DNS discovery that stopped working. Whether a figure
+ * meets its goal is the bench's verdict (results.ts, check()).
  */
-const ciBound = (goalMs: number) => goalMs * 2.5;
+const CI_MARGIN = 3;
+const within = (goal: number): Goal => ({ op: "<=", limit: goal });
+const ciWithin = (goal: number): Bound => ({ op: "<=", limit: goal * CI_MARGIN });
+const none = (): Goal => ({ op: "==", limit: 0 });
+const all = (n: number): Goal => ({ op: "==", limit: n });
+const ofTrials = (stat: string, n: number) => `${stat} of ${n} trial${n === 1 ? "" : "s"}`;
 
-const results = new Results();
+const results = new Results("dataplane", "tests/system/dataplane.test.ts", {
+    ratePerSecond: LOAD.ratePerSecond,
+    timeoutMs: LOAD.timeoutMs,
+    retries: 0,
+    connections: "one per request",
+    trials: TRIALS,
+    membershipTrials: MEMBERSHIP_TRIALS,
+    soakSeconds: SOAK_SECONDS,
+    latencyRounds: LATENCY_ROUNDS,
+    replicas: settings.replicas,
+    ciTimingMargin: CI_MARGIN,
+});
 let dp: DataPlane | undefined;
 const log = (msg: string) => process.stderr.write(`[system] ${new Date().toISOString()} ${msg}\n`);
 const plane = (): DataPlane => {
     if (dp === undefined) throw new Error("the data plane was not created (see beforeAll)");
     return dp;
+};
+/** Records a figure and prints it with its verdict. */
+const record = (m: MetricInput): void => {
+    const r = results.set(m);
+    log(`${r.key} = ${valueText(r)} (${r.stat}): ${r.verdict}; goal ${goalText(r)}, CI asserts ${ciText(r)}`);
 };
 const trialLine = (t: FailoverTrial) =>
     `${t.from} → ${t.to.join(",") || "nobody"}: gap ${t.gapMs} ms (starts ${t.gapFromFaultMs} ms after the fault), ` +
@@ -58,7 +86,7 @@ const trialLine = (t: FailoverTrial) =>
     (t.failures.length > 0
         ? ` [failures: ${t.failures
               .slice(0, 5)
-              .map((f) => `${f.error} at +${Math.round(f.atMs - t.faultAtMs)} ms`)
+              .map((f) => `${f.error} at +${Math.round(f.atMs - t.faultAtMs)} ms (client stalled ${f.clientStallMs} ms)`)
               .join(", ")}${t.failures.length > 5 ? ", …" : ""}]`
         : "");
 
@@ -72,14 +100,21 @@ function hardKillPanel(title: string, runs: readonly FailoverTrial[]): ChartPane
     };
 }
 
+/** Trials where the VIP went to the peer of the node that lost it (and only there). */
+const movedToPeer = (p: DataPlane, runs: readonly FailoverTrial[]) =>
+    runs.filter((t) => t.to.length === 1 && t.to[0] === p.peerOf(t.from)).length;
+
 async function specFor(vrrp?: VrrpSetting, webVersion?: string): Promise<DataPlaneSpec> {
     return dataPlaneFromGraph(await evaluateGraph(settings, vrrp, webVersion), settings);
 }
 
 beforeAll(async () => {
+    // In bench mode: refuses a dirty tree before anything is measured.
+    results.begin();
     const spec = await specFor();
     dp = new DataPlane(spec);
     await dp.create(log);
+    await results.measureVersions(spec.lbs[0].container.name);
 }, 10 * 60_000);
 
 afterAll(async () => {
@@ -87,22 +122,9 @@ afterAll(async () => {
     dp?.catalog.stop();
     if (process.env.SYSTEM_TEST_KEEP === "1") log(`SYSTEM_TEST_KEEP=1: containers ${settings.namePrefix}* left running`);
     else await removeSystemTestObjects(settings.namePrefix);
-    const gap = results.get("lb_hard_kill_gap_ms");
-    const baseline = results.get("lb_hard_kill_gap_ms_baseline");
-    if (gap !== null && baseline !== null && baseline > 0) {
-        results.set({
-            key: "lb_hard_kill_gap_ratio_vs_baseline",
-            value: Math.round((gap / baseline) * 1000) / 1000,
-            unit: "",
-            goal: "< 1 (report)",
-            pass: gap < baseline,
-            command: `${CMD} "hard kill"`,
-            note: "default-config gap ÷ keepalived-defaults gap",
-        });
-    }
-    if (process.env.BENCH_WRITE === "1") {
+    if (BENCH) {
         results.write();
-        log("wrote bench/results.json and bench/results.md");
+        log("wrote bench/results.json and bench/results.md (npm run bench:tables regenerates the READMEs' tables)");
     }
 }, 5 * 60_000);
 
@@ -121,39 +143,51 @@ describe("the program's LB image and generated configs in real containers", () =
 });
 
 describe("default VRRP settings (the program's defaults)", () => {
-    test("1. hard kill (docker kill) of the MASTER: longest gap ≤ 0.9 s (goal ≤ 0.5 s), median of 3", async () => {
+    test(`1. hard kill (docker kill) of the MASTER, ${TRIALS} trials: the peer takes the VIP every time; median gap judged against ≤ 0.5 s (CI: ≤ ${0.5 * CI_MARGIN} s)`, async () => {
         const p = plane();
         const runs = await trials(TRIALS, async () => {
             const t = await hardKillTrial(p, 4000);
             log(`hard kill: ${trialLine(t)}`);
             return t;
         });
-        const gap = median(runs.map((t) => t.gapMs));
-        const failed = median(runs.map((t) => t.failed));
-        results.set({
+        const command = `${CMD} "hard kill"`;
+        const stat = ofTrials("median", runs.length);
+        record({
             key: "lb_hard_kill_gap_ms",
-            value: gap,
+            what: "longest time without an answer",
+            value: median(runs.map((t) => t.gapMs)),
+            trials: runs.map((t) => t.gapMs),
             unit: "ms",
-            goal: "≤ 500 (fail > 900)",
-            pass: gap <= 900,
-            command: `${CMD} "hard kill"`,
-            note: gap > 500 ? "above the 500 ms goal" : "",
+            stat,
+            goal: within(500),
+            ci: ciWithin(500),
+            command,
         });
-        results.set({
+        record({
             key: "lb_hard_kill_failed",
-            value: failed,
+            what: "failed requests",
+            value: median(runs.map((t) => t.failed)),
+            trials: runs.map((t) => t.failed),
             unit: "requests",
-            goal: "report (in-flight requests on the killed node are lost)",
-            pass: null,
-            command: `${CMD} "hard kill"`,
+            stat,
+            command,
+            note: "in-flight requests on the killed node are lost",
+        });
+        record({
+            key: "lb_hard_kill_vip_moved",
+            what: "trials where the peer took the VIP",
+            value: movedToPeer(p, runs),
+            unit: "trials",
+            stat: `count of ${runs.length}`,
+            goal: all(runs.length),
+            command,
         });
         results.detail("lb_hard_kill_trials", runs);
         results.chart("1-hard-kill", hardKillPanel("1. docker kill of the MASTER, the program's VRRP (v3, 0.1 s adverts)", runs));
-        for (const t of runs) expect(t.to).toEqual([p.peerOf(t.from)]);
-        expect(gap).toBeLessThanOrEqual(900);
+        results.check("lb_hard_kill_gap_ms", "lb_hard_kill_failed", "lb_hard_kill_vip_moved");
     });
 
-    test("2. graceful stop (docker stop) of the MASTER: 0 failed, gap ≤ 0.2 s; its return: ≤ 1 VIP move, 0 failed", async () => {
+    test(`2. graceful stop (docker stop) of the MASTER, ${TRIALS} trials: 0 failed, the peer takes the VIP; its return: ≤ 1 VIP move, 0 failed; median gap judged against ≤ 0.2 s (CI: ≤ ${0.2 * CI_MARGIN} s)`, async () => {
         const p = plane();
         const runs = await trials(TRIALS, async () => {
             const t = await gracefulStopTrial(p);
@@ -162,109 +196,151 @@ describe("default VRRP settings (the program's defaults)", () => {
             );
             return t;
         });
-        const gap = median(runs.map((t) => t.gapMs));
-        const failed = runs.reduce((a, t) => a + t.failed, 0);
-        const returnMoves = Math.max(...runs.map((t) => t.returnVipMoves));
-        const returnFailed = runs.reduce((a, t) => a + t.returnFailed, 0);
-        results.set({
+        const command = `${CMD} "graceful stop"`;
+        const sum = (f: (t: GracefulTrial) => number) => runs.reduce((a, t) => a + f(t), 0);
+        record({
             key: "lb_graceful_gap_ms",
-            value: gap,
+            what: "longest time without an answer",
+            value: median(runs.map((t) => t.gapMs)),
+            trials: runs.map((t) => t.gapMs),
             unit: "ms",
-            goal: "≤ 200",
-            pass: gap <= 200,
-            command: `${CMD} "graceful stop"`,
+            stat: ofTrials("median", runs.length),
+            goal: within(200),
+            ci: ciWithin(200),
+            command,
         });
-        results.set({
+        record({
             key: "lb_graceful_failed",
-            value: failed,
+            what: "failed requests",
+            value: sum((t) => t.failed),
+            of: sum((t) => t.requests),
+            trials: runs.map((t) => t.failed),
             unit: "requests",
-            goal: "0 (sum of all trials)",
-            pass: failed === 0,
-            command: `${CMD} "graceful stop"`,
+            stat: `sum over ${runs.length} trials`,
+            goal: none(),
+            command,
         });
-        results.set({
+        record({
+            key: "lb_graceful_vip_moved",
+            what: "trials where the peer took the VIP",
+            value: movedToPeer(p, runs),
+            unit: "trials",
+            stat: `count of ${runs.length}`,
+            goal: all(runs.length),
+            command,
+        });
+        record({
             key: "lb_graceful_return_vip_moves",
-            value: returnMoves,
+            what: "VIP moves when the stopped node returns",
+            value: Math.max(...runs.map((t) => t.returnVipMoves)),
+            trials: runs.map((t) => t.returnVipMoves),
             unit: "moves",
-            goal: "≤ 1 (worst trial)",
-            pass: returnMoves <= 1,
-            command: `${CMD} "graceful stop"`,
+            stat: `worst of ${runs.length} trials`,
+            goal: within(1),
+            command,
         });
-        results.set({
+        record({
             key: "lb_graceful_return_failed",
-            value: returnFailed,
+            what: "failed requests while it returns",
+            value: sum((t) => t.returnFailed),
+            of: sum((t) => t.returnRequests),
+            trials: runs.map((t) => t.returnFailed),
             unit: "requests",
-            goal: "0 (sum of all trials)",
-            pass: returnFailed === 0,
-            command: `${CMD} "graceful stop"`,
+            stat: `sum over ${runs.length} trials`,
+            goal: none(),
+            command,
         });
         results.detail("lb_graceful_trials", runs);
-        for (const t of runs) expect(t.to).toEqual([p.peerOf(t.from)]);
-        expect({ failed, returnFailed, returnMoves }).toEqual({ failed: 0, returnFailed: 0, returnMoves: expect.any(Number) });
-        expect(returnMoves).toBeLessThanOrEqual(1);
-        expect(gap).toBeLessThanOrEqual(ciBound(200));
+        results.check(
+            "lb_graceful_gap_ms",
+            "lb_graceful_failed",
+            "lb_graceful_vip_moved",
+            "lb_graceful_return_vip_moves",
+            "lb_graceful_return_failed",
+        );
     });
 
-    test("3. the MASTER's HAProxy dies (keepalived lives): the VIP moves; gap reported", async () => {
+    test(`3. the MASTER's HAProxy dies (keepalived lives), ${TRIALS} trials: the VIP moves to the peer every time; gap reported`, async () => {
         const p = plane();
         const runs = await trials(TRIALS, async () => {
             const t = await haproxyDiesTrial(p);
             log(`haproxy dies: ${trialLine(t)}`);
             return t;
         });
-        const gap = median(runs.map((t) => t.gapMs));
-        results.set({
-            key: "lb_haproxy_dies_gap_ms",
-            value: gap,
-            unit: "ms",
-            goal: "report; VIP must move",
-            pass: runs.every((t) => t.to.length === 1 && t.to[0] !== t.from),
-            command: `${CMD} "HAProxy dies"`,
+        const command = `${CMD} "HAProxy dies"`;
+        record({
+            key: "lb_haproxy_dies_vip_moved",
+            what: "trials where the peer took the VIP",
+            value: movedToPeer(p, runs),
+            unit: "trials",
+            stat: `count of ${runs.length}`,
+            goal: all(runs.length),
+            command,
         });
-        results.set({
+        record({
+            key: "lb_haproxy_dies_gap_ms",
+            what: "longest time without an answer",
+            value: median(runs.map((t) => t.gapMs)),
+            trials: runs.map((t) => t.gapMs),
+            unit: "ms",
+            stat: ofTrials("median", runs.length),
+            command,
+        });
+        record({
             key: "lb_haproxy_dies_failed",
+            what: "failed requests",
             value: median(runs.map((t) => t.failed)),
+            trials: runs.map((t) => t.failed),
             unit: "requests",
-            goal: "report",
-            pass: null,
-            command: `${CMD} "HAProxy dies"`,
+            stat: ofTrials("median", runs.length),
+            command,
         });
         results.detail("lb_haproxy_dies_trials", runs);
-        for (const t of runs) expect(t.to).toEqual([p.peerOf(t.from)]);
+        results.check("lb_haproxy_dies_vip_moved", "lb_haproxy_dies_gap_ms", "lb_haproxy_dies_failed");
     });
 
     test.each([
-        ["1c", "restart" as const, "docker restart", "lb_restarted_node_serves_ms"],
-        ["1d", "stop-start" as const, "docker stop, 3 s, docker start", "lb_stopped_node_serves_ms"],
+        ["1c", "restart" as const, "docker restart", "lb_restarted_node"],
+        ["1d", "stop-start" as const, "docker stop, 3 s, docker start", "lb_stopped_node"],
     ])(
-        "%s. the BACKUP comes back (%s: %s): its Consul agent runs again inside it and the node serves every backend",
+        "%s. the BACKUP comes back (%s: %s): its Consul agent runs again inside it and the node serves every backend within 20 s, 0 failed",
         async (_id, how, _what, key) => {
             const r = await backupComesBackTrial(plane(), how);
             log(
                 `${how} of ${r.node}: ${r.servesAfterMs === null ? `serves NO backend after ${r.boundMs} ms` : `serves every backend after ${r.servesAfterMs} ms`}, ` +
                     `its Consul agent ${r.agentRunning ? "running again" : "NOT running"}, ${r.failed}/${r.requests} failed through the edge meanwhile`,
             );
-            results.set({
-                key,
+            const command = `${CMD} "comes back"`;
+            record({
+                key: `${key}_serves_ms`,
+                what: "until it serves every backend",
                 value: r.servesAfterMs,
                 unit: "ms",
-                goal: `serves every backend within ${r.boundMs} ms`,
-                pass: r.servesAfterMs !== null,
-                command: `${CMD} "comes back"`,
-                note: r.agentRunning ? "" : "the node's entrypoint did not start its Consul agent again",
-                whenNull: `serves none after ${r.boundMs} ms`,
+                stat: "one run",
+                goal: { ...within(r.boundMs), source: "the scenario's bound" },
+                command,
+                note: "null: it did not serve within the bound",
             });
-            results.set({
-                key: `${key.replace(/_serves_ms$/, "")}_failed`,
+            record({
+                key: `${key}_agent_back`,
+                what: "its Consul agent runs again",
+                value: r.agentRunning ? 1 : 0,
+                unit: "",
+                stat: "one run",
+                goal: all(1),
+                command,
+            });
+            record({
+                key: `${key}_failed`,
+                what: "failed requests meanwhile",
                 value: r.failed,
+                of: r.requests,
                 unit: "requests",
-                goal: "0",
-                pass: r.failed === 0,
-                command: `${CMD} "comes back"`,
+                stat: "one run",
+                goal: none(),
+                command,
             });
-            expect(r.failed).toBe(0);
-            expect(r.agentRunning).toBe(true);
-            expect(r.servesAfterMs).not.toBeNull();
+            results.check(`${key}_serves_ms`, `${key}_agent_back`, `${key}_failed`);
         },
     );
 
@@ -288,37 +364,33 @@ describe("the web service behind the pair (tasks, Consul, DNS discovery)", () =>
         const r = await rolloutTrial(p, { spec: next.web.spec, image: next.web.image });
         log(
             `rollout ${r.from} → ${r.to}: ${r.ms} ms, ${r.failed}/${r.requests} failed, longest gap ${r.longestGapMs} ms, ` +
-                `answers ${JSON.stringify(r.answersByVersion)}, last second: ${r.finalVersions.join(",")}` +
+                `answers ${JSON.stringify(r.answersByVersion)}, last second: ${r.finalVersions.join(",")}; ` +
+                `load generator stalls ≥ ${STALL_REPORT_MS} ms: ${r.clientStalls.count} (longest ${r.clientStalls.longestMs} ms)` +
                 (r.failures.length > 0
                     ? ` [failures: ${r.failures
                           .slice(0, 5)
-                          .map((f) => `${f.error} at ${Math.round(f.atMs)} ms`)
+                          .map((f) => `${f.error} at ${Math.round(f.atMs)} ms (client stalled ${f.clientStallMs} ms)`)
                           .join(", ")}]`
                     : ""),
         );
-        results.set({
+        const command = `${CMD} "rolling update"`;
+        record({
             key: "rollout_failed",
+            what: "failed requests",
             value: r.failed,
+            of: r.requests,
             unit: "requests",
-            goal: "0",
-            pass: r.failed === 0,
-            command: `${CMD} "rolling update"`,
+            stat: "one run",
+            goal: none(),
+            command,
         });
-        results.set({
-            key: "rollout_requests",
-            value: r.requests,
-            unit: "requests",
-            goal: "report",
-            pass: null,
-            command: `${CMD} "rolling update"`,
-        });
-        results.set({
+        record({
             key: "rollout_ms",
+            what: "first new task → last old task gone",
             value: r.ms,
             unit: "ms",
-            goal: "report",
-            pass: null,
-            command: `${CMD} "rolling update"`,
+            stat: "one run",
+            command,
             note: `${p.current.web.spec.replicas} tasks, start-first, delay ${next.web.spec.updatePolicy?.delaySeconds ?? "?"} s`,
         });
         results.detail("rollout", r);
@@ -331,104 +403,163 @@ describe("the web service behind the pair (tasks, Consul, DNS discovery)", () =>
             ],
         });
         expect(r.finalVersions).toEqual([r.to]);
-        expect(r.failed).toBe(0);
+        results.check("rollout_failed", "rollout_ms");
     });
 
-    test("5. a web task crashes (SIGKILL): 0 failed; HAProxy's detection time reported", async () => {
+    test("5. a web task crashes (SIGKILL): 0 failed; HAProxy marks it down, judged against ≤ 1 s", async () => {
         const r = await backendCrashTrial(plane());
         log(
             `backend crash of ${r.task}: ${r.failed}/${r.requests} failed, HAProxy DOWN after ${r.haproxyDetectMs ?? "?"} ms, ` +
                 `Consul check after ${r.consulDetectMs ?? "?"} ms` +
                 (r.failures.length > 0 ? ` [failures: ${r.failures.map((f) => `${f.error} at ${Math.round(f.atMs)} ms`).join(", ")}]` : ""),
         );
-        results.set({
+        const command = `${CMD} "crashes"`;
+        record({
             key: "backend_crash_failed",
+            what: "failed requests",
             value: r.failed,
+            of: r.requests,
             unit: "requests",
-            goal: "0",
-            pass: r.failed === 0,
-            command: `${CMD} "crashes"`,
+            stat: "one run",
+            goal: none(),
+            command,
         });
-        results.set({
+        record({
             key: "backend_crash_detect_ms",
+            what: "until HAProxy marks the server DOWN",
             value: r.haproxyDetectMs,
             unit: "ms",
-            goal: "report (HAProxy marks the server DOWN)",
-            pass: null,
-            command: `${CMD} "crashes"`,
-            note: `Consul stand-in's check: ${r.consulDetectMs ?? "?"} ms`,
+            stat: "one run",
+            goal: { ...within(1000), source: "checks: inter 500 ms, then fastinter 250 ms, fall 2" },
+            ci: ciWithin(1000),
+            command,
+            note: `the Consul stand-in's check: ${r.consulDetectMs ?? "not seen"} ms`,
         });
         results.detail("backend_crash", r);
-        expect(r.failed).toBe(0);
+        results.check("backend_crash_failed", "backend_crash_detect_ms");
     });
 
-    test("6. membership: a new task takes traffic within 1 s of passing in Consul; a leaving task gets none after the deregistration lag, 0 failed", async () => {
-        const r = await membershipTrial(plane());
+    test(`6. membership, ${MEMBERSHIP_TRIALS} tasks joining and leaving: each takes traffic after passing in Consul (p95 judged against ≤ 1 s) and gets none after the deregistration lag; 0 failed`, async () => {
+        const r = await membershipTrials(plane(), MEMBERSHIP_TRIALS);
         const lag = haproxyDeregistrationLagMs();
+        for (const t of r.trials)
+            log(
+                `membership of ${t.task}: first answer ${t.addMs ?? "never"} ms after it passed (catalog → DNS ${t.dnsMs ?? "?"} ms, ` +
+                    `DNS → HAProxy on ${t.firstLbNode ?? "?"} ${t.resolverMs ?? "?"} ms, → first answer ${t.routeMs ?? "?"} ms); ` +
+                    `last request ${t.removeMs ?? "none after it left"} ms after it left`,
+            );
         log(
-            `membership of ${r.task}: first answer ${r.addMs ?? "never"} ms after it passed, last request ${r.removeMs ?? "?"} ms after it left, ${r.failed}/${r.requests} failed`,
+            `membership: ${r.failed}/${r.requests} failed; load generator stalls ≥ ${STALL_REPORT_MS} ms: ${r.clientStalls.count} (longest ${r.clientStalls.longestMs} ms)`,
         );
-        results.set({
+        const command = `${CMD} membership`;
+        const n = r.trials.length;
+        const adds = r.trials.map((t) => t.addMs);
+        const removes = r.trials.map((t) => t.removeMs);
+        // A trial without a figure counts against membership_measured; the percentiles are over the measured ones.
+        const measured = (xs: readonly (number | null)[]) => xs.filter((x): x is number => x !== null).sort((a, b) => a - b);
+        const p = (xs: readonly (number | null)[], q: number) => (measured(xs).length > 0 ? percentile(measured(xs), q) : null);
+        const lagGoal: Goal = { op: "<=", limit: lag, source: "haproxyDeregistrationLagMs()" };
+        record({
+            key: "membership_measured",
+            what: "trials with both the add and the removal measured",
+            value: r.trials.filter((t) => t.addMs !== null && t.removeMs !== null).length,
+            unit: "trials",
+            stat: `count of ${n}`,
+            goal: all(n),
+            command,
+        });
+        record({
+            key: "membership_add_p95_ms",
+            what: "passing in Consul → first answer",
+            value: p(adds, 0.95),
+            trials: adds,
+            unit: "ms",
+            stat: ofTrials("p95", n),
+            goal: within(1000),
+            ci: ciWithin(1000),
+            command,
+        });
+        record({
             key: "membership_add_ms",
-            value: r.addMs,
+            what: "passing in Consul → first answer",
+            value: p(adds, 0.5),
             unit: "ms",
-            goal: "≤ 1000 (DNS query period 500 ms)",
-            pass: r.addMs !== null && r.addMs <= 1000,
-            command: `${CMD} membership`,
+            stat: ofTrials("median", n),
+            command,
         });
-        results.set({
+        record({
+            key: "membership_remove_p95_ms",
+            what: "deregistered → last request sent to it",
+            value: p(removes, 0.95),
+            trials: removes,
+            unit: "ms",
+            stat: ofTrials("p95", n),
+            goal: lagGoal,
+            ci: ciWithin(lag),
+            command,
+        });
+        record({
             key: "membership_remove_ms",
-            value: r.removeMs,
+            what: "deregistered → last request sent to it",
+            value: p(removes, 0.5),
             unit: "ms",
-            goal: `≤ ${lag} (haproxyDeregistrationLagMs)`,
-            pass: r.removeMs !== null && r.removeMs <= lag,
-            command: `${CMD} membership`,
+            stat: ofTrials("median", n),
+            command,
         });
-        results.set({
+        record({
             key: "membership_failed",
+            what: "failed requests",
             value: r.failed,
+            of: r.requests,
             unit: "requests",
-            goal: "0",
-            pass: r.failed === 0,
-            command: `${CMD} membership`,
+            stat: `all ${n} trials`,
+            goal: none(),
+            command,
         });
         results.detail("membership", r);
-        expect(r.failed).toBe(0);
-        expect(r.addMs).not.toBeNull();
-        expect(r.addMs!).toBeLessThanOrEqual(ciBound(1000));
-        expect(r.removeMs!).toBeLessThanOrEqual(ciBound(lag));
+        results.check(
+            "membership_measured",
+            "membership_add_p95_ms",
+            "membership_add_ms",
+            "membership_remove_p95_ms",
+            "membership_remove_ms",
+            "membership_failed",
+        );
     });
 
-    test("7. latency through edge → VIP → HAProxy against a task directly: p50/p99 ratios reported", async () => {
-        const r = await latencyTrial(plane());
+    test(`7. latency through edge → VIP → HAProxy against a task directly, ${LATENCY_ROUNDS} interleaved rounds: p50 ratio judged against ≤ 1.5 (CI: ≤ ${1.5 * CI_MARGIN})`, async () => {
+        const r = await latencyTrial(plane(), LATENCY_ROUNDS);
         const ms = (x: number) => Math.round(x * 100) / 100;
         log(
             `latency (${r.rounds} interleaved rounds): edge p50 ${ms(r.edge.p50)} / p99 ${ms(r.edge.p99)} ms, ` +
                 `published port p50 ${ms(r.published.p50)} / p99 ${ms(r.published.p99)} ms, ` +
                 `direct p50 ${ms(r.direct.p50)} / p99 ${ms(r.direct.p99)} ms: ratios ${r.p50Ratio} / ${r.p99Ratio} (published port: p50 ${r.publishedP50Ratio})`,
         );
-        // Goal from issue #5 (scenario 7): measured and reported; the issue asserts scenarios 1–6.
-        results.set({
+        const command = `${CMD} latency`;
+        const stat = `over ${r.rounds} interleaved rounds`;
+        record({
             key: "latency_p50_ratio",
+            what: "p50 ratio, edge listener → VIP → HAProxy → task vs one task",
             value: r.p50Ratio,
             unit: "×",
-            goal: "≤ 1.5",
-            pass: r.p50Ratio <= 1.5,
-            command: `${CMD} latency`,
-            note: "edge listener → VIP → HAProxy → task vs one task, both from the host over the bridge",
+            stat,
+            goal: { op: "<=", limit: 1.5 },
+            ci: { op: "<=", limit: 1.5 * CI_MARGIN },
+            command,
+            note: "both from the host over the bridge",
         });
-        results.set({ key: "latency_p99_ratio", value: r.p99Ratio, unit: "×", goal: "report", pass: null, command: `${CMD} latency` });
-        results.set({
+        record({ key: "latency_p99_ratio", what: "p99 ratio, the same paths", value: r.p99Ratio, unit: "×", stat, command });
+        record({
             key: "latency_published_p50_ratio",
+            what: "p50 ratio through 127.0.0.1's published port",
             value: r.publishedP50Ratio,
             unit: "×",
-            goal: "report",
-            pass: null,
-            command: `${CMD} latency`,
-            note: "through 127.0.0.1's published port: adds Docker's userland proxy (engine setting userland-proxy)",
+            stat,
+            command,
+            note: "adds Docker's userland proxy (engine setting userland-proxy)",
         });
         results.detail("latency_ms", { edge: r.edge, published: r.published, direct: r.direct, rounds: r.rounds });
-        expect(r.edge.p50).toBeGreaterThan(0);
+        results.check("latency_p50_ratio", "latency_p99_ratio", "latency_published_p50_ratio");
     });
 });
 
@@ -463,31 +594,27 @@ describe("day 2: an LB config change, as `pulumi up` runs it", () => {
             `lb_config: converged in ${convergedMs} ms; ${sum.failed}/${sum.requests} failed, longest gap ${Math.round(sum.longestGap.ms)} ms; ` +
                 `most LB nodes missing at once: ${report.mostMissing}; VIP on ${await p.master()}`,
         );
-        results.set({
+        const command = `${CMD} "LB config change"`;
+        record({
             key: "day2_lb_config_failed",
+            what: `\`lb.advertIntervalSeconds\` ${from.advertIntervalSeconds} → ${change.advertIntervalSeconds}: LB nodes replaced one at a time`,
             value: sum.failed,
+            of: sum.requests,
             unit: "requests",
-            goal: "0",
-            pass: sum.failed === 0,
-            command: `${CMD} "LB config change"`,
-            note: `${LOAD.ratePerSecond} req/s through the edge while the plan ran (${sum.requests} requests)`,
+            stat: "one run",
+            goal: none(),
+            command,
         });
-        results.set({
-            key: "day2_lb_config_converge_ms",
-            value: convergedMs,
-            unit: "ms",
-            goal: "report",
-            pass: null,
-            command: `${CMD} "LB config change"`,
-        });
-        results.set({
+        record({ key: "day2_lb_config_converge_ms", what: "until converged", value: convergedMs, unit: "ms", stat: "one run", command });
+        record({
             key: "day2_lb_config_most_missing",
+            what: "most LB nodes missing at once",
             value: report.mostMissing,
             unit: "members",
-            goal: "≤ 1",
-            pass: report.mostMissing <= 1,
-            command: `${CMD} "LB config change"`,
-            note: "LB containers not running (docker ps every 250 ms)",
+            stat: "one run",
+            goal: within(1),
+            command,
+            note: "LB containers not running, docker ps every 250 ms",
         });
         results.detail("day2_lb_config", { steps: report.steps, failures: sum.failures, longestGapMs: Math.round(sum.longestGap.ms) });
 
@@ -495,7 +622,7 @@ describe("day 2: an LB config change, as `pulumi up` runs it", () => {
         expect(plan.changedNames().every((n) => /^lb-\d(-ready)?$/.test(n))).toBe(true);
         expect(report.steps.filter((x) => /^delete lb-\d#/.test(x.id))).toHaveLength(2);
         expect(report.mostMissing).toBe(1);
-        expect(sum.failed).toBe(0);
+        results.check("day2_lb_config_failed", "day2_lb_config_converge_ms", "day2_lb_config_most_missing");
         for (const lb of p.current.lbs) {
             const conf = await docker(["exec", lb.container.name, "cat", "/etc/keepalived/keepalived.conf"]);
             expect(conf).toContain(`advert_int ${change.advertIntervalSeconds}`);
@@ -511,7 +638,7 @@ describe("baseline: keepalived's defaults (VRRPv2, advert 1 s) through the progr
         log(`LB pair replaced: VRRPv${next.vrrp.version}, advert ${next.vrrp.advertIntervalSeconds} s`);
     }, 5 * 60_000);
 
-    test("1b. hard kill of the MASTER with the baseline settings: gap measured (median of 3)", async () => {
+    test(`1b. hard kill of the MASTER with the baseline settings, ${TRIALS} trials: gap measured; the program's default gap is below it`, async () => {
         const p = plane();
         expect(p.current.vrrp).toEqual({ version: 2, advertIntervalSeconds: 1 });
         const runs = await trials(TRIALS, async () => {
@@ -519,18 +646,32 @@ describe("baseline: keepalived's defaults (VRRPv2, advert 1 s) through the progr
             log(`hard kill (baseline): ${trialLine(t)}`);
             return t;
         });
+        const command = `${CMD} "hard kill"`;
         const gap = median(runs.map((t) => t.gapMs));
-        results.set({
+        record({
             key: "lb_hard_kill_gap_ms_baseline",
+            what: "longest time without an answer, keepalived's defaults (VRRPv2, advert 1 s)",
             value: gap,
+            trials: runs.map((t) => t.gapMs),
             unit: "ms",
-            goal: "report (keepalived defaults)",
-            pass: null,
-            command: `${CMD} "hard kill"`,
+            stat: ofTrials("median", runs.length),
+            command,
+        });
+        const program = results.get("lb_hard_kill_gap_ms");
+        record({
+            key: "lb_hard_kill_gap_ratio_vs_baseline",
+            what: "the program's gap ÷ keepalived's defaults' gap",
+            value: program === null || gap <= 0 ? null : Math.round((program / gap) * 1000) / 1000,
+            unit: "",
+            stat: "medians",
+            goal: { op: "<", limit: 1 },
+            command,
+            note: 'null when test 1 did not run (run both: -t "hard kill")',
         });
         results.detail("lb_hard_kill_baseline_trials", runs);
         results.chart("1b-hard-kill", hardKillPanel("1b. docker kill of the MASTER, keepalived's defaults (VRRPv2, 1 s adverts)", runs));
         for (const t of runs) expect(t.to).toEqual([p.peerOf(t.from)]);
+        results.check("lb_hard_kill_gap_ms_baseline", "lb_hard_kill_gap_ratio_vs_baseline");
     });
 
     test(`soak: ${SOAK_SECONDS} s with every CPU saturated: no spurious VIP move (VRRPv2, advert 1 s)`, async () => {
@@ -553,12 +694,13 @@ async function soakAndRecord(label: string): Promise<SoakResult> {
             `${r.failed}/${r.requests} failed, longest gap ${r.longestGapMs} ms, host idle ${Math.round(r.hostIdle * 100)} %`,
     );
     const total = Object.values(soaks).reduce((a, s) => a + s.vipMoves, 0);
-    results.set({
+    record({
         key: "lb_soak_spurious_moves",
+        what: `VIP moves in ${SOAK_SECONDS} s per VRRP setting, every CPU saturated`,
         value: total,
         unit: "moves",
-        goal: `0 in ${SOAK_SECONDS} s per VRRP setting, CPUs saturated`,
-        pass: total === 0,
+        stat: `sum over ${Object.keys(soaks).length} setting(s)`,
+        goal: none(),
         command: `${CMD} soak`,
         note: `settings: ${Object.keys(soaks).join("; ")}`,
     });

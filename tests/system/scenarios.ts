@@ -7,7 +7,7 @@ import { DataPlane } from "./dataplane";
 import { taskOf } from "./probe";
 import { docker, dockerResult, sleep, SYSTEM_LABEL } from "./docker";
 import { FAILED } from "./chart";
-import { LoadRun, LoadSummary, median, percentile, runLoad, Sample, summarize, Timeline, timeline } from "./load";
+import { LoadRun, LoadSession, LoadSummary, median, percentile, runLoad, Sample, summarize, Timeline, timeline } from "./load";
 
 /**
  * Load used by every scenario: ≥ 50 req/s as the issue asks (100 by default; `SYSTEM_TEST_RATE`
@@ -330,6 +330,7 @@ export interface RolloutResult {
     readonly failed: number;
     readonly longestGapMs: number;
     readonly failures: LoadSummary["failures"];
+    readonly clientStalls: LoadSummary["clientStalls"];
     /** Successful answers per version during the load. */
     readonly answersByVersion: Record<string, number>;
     /** Versions answering in the last second of the load (want: only the new one). */
@@ -384,6 +385,7 @@ export async function rolloutTrial(dp: DataPlane, next: { spec: WebServiceSpec; 
         failed: summary.failed,
         longestGapMs: Math.round(summary.longestGap.ms),
         failures: summary.failures,
+        clientStalls: summary.clientStalls,
         answersByVersion,
         finalVersions,
         timeline: timeline(run, TIMELINE_BUCKET_MS, (x) => (x.ok ? `answered by ${version(x)}` : FAILED)),
@@ -444,40 +446,98 @@ export async function backendCrashTrial(dp: DataPlane): Promise<BackendCrashResu
     };
 }
 
-export interface MembershipResult {
+export interface MembershipTrial {
     readonly task: string;
-    /** From the new instance passing in Consul (DNS updated) to its first answer through the edge. */
+    /**
+     * From the new instance passing in Consul (the catalog's decision) to its first answer through
+     * the edge. null: it never answered, or its passing was never recorded (a failure either way).
+     */
     readonly addMs: number | null;
-    /** From its deregistration (SIGTERM) to the last request the LB pair still sent it (sent time). */
+    /** The add, in parts (null where a moment was not seen): the catalog → every DNS stand-in, */
+    readonly dnsMs: number | null;
+    /** DNS → the answering LB node's HAProxy put the server in (its log), */
+    readonly resolverMs: number | null;
+    /** and that → the first answer. */
+    readonly routeMs: number | null;
+    /** The LB node that gave the first answer. */
+    readonly firstLbNode: string | null;
+    /**
+     * From its deregistration (SIGTERM) to the last request the LB pair still sent it (sent time).
+     * null: it got no request at all from 50 ms before it left on, i.e. it was not in rotation when
+     * it left — nothing was measured, which is a failure, not a lag of 0.
+     */
     readonly removeMs: number | null;
-    readonly failed: number;
-    readonly requests: number;
 }
 
-/** Scenario 6: one more task joins (Consul → DNS → HAProxy), then leaves again (SIGTERM: deregister, drain). */
-export async function membershipTrial(dp: DataPlane): Promise<MembershipResult> {
-    const slot = Math.max(...dp.tasksRunning.map((t) => t.slot)) + 1;
-    const load = runLoad({ url: dp.current.webUrl, durationMs: 16_000, ...LOAD });
+export interface MembershipResult {
+    readonly trials: readonly MembershipTrial[];
+    /** Over the whole load, every trial. */
+    readonly failed: number;
+    readonly requests: number;
+    readonly failures: LoadSummary["failures"];
+    readonly clientStalls: LoadSummary["clientStalls"];
+}
+
+/** Performance-clock time of the first HAProxy log line on `lb` after `sinceEpochMs` that puts a server in: its DNS resolution. */
+async function serverAddedAt(dp: DataPlane, lb: string, sinceEpochMs: number): Promise<number | null> {
+    const logs = await dockerResult(["logs", "--timestamps", "--since", new Date(sinceEpochMs - 1000).toISOString(), dp.containerName(lb)]);
+    const offset = Date.now() - performance.now();
+    const at = `${logs.stdout}\n${logs.stderr}`
+        .split("\n")
+        .map((l) => /^(\S+) .*web\/\S+ changed its IP from \S* to /.exec(l))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => Date.parse(m[1].replace(/(\.\d{3})\d*/, "$1")))
+        .filter((t) => t >= sinceEpochMs)
+        .sort((a, b) => a - b);
+    return at.length > 0 ? at[0] - offset : null;
+}
+
+/**
+ * Scenario 6: `n` times, under one load: a task joins (registers; once its check passes, Consul → DNS
+ * → HAProxy), serves for a while, then leaves (SIGTERM: deregister, drain). Each trial measures the
+ * add and the removal lag; the load counts every failed request over all of them.
+ */
+export async function membershipTrials(dp: DataPlane, n: number): Promise<MembershipResult> {
+    const serveMs = 3000;
+    const load = new LoadSession({ url: dp.current.webUrl, ...LOAD, maxMs: n * 30_000 + 10_000 });
     await sleep(1000);
-    const task = await dp.startTask(slot);
-    await dp.waitPassing(task.name, 30_000);
-    const passingAt = dp.catalog.history.filter((h) => h.passing.includes(task.name))[0]?.atMs ?? performance.now();
-    await sleep(5000);
-    const leaveAt = performance.now();
-    await dp.stopTask(task);
-    const run = await load;
-    const mine = run.samples.filter((s) => s.ok && taskOf(s.body ?? "") === task.name);
-    const first = mine.length > 0 ? Math.min(...mine.map((s) => s.doneMs)) : null;
-    const lastSent = mine.filter((s) => s.sentMs >= leaveAt - 50);
-    const last = lastSent.length > 0 ? Math.max(...lastSent.map((s) => s.sentMs)) : null;
+    const marks: { task: string; passingAt: number | null; publishedAt: number | null; passingEpoch: number; leaveAt: number }[] = [];
+    for (let i = 0; i < n; i++) {
+        const slot = Math.max(...dp.tasksRunning.map((t) => t.slot)) + 1;
+        const sinceHistory = dp.catalog.history.length;
+        const task = await dp.startTask(slot);
+        await dp.waitPassing(task.name, 30_000);
+        const change = dp.catalog.history.slice(sinceHistory).find((h) => h.passing.includes(task.name));
+        const passingEpoch = Date.now() - (performance.now() - (change?.atMs ?? performance.now()));
+        await sleep(serveMs);
+        const leaveAt = performance.now();
+        await dp.stopTask(task);
+        marks.push({ task: task.name, passingAt: change?.atMs ?? null, publishedAt: change?.publishedAtMs ?? null, passingEpoch, leaveAt });
+        await sleep(1000);
+    }
+    const run = await load.stop();
     const summary = summarize(run);
-    return {
-        task: task.name,
-        addMs: first === null ? null : Math.round(first - passingAt),
-        removeMs: last === null ? 0 : Math.round(last - leaveAt),
-        failed: summary.failed,
-        requests: summary.requests,
-    };
+    const trials: MembershipTrial[] = [];
+    for (const m of marks) {
+        const mine = run.samples.filter((s) => s.ok && taskOf(s.body ?? "") === m.task);
+        const first = mine.length > 0 ? mine.reduce((a, b) => (b.doneMs < a.doneMs ? b : a)) : null;
+        const lastSent = mine.filter((s) => s.sentMs >= m.leaveAt - 50);
+        const last = lastSent.length > 0 ? Math.max(...lastSent.map((s) => s.sentMs)) : null;
+        const firstLbNode = first?.lbNode ?? null;
+        const added = firstLbNode !== null && m.passingAt !== null ? await serverAddedAt(dp, firstLbNode, m.passingEpoch - 50) : null;
+        const diff = (a: number | null | undefined, b: number | null) =>
+            a === null || a === undefined || b === null ? null : Math.round(a - b);
+        trials.push({
+            task: m.task,
+            addMs: diff(first?.doneMs, m.passingAt),
+            dnsMs: diff(m.publishedAt, m.passingAt),
+            resolverMs: diff(added, m.publishedAt),
+            routeMs: diff(first?.doneMs, added),
+            firstLbNode,
+            removeMs: last === null ? null : Math.round(last - m.leaveAt),
+        });
+    }
+    return { trials, failed: summary.failed, requests: summary.requests, failures: summary.failures, clientStalls: summary.clientStalls };
 }
 
 export interface LatencyResult {

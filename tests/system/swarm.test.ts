@@ -6,7 +6,8 @@
 import { taskOf } from "./probe";
 import { docker, sleep } from "./docker";
 import { LoadRun, LoadSession, LoadSummary, summarize } from "./load";
-import { Results } from "./results";
+import { BENCH, MetricInput, Results } from "./results";
+import { ciText, goalText, valueText } from "./tables";
 import { planUpdate, stateOf } from "../harness/engine";
 import { ProgramRun } from "../harness/program";
 import { inspectService, replayPlan, ReplayReport } from "./replay";
@@ -25,8 +26,25 @@ const settings = swarmSettingsFromEnv();
 const LOAD = { ratePerSecond: Number(process.env.SWARM_TEST_RATE ?? 50), timeoutMs: 1000 } as const;
 const CMD = "npm run test:system -- tests/system/swarm";
 
-const results = new Results();
+/** The day-2 replays of the managers (~5 min) run in the bench, or with SYSTEM_TEST_DAY2=1. */
+const FULL_DAY2 = BENCH || process.env.SYSTEM_TEST_DAY2 === "1";
+const results = new Results("swarm", "tests/system/swarm.test.ts", {
+    ratePerSecond: LOAD.ratePerSecond,
+    timeoutMs: LOAD.timeoutMs,
+    retries: 0,
+    connections: "one per request",
+    managers: 3,
+    workers: 2,
+    replicas: settings.replicas,
+    managersDay2: FULL_DAY2,
+});
 const log = (msg: string) => process.stderr.write(`[swarm] ${new Date().toISOString()} ${msg}\n`);
+/** Records a figure and prints it with its verdict. */
+const record = (m: MetricInput): void => {
+    const r = results.set(m);
+    log(`${r.key} = ${valueText(r)} (${r.stat}): ${r.verdict}; goal ${goalText(r)}, CI asserts ${ciText(r)}`);
+};
+const ZERO = { op: "==", limit: 0 } as const;
 let sp: SwarmPlane | undefined;
 let base: SwarmSpec | undefined;
 /** The stack as the last `pulumi up` left it: its config change, graph and translation (the state of the next plan). */
@@ -83,6 +101,7 @@ interface Day2Outcome {
  */
 async function day2(
     key: string,
+    what: string,
     change: SwarmConfigChange,
     opts: { beforeStep?: Parameters<typeof replayPlan>[0]["beforeStep"] } = {},
 ): Promise<Day2Outcome> {
@@ -125,44 +144,48 @@ async function day2(
         `${key}: converged in ${Math.round(endedAt - startedAt)} ms (replay ${report.totalMs} ms); ${failureLine(summary, rel(loadRun, startedAt))}; ` +
             `most missing at once: ${report.mostMissing.managers} managers, ${report.mostMissing.workers} workers; nodes: ${nodeLine(ls)}`,
     );
-    results.set({
+    const missing = Math.max(report.mostMissing.managers, report.mostMissing.workers);
+    record({
         key: `day2_${key}_failed`,
+        what,
         value: summary.failed,
+        of: summary.requests,
         unit: "requests",
-        goal: "0",
-        pass: summary.failed === 0,
+        stat: "one run",
+        goal: ZERO,
         command: CMD,
-        note: `${LOAD.ratePerSecond} req/s through the edge while the plan ran (${summary.requests} requests)`,
     });
-    results.set({
+    record({
         key: `day2_${key}_converge_ms`,
+        what: "until converged",
         value: Math.round(endedAt - startedAt),
         unit: "ms",
-        goal: "report",
-        pass: null,
+        stat: "one run",
         command: CMD,
     });
-    results.set({
+    record({
         key: `day2_${key}_most_missing`,
-        value: Math.max(report.mostMissing.managers, report.mostMissing.workers),
+        what: "most members missing at once",
+        value: missing,
         unit: "members",
-        goal: "≤ 1",
-        pass: Math.max(report.mostMissing.managers, report.mostMissing.workers) <= 1,
+        stat: "one run",
+        goal: { op: "<=", limit: 1 },
         command: CMD,
-        note: `managers ${report.mostMissing.managers}, workers ${report.mostMissing.workers} (docker node ls every 2 s)`,
+        note: `managers ${report.mostMissing.managers}, workers ${report.mostMissing.workers}; docker node ls every 2 s`,
     });
-    results.set({
+    record({
         key: `day2_${key}_service_present`,
+        what: "the service exists afterwards",
         value: svc === undefined ? 0 : 1,
-        unit: "bool",
-        goal: "1",
-        pass: svc !== undefined,
+        unit: "",
+        stat: "one run",
+        goal: { op: "==", limit: 1 },
         command: CMD,
     });
     results.detail(`day2_${key}`, { steps: report.steps, failures: summary.failures, longestGapMs: Math.round(summary.longestGap.ms) });
     if (summary.failed > 0) log(`task history:\n${await s.taskHistory()}`);
 
-    expect(svc).toBeDefined();
+    results.check(`day2_${key}_service_present`, `day2_${key}_most_missing`, `day2_${key}_converge_ms`);
     expect(svc.Spec.Mode.Replicated.Replicas).toBe(next.web.spec.replicas);
     expect(svc.Spec.TaskTemplate.ContainerSpec.Image).toBe(next.web.spec.image);
     expect(report.mostMissing.managers).toBeLessThanOrEqual(1);
@@ -171,6 +194,8 @@ async function day2(
 }
 
 beforeAll(async () => {
+    // In bench mode: refuses a dirty tree before anything is measured.
+    results.begin();
     const run = await evaluateSwarmGraph(settings);
     base = swarmFromGraph(run, settings);
     deployed = { change: {}, run, spec: base };
@@ -187,9 +212,9 @@ afterAll(async () => {
     if (keep) log(`SYSTEM_TEST_KEEP=1: containers ${settings.namePrefix}* left running`);
     // The engine's own bug (moby/moby#42119) can keep a network; the next run says so and stops. Never silent.
     for (const l of leftovers) log(`WARNING: ${l.kind} ${l.name} not removed: ${l.error}`);
-    if (process.env.BENCH_WRITE === "1") {
+    if (BENCH) {
         results.write();
-        log("wrote bench/results.json and bench/results.md");
+        log("wrote bench/results.json and bench/results.md (npm run bench:tables regenerates the READMEs' tables)");
     }
 }, 5 * 60_000);
 
@@ -217,12 +242,12 @@ describe("the dev stack's Swarm, live", () => {
         );
         const ls = await s.nodeList();
         log(`docker node ls: ${nodeLine(ls)}`);
-        results.set({
+        record({
             key: "swarm_form_ms",
+            what: "init + joins in the graph's order until every node is Ready",
             value: formed.totalMs,
             unit: "ms",
-            goal: "report (init + joins in the graph's order until every node is Ready)",
-            pass: null,
+            stat: "one run",
             command: CMD,
         });
         results.detail("swarm_form_commands_ms", formed.commands);
@@ -275,6 +300,7 @@ describe("the dev stack's Swarm, live", () => {
         // The instances are exactly Swarm's running tasks (TASK_NAME = {{.Task.Name}}).
         expect([...(await s.runningTasks()).keys()].sort()).toEqual(passing.map((p) => p.name).sort());
         await s.plane.startLbsAndEdge(log);
+        await results.measureVersions(s.plane.current.lbs[0].container.name);
         // Every call the app made to its agent was allowed by the ACL the program grants its token.
         expect(s.agentCalls().filter((c) => c.status === 403)).toEqual([]);
     });
@@ -287,6 +313,7 @@ describe("the dev stack's Swarm, live", () => {
         let beforeDeploy: Map<string, string> | undefined;
         const out = await day2(
             "version_bump",
+            `\`web.version\` bump: build, load into ${s.current.nodes.length} nodes, rolling update`,
             { version },
             {
                 beforeStep: async (step) => {
@@ -299,21 +326,18 @@ describe("the dev stack's Swarm, live", () => {
         // The image loads must not cost a task (a too-eager Docker health check once made Swarm replace them all).
         const replacedByImageLoad = [...serving.keys()].filter((t) => !(beforeDeploy ?? new Map()).has(t));
         const afterwards = out.load.samples.filter((x) => x.ok && x.sentMs >= out.endedAt);
-        // The same keys as before the engine model, for the bench's history.
-        results.set({
-            key: "swarm_rollout_failed",
-            value: out.summary.failed,
-            unit: "requests",
-            goal: "0",
-            pass: out.summary.failed === 0,
+        record({
+            key: "swarm_rollout_ms",
+            what: "the bump's replay: image build, image into every node, update",
+            value: out.report.totalMs,
+            unit: "ms",
+            stat: "one run",
             command: CMD,
-            note: `${LOAD.ratePerSecond} req/s through the edge for the whole bump: image build, image load into every node, update (${out.summary.requests} requests)`,
         });
-        results.set({ key: "swarm_rollout_ms", value: out.report.totalMs, unit: "ms", goal: "report", pass: null, command: CMD });
 
         expect(beforeDeploy).toBeDefined();
         expect(replacedByImageLoad).toEqual([]);
-        expect(out.summary.failed).toBe(0);
+        results.check("day2_version_bump_failed", "swarm_rollout_ms");
         expect(afterwards.length).toBeGreaterThan(0);
         expect(afterwards.filter((x) => !(x.body ?? "").startsWith(`swarm-platform web ${version} `))).toEqual([]);
         expect(after.size).toBe(replicas);
@@ -325,20 +349,20 @@ describe("the dev stack's Swarm, live", () => {
         const s = swarm();
         const replicas = baseSpec().web.spec.replicas;
         const before = await s.runningTasks();
-        const up = await day2("replicas_up", { replicas: replicas + 2 });
+        const up = await day2("replicas_up", `\`web.replicas\` ${replicas} → ${replicas + 2}`, { replicas: replicas + 2 });
         expect(up.report.steps.map((x) => x.id.replace(/#\d+$/, ""))).toEqual(["update web-deploy"]);
         const scaled = await s.runningTasks();
         const added = [...scaled.keys()].filter((t) => !before.has(t));
         const answered = new Set(up.load.samples.filter((x) => x.ok).map((x) => taskOf(x.body ?? "")));
-        const down = await day2("replicas_down", { replicas });
+        const down = await day2("replicas_down", `\`web.replicas\` ${replicas + 2} → ${replicas}`, { replicas });
         const after = await s.runningTasks();
 
         expect(added).toHaveLength(2);
         expect(added.filter((t) => !answered.has(t))).toEqual([]);
         // Scaling touches no running task (the deploy script changes nothing else in the spec).
         expect([...before.keys()].filter((t) => !scaled.has(t))).toEqual([]);
-        expect(up.summary.failed).toBe(0);
-        expect(down.summary.failed).toBe(0);
+        results.check("day2_replicas_up_failed", "day2_replicas_down_failed");
+        expect([up.summary.failed, down.summary.failed]).toEqual([0, 0]);
         expect(after.size).toBe(replicas);
     });
 
@@ -391,32 +415,31 @@ describe("the dev stack's Swarm, live", () => {
                 `${failureLine(sum, rel(run, killAt))}`,
         );
         log(`docker node ls: ${nodeLine(healthy)}`);
-        results.set({
+        record({
             key: "swarm_manager_kill_failed",
+            what: "failed requests: docker kill of the leader, re-election, docker start, rejoin",
             value: sum.failed,
+            of: sum.requests,
             unit: "requests",
-            goal: "0",
-            pass: sum.failed === 0,
+            stat: "one run",
+            goal: ZERO,
             command: CMD,
-            note: `docker kill of the leader, re-election, docker start, rejoin: ${sum.requests} requests`,
         });
-        results.set({
+        record({
             key: "swarm_leader_reelect_ms",
+            what: "docker kill of the leader → another manager reports itself Leader",
             value: reelectMs,
             unit: "ms",
-            goal: "report",
-            pass: null,
+            stat: "one run",
             command: CMD,
-            note: "docker kill of the leader → another manager reports itself Leader",
         });
-        results.set({
+        record({
             key: "swarm_manager_rejoin_ms",
+            what: "docker start → Ready and Reachable in docker node ls",
             value: rejoinMs,
             unit: "ms",
-            goal: "report",
-            pass: null,
+            stat: "one run",
             command: CMD,
-            note: "docker start → Ready and Reachable in docker node ls",
         });
         results.detail("swarm_manager_kill", {
             victim: victim.logical,
@@ -426,7 +449,7 @@ describe("the dev stack's Swarm, live", () => {
         });
 
         expect(stayedDown).toBe(true);
-        expect(sum.failed).toBe(0);
+        results.check("swarm_manager_kill_failed", "swarm_leader_reelect_ms", "swarm_manager_rejoin_ms");
         expect(healthy.find((n) => n.hostname === leader)).toMatchObject({ status: "Ready", managerStatus: "Reachable" });
         // The service was not touched: the same tasks run.
         expect([...tasksAfter.keys()].sort()).toEqual([...tasksBefore.keys()].sort());
@@ -435,25 +458,26 @@ describe("the dev stack's Swarm, live", () => {
     // The managers' scale-up and -down (~5 min) runs in the bench (npm run bench) or with
     // SYSTEM_TEST_DAY2=1: CI replays the workers' and every node's replacement (a manager replacement
     // included), which exercise the same join, drain, demote and remove scripts.
-    const benchOnly = process.env.BENCH_WRITE === "1" || process.env.SYSTEM_TEST_DAY2 === "1" ? test : test.skip;
+    const benchOnly = FULL_DAY2 ? test : test.skip;
 
     test("6. swarm.workers 2 → 4 → 2, replayed as the engine runs it, under load: the new workers join; the removed ones drain and leave first; 0 failed", async () => {
         const s = swarm();
-        const up = await day2("workers_up", { workers: 4 });
+        await day2("workers_up", "`swarm.workers` 2 → 4", { workers: 4 });
         expect((await s.nodeList()).filter((n) => n.managerStatus === "")).toHaveLength(4);
-        const down = await day2("workers_down", { workers: 2 });
+        const down = await day2("workers_down", "`swarm.workers` 4 → 2: drain, leave, rm, then the container", { workers: 2 });
         const ls = await s.nodeList();
         // The removed workers left and were removed: no Down entry remains.
         expect(ls.map((n) => n.hostname).sort()).toEqual(s.current.nodes.map((n) => n.hostname).sort());
         expect(down.report.steps.some((x) => /^delete swarm-worker-3-join/.test(x.id))).toBe(true);
-        expect(up.summary.failed).toBe(0);
-        expect(down.summary.failed).toBe(0);
+        results.check("day2_workers_up_failed", "day2_workers_down_failed");
     });
 
     test("7. every swarm node replaced (swarm.nodeResources.cpus), replayed as the engine runs it, under load: one manager and one worker at a time, each back before the next goes; 0 failed", async () => {
         const s = swarm();
         const managersBefore = (await s.nodeList()).filter((n) => n.managerStatus !== "").length;
-        const out = await day2("nodes_replaced", { nodeResources: { cpus: 1.5, memoryMb: 1024 } });
+        const out = await day2("nodes_replaced", "every swarm node replaced (`swarm.nodeResources.cpus`)", {
+            nodeResources: { cpus: 1.5, memoryMb: 1024 },
+        });
         const replaced = out.report.steps.filter((x) => /^delete swarm-(manager|worker)-\d+$/.test(x.id.replace(/#\d+$/, "")));
         expect(replaced).toHaveLength(s.current.nodes.length);
         for (const n of s.current.nodes) {
@@ -461,24 +485,24 @@ describe("the dev stack's Swarm, live", () => {
             expect(hc.NanoCpus).toBe(1.75e9);
         }
         expect((await s.nodeList()).filter((n) => n.managerStatus !== "")).toHaveLength(managersBefore);
-        expect(out.summary.failed).toBe(0);
+        results.check("day2_nodes_replaced_failed");
     });
 
     benchOnly(
         "8. swarm.managers 3 → 5 → 3, replayed as the engine runs it, under load: one Raft change at a time; the removed managers are demoted and leave first; 0 failed",
         async () => {
             const s = swarm();
-            const up = await day2("managers_up", { managers: 5 });
+            const up = await day2("managers_up", "`swarm.managers` 3 → 5 (bench only)", { managers: 5 });
             const ls = await s.nodeList();
             expect(ls.filter((n) => n.managerStatus !== "")).toHaveLength(5);
-            const down = await day2("managers_down", { managers: 3 });
+            const down = await day2("managers_down", "`swarm.managers` 5 → 3 (bench only)", { managers: 3 });
             const after = await s.nodeList();
             // The removed managers were demoted, left and were removed: no Down entry remains.
             expect(after.map((n) => n.hostname).sort()).toEqual(s.current.nodes.map((n) => n.hostname).sort());
             expect(after.filter((n) => n.managerStatus !== "")).toHaveLength(3);
             expect(down.report.steps.some((x) => /^delete swarm-manager-4-join/.test(x.id))).toBe(true);
-            expect(up.summary.failed).toBe(0);
-            expect(down.summary.failed).toBe(0);
+            results.check("day2_managers_up_failed", "day2_managers_down_failed");
+            expect([up.summary.failed, down.summary.failed]).toEqual([0, 0]);
         },
     );
 });

@@ -121,7 +121,10 @@ afterAll(async () => {
     // SYSTEM_TEST_KEEP=1 leaves the containers running for a look (the next run removes them first).
     dp?.catalog.stop();
     if (process.env.SYSTEM_TEST_KEEP === "1") log(`SYSTEM_TEST_KEEP=1: containers ${settings.namePrefix}* left running`);
-    else await removeSystemTestObjects(settings.namePrefix);
+    else {
+        await removeSystemTestObjects(settings.namePrefix);
+        dp?.removeLocalFiles();
+    }
     if (BENCH) {
         results.write();
         log("wrote bench/results.json and bench/results.md (npm run bench:tables regenerates the READMEs' tables)");

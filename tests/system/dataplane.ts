@@ -19,7 +19,7 @@ import * as os from "os";
 import * as path from "path";
 import type { WebServiceSpec } from "../../render/webService";
 import { ConsulCatalog, consulDnsRecords, ServiceInstance } from "./catalog";
-import { docker, dockerResult, removeSystemTestObjects, tarOf, waitFor } from "./docker";
+import { docker, dockerResult, removeSystemTestObjects, waitFor } from "./docker";
 import { ContainerSpec, DataPlaneSpec, LbNodeSpec, taskContainer } from "./graph";
 import { buildImage } from "./images";
 import { httpGet, taskOf } from "./probe";
@@ -41,17 +41,30 @@ export interface Task extends ServiceInstance {
     readonly version: string;
 }
 
+/** The file consul/dns.js answers from, in /etc/consul-dns. */
+const DNS_RECORDS = "records.conf";
+
 export class DataPlane {
     private spec: DataPlaneSpec;
     private builtImages = new Set<string>();
     private readonly tasks = new Map<string, Task>();
     private taskCounter = 0;
-    private dnsContent = "";
+    /**
+     * The catalog's DNS records on the host, bind-mounted (read-only) into every DNS stand-in: a
+     * change reaches every LB node's agent DNS the moment it is renamed into place, as Consul's DNS
+     * answers from its catalog at once. (Written with `docker exec` into each stand-in before, a
+     * change took 0.2–1 s to arrive on a loaded machine, and that harness delay was counted in the
+     * membership figures.)
+     */
+    private readonly dnsDir: string;
     readonly catalog: ConsulCatalog;
 
     constructor(spec: DataPlaneSpec) {
         this.spec = spec;
-        this.catalog = new ConsulCatalog((passing) => this.writeDns(passing));
+        this.dnsDir = fs.mkdtempSync(path.join(os.tmpdir(), `${spec.settings.namePrefix}consul-dns-`));
+        fs.chmodSync(this.dnsDir, 0o755);
+        fs.writeFileSync(path.join(this.dnsDir, DNS_RECORDS), consulDnsRecords(spec.srvName, spec.datacenter, []));
+        this.catalog = new ConsulCatalog(async (passing) => this.writeDns(passing));
     }
 
     get current(): DataPlaneSpec {
@@ -138,6 +151,12 @@ export class DataPlane {
     async destroy(): Promise<void> {
         this.catalog.stop();
         await removeSystemTestObjects(this.spec.settings.namePrefix, this.spec.settings.labelKey);
+        this.removeLocalFiles();
+    }
+
+    /** Removes what the plane keeps on the host (the DNS records' folder); call after its containers are gone. */
+    removeLocalFiles(): void {
+        fs.rmSync(this.dnsDir, { recursive: true, force: true });
     }
 
     async buildImages(spec: DataPlaneSpec): Promise<void> {
@@ -267,33 +286,31 @@ export class DataPlane {
 
     // --- DNS stand-ins ----------------------------------------------------------------------------
 
-    /** (Re)starts a node's DNS stand-in in the node's current network namespace, with the current records. */
+    /** (Re)starts a node's DNS stand-in in the node's current network namespace, answering from the current records. */
     private async startDns(lb: LbNodeSpec): Promise<void> {
         await dockerResult(["rm", "-f", lb.dns.name]);
-        await docker(["create", ...lb.dns.flags, "--name", lb.dns.name, lb.dns.image, ...lb.dns.command]);
-        await docker(["cp", "-", `${lb.dns.name}:/etc/consul-dns/`], { input: tarOf("records.conf", this.dnsContent) });
+        await docker([
+            "create",
+            ...lb.dns.flags,
+            "--volume",
+            `${this.dnsDir}:/etc/consul-dns:ro`,
+            "--name",
+            lb.dns.name,
+            lb.dns.image,
+            ...lb.dns.command,
+        ]);
         await docker(["start", lb.dns.name]);
     }
 
     /**
-     * Writes the records to every DNS stand-in (it rereads them on every query; the rename is atomic).
-     * A stand-in that is not running gets the file anyway: a Consul agent that comes back has the
-     * current catalog too.
+     * Writes the records every DNS stand-in answers from (each rereads them on every query; the
+     * rename is atomic). A stand-in that is not running sees them too: a Consul agent that comes
+     * back has the current catalog.
      */
-    private async writeDns(passing: readonly ServiceInstance[]): Promise<void> {
-        this.dnsContent = consulDnsRecords(this.spec.srvName, this.spec.datacenter, passing);
-        await Promise.all(
-            this.spec.lbs.map(async (lb) => {
-                const script = "cat > /etc/consul-dns/records.tmp && mv /etc/consul-dns/records.tmp /etc/consul-dns/records.conf";
-                const r = await dockerResult(["exec", "-i", lb.dns.name, "sh", "-c", script], {
-                    input: this.dnsContent,
-                    timeoutMs: 10_000,
-                });
-                if (r.code !== 0) {
-                    await dockerResult(["cp", "-", `${lb.dns.name}:/etc/consul-dns/`], { input: tarOf("records.conf", this.dnsContent) });
-                }
-            }),
-        );
+    private writeDns(passing: readonly ServiceInstance[]): void {
+        const tmp = path.join(this.dnsDir, `${DNS_RECORDS}.tmp`);
+        fs.writeFileSync(tmp, consulDnsRecords(this.spec.srvName, this.spec.datacenter, passing), { mode: 0o644 });
+        fs.renameSync(tmp, path.join(this.dnsDir, DNS_RECORDS));
     }
 
     // --- LB nodes ---------------------------------------------------------------------------------

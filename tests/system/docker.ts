@@ -152,31 +152,3 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
         await sleep(everyMs);
     }
 }
-
-/** A one-file tar archive (ustar), for `docker cp -`. */
-export function tarOf(name: string, content: string, mode = 0o644): Buffer {
-    const body = Buffer.from(content);
-    const header = Buffer.alloc(512, 0);
-    const put = (s: string, off: number, len: number) => header.write(s, off, Math.min(len, Buffer.byteLength(s)), "ascii");
-    put(name, 0, 100);
-    put(mode.toString(8).padStart(7, "0") + "\0", 100, 8);
-    put("0000000\0", 108, 8);
-    put("0000000\0", 116, 8);
-    put(body.length.toString(8).padStart(11, "0") + "\0", 124, 12);
-    put(
-        Math.floor(Date.now() / 1000)
-            .toString(8)
-            .padStart(11, "0") + "\0",
-        136,
-        12,
-    );
-    put("        ", 148, 8);
-    put("0", 156, 1);
-    put("ustar\0", 257, 6);
-    put("00", 263, 2);
-    let sum = 0;
-    for (const b of header) sum += b;
-    put(sum.toString(8).padStart(6, "0") + "\0 ", 148, 8);
-    const pad = Buffer.alloc((512 - (body.length % 512)) % 512, 0);
-    return Buffer.concat([header, body, pad, Buffer.alloc(1024, 0)]);
-}

@@ -749,6 +749,9 @@ export class SwarmPlane {
     async destroy(keep: boolean): Promise<Leftover[]> {
         await this.feed.stop();
         this.plane.catalog.stop();
-        return keep ? [] : removeSystemTestObjects(this.spec.settings.namePrefix, SWARM_LABEL);
+        if (keep) return [];
+        const leftovers = await removeSystemTestObjects(this.spec.settings.namePrefix, SWARM_LABEL);
+        this.plane.removeLocalFiles();
+        return leftovers;
     }
 }

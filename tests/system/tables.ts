@@ -241,9 +241,15 @@ function rowVerdict(ms: readonly (MetricRecord | undefined)[]): Verdict {
     return "reported";
 }
 
+/** "what: " before a figure of a row, unless the row's first figure is the same thing (another statistic of it). */
+function label(m: MetricRecord, first: MetricRecord | undefined, always: boolean): string {
+    return !always && first !== undefined && m !== first && m.what === first.what ? "" : `${m.what}: `;
+}
+
 function goalsCell(ms: readonly (MetricRecord | undefined)[], text: (m: MetricRecord) => string): string {
     const withGoal = ms.filter((m): m is MetricRecord => m !== undefined && (m.goal !== undefined || m.ci !== undefined));
     if (withGoal.length === 0) return "report";
+    if (withGoal.length === 1) return text(withGoal[0]);
     return withGoal.map((m) => `${m.what}: ${text(m)}`).join("; ");
 }
 
@@ -257,7 +263,7 @@ function summaryTable(r: BenchResults, rows: readonly SummaryRow[]): string[] {
                 x.scenario,
                 goalsCell(ms, goalText),
                 goalsCell(ms, ciText),
-                ms.map((m, i) => (m ? `${m.what}: **${figure(m, x.keys[i])}**` : figure(m, x.keys[i]))).join("; "),
+                ms.map((m, i) => (m ? `${label(m, ms[0], i === 0)}**${figure(m, x.keys[i])}**` : figure(m, x.keys[i]))).join("; "),
                 verdictCell(rowVerdict(ms)),
             ]);
         }),

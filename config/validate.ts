@@ -157,8 +157,8 @@ function isIPv4(s: string): boolean {
 
 /** Canonical IPv4 CIDR with host bits zero; by default in a private range (nodes never get public addresses). */
 function cidrProblem(s: string, requirePrivate = true): string | undefined {
-    const [address, prefix] = s.split("/");
-    if (prefix === undefined || !isIPv4(address) || !/^\d{1,2}$/.test(prefix) || Number(prefix) > 32) {
+    const [address, prefix, ...rest] = s.split("/");
+    if (prefix === undefined || rest.length > 0 || !isIPv4(address) || !/^\d{1,2}$/.test(prefix) || Number(prefix) > 32) {
         return "must be an IPv4 CIDR such as 10.77.0.0/24";
     }
     const network = ipaddr.IPv4.networkAddressFromCIDR(s).toString();

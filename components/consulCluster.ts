@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { IngressListener, NodeFile, Platform, PlatformNode, ResourceLimitsSpec, ScriptRun } from "../platforms/types";
+import { IngressListener, NodeFile, Platform, PlatformNode, ScriptRun } from "../platforms/types";
 import {
     AclToken,
     BASE_ACL_POLICIES,
@@ -11,7 +11,8 @@ import {
     renderConsulServerReadyScript,
     serviceRegistrationPolicy,
 } from "../render/consul";
-import { collectErrors, isOddQuorum, MAX_QUORUM, sameLength } from "./validation";
+import { CONSUL_CLUSTER_DEFAULTS, consulClusterIssues, MAX_QUORUM, ResourceLimits } from "./contracts";
+import { collectErrors, sameLength } from "./validation";
 
 export interface ConsulClusterArgs {
     /** Makes the nodes. */
@@ -23,9 +24,9 @@ export interface ConsulClusterArgs {
     /** Datacenter name. Defaults to "dc1". */
     readonly datacenter?: string;
     /** Limits of each server. Defaults to 0.5 CPU, 256 MiB. */
-    readonly resources?: ResourceLimitsSpec;
+    readonly resources?: ResourceLimits;
     /** Limits of each client agent placed beside other nodes. Defaults to 0.25 CPU, 128 MiB. */
-    readonly agentResources?: ResourceLimitsSpec;
+    readonly agentResources?: ResourceLimits;
     /** Services whose tasks register themselves; each gets a write token for its own name. Defaults to []. */
     readonly registeringServices?: readonly string[];
 }
@@ -69,15 +70,19 @@ export class ConsulCluster extends pulumi.ComponentResource {
     readonly uiListener: IngressListener;
 
     private readonly datacenter: string;
-    private readonly agentResources: ResourceLimitsSpec;
+    private readonly agentResources: ResourceLimits;
 
     constructor(name: string, args: ConsulClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarm-platform:consul:Cluster", name, {}, opts);
-        const servers = args.servers ?? 3;
-        collectErrors("ConsulCluster", [isOddQuorum("servers", servers), sameLength("addresses", args.addresses, servers, "server")]);
-        this.datacenter = args.datacenter ?? "dc1";
-        const resources = args.resources ?? { cpus: 0.5, memoryMb: 256 };
-        this.agentResources = args.agentResources ?? { cpus: 0.25, memoryMb: 128 };
+        const defaults = CONSUL_CLUSTER_DEFAULTS;
+        const servers = args.servers ?? defaults.servers;
+        this.datacenter = args.datacenter ?? defaults.datacenter;
+        const resources = args.resources ?? defaults.resources;
+        this.agentResources = args.agentResources ?? defaults.agentResources;
+        collectErrors("ConsulCluster", [
+            ...consulClusterIssues({ servers, datacenter: this.datacenter, resources, agentResources: this.agentResources }),
+            sameLength("addresses", args.addresses, servers, "server"),
+        ]);
         const child = { parent: this };
 
         // Secrets: generated here, secret in state and in every input they reach.
@@ -210,7 +215,7 @@ export class ConsulCluster extends pulumi.ComponentResource {
     }
 
     /** The Consul client agent to run beside a node of another component. */
-    agentFor(nodeName: string, address: string, options: ConsulAgentOptions = {}): { files: NodeFile[]; resources: ResourceLimitsSpec } {
+    agentFor(nodeName: string, address: string, options: ConsulAgentOptions = {}): { files: NodeFile[]; resources: ResourceLimits } {
         const config = pulumi.all([this.gossipKey, this.agentToken, this.dnsToken]).apply(([encryptKey, agentToken, dnsToken]) =>
             renderConsulClientConfig({
                 nodeName,

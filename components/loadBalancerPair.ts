@@ -1,11 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { IngressListener, Platform, PlatformNode, ResourceLimitsSpec, ScriptRun } from "../platforms/types";
+import { IngressListener, Platform, PlatformNode, ScriptRun } from "../platforms/types";
 import { CONSUL_PORTS } from "../render/consul";
 import { renderHaproxyConfig } from "../render/haproxy";
 import { checkHaproxyCommand, renderKeepalivedConfig, renderLbReadyScript } from "../render/keepalived";
 import { ConsulCluster } from "./consulCluster";
-import { collectErrors, Problem, sameLength } from "./validation";
+import { LOAD_BALANCER_PAIR_DEFAULTS, loadBalancerPairIssues, ResourceLimits } from "./contracts";
+import { collectErrors, sameLength } from "./validation";
 
 /** The service the pair balances, as Consul knows it. */
 export interface BalancedService {
@@ -38,7 +39,7 @@ export interface LoadBalancerPairArgs {
     /** Port of the (password-protected) stats page. Defaults to 8404. */
     readonly statsPort?: number;
     /** Limits of each LB node. Defaults to 0.5 CPU, 128 MiB. */
-    readonly resources?: ResourceLimitsSpec;
+    readonly resources?: ResourceLimits;
 }
 
 /** Where the configs and the runtime socket live in the LB image (images/lb). */
@@ -79,23 +80,26 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
 
     constructor(name: string, args: LoadBalancerPairArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarm-platform:lb:Pair", name, {}, opts);
-        const vrrpVersion = args.vrrpVersion ?? 3;
-        const advertIntervalSeconds = args.advertIntervalSeconds ?? (vrrpVersion === 3 ? 0.1 : 1);
-        const virtualRouterId = args.virtualRouterId ?? 51;
-        const webPort = args.webPort ?? 80;
-        const statsPort = args.statsPort ?? 8404;
-        const resources = args.resources ?? { cpus: 0.5, memoryMb: 128 };
-        const advertProblem: Problem =
-            vrrpVersion === 2 && !Number.isInteger(advertIntervalSeconds)
-                ? { propertyPath: "advertIntervalSeconds", reason: `VRRPv2 needs whole seconds, got ${advertIntervalSeconds}` }
-                : undefined;
+        const defaults = LOAD_BALANCER_PAIR_DEFAULTS;
+        const vrrpVersion = args.vrrpVersion ?? defaults.vrrpVersion;
+        const advertIntervalSeconds = args.advertIntervalSeconds ?? defaults.advertIntervalSeconds[vrrpVersion];
+        const virtualRouterId = args.virtualRouterId ?? defaults.virtualRouterId;
+        const webPort = args.webPort ?? defaults.webPort;
+        const statsPort = args.statsPort ?? defaults.statsPort;
+        const resources = args.resources ?? defaults.resources;
         collectErrors("LoadBalancerPair", [
             sameLength("addresses", args.addresses, 2, "LB node"),
-            args.addresses.includes(args.vip)
-                ? { propertyPath: "vip", reason: `must differ from the node addresses, got ${args.vip}` }
-                : undefined,
-            advertProblem,
-            args.service.maxServers >= 1 ? undefined : { propertyPath: "service.maxServers", reason: "must be ≥ 1" },
+            ...loadBalancerPairIssues({
+                vip: args.vip,
+                vrrpVersion,
+                advertIntervalSeconds,
+                virtualRouterId,
+                webPort,
+                statsPort,
+                resources,
+                addresses: args.addresses,
+                maxServers: args.service.maxServers,
+            }),
         ]);
         this.vip = args.vip;
         const child = { parent: this };

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { BuiltImage, NodeRole, Platform, PlatformNode, ResourceLimitsSpec, ScriptRun } from "../platforms/types";
+import { BuiltImage, NodeRole, Platform, PlatformNode, ScriptRun } from "../platforms/types";
 import {
     parseSwarmInitOutput,
     renderDockerDaemonConfig,
@@ -11,7 +11,8 @@ import {
     SwarmRole,
 } from "../render/swarm";
 import { ConsulCluster } from "./consulCluster";
-import { collectErrors, isOddQuorum, isWholeAtLeast, sameLength } from "./validation";
+import { ResourceLimits, SWARM_CLUSTER_DEFAULTS, swarmClusterIssues } from "./contracts";
+import { collectErrors, sameLength } from "./validation";
 
 export interface SwarmClusterArgs {
     /** Makes the nodes. */
@@ -27,7 +28,7 @@ export interface SwarmClusterArgs {
     /** The nodes' subnet: the inner engines' address pools must not overlap it. */
     readonly subnet: string;
     /** Limits of each node. Defaults to 1 CPU, 1024 MiB. */
-    readonly nodeResources?: ResourceLimitsSpec;
+    readonly nodeResources?: ResourceLimits;
     /** Every node gets a Consul client agent of this cluster beside it. */
     readonly consul: ConsulCluster;
     /**
@@ -65,15 +66,15 @@ export class SwarmCluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarm-platform:swarm:Cluster", name, {}, opts);
-        const managers = args.managers ?? 3;
-        const workers = args.workers ?? 2;
+        const defaults = SWARM_CLUSTER_DEFAULTS;
+        const managers = args.managers ?? defaults.managers;
+        const workers = args.workers ?? defaults.workers;
+        const resources = args.nodeResources ?? defaults.nodeResources;
         collectErrors("SwarmCluster", [
-            isOddQuorum("managers", managers),
-            isWholeAtLeast("workers", workers, 0),
+            ...swarmClusterIssues({ managers, workers, nodeResources: resources }),
             sameLength("managerAddresses", args.managerAddresses, managers, "manager"),
             sameLength("workerAddresses", args.workerAddresses, workers, "worker"),
         ]);
-        const resources = args.nodeResources ?? { cpus: 1, memoryMb: 1024 };
         const daemonConfig = renderDockerDaemonConfig({ outerSubnet: args.subnet });
 
         // Nodes are created in a rolling chain: each node waits until the previous node of its group

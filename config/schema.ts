@@ -1,15 +1,22 @@
-// The stack-config contract: types, defaults (in this file only) and the rules.
+// The stack-config contract: types and defaults. A key that feeds a component argument takes its
+// default (and, in validate.ts, its rules) from that component's contract (components/contracts/);
+// what is set here is the stack's own: platform choices, the address plan, the edge, AWS.
 // Pure: no Pulumi imports, so it is unit-tested directly and reused by tests and tools.
+import {
+    CONSUL_CLUSTER_DEFAULTS,
+    Issue,
+    LOAD_BALANCER_PAIR_DEFAULTS,
+    ResourceLimits,
+    SWARM_CLUSTER_DEFAULTS,
+    WEB_SERVICE_DEFAULTS,
+} from "../components/contracts";
+
+export { formatIssue, MAX_QUORUM } from "../components/contracts";
+export type { ResourceLimits } from "../components/contracts";
 
 /** Where the nodes run. */
 export type PlatformName = "local" | "aws";
 export const PLATFORMS: readonly PlatformName[] = ["local", "aws"];
-
-/** CPU (cores) and memory (MiB) limits of one container or task. */
-export interface ResourceLimits {
-    readonly cpus: number;
-    readonly memoryMb: number;
-}
 
 export interface ConsulConfig {
     /** Consul server count; odd, 1–7 (≥ 3 on platform aws and on stacks named prod/production). Default 3. */
@@ -144,35 +151,39 @@ export interface RawStackConfig {
 /** Stacks whose name marks them as production get the production quorum floor on any platform (platform aws always does). */
 export const PRODUCTION_STACKS: readonly string[] = ["prod", "production"];
 
-/** Quorum groups of at most 7: beyond that Raft commits slow down and nothing gets more available. */
-export const MAX_QUORUM = 7;
 /** Production keeps quorum through one failure: at least 3 members. */
 export const PROD_MIN_QUORUM = 3;
 
 export const DEFAULTS = {
     consul: {
-        servers: 3,
+        servers: CONSUL_CLUSTER_DEFAULTS.servers,
         version: "1.20.2",
-        datacenter: "dc1",
-        resources: { cpus: 0.5, memoryMb: 256 },
-        agentResources: { cpus: 0.25, memoryMb: 128 },
+        datacenter: CONSUL_CLUSTER_DEFAULTS.datacenter,
+        resources: CONSUL_CLUSTER_DEFAULTS.resources,
+        agentResources: CONSUL_CLUSTER_DEFAULTS.agentResources,
     },
-    swarm: { managers: 3, workers: 2, nodeResources: { cpus: 1, memoryMb: 1024 } },
+    swarm: {
+        managers: SWARM_CLUSTER_DEFAULTS.managers,
+        workers: SWARM_CLUSTER_DEFAULTS.workers,
+        nodeResources: SWARM_CLUSTER_DEFAULTS.nodeResources,
+    },
     web: {
-        replicas: 3,
-        resources: { cpus: 0.25, memoryMb: 64 },
-        portMin: 20000,
-        portMax: 20099,
-        drainSeconds: 3,
-        stopGraceSeconds: 15,
+        replicas: WEB_SERVICE_DEFAULTS.replicas,
+        resources: WEB_SERVICE_DEFAULTS.resources,
+        portMin: WEB_SERVICE_DEFAULTS.portRange.min,
+        portMax: WEB_SERVICE_DEFAULTS.portRange.max,
+        drainSeconds: WEB_SERVICE_DEFAULTS.drainSeconds,
+        stopGraceSeconds: WEB_SERVICE_DEFAULTS.stopGraceSeconds,
     },
     lb: {
-        vrrpVersion: 3 as const,
-        advertIntervalSeconds: { 2: 1, 3: 0.1 },
-        virtualRouterId: 51,
+        vrrpVersion: LOAD_BALANCER_PAIR_DEFAULTS.vrrpVersion,
+        advertIntervalSeconds: LOAD_BALANCER_PAIR_DEFAULTS.advertIntervalSeconds,
+        virtualRouterId: LOAD_BALANCER_PAIR_DEFAULTS.virtualRouterId,
+        /** local: the VIP is this host of network.subnet. */
         vipHostOffset: 10,
+        /** aws: an overlay address outside the VPC, routed to the MASTER. */
         awsOverlayVip: "192.168.255.10",
-        resources: { cpus: 0.5, memoryMb: 128 },
+        resources: LOAD_BALANCER_PAIR_DEFAULTS.resources,
     },
     network: { subnet: { local: "10.77.0.0/24", aws: "10.20.0.0/16" } },
     edge: {
@@ -194,16 +205,7 @@ export const DEFAULTS = {
 } as const;
 
 /** One broken rule: the key (as `pulumi config set --path` spells it), the value found, the rule. */
-export interface ConfigIssue {
-    readonly key: string;
-    readonly value: unknown;
-    readonly rule: string;
-}
-
-export function formatIssue(issue: ConfigIssue): string {
-    const shown = issue.value === undefined ? "(missing)" : JSON.stringify(issue.value);
-    return `${issue.key} = ${shown}: ${issue.rule}`;
-}
+export type ConfigIssue = Issue;
 
 /** For exhaustive switches on unions: a new member fails to compile until every switch handles it. */
 export function assertNever(value: never): never {

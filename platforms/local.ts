@@ -17,7 +17,7 @@ import {
     NodeRole,
     Platform,
     PlatformNode,
-    ResourceLimitsSpec,
+    ResourceLimits,
     RunScriptArgs,
     ScriptRun,
     VipFailover,
@@ -43,12 +43,12 @@ export interface LocalPlatformArgs {
         readonly bindAddress: string;
         /** Host port of each ingress listener, by listener name ("web", "stats", "consul-ui"). */
         readonly hostPorts: Readonly<Record<string, number>>;
-        readonly resources: ResourceLimitsSpec;
+        readonly resources: ResourceLimits;
     };
 }
 
 /** Docker's CPU and memory limits from the component contract. */
-function limits(r: ResourceLimitsSpec): { cpus: string; memory: number } {
+function limits(r: ResourceLimits): { cpus: string; memory: number } {
     return { cpus: String(r.cpus), memory: r.memoryMb };
 }
 
@@ -189,7 +189,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
         // through `docker stop` + `docker start` (Docker cannot start a container into a stopped
         // container's namespace), so it stayed dead. The container's limits cover both.
         const agent = args.consulAgent;
-        const resources: ResourceLimitsSpec =
+        const resources: ResourceLimits =
             agent === undefined
                 ? args.resources
                 : {

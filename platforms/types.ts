@@ -2,6 +2,9 @@
 // limits, the Consul agent beside it); platforms decide HOW it exists (a container on the local
 // engine, an EC2 instance). No component ever asks which platform it is on.
 import * as pulumi from "@pulumi/pulumi";
+import { ResourceLimits } from "../components/contracts";
+
+export type { ResourceLimits } from "../components/contracts";
 
 /** What a node does. Platforms switch on this exhaustively (see `assertNever`). */
 export type NodeRole = "consul-server" | "swarm-manager" | "swarm-worker" | "lb";
@@ -16,11 +19,6 @@ export interface NodeFile {
     readonly mode: string;
 }
 
-export interface ResourceLimitsSpec {
-    readonly cpus: number;
-    readonly memoryMb: number;
-}
-
 export interface NodeArgs {
     readonly role: NodeRole;
     /** Node name, unique in the stack and stable forever: "consul-server-0", "swarm-worker-3", "lb-1". */
@@ -28,9 +26,9 @@ export interface NodeArgs {
     /** The node's fixed private address (from the address plan). */
     readonly address: string;
     readonly files: readonly NodeFile[];
-    readonly resources: ResourceLimitsSpec;
+    readonly resources: ResourceLimits;
     /** When set, a Consul client agent runs beside the node (sharing its network) with these files. */
-    readonly consulAgent?: { readonly files: readonly NodeFile[]; readonly resources: ResourceLimitsSpec };
+    readonly consulAgent?: { readonly files: readonly NodeFile[]; readonly resources: ResourceLimits };
     /** Extra dependencies (e.g. a node may only start once the Consul ACLs exist). */
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }

@@ -69,10 +69,10 @@ const lb = new LoadBalancerPair("lb", {
 
 const ingress = platform.ingress("edge", [lb.webListener, lb.statsListener, consul.uiListener]);
 
-export const webUrl = ingress.urls["web"];
+export const webUrl = ingress.urls.web;
 export const vip = lb.vip;
 export const consulUiUrl = ingress.urls["consul-ui"];
-export const haproxyStatsUrl = ingress.urls["stats"];
+export const haproxyStatsUrl = ingress.urls.stats;
 export const haproxyStatsUser = lb.statsUser;
 export const haproxyStatsPassword = pulumi.secret(lb.statsPassword);
 export const consulManagementToken = pulumi.secret(consul.managementToken);

@@ -67,7 +67,7 @@ export class ConsulCluster extends pulumi.ComponentResource {
     /** Per server: done once it is a voter of the Raft quorum (the rolling-replacement gate). */
     readonly serverGates: ScriptRun[];
     /** The UI/API, for the platform's ingress. */
-    readonly uiListener: IngressListener;
+    readonly uiListener: IngressListener<"consul-ui">;
 
     private readonly datacenter: string;
     private readonly agentResources: ResourceLimits;

@@ -75,8 +75,8 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
     readonly statsUser = "admin";
     readonly statsPassword: pulumi.Output<string>;
     /** Listeners for the platform's ingress: the web service and the stats page, on the VIP. */
-    readonly webListener: IngressListener;
-    readonly statsListener: IngressListener;
+    readonly webListener: IngressListener<"web">;
+    readonly statsListener: IngressListener<"stats">;
 
     constructor(name: string, args: LoadBalancerPairArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarm-platform:lb:Pair", name, {}, opts);
@@ -187,6 +187,7 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
             port: webPort,
             upstreams: [{ name: "vip", address: args.vip, port: webPort }],
             check: false,
+            public: true,
             activeActive: this.nodes.map((n) => ({ name: n.name, address: n.address, port: webPort })),
         };
         this.statsListener = {

@@ -12,6 +12,7 @@ import {
     ImageBuildArgs,
     Ingress,
     IngressListener,
+    ListenerName,
     NodeArgs,
     NodeFile,
     NodeRole,
@@ -41,8 +42,8 @@ export interface LocalPlatformArgs {
     readonly edge: {
         readonly address: string;
         readonly bindAddress: string;
-        /** Host port of each ingress listener, by listener name ("web", "stats", "consul-ui"). */
-        readonly hostPorts: Readonly<Record<string, number>>;
+        /** Host port of each ingress listener. */
+        readonly hostPorts: Readonly<Record<ListenerName, number>>;
         readonly resources: ResourceLimits;
     };
 }
@@ -447,16 +448,12 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
         );
     }
 
-    ingress(name: string, listeners: readonly IngressListener[]): Ingress {
+    ingress<L extends ListenerName>(name: string, listeners: readonly IngressListener<L>[]): Ingress<L> {
         const edge = this.args.edge;
         const config = renderEdgeConfig({
             listeners: listeners.map((l) => ({ name: l.name, bindPort: l.port, upstreams: l.upstreams, check: l.check })),
         });
-        const ports = listeners.map((l) => {
-            const external = edge.hostPorts[l.name];
-            if (external === undefined) throw new Error(`local platform: no edge host port configured for listener "${l.name}"`);
-            return { internal: l.port, external, ip: edge.bindAddress, protocol: "tcp" };
-        });
+        const ports = listeners.map((l) => ({ internal: l.port, external: edge.hostPorts[l.name], ip: edge.bindAddress, protocol: "tcp" }));
         const container = new docker.Container(
             `${this.platformName}-${name}`,
             {
@@ -478,12 +475,8 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
             },
             { parent: this, deleteBeforeReplace: true },
         );
-        const urls: Record<string, pulumi.Output<string>> = {};
-        for (const l of listeners) {
-            urls[l.name] = pulumi.output(
-                `http://${edge.bindAddress === "0.0.0.0" ? "localhost" : edge.bindAddress}:${edge.hostPorts[l.name]}`,
-            );
-        }
-        return { urls, resources: [container] };
+        const host = edge.bindAddress === "0.0.0.0" ? "localhost" : edge.bindAddress;
+        const urls = Object.fromEntries(listeners.map((l) => [l.name, pulumi.output(`http://${host}:${edge.hostPorts[l.name]}`)]));
+        return { urls: urls as Record<L, pulumi.Output<string>>, resources: [container] };
     }
 }

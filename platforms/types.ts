@@ -108,9 +108,15 @@ export interface ScriptRun {
     readonly stdout: pulumi.Output<string>;
 }
 
+/**
+ * The listeners clients reach, by name: the same names on every platform (the local edge has a host
+ * port for each, the ingress's URLs are keyed by them).
+ */
+export type ListenerName = "web" | "stats" | "consul-ui";
+
 /** A port clients reach, forwarded by the platform's ingress (local edge, cloud load balancer). */
-export interface IngressListener {
-    readonly name: string;
+export interface IngressListener<L extends ListenerName = ListenerName> {
+    readonly name: L;
     /** Port clients connect to on the ingress. */
     readonly port: number;
     /** Where traffic goes (tried in order of health). */
@@ -123,6 +129,11 @@ export interface IngressListener {
     }[];
     /** Health-check the upstreams (TCP) and skip dead ones. */
     readonly check: boolean;
+    /**
+     * Published beyond the platform's private network where the platform has a public entry (AWS:
+     * the internet-facing NLB); the others stay internal. Defaults to false.
+     */
+    readonly public?: boolean;
     /**
      * Nodes that can serve the listener directly, for ingresses that balance active-active
      * instead of following a VIP (the AWS NLB health-checks both HAProxy nodes).
@@ -138,9 +149,9 @@ export interface VipFailover {
     readonly notifyCommand?: string;
 }
 
-export interface Ingress {
+export interface Ingress<L extends ListenerName = ListenerName> {
     /** URL of each listener by name, as a client reaches it. */
-    readonly urls: Readonly<Record<string, pulumi.Output<string>>>;
+    readonly urls: Readonly<Record<L, pulumi.Output<string>>>;
     readonly resources: readonly pulumi.Resource[];
 }
 
@@ -208,7 +219,7 @@ export interface Platform {
     /** What moves the VIP on this platform (local: nothing beyond keepalived's gratuitous ARP). */
     vipFailover(vip: string): VipFailover;
     /** Exposes listeners to clients (local: the edge container on the host; AWS: the ELB). Owned by the platform. */
-    ingress(name: string, listeners: readonly IngressListener[]): Ingress;
+    ingress<L extends ListenerName>(name: string, listeners: readonly IngressListener<L>[]): Ingress<L>;
 }
 
 export { assertNever } from "../config/schema";

@@ -18,6 +18,7 @@ import {
     ImageBuildArgs,
     Ingress,
     IngressListener,
+    ListenerName,
     NodeArgs,
     NodeRole,
     Platform,
@@ -149,7 +150,7 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
         return undefined;
     }
 
-    ingress(name: string, listeners: readonly IngressListener[]): Ingress {
-        return createIngress(this.ctx, this.network, this.securityGroups.nlb, name, listeners);
+    ingress<L extends ListenerName>(name: string, listeners: readonly IngressListener<L>[]): Ingress<L> {
+        return createIngress(this.ctx, this.network, this.securityGroups, name, listeners);
     }
 }

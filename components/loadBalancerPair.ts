@@ -4,6 +4,7 @@ import { IngressListener, Platform, PlatformNode, ScriptRun } from "../platforms
 import { CONSUL_PORTS } from "../render/consul";
 import { renderHaproxyConfig } from "../render/haproxy";
 import { checkHaproxyCommand, renderKeepalivedConfig, renderLbReadyScript } from "../render/keepalived";
+import { LB_NODE_PATHS } from "../render/lbNode";
 import { ConsulCluster } from "./consulCluster";
 import { LOAD_BALANCER_PAIR_DEFAULTS, loadBalancerPairIssues, ResourceLimits } from "./contracts";
 import { collectErrors, sameLength } from "./validation";
@@ -41,15 +42,6 @@ export interface LoadBalancerPairArgs {
     /** Limits of each LB node. Defaults to 0.5 CPU, 128 MiB. */
     readonly resources?: ResourceLimits;
 }
-
-/** Where the configs and the runtime socket live in the LB image (images/lb). */
-export const LB_IMAGE_PATHS = {
-    haproxyConfig: "/etc/haproxy/haproxy.cfg",
-    keepalivedConfig: "/etc/keepalived/keepalived.conf",
-    runtimeSocket: "/run/haproxy/admin.sock",
-    /** 1 while HAProxy is not running (written by the image's entrypoint, watched by keepalived). */
-    haproxyDownFile: "/run/keepalived/haproxy.down",
-} as const;
 
 /**
  * keepalived runs tracked scripts at whole-second intervals only (2.2.7 refuses 0.5), so a dead
@@ -133,7 +125,7 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
                         healthPath: args.service.healthPath,
                     },
                     dns: { address: "127.0.0.1", port: CONSUL_PORTS.dns },
-                    runtimeSocket: LB_IMAGE_PATHS.runtimeSocket,
+                    runtimeSocket: LB_NODE_PATHS.runtimeSocket,
                 }),
             );
             const keepalivedConf = vrrpPassword.apply((authPassword) =>
@@ -150,7 +142,7 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
                     vrrpVersion,
                     authPassword: vrrpVersion === 2 ? authPassword : undefined,
                     healthCheck: { script: checkHaproxyCommand(webPort), ...HAPROXY_CHECK },
-                    trackFile: { name: "haproxy_down", path: LB_IMAGE_PATHS.haproxyDownFile },
+                    trackFile: { name: "haproxy_down", path: LB_NODE_PATHS.haproxyDownFile },
                     notifyScript: failover.notifyCommand,
                 }),
             );
@@ -161,8 +153,8 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
                     name: nodeName,
                     address,
                     files: [
-                        { path: LB_IMAGE_PATHS.haproxyConfig, content: haproxyCfg, mode: "0600" },
-                        { path: LB_IMAGE_PATHS.keepalivedConfig, content: keepalivedConf, mode: "0600" },
+                        { path: LB_NODE_PATHS.haproxyConfig, content: haproxyCfg, mode: "0600" },
+                        { path: LB_NODE_PATHS.keepalivedConfig, content: keepalivedConf, mode: "0600" },
                         ...failover.files,
                     ],
                     resources,

@@ -7,13 +7,12 @@ import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { HostContainer, ParameterFile, renderCloudConfig } from "../../render/cloudInit";
+import { LB_CHECK_SCRIPT_SOURCE, LB_NODE_PATHS } from "../../render/lbNode";
 import { renderRegistryAuthRefreshScript } from "../../render/swarm";
 import { REPO_ROOT } from "../local";
 import { assertNever, NodeArgs, NodeFile, NodeRole, PlatformNode } from "../types";
 import { AwsContext, stackTags } from "./context";
 import { storedText } from "./parameters";
-
-const LB_CHECK_PATH = "/usr/local/bin/check_haproxy.sh";
 
 /**
  * Only root may reach the instance metadata service (and so the instance role's credentials). Web
@@ -191,7 +190,11 @@ function platformFiles(role: NodeRole): NodeFile[] {
         case "lb":
             return [
                 guard,
-                { path: LB_CHECK_PATH, content: fs.readFileSync(path.join(REPO_ROOT, "images/lb/check_haproxy.sh"), "utf8"), mode: "0755" },
+                {
+                    path: LB_NODE_PATHS.checkScript,
+                    content: fs.readFileSync(path.join(REPO_ROOT, LB_CHECK_SCRIPT_SOURCE), "utf8"),
+                    mode: "0755",
+                },
             ];
         case "consul-server":
             return [guard];

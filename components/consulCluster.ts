@@ -12,15 +12,13 @@ import {
     serviceRegistrationPolicy,
 } from "../render/consul";
 import { CONSUL_CLUSTER_DEFAULTS, consulClusterIssues, MAX_QUORUM, ResourceLimits } from "./contracts";
-import { collectErrors, sameLength } from "./validation";
+import { collectErrors } from "./validation";
 
 export interface ConsulClusterArgs {
     /** Makes the nodes. */
     readonly platform: Platform;
     /** Consul servers; must be odd, 1–7. Defaults to 3. */
     readonly servers?: number;
-    /** One fixed private address per server. */
-    readonly addresses: readonly string[];
     /** Datacenter name. Defaults to "dc1". */
     readonly datacenter?: string;
     /** Limits of each server. Defaults to 0.5 CPU, 256 MiB. */
@@ -81,7 +79,6 @@ export class ConsulCluster extends pulumi.ComponentResource {
         this.agentResources = args.agentResources ?? defaults.agentResources;
         collectErrors("ConsulCluster", [
             ...consulClusterIssues({ servers, datacenter: this.datacenter, resources, agentResources: this.agentResources }),
-            sameLength("addresses", args.addresses, servers, "server"),
         ]);
         const child = { parent: this };
 
@@ -107,7 +104,8 @@ export class ConsulCluster extends pulumi.ComponentResource {
         this.serviceTokens = Object.fromEntries(serviceTokens.map((t) => [t.service, t.secret]));
 
         this.serverNames = Array.from({ length: servers }, (_, i) => `${name}-server-${i}`);
-        this.retryJoin = args.platform.consulRetryJoin(this.serverNames, args.addresses);
+        const addresses = this.serverNames.map((_, i) => args.platform.nodeAddress("consul-server", i));
+        this.retryJoin = args.platform.consulRetryJoin(servers);
 
         // Servers are created in a rolling chain: each waits until the previous one is a voter of the
         // Raft quorum again (its ready gate). A server-level change (config, image, limits) replaces
@@ -122,7 +120,7 @@ export class ConsulCluster extends pulumi.ComponentResource {
                     renderConsulServerConfig({
                         nodeName,
                         datacenter: this.datacenter,
-                        advertiseAddr: args.addresses[i],
+                        advertiseAddr: addresses[i],
                         retryJoin: this.retryJoin,
                         encryptKey,
                         agentToken,
@@ -135,7 +133,7 @@ export class ConsulCluster extends pulumi.ComponentResource {
                 {
                     role: "consul-server",
                     name: nodeName,
-                    address: args.addresses[i],
+                    index: i,
                     files: [{ path: `${CONFIG_DIR}/server.json`, content: config, mode: CONFIG_MODE }],
                     resources,
                     dependsOn: previous === undefined ? [] : [previous.resource],

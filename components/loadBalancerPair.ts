@@ -7,7 +7,7 @@ import { checkHaproxyCommand, renderKeepalivedConfig, renderLbReadyScript } from
 import { LB_NODE_PATHS } from "../render/lbNode";
 import { ConsulCluster } from "./consulCluster";
 import { LOAD_BALANCER_PAIR_DEFAULTS, loadBalancerPairIssues, ResourceLimits } from "./contracts";
-import { collectErrors, sameLength } from "./validation";
+import { collectErrors } from "./validation";
 
 /** The service the pair balances, as Consul knows it. */
 export interface BalancedService {
@@ -22,8 +22,6 @@ export interface BalancedService {
 export interface LoadBalancerPairArgs {
     /** Makes the nodes. */
     readonly platform: Platform;
-    /** The two nodes' fixed private addresses. */
-    readonly addresses: readonly [string, string];
     /** The virtual IP the pair shares (VRRP). */
     readonly vip: string;
     /** VRRP version. Defaults to 3 (sub-second adverts). */
@@ -79,8 +77,8 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
         const webPort = args.webPort ?? defaults.webPort;
         const statsPort = args.statsPort ?? defaults.statsPort;
         const resources = args.resources ?? defaults.resources;
+        const addresses = [0, 1].map((i) => args.platform.nodeAddress("lb", i));
         collectErrors("LoadBalancerPair", [
-            sameLength("addresses", args.addresses, 2, "LB node"),
             ...loadBalancerPairIssues({
                 vip: args.vip,
                 vrrpVersion,
@@ -89,7 +87,7 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
                 webPort,
                 statsPort,
                 resources,
-                addresses: args.addresses,
+                addresses,
                 maxServers: args.service.maxServers,
             }),
         ]);
@@ -109,7 +107,7 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
         // holder that serves; each node hands the VIP over on SIGTERM before its container goes.
         this.nodes = [];
         this.readyGates = [];
-        args.addresses.forEach((address, i) => {
+        addresses.forEach((address, i) => {
             const nodeName = `${name}-${i}`;
             const haproxyCfg = this.statsPassword.apply((statsPassword) =>
                 renderHaproxyConfig({
@@ -135,7 +133,7 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
                     virtualRouterId,
                     priority: PRIORITIES[i],
                     unicastSrcIp: address,
-                    unicastPeers: args.addresses.filter((_, j) => j !== i),
+                    unicastPeers: addresses.filter((_, j) => j !== i),
                     virtualIp: args.vip,
                     virtualIpPrefix: args.platform.vipPrefixLength,
                     advertIntervalSeconds,
@@ -151,7 +149,7 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
                 {
                     role: "lb",
                     name: nodeName,
-                    address,
+                    index: i,
                     files: [
                         { path: LB_NODE_PATHS.haproxyConfig, content: haproxyCfg, mode: "0600" },
                         { path: LB_NODE_PATHS.keepalivedConfig, content: keepalivedConf, mode: "0600" },
@@ -168,7 +166,7 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
             this.readyGates.push(
                 args.platform.runScript(
                     `${nodeName}-ready`,
-                    { node, script: renderLbReadyScript({ nodeName, peerAddress: args.addresses[1 - i], webPort }) },
+                    { node, script: renderLbReadyScript({ nodeName, peerAddress: addresses[1 - i], webPort }) },
                     this,
                 ),
             );

@@ -23,7 +23,9 @@ import {
     ScriptRun,
     VipFailover,
 } from "./types";
+import { LocalAddressPlan } from "../config";
 import { renderEdgeConfig } from "../render/haproxy";
+import { plannedAddress } from "./shared";
 import { shellQuote } from "../render/shell";
 
 /** The build context of every image: the repo root (Dockerfiles COPY from app/ and images/). */
@@ -32,15 +34,12 @@ export const REPO_ROOT = path.join(__dirname, "..");
 export interface LocalPlatformArgs {
     /** Prefix of every container, network and volume name on the engine, e.g. "swarm-platform-dev-". */
     readonly namePrefix: string;
-    /** The nodes' subnet, e.g. "10.77.0.0/24". */
-    readonly subnet: string;
-    /** The subnet's gateway address (the host side of the bridge). */
-    readonly gateway: string;
+    /** The address plan: the nodes' subnet and gateway (the host side of the bridge), every node's address, the edge's. */
+    readonly plan: LocalAddressPlan;
     /** Official Consul image tag (pinned). */
     readonly consulVersion: string;
     /** The edge container: the local stand-in for the cloud load balancer. */
     readonly edge: {
-        readonly address: string;
         readonly bindAddress: string;
         /** Host port of each ingress listener. */
         readonly hostPorts: Readonly<Record<ListenerName, number>>;
@@ -112,7 +111,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
         super("swarm-platform:local:Platform", name, {}, opts);
         this.args = args;
         this.platformName = name;
-        this.vipPrefixLength = Number(args.subnet.split("/")[1]);
+        this.vipPrefixLength = args.plan.prefixLength;
         const child = { parent: this };
 
         this.network = new docker.Network(
@@ -120,7 +119,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
             {
                 name: `${args.namePrefix}net`,
                 driver: "bridge",
-                ipamConfigs: [{ subnet: args.subnet, gateway: args.gateway }],
+                ipamConfigs: [{ subnet: args.plan.subnet, gateway: args.plan.gateway }],
                 // Not `internal`: swarm nodes' engines and the edge need the host's bridge; nothing is
                 // published except the edge's ports on edge.bindAddress.
                 options: { "com.docker.network.bridge.enable_icc": "true" },
@@ -173,6 +172,10 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
         return role === "consul-server" ? CONSUL_SERVERS_ALIAS : undefined;
     }
 
+    nodeAddress(role: NodeRole, index: number): string {
+        return plannedAddress(this.args.plan, role, index);
+    }
+
     consulRetryJoin(): string[] {
         // One name for every server (a network alias they share; Docker's DNS answers with all their
         // addresses and Consul tries each), so an agent's config does not change with the server
@@ -185,6 +188,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
     }
 
     createNode(args: NodeArgs, parent: pulumi.Resource): PlatformNode {
+        const address = this.nodeAddress(args.role, args.index);
         // A node's Consul agent runs inside the node container (started by its entrypoint, see
         // images/consul-agent): a sidecar sharing the node's network namespace cannot follow the node
         // through `docker stop` + `docker start` (Docker cannot start a container into a stopped
@@ -212,7 +216,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
             destroyGraceSeconds: NODE_STOP_GRACE_SECONDS,
             name: this.containerName(args.name),
             hostname: args.name,
-            networksAdvanced: this.networkAttachment(args.name, args.address, [this.roleAddress(args.role) ?? []].flat()),
+            networksAdvanced: this.networkAttachment(args.name, address, [this.roleAddress(args.role) ?? []].flat()),
             uploads: uploads([...args.files, ...(agent?.files ?? [])]),
             restart: "unless-stopped",
             logOpts: { "max-size": "10m", "max-file": "3" },
@@ -291,7 +295,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
                 return assertNever(args.role);
         }
 
-        return { name: args.name, role: args.role, address: args.address, resource: container, instanceId: container.id };
+        return { name: args.name, role: args.role, address, resource: container, instanceId: container.id };
     }
 
     /**
@@ -465,7 +469,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
                 // The image's HEALTHCHECK probes the LB frontend, which the edge does not have.
                 healthcheck: { tests: ["NONE"] },
                 init: true,
-                networksAdvanced: this.networkAttachment(name, edge.address),
+                networksAdvanced: this.networkAttachment(name, this.args.plan.edge),
                 uploads: [{ file: "/etc/haproxy/edge.cfg", content: config, permissions: "0644" }],
                 ports,
                 destroyGraceSeconds: 10,

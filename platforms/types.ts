@@ -23,8 +23,8 @@ export interface NodeArgs {
     readonly role: NodeRole;
     /** Node name, unique in the stack and stable forever: "consul-server-0", "swarm-worker-3", "lb-1". */
     readonly name: string;
-    /** The node's fixed private address (from the address plan). */
-    readonly address: string;
+    /** Which node of its role this is (0, 1, …): it gets that node's fixed address (see Platform.nodeAddress). */
+    readonly index: number;
     readonly files: readonly NodeFile[];
     readonly resources: ResourceLimits;
     /** When set, a Consul client agent runs beside the node (sharing its network) with these files. */
@@ -190,8 +190,13 @@ export interface Platform {
     readonly vipInterface: string;
     /** Prefix length of the nodes' subnet (the VIP is added with it). */
     readonly vipPrefixLength: number;
-    /** How a Consul agent finds the servers. */
-    consulRetryJoin(serverNames: readonly string[], serverAddresses: readonly string[]): string[];
+    /**
+     * The fixed private address of node `index` of a role, from the platform's address plan (the one
+     * owner of addresses): known before any node exists, the same for a node's replacement.
+     */
+    nodeAddress(role: NodeRole, index: number): string;
+    /** How a Consul agent finds the servers (`servers` of them). */
+    consulRetryJoin(servers: number): string[];
     /**
      * A name on the nodes' network that answers with the address of every node of this role (local:
      * a Docker network alias the nodes share), so what reaches them need not change with their

@@ -1,0 +1,25 @@
+// What both platforms share, so neither imports the other: the address plan lookup (each platform
+// owns its plan and answers Platform.nodeAddress from it).
+import { AddressPlan } from "../config";
+import { assertNever, NodeRole } from "./types";
+
+/** The plan's address of node `index` of a role; throws when the plan holds no such node. */
+export function plannedAddress(plan: AddressPlan, role: NodeRole, index: number): string {
+    const group = ((): readonly string[] => {
+        switch (role) {
+            case "consul-server":
+                return plan.consulServers;
+            case "swarm-manager":
+                return plan.managers;
+            case "swarm-worker":
+                return plan.workers;
+            case "lb":
+                return plan.lb;
+            default:
+                return assertNever(role);
+        }
+    })();
+    const address = group[index];
+    if (address === undefined) throw new Error(`the address plan holds ${group.length} ${role} addresses, none for node ${index}`);
+    return address;
+}

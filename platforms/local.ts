@@ -25,11 +25,8 @@ import {
 } from "./types";
 import { LocalAddressPlan } from "../config";
 import { renderEdgeConfig } from "../render/haproxy";
-import { plannedAddress } from "./shared";
+import { formerName, plannedAddress, REPO_ROOT } from "./shared";
 import { shellQuote } from "../render/shell";
-
-/** The build context of every image: the repo root (Dockerfiles COPY from app/ and images/). */
-export const REPO_ROOT = path.join(__dirname, "..");
 
 export interface LocalPlatformArgs {
     /** Prefix of every container, network and volume name on the engine, e.g. "swarm-platform-dev-". */
@@ -54,11 +51,6 @@ function limits(r: ResourceLimits): { cpus: string; memory: number } {
 
 function uploads(files: readonly NodeFile[]): docker.types.input.ContainerUpload[] {
     return files.map((f) => ({ file: f.path, content: f.content, permissions: f.mode }));
-}
-
-/** The alias that keeps a resource declared before under another parent and name (no replacement). */
-export function formerName(parent: pulumi.Input<string> | undefined, name: string): pulumi.Alias[] {
-    return parent === undefined ? [] : [{ name, parent }];
 }
 
 /** Candidate loops are rendered the same for one node or several. */

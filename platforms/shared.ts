@@ -1,5 +1,8 @@
 // What both platforms share, so neither imports the other: the address plan lookup (each platform
-// owns its plan and answers Platform.nodeAddress from it).
+// owns its plan and answers Platform.nodeAddress from it), the images' build context, and the alias
+// that keeps a moved declaration's URN.
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 import { AddressPlan } from "../config";
 import { assertNever, NodeRole } from "./types";
 
@@ -22,4 +25,12 @@ export function plannedAddress(plan: AddressPlan, role: NodeRole, index: number)
     const address = group[index];
     if (address === undefined) throw new Error(`the address plan holds ${group.length} ${role} addresses, none for node ${index}`);
     return address;
+}
+
+/** The build context of every image: the repo root (Dockerfiles COPY from app/ and images/). */
+export const REPO_ROOT = path.join(__dirname, "..");
+
+/** The alias that keeps a resource declared before under another parent and name (no replacement). */
+export function formerName(parent: pulumi.Input<string> | undefined, name: string): pulumi.Alias[] {
+    return parent === undefined ? [] : [{ name, parent }];
 }

@@ -1,7 +1,9 @@
 // The stack-config contract: defaults, and refusal of bad config with one message naming every
-// bad key, its value and the rule — before any resource exists.
-import { DEFAULTS, validateStackConfig } from "../../config";
-import { runProgramExpectingError } from "../harness/program";
+// bad key, its value and the rule — before any resource exists. The rules are checked as pure calls
+// (validateStackConfig, and readStackConfig on the stack file's own text as Pulumi hands it over);
+// the real program is evaluated only where what matters is that it creates nothing.
+import { DEFAULTS, readStackConfig, validateStackConfig } from "../../config";
+import { runProgramExpectingError, stackConfig } from "../harness/program";
 
 const valid = { platform: "local", web: { version: "1.0.0" } };
 const issuesFor = (raw: object, stack = "dev") => validateStackConfig(raw, stack).issues;
@@ -9,11 +11,11 @@ const keysOf = (raw: object, stack = "dev") => issuesFor(raw, stack).map((i) => 
 /** An official Debian 12 image name, as the prod stack pins it. */
 const AMI_NAME = "debian-12-amd64-20250316-2053";
 
-/** The real program, with this override on the stack's own file, refuses it by key and creates nothing. */
-async function expectRefusedByProgram(stack: string, override: object, key: string): Promise<void> {
-    const { error, resources } = await runProgramExpectingError(stack, override as Record<string, unknown>);
-    expect(error.message).toContain(`  - ${key} = `);
-    expect(resources.filter((r) => r.type !== "pulumi:pulumi:Stack")).toEqual([]);
+/** The stack's own file with this override, read as the program reads it, is refused by key. */
+function expectRefusedFromStackFile(stack: string, override: object, key: string): void {
+    const { config, issues } = readStackConfig(stackConfig(stack, override as Record<string, unknown>), "swarm-platform", stack);
+    expect(config).toBeUndefined();
+    expect(issues.map((i) => i.key)).toContain(key);
 }
 
 describe("defaults", () => {
@@ -65,12 +67,12 @@ describe("bad config is refused with the key, the value and the rule", () => {
         ["misspelt key", { web: { version: "1", replica: 3 } }, "web.replica", /not a known key/],
         ["drain shorter than HAProxy's discovery lag", { web: { version: "1", drainSeconds: 0.5 } }, "web.drainSeconds", /HAProxy/],
         ["clashing edge ports", { edge: { webPort: 8500 } }, "edge.consulUiPort", /must differ from edge.webPort/],
-    ])("%s", async (_label, override, key, rule) => {
+    ])("%s", (_label, override, key, rule) => {
         const raw = { ...valid, ...override, web: { ...valid.web, ...((override as any).web ?? {}) } };
         const issue = issuesFor(raw).find((i) => i.key === key);
         expect(issue).toBeDefined();
         expect(issue!.rule).toMatch(rule);
-        await expectRefusedByProgram("dev", override, key);
+        expectRefusedFromStackFile("dev", override, key);
     });
 
     test.each([
@@ -82,12 +84,12 @@ describe("bad config is refused with the key, the value and the rule", () => {
         ["bad instance type", { aws: { instanceTypes: { worker: "big" } } }, "aws.instanceTypes.worker", /instance type/],
         ["VPC too small", { network: { subnet: "10.20.0.0/26" } }, "network.subnet", /\/16–\/24/],
         ["misspelt aws key", { aws: { zone: 3 } }, "aws.zone", /not a known key/],
-    ])("aws: %s", async (_label, override, key, rule) => {
+    ])("aws: %s", (_label, override, key, rule) => {
         const raw = { platform: "aws", web: { version: "1" }, ...override };
         const issue = issuesFor(raw, "prod").find((i) => i.key === key);
         expect(issue).toBeDefined();
         expect(issue!.rule).toMatch(rule);
-        await expectRefusedByProgram("prod", override, key);
+        expectRefusedFromStackFile("prod", override, key);
     });
 
     test("aws defaults: a /16 VPC, 3 zones and an overlay VIP outside it", () => {
@@ -168,16 +170,37 @@ describe("the program refuses bad config before creating anything", () => {
         expect(error.message).toMatch(/web\.replicas = 0: must be a whole number ≥ 1/);
         expect(resources.filter((r) => r.type !== "pulumi:pulumi:Stack")).toEqual([]);
     });
+});
 
-    test("a misspelt top-level key is refused, not ignored", async () => {
-        const { error, resources } = await runProgramExpectingError("dev", { webb: { replicas: 7 } });
-        expect(error.message).toMatch(/webb = .*is not a known key/);
-        expect(resources.filter((r) => r.type !== "pulumi:pulumi:Stack")).toEqual([]);
+describe("reading the stack file", () => {
+    const read = (override: Record<string, unknown>) => readStackConfig(stackConfig("dev", override), "swarm-platform", "dev");
+
+    test("a misspelt top-level key is refused, not ignored", () => {
+        expect(read({ webb: { replicas: 7 } }).issues).toEqual([
+            {
+                key: "webb",
+                value: '{"replicas":7}',
+                rule: "is not a known key (known: platform, consul, swarm, web, lb, network, edge, aws)",
+            },
+        ]);
     });
 
-    test("a section set as a plain string is reported, not a JSON.parse crash", async () => {
-        const { error, resources } = await runProgramExpectingError("dev", { web: "7" as unknown as object });
-        expect(error.message).toMatch(/web = .*must be an object/);
-        expect(resources.filter((r) => r.type !== "pulumi:pulumi:Stack")).toEqual([]);
+    test("a section set as a plain string is reported, not a JSON.parse crash", () => {
+        expect(read({ web: "not json" }).issues).toContainEqual({
+            key: "web",
+            value: "not json",
+            rule: "must be an object (set its keys with `pulumi config set --path`)",
+        });
+        expect(read({ web: "7" }).issues).toContainEqual({
+            key: "web",
+            value: 7,
+            rule: "must be an object (set its keys with `pulumi config set --path`)",
+        });
+    });
+
+    test("other namespaces are not this program's (aws:region)", () => {
+        const prod = readStackConfig(stackConfig("prod"), "swarm-platform", "prod");
+        expect(prod.issues).toEqual([]);
+        expect(prod.config?.platform).toBe("aws");
     });
 });

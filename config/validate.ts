@@ -30,6 +30,7 @@ import {
 } from "./addresses";
 import {
     assertNever,
+    AWS_BOUNDS,
     AwsConfig,
     ConfigIssue,
     InstanceTypes,
@@ -335,12 +336,12 @@ function subnetSizeIssues(platform: PlatformName, subnet: string, counts: Addres
         }
         case "aws": {
             const prefix = Number(subnet.split("/")[1]);
-            if (prefix < 16 || prefix > 24) {
+            if (prefix < AWS_BOUNDS.vpcPrefix.min || prefix > AWS_BOUNDS.vpcPrefix.max) {
                 return [
                     {
                         key: "network.subnet",
                         value: subnet,
-                        rule: "must be a /16–/24 VPC range (each zone gets a public and a private subnet 4 bits longer)",
+                        rule: `must be a /${AWS_BOUNDS.vpcPrefix.min}–/${AWS_BOUNDS.vpcPrefix.max} VPC range (each zone gets a public and a private subnet ${AWS_ZONE_SUBNET_BITS} bits longer)`,
                     },
                 ];
             }
@@ -425,8 +426,8 @@ function readAwsSection(a: Section): AwsConfig {
         zones: a.number(
             "zones",
             DEFAULTS.aws.zones,
-            (v) => isInt(v) && v >= 2 && v <= 6,
-            "must be a whole number from 2 to 6 (a quorum must survive a zone outage)",
+            (v) => isInt(v) && v >= AWS_BOUNDS.zones.min && v <= AWS_BOUNDS.zones.max,
+            `must be a whole number from ${AWS_BOUNDS.zones.min} to ${AWS_BOUNDS.zones.max} (a quorum must survive a zone outage)`,
         ),
         instanceTypes,
         amiId,
@@ -439,8 +440,8 @@ function readAwsSection(a: Section): AwsConfig {
         rootVolumeGb: a.number(
             "rootVolumeGb",
             DEFAULTS.aws.rootVolumeGb,
-            (v) => isInt(v) && v >= 8 && v <= 16384,
-            "must be a whole number of GiB from 8 to 16384",
+            (v) => isInt(v) && v >= AWS_BOUNDS.rootVolumeGb.min && v <= AWS_BOUNDS.rootVolumeGb.max,
+            `must be a whole number of GiB from ${AWS_BOUNDS.rootVolumeGb.min} to ${AWS_BOUNDS.rootVolumeGb.max}`,
         ),
         interface: a.string(
             "interface",

@@ -23,9 +23,11 @@
  *   a missing notify script is not detected by `-t`.
  */
 import { isIP } from "node:net";
+import { LB_MONITOR_URI } from "./haproxy";
+import { LB_NODE_PATHS } from "./lbNode";
 
-/** Path of the HAProxy check script in the LB image (images/lb/check_haproxy.sh). */
-export const LB_CHECK_SCRIPT_PATH = "/usr/local/bin/check_haproxy.sh";
+/** Path of the HAProxy check script on an LB node (render/lbNode.ts). */
+export const LB_CHECK_SCRIPT_PATH = LB_NODE_PATHS.checkScript;
 
 /** Name of the tracked `vrrp_script` and of the VRRP instance in the rendered config. */
 export const KEEPALIVED_SCRIPT_NAME = "chk_haproxy";
@@ -86,7 +88,7 @@ export interface KeepalivedConfigInput {
 }
 
 /** The check command for the LB image: `/usr/local/bin/check_haproxy.sh <port> <monitor uri>`. */
-export function checkHaproxyCommand(webPort: number, monitorUri = "/lb-health"): string {
+export function checkHaproxyCommand(webPort: number, monitorUri = LB_MONITOR_URI): string {
     if (!Number.isInteger(webPort) || webPort < 1 || webPort > 65535) {
         throw new Error(`checkHaproxyCommand: webPort must be an integer port 1-65535 (got ${webPort})`);
     }

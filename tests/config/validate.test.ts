@@ -363,9 +363,11 @@ describe("web", () => {
     test("drainSeconds: from HAProxy's discovery lag (2 s) to 60 s", () => {
         expect(local({ web: { drainSeconds: 2, stopGraceSeconds: 4 } })).toEqual([]);
         expect(local({ web: { drainSeconds: 60, stopGraceSeconds: 62 } })).toEqual([]);
-        const rule = "must be 2–60 seconds (HAProxy drops a deregistered task within 2 s)";
-        expect(local({ web: { drainSeconds: 1.99 } })).toEqual([`web.drainSeconds = 1.99: ${rule}`]);
-        expect(local({ web: { drainSeconds: 60.5, stopGraceSeconds: 100 } })).toEqual([`web.drainSeconds = 60.5: ${rule}`]);
+        // The component's own bound (0–60 s) and the stack's (at least the LB pair's discovery lag).
+        expect(local({ web: { drainSeconds: 1.99 } })).toEqual([
+            "web.drainSeconds = 1.99: must be at least 2 seconds (HAProxy drops a deregistered task within 2 s)",
+        ]);
+        expect(local({ web: { drainSeconds: 60.5, stopGraceSeconds: 100 } })).toEqual(["web.drainSeconds = 60.5: must be 0–60 seconds"]);
     });
 
     test("stopGraceSeconds: a whole number ≥ 1, at least drainSeconds + 2", () => {

@@ -374,7 +374,7 @@ describe("renderServiceDeployScript", () => {
                     cpuLimit: 0,
                     memoryLimitMiB: 2,
                     healthcheck: { ...SPEC.healthcheck, cmd: " " },
-                    updatePolicy: { parallelism: 0 },
+                    updatePolicy: { ...SPEC.updatePolicy, parallelism: 0 },
                     network: "bridge" as "host",
                     secrets: [
                         { name: "consul web", version: 0, target: "../x" },

@@ -18,8 +18,14 @@ const input = {
 };
 
 describe("cloud-config user-data", () => {
-    const text = renderCloudConfig(input);
-    const doc = yaml.load(text.replace(/^#cloud-config\n/, "")) as any;
+    let text: string;
+    beforeEach(() => {
+        text = renderCloudConfig(input);
+    });
+    let doc: any;
+    beforeEach(() => {
+        doc = yaml.load(text.replace(/^#cloud-config\n/, "")) as any;
+    });
 
     test("is a #cloud-config document that installs the role's packages and runs the boot script once", () => {
         expect(text.startsWith("#cloud-config\n")).toBe(true);

@@ -44,8 +44,14 @@ function section(cfg: string, header: string): string[] {
 }
 
 describe("renderHaproxyConfig: Consul DNS discovery", () => {
-    const cfg = renderHaproxyConfig(baseInput);
-    const resolvers = section(cfg, "resolvers consul");
+    let cfg: string;
+    beforeEach(() => {
+        cfg = renderHaproxyConfig(baseInput);
+    });
+    let resolvers: string[];
+    beforeEach(() => {
+        resolvers = section(cfg, "resolvers consul");
+    });
 
     test("queries only the node-local Consul agent, never resolv.conf", () => {
         expect(resolvers).toContain("nameserver consul 127.0.0.1:8600");
@@ -79,13 +85,19 @@ describe("renderHaproxyConfig: Consul DNS discovery", () => {
         expect(section(cfg, "backend web")).toContain(
             "server-template web 1-10 _web._tcp.service.consul resolvers consul resolve-prefer ipv4 init-addr none check",
         );
-        expect(haproxyServerNames(baseInput.service)).toEqual(Array.from({ length: 10 }, (_, i) => `web${i + 1}`));
+        expect(haproxyServerNames({ name: "web", maxServers: 3 })).toEqual(["web1", "web2", "web3"]);
     });
 });
 
 describe("renderHaproxyConfig: web backend", () => {
-    const cfg = renderHaproxyConfig(baseInput);
-    const backend = section(cfg, `backend ${haproxyBackendName(baseInput.service)}`);
+    let cfg: string;
+    beforeEach(() => {
+        cfg = renderHaproxyConfig(baseInput);
+    });
+    let backend: string[];
+    beforeEach(() => {
+        backend = section(cfg, `backend ${haproxyBackendName(baseInput.service)}`);
+    });
 
     test("balances round-robin (2.6 only skips the retry turn-around pause for round-robin kinds)", () => {
         expect(backend).toContain("balance roundrobin");
@@ -126,8 +138,14 @@ describe("renderHaproxyConfig: web backend", () => {
 });
 
 describe("renderHaproxyConfig: process, frontend and stats", () => {
-    const cfg = renderHaproxyConfig(baseInput);
-    const global = section(cfg, "global");
+    let cfg: string;
+    beforeEach(() => {
+        cfg = renderHaproxyConfig(baseInput);
+    });
+    let global: string[];
+    beforeEach(() => {
+        global = section(cfg, "global");
+    });
 
     test("runs in the foreground and logs to stdout", () => {
         expect(global).toContain("log stdout format raw local0 info");
@@ -214,7 +232,10 @@ describe("renderEdgeConfig", () => {
             { name: "stats", bindPort: 8404, upstreams: [{ name: "vip", address: "172.28.0.100", port: 8404 }], check: false },
         ],
     };
-    const cfg = renderEdgeConfig(edgeInput);
+    let cfg: string;
+    beforeEach(() => {
+        cfg = renderEdgeConfig(edgeInput);
+    });
 
     test("speaks HTTP: one upstream connection per request, unanswered requests replayed, lean logging", () => {
         const defaults = section(cfg, "defaults");
@@ -247,5 +268,192 @@ describe("renderEdgeConfig", () => {
         expect(() => renderEdgeConfig({ listeners: [web, { ...ui, bindPort: web.bindPort }] })).toThrow(/duplicate bindPort/);
         expect(() => renderEdgeConfig({ listeners: [web, { ...ui, name: "web" }] })).toThrow(/duplicate listener name/);
         expect(() => renderEdgeConfig({ listeners: [{ ...web, upstreams: [] }] })).toThrow(/no upstreams/);
+    });
+});
+
+describe("renderHaproxyConfig: DNS timings given explicitly", () => {
+    test("the query period and hold obsolete are rendered as given, and the deregistration lag is 2 periods + hold", () => {
+        const timings = { resolvePeriodMs: 200, holdObsoleteMs: 300 };
+        const resolvers = section(renderHaproxyConfig({ ...baseInput, dnsTimings: timings }), "resolvers consul");
+        expect(resolvers).toContain("timeout resolve 200ms");
+        expect(resolvers).toContain("hold obsolete 300ms");
+        expect(haproxyDeregistrationLagMs(timings)).toBe(700);
+        expect(haproxyDeregistrationLagMs({ resolvePeriodMs: 1000, holdObsoleteMs: 0 })).toBe(2000);
+    });
+
+    test("a zero hold is allowed, a zero period or a negative hold is not", () => {
+        expect(() => renderHaproxyConfig({ ...baseInput, dnsTimings: { resolvePeriodMs: 1, holdObsoleteMs: 0 } })).not.toThrow();
+        expect(() => renderHaproxyConfig({ ...baseInput, dnsTimings: { resolvePeriodMs: 0, holdObsoleteMs: 0 } })).toThrow(
+            /dnsTimings.resolvePeriodMs must be a positive integer \(got 0\)/,
+        );
+        expect(() => renderHaproxyConfig({ ...baseInput, dnsTimings: { resolvePeriodMs: 500, holdObsoleteMs: -1 } })).toThrow(
+            /dnsTimings.holdObsoleteMs must be a non-negative integer \(got -1\)/,
+        );
+        expect(() => renderHaproxyConfig({ ...baseInput, dnsTimings: { resolvePeriodMs: 500, holdObsoleteMs: 0.5 } })).toThrow(
+            /holdObsoleteMs/,
+        );
+    });
+});
+
+describe("renderHaproxyConfig: input bounds", () => {
+    test.each<[string, Partial<HaproxyConfigInput>, RegExp | null]>([
+        ["webPort 0", { webPort: 0 }, /webPort must be an integer port 1-65535 \(got 0\)/],
+        ["webPort 65536", { webPort: 65536 }, /webPort must be an integer port/],
+        ["webPort 65535", { webPort: 65535 }, null],
+        ["webPort 1", { webPort: 1 }, null],
+        ["webPort 80.5", { webPort: 80.5 }, /webPort/],
+        ["statsPort equal to webPort", { statsPort: 80 }, /webPort and statsPort are both 80/],
+        ["a node name with a space", { nodeName: "lb 0" }, /nodeName must match/],
+        ["a stats user with ':'", { statsUser: "ad:min" }, /statsUser must not contain ':'/],
+        ["an empty stats password", { statsPassword: "" }, /statsPassword is empty/],
+        ["a stats password with a newline", { statsPassword: "a\nb" }, /statsPassword contains control characters/],
+        ["a stats password with DEL", { statsPassword: "a\x7fb" }, /control characters/],
+        ["a DNS name as the DNS server", { dns: { address: "localhost", port: 8600 } }, /dns.address must be an IP literal/],
+        ["DNS port 0", { dns: { address: "127.0.0.1", port: 0 } }, /dns.port/],
+        ["a relative runtime socket", { runtimeSocket: "run/haproxy.sock" }, /runtimeSocket must be an absolute file path/],
+        ["maxConn 0", { maxConn: 0 }, /maxConn must be a positive integer/],
+        ["maxServers 0", { service: { ...baseInput.service, maxServers: 0 } }, /service.maxServers must be a positive integer/],
+        ["an upper-case domain", { service: { ...baseInput.service, domain: "Consul" } }, /service.domain must be lower-case DNS label/],
+        ["a domain with an empty label", { service: { ...baseInput.service, domain: "consul." } }, /service.domain/],
+        ["a two-label domain", { service: { ...baseInput.service, domain: "dc1.consul" } }, null],
+        [
+            "a relative health path",
+            { service: { ...baseInput.service, healthPath: "health" } },
+            /service.healthPath must be an absolute URL path/,
+        ],
+    ])("%s", (_name, change, message) => {
+        const render = () => renderHaproxyConfig({ ...baseInput, ...change });
+        if (message === null) expect(render).not.toThrow();
+        else expect(render).toThrow(message);
+    });
+
+    test("an IPv6 DNS server is written in brackets", () => {
+        expect(section(renderHaproxyConfig({ ...baseInput, dns: { address: "fd00::53", port: 8600 } }), "resolvers consul")).toContain(
+            "nameserver consul [fd00::53]:8600",
+        );
+    });
+
+    test("haproxyWord refuses control characters", () => {
+        expect(() => haproxyWord("a\tb")).toThrow(/value contains control characters/);
+        expect(haproxyWord("it's")).toBe("'it'\\''s'");
+    });
+});
+
+describe("renderEdgeConfig: group names discovered through Docker's DNS", () => {
+    const listener = (upstreams: EdgeConfigInput["listeners"][number]["upstreams"], check: boolean) => ({
+        name: "consul-ui",
+        bindPort: 8500,
+        upstreams,
+        check,
+    });
+
+    test("an upstream with maxServers becomes a server-template re-resolved every second through a resolvers section", () => {
+        const cfg = renderEdgeConfig({
+            listeners: [listener([{ name: "consul", address: "consul-servers", port: 8500, maxServers: 5 }], true)],
+        });
+        expect(section(cfg, "resolvers platform")).toEqual([
+            "parse-resolv-conf",
+            "accepted_payload_size 8192",
+            "timeout resolve 1s",
+            "timeout retry 1s",
+            "hold valid 10s",
+            "hold obsolete 5s",
+            "hold nx 5s",
+        ]);
+        expect(section(cfg, "listen consul-ui")).toEqual([
+            "bind :8500",
+            "http-request disable-l7-retry unless METH_GET || METH_OPTIONS",
+            "balance roundrobin",
+            "server-template consul- 5 consul-servers:8500 check resolvers platform resolve-prefer ipv4 init-addr none",
+        ]);
+        const unchecked = renderEdgeConfig({
+            listeners: [listener([{ name: "consul", address: "consul-servers", port: 8500, maxServers: 5 }], false)],
+        });
+        expect(unchecked).toContain("    server-template consul- 5 consul-servers:8500 resolvers platform");
+    });
+
+    test("without discovery there is no resolvers section; a single fixed upstream needs no balance; a name resolves at start", () => {
+        const cfg = renderEdgeConfig({ listeners: [listener([{ name: "one", address: "consul-0", port: 8500 }], false)] });
+        expect(cfg).not.toContain("resolvers");
+        expect(section(cfg, "listen consul-ui")).toEqual([
+            "bind :8500",
+            "http-request disable-l7-retry unless METH_GET || METH_OPTIONS",
+            "server one consul-0:8500 init-addr libc,none",
+        ]);
+        expect(
+            section(
+                renderEdgeConfig({ listeners: [listener([{ name: "one", address: "10.0.0.1", port: 80 }], false)] }),
+                "listen consul-ui",
+            ),
+        ).toContain("server one 10.0.0.1:80");
+    });
+
+    test("the edge's global and defaults sections", () => {
+        const cfg = renderEdgeConfig({ listeners: [listener([{ name: "one", address: "10.0.0.1", port: 80 }], false)], maxConn: 100 });
+        expect(section(cfg, "global")).toEqual([
+            "log stdout format raw local0 info",
+            "log-tag haproxy-edge",
+            "maxconn 100",
+            "user haproxy",
+            "group haproxy",
+            "hard-stop-after 5s",
+        ]);
+        expect(
+            section(renderEdgeConfig({ listeners: [listener([{ name: "one", address: "10.0.0.1", port: 80 }], false)] }), "global"),
+        ).toContain("maxconn 4096");
+        expect(cfg.endsWith("\n")).toBe(true);
+    });
+
+    test.each<[string, EdgeConfigInput, RegExp]>([
+        ["no listeners", { listeners: [] }, /renderEdgeConfig: no listeners/],
+        ["maxConn 0", { listeners: [listener([{ name: "a", address: "10.0.0.1", port: 80 }], false)], maxConn: 0 }, /maxConn/],
+        [
+            "a bad listener name",
+            { listeners: [{ ...listener([{ name: "a", address: "10.0.0.1", port: 80 }], false), name: "a b" }] },
+            /listener.name must match/,
+        ],
+        [
+            "a bad bind port",
+            { listeners: [{ ...listener([{ name: "a", address: "10.0.0.1", port: 80 }], false), bindPort: 0 }] },
+            /bindPort/,
+        ],
+        [
+            "a duplicate upstream name",
+            {
+                listeners: [
+                    listener(
+                        [
+                            { name: "a", address: "10.0.0.1", port: 80 },
+                            { name: "a", address: "10.0.0.2", port: 80 },
+                        ],
+                        false,
+                    ),
+                ],
+            },
+            /duplicate upstream name "a"/,
+        ],
+        [
+            "a bad upstream name",
+            { listeners: [listener([{ name: "a b", address: "10.0.0.1", port: 80 }], false)] },
+            /upstream name must match/,
+        ],
+        [
+            "a bad upstream address",
+            { listeners: [listener([{ name: "a", address: "bad_host", port: 80 }], false)] },
+            /must be an IP literal or a hostname/,
+        ],
+        ["a bad upstream port", { listeners: [listener([{ name: "a", address: "10.0.0.1", port: 70000 }], false)] }, /upstream a port/],
+        [
+            "maxServers 0",
+            { listeners: [listener([{ name: "a", address: "group", port: 80, maxServers: 0 }], false)] },
+            /maxServers must be a positive integer/,
+        ],
+        [
+            "maxServers on an IP",
+            { listeners: [listener([{ name: "a", address: "10.0.0.1", port: 80, maxServers: 2 }], false)] },
+            /has maxServers but its address is not a name/,
+        ],
+    ])("refuses %s", (_name, input, message) => {
+        expect(() => renderEdgeConfig(input)).toThrow(message);
     });
 });

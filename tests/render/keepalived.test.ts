@@ -7,8 +7,10 @@
 import {
     KEEPALIVED_INSTANCE_NAME,
     KEEPALIVED_SCRIPT_NAME,
+    checkHaproxyCommand,
     masterDownIntervalSeconds,
     renderKeepalivedConfig,
+    renderLbReadyScript,
     type KeepalivedConfigInput,
 } from "../../render/keepalived";
 
@@ -59,9 +61,18 @@ function block(cfg: string, header: string): string[] {
 }
 
 describe("renderKeepalivedConfig: failover rules", () => {
-    const cfg = renderKeepalivedConfig(v3Input());
-    const instance = block(cfg, `vrrp_instance ${KEEPALIVED_INSTANCE_NAME}`);
-    const script = block(cfg, `vrrp_script ${KEEPALIVED_SCRIPT_NAME}`);
+    let cfg: string;
+    beforeEach(() => {
+        cfg = renderKeepalivedConfig(v3Input());
+    });
+    let instance: string[];
+    beforeEach(() => {
+        instance = block(cfg, `vrrp_instance ${KEEPALIVED_INSTANCE_NAME}`);
+    });
+    let script: string[];
+    beforeEach(() => {
+        script = block(cfg, `vrrp_script ${KEEPALIVED_SCRIPT_NAME}`);
+    });
 
     test("every node starts as BACKUP with nopreempt", () => {
         expect(instance).toContain("state BACKUP");
@@ -139,4 +150,143 @@ describe("renderKeepalivedConfig refuses what keepalived 2.2.7 would silently al
     ])("refuses %s", (_name, input, message) => {
         expect(() => renderKeepalivedConfig(input)).toThrow(message);
     });
+});
+
+describe("renderKeepalivedConfig: optional parts", () => {
+    test("VRRPv2 without a password renders no authentication block", () => {
+        const cfg = renderKeepalivedConfig({ ...v2Input(), authPassword: undefined });
+        expect(directives(cfg)).not.toContain("authentication");
+        expect(cfg).toContain("vrrp_version 2\n");
+    });
+
+    test("a track file puts the node in FAULT when non-zero (weight 0) and is tracked by the instance", () => {
+        const cfg = renderKeepalivedConfig({ ...v3Input(), trackFile: { name: "haproxy_down", path: "/run/lb/haproxy-down" } });
+        expect(block(cfg, "track_file haproxy_down")).toEqual(["file /run/lb/haproxy-down", "weight 0", "init_file 0"]);
+        expect(cfg).toContain("    track_file {\n        haproxy_down\n    }\n");
+        expect(renderKeepalivedConfig(v3Input())).not.toContain("track_file");
+    });
+
+    test("the notify script runs on every state change, quoted", () => {
+        expect(renderKeepalivedConfig({ ...v3Input(), notifyScript: "/usr/local/bin/vip-notify --x=1" })).toContain(
+            '    notify "/usr/local/bin/vip-notify --x=1"\n}\n',
+        );
+        expect(renderKeepalivedConfig(v3Input())).not.toMatch(/\bnotify\b/);
+    });
+
+    test("the file names the node, ends with a newline and sends a GARP burst 1 s after MASTER and every 60 s", () => {
+        const cfg = renderKeepalivedConfig(v3Input());
+        expect(cfg.startsWith("# keepalived.conf for LB node lb-0.\n")).toBe(true);
+        expect(cfg.endsWith("}\n")).toBe(true);
+        expect(block(cfg, "global_defs")).toEqual([
+            "router_id lb-0",
+            "vrrp_version 3",
+            "enable_script_security",
+            "script_user root",
+            "vrrp_garp_master_delay 1",
+            "vrrp_garp_master_refresh 60",
+        ]);
+    });
+
+    test("adverts: whole seconds as integers, fractions in 10 ms steps", () => {
+        const advert = (vrrpVersion: 2 | 3, advertIntervalSeconds: number) =>
+            block(renderKeepalivedConfig({ ...v3Input(), vrrpVersion, advertIntervalSeconds }), "vrrp_instance VI_LB").find((l) =>
+                l.startsWith("advert_int"),
+            );
+        expect(advert(3, 0.01)).toBe("advert_int 0.01");
+        expect(advert(3, 40.95)).toBe("advert_int 40.95");
+        expect(advert(3, 0.3)).toBe("advert_int 0.3");
+        expect(advert(3, 2)).toBe("advert_int 2");
+        expect(advert(2, 255)).toBe("advert_int 255");
+        expect(advert(2, 1)).toBe("advert_int 1");
+    });
+});
+
+describe("renderKeepalivedConfig: input bounds", () => {
+    const v3 = v3Input();
+    test.each<[string, Partial<KeepalivedConfigInput>, RegExp | null]>([
+        ["routerId with a space", { routerId: "lb 0" }, /routerId must match/],
+        ["a 16-character interface", { interface: "a".repeat(16) }, /interface must be a Linux interface name/],
+        ["a 15-character interface", { interface: "a".repeat(15) }, null],
+        ["virtualRouterId 0", { virtualRouterId: 0 }, /virtualRouterId must be an integer 1-255/],
+        ["virtualRouterId 256", { virtualRouterId: 256 }, /virtualRouterId/],
+        ["virtualRouterId 1", { virtualRouterId: 1 }, null],
+        ["virtualRouterId 255", { virtualRouterId: 255 }, null],
+        ["virtualRouterId 1.5", { virtualRouterId: 1.5 }, /virtualRouterId/],
+        ["priority 0", { priority: 0 }, /priority must be an integer 1-254/],
+        ["priority 1", { priority: 1 }, null],
+        ["priority 254", { priority: 254 }, null],
+        ["priority 100.5", { priority: 100.5 }, /priority/],
+        ["a VIP that is no address", { virtualIp: "vip" }, /virtualIp must be an IP address/],
+        ["prefix 0", { virtualIpPrefix: 0 }, /virtualIpPrefix must be an integer 1-32/],
+        ["prefix 33 on IPv4", { virtualIpPrefix: 33 }, /1-32/],
+        ["prefix 32 on IPv4", { virtualIpPrefix: 32 }, null],
+        ["prefix 24.5", { virtualIpPrefix: 24.5 }, /virtualIpPrefix/],
+        ["an IPv6 source with an IPv4 VIP", { unicastSrcIp: "fd00::11" }, /unicastSrcIp must be an IPv4 address/],
+        ["a peer listed twice", { unicastPeers: ["172.28.0.12", "172.28.0.12"] }, /contains 172.28.0.12 twice/],
+        ["a VIP equal to a peer", { virtualIp: "172.28.0.12" }, /must differ from the nodes' own addresses/],
+        ["a VIP equal to this node", { virtualIp: "172.28.0.11" }, /must differ/],
+        ["VRRPv3 adverts of 0", { advertIntervalSeconds: 0 }, /10 ms steps/],
+        ["VRRPv3 adverts of 40.96", { advertIntervalSeconds: 40.96 }, /10 ms steps/],
+        ["VRRPv3 adverts of Infinity", { advertIntervalSeconds: Infinity }, /10 ms steps/],
+        ["VRRP version 4", { vrrpVersion: 4 as 3 }, /vrrpVersion must be 2 or 3 \(got 4\)/],
+        ["VRRPv2 adverts of 256", { vrrpVersion: 2, advertIntervalSeconds: 256 }, /VRRPv2 advertises whole seconds 1-255/],
+        ["VRRPv2 adverts of 0", { vrrpVersion: 2, advertIntervalSeconds: 0 }, /VRRPv2/],
+        ["an auth password with '#'", { vrrpVersion: 2, advertIntervalSeconds: 1, authPassword: "ab#c" }, /1-8 printable/],
+        ["an auth password with a space", { vrrpVersion: 2, advertIntervalSeconds: 1, authPassword: "ab c" }, /1-8 printable/],
+        ["an empty auth password", { vrrpVersion: 2, advertIntervalSeconds: 1, authPassword: "" }, /1-8 printable/],
+        ["an 8-character auth password", { vrrpVersion: 2, advertIntervalSeconds: 1, authPassword: "12345678" }, null],
+        ["check fall 0", { healthCheck: { ...v3.healthCheck, fall: 0 } }, /healthCheck.fall must be an integer >= 1/],
+        ["check rise 0", { healthCheck: { ...v3.healthCheck, rise: 0 } }, /healthCheck.rise must be an integer >= 1/],
+        ["check interval 0", { healthCheck: { ...v3.healthCheck, intervalSeconds: 0 } }, /whole number of seconds >= 1/],
+        ["a relative notify script", { notifyScript: "notify.sh" }, /notifyScript must be an absolute path/],
+        ["a track file name with a space", { trackFile: { name: "a b", path: "/run/x" } }, /trackFile.name must match/],
+        ["a relative track file path", { trackFile: { name: "f", path: "run/x" } }, /trackFile.path must be an absolute path/],
+    ])("%s", (_name, change, message) => {
+        const render = () => renderKeepalivedConfig({ ...v3, ...change });
+        if (message === null) expect(render).not.toThrow();
+        else expect(render).toThrow(message);
+    });
+});
+
+describe("checkHaproxyCommand", () => {
+    test("is the LB image's script with the web port and monitor URI", () => {
+        expect(checkHaproxyCommand(80)).toBe("/usr/local/bin/check_haproxy.sh 80 /lb-health");
+        expect(checkHaproxyCommand(65535, "/up")).toBe("/usr/local/bin/check_haproxy.sh 65535 /up");
+        expect(checkHaproxyCommand(1)).toBe("/usr/local/bin/check_haproxy.sh 1 /lb-health");
+    });
+
+    test("refuses a port outside 1-65535 or a URI that is not a simple absolute path", () => {
+        for (const port of [0, 65536, 80.5]) expect(() => checkHaproxyCommand(port)).toThrow(/webPort must be an integer port 1-65535/);
+        for (const uri of ["lb-health", "/a b", "/a?b"])
+            expect(() => checkHaproxyCommand(80, uri)).toThrow(/monitorUri must be a simple absolute path/);
+    });
+});
+
+describe("renderLbReadyScript (rolling-replacement gate of the LB pair)", () => {
+    const input = { nodeName: "lb-1", peerAddress: "10.0.0.11", webPort: 80 };
+
+    test("done when keepalived runs and this node's HAProxy serves, or when the peer serves nothing either; else waits to the bound", () => {
+        const script = renderLbReadyScript(input);
+        expect(script.startsWith("#!/bin/sh\n")).toBe(true);
+        expect(script).toContain("\nset -eu\ndeadline=$(( $(date +%s) + 120 ))\n");
+        expect(script).toContain("  if pgrep -x keepalived >/dev/null; then\n    if /usr/local/bin/check_haproxy.sh 80 /lb-health; then\n");
+        expect(script).toContain(
+            "    if pgrep -x haproxy >/dev/null && ! CHECK_HAPROXY_HOST=10.0.0.11 /usr/local/bin/check_haproxy.sh 80 /lb-health; then\n",
+        );
+        expect(script).toContain('    echo "lb-ready[lb-1]: not serving after 120 s" >&2\n    exit 1\n');
+        expect(renderLbReadyScript({ ...input, timeoutSeconds: 9 })).toContain("deadline=$(( $(date +%s) + 9 ))");
+    });
+
+    test("refuses a peer that is not an address and a timeout under 1 s", () => {
+        expect(() => renderLbReadyScript({ ...input, peerAddress: "lb-0" })).toThrow(/peerAddress must be an IPv4 address/);
+        expect(() => renderLbReadyScript({ ...input, timeoutSeconds: 0 })).toThrow(/timeoutSeconds must be a whole number/);
+        expect(() => renderLbReadyScript({ ...input, timeoutSeconds: 1.5 })).toThrow(/timeoutSeconds/);
+        expect(() => renderLbReadyScript({ ...input, timeoutSeconds: 1 })).not.toThrow();
+        expect(() => renderLbReadyScript({ ...input, webPort: 0 })).toThrow(/webPort/);
+    });
+});
+
+test("masterDownIntervalSeconds: 1 s adverts seen by a priority-150 backup", () => {
+    // 3 × 1 + (256 − 150) × 1 / 256 = 3 + 0.4140625
+    expect(masterDownIntervalSeconds(1, 150)).toBe(3.4140625);
 });

@@ -8,10 +8,12 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
+import * as os from "os";
 import {
     parseSwarmInitOutput,
     renderDockerDaemonConfig,
+    renderRegistryAuthRefreshScript,
     renderSwarmInitScript,
     renderSwarmJoinScript,
     renderSwarmLeaveScript,
@@ -19,7 +21,7 @@ import {
     renderSwarmNodeRemoveScript,
     SwarmJoinScriptInput,
 } from "../../render/swarm";
-import { shellQuote } from "../../render/shell";
+import { renderShellPrelude, shellQuote } from "../../render/shell";
 import { callsOf, cleanupWorlds, MANAGER_TOKEN, world, worldWithState, WORKER_TOKEN } from "./swarmFakes";
 
 afterAll(cleanupWorlds);
@@ -63,7 +65,10 @@ describe("shellQuote", () => {
 });
 
 describe("renderSwarmInitScript", () => {
-    const script = renderSwarmInitScript({ advertiseAddr: "10.213.0.10", nodeName: "node-0", avoidSubnets: ["10.213.0.0/24"] });
+    let script: string;
+    beforeEach(() => {
+        script = renderSwarmInitScript({ advertiseAddr: "10.213.0.10", nodeName: "node-0", avoidSubnets: ["10.213.0.0/24"] });
+    });
 
     it("initialises an inactive engine with explicit addresses, a non-overlapping pool and no autolock", () => {
         const run = world({ "remote-addr": "10.213.0.10:2377" });
@@ -233,7 +238,10 @@ describe("renderSwarmJoinScript", () => {
         tokenEnv: "SWARM_JOIN_TOKEN",
         joinTimeoutSeconds: 3,
     };
-    const script = renderSwarmJoinScript(input);
+    let script: string;
+    beforeEach(() => {
+        script = renderSwarmJoinScript(input);
+    });
     const withToken = (token: string) => ({ SWARM_JOIN_TOKEN: token });
 
     it("joins with the token from the environment, this node's addresses and the first manager", () => {
@@ -335,11 +343,14 @@ describe("renderSwarmJoinScript", () => {
 });
 
 describe("renderSwarmInitScript on a replaced first manager (joinExisting)", () => {
-    const script = renderSwarmInitScript({
-        advertiseAddr: "10.213.0.10",
-        nodeName: "node-0",
-        joinExisting: { managerAddrs: ["10.213.0.11", "10.213.0.12"], tokenEnv: "SWARM_JOIN_TOKEN" },
-        healthTimeoutSeconds: 2,
+    let script: string;
+    beforeEach(() => {
+        script = renderSwarmInitScript({
+            advertiseAddr: "10.213.0.10",
+            nodeName: "node-0",
+            joinExisting: { managerAddrs: ["10.213.0.11", "10.213.0.12"], tokenEnv: "SWARM_JOIN_TOKEN" },
+            healthTimeoutSeconds: 2,
+        });
     });
 
     it("joins the existing swarm as a manager when a live manager handed out a token, and never initialises a second one", () => {
@@ -363,7 +374,10 @@ describe("renderSwarmInitScript on a replaced first manager (joinExisting)", () 
 });
 
 describe("renderSwarmNodeDrainScript", () => {
-    const script = renderSwarmNodeDrainScript({ nodeName: "wrk-1", drainTimeoutSeconds: 2 });
+    let script: string;
+    beforeEach(() => {
+        script = renderSwarmNodeDrainScript({ nodeName: "wrk-1", drainTimeoutSeconds: 2 });
+    });
 
     it("pauses the live node of that name, drains it and waits until none of its tasks runs", () => {
         const r = world({
@@ -494,5 +508,141 @@ describe("renderDockerDaemonConfig", () => {
         expect(() => renderSwarmInitScript({ advertiseAddr: "10.214.0.5", nodeName: "n", outerSubnet: "10.214.0.0/24" })).toThrow(
             /overlaps/,
         );
+    });
+});
+
+describe("every rendered script starts with the shared prelude and never enables tracing", () => {
+    test.each<[string, () => string]>([
+        ["init", () => renderSwarmInitScript({ advertiseAddr: "10.213.0.10", nodeName: "mgr-0" })],
+        [
+            "join",
+            () =>
+                renderSwarmJoinScript({
+                    role: "worker",
+                    nodeName: "wrk-0",
+                    advertiseAddr: "10.213.0.20",
+                    managerAddrs: ["10.213.0.10"],
+                    tokenEnv: "T",
+                }),
+        ],
+        ["leave", () => renderSwarmLeaveScript({ role: "manager", nodeName: "mgr-2" })],
+        ["nodeRemove", () => renderSwarmNodeRemoveScript({ nodeName: "mgr-2" })],
+        ["drain", () => renderSwarmNodeDrainScript({ nodeName: "mgr-2" })],
+    ])("%s", (_name, render) => {
+        const text = render();
+        expect(text.startsWith("#!/bin/sh\n")).toBe(true);
+        expect(text).toContain("\nset +xv\nset -eu\numask 077\n");
+        expect(text).not.toMatch(/set -[a-wyz]*x/);
+    });
+
+    test("the prelude refuses a multi-line title", () => {
+        expect(() => renderShellPrelude({ title: "a\nb", logTag: "t" })).toThrow(/title must be a single line/);
+        expect(() => renderShellPrelude({ title: "a\rb", logTag: "t" })).toThrow(/single line/);
+        expect(renderShellPrelude({ title: "T", logTag: "x y" })).toContain("\n# T\n");
+        expect(renderShellPrelude({ title: "T", logTag: "x y" })).toContain("\nLOG_TAG='x y'\n");
+    });
+});
+
+describe("renderRegistryAuthRefreshScript", () => {
+    function runRefresh(leader: string): string[] {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "registry-auth-"));
+        try {
+            fs.writeFileSync(
+                path.join(dir, "docker"),
+                `#!/bin/sh\necho "$*" >>${dir}/calls\ncase "$1 $2" in\n  "node inspect") echo ${leader} ;;\n  "service ls") printf '%s\\n' 'web 1234.dkr.ecr.eu-west-1.amazonaws.com/web:1' 'cache redis:7' ;;\nesac\n`,
+                { mode: 0o755 },
+            );
+            const r = spawnSync("sh", ["-s"], {
+                input: renderRegistryAuthRefreshScript(),
+                encoding: "utf8",
+                env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
+            });
+            expect(r.status).toBe(0);
+            return fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }
+
+    test("the leader re-sends credentials for services whose image is in ECR only; other managers do nothing", () => {
+        expect(runRefresh("true")).toEqual([
+            "node inspect self --format {{.ManagerStatus.Leader}}",
+            "service ls --format {{.Name}} {{.Image}}",
+            "service update --with-registry-auth --detach=true --quiet web",
+        ]);
+        expect(runRefresh("false")).toEqual(["node inspect self --format {{.ManagerStatus.Leader}}"]);
+    });
+});
+
+describe("renderDockerDaemonConfig: input bounds", () => {
+    test.each<[string, Parameters<typeof renderDockerDaemonConfig>[0], RegExp | null]>([
+        ["no pools", { defaultAddressPools: [] }, /defaultAddressPools must list at least one pool/],
+        ["a pool with host bits", { defaultAddressPools: [{ base: "10.215.0.1/16", size: 24 }] }, /is not an IPv4 CIDR/],
+        [
+            "a pool size over /29",
+            { defaultAddressPools: [{ base: "10.215.0.0/16", size: 30 }] },
+            /subnet size \/30 must be from \/16 to \/29/,
+        ],
+        ["a pool size under the prefix", { defaultAddressPools: [{ base: "10.215.0.0/16", size: 15 }] }, /must be from \/16 to \/29/],
+        ["pool size /29", { defaultAddressPools: [{ base: "10.215.0.0/16", size: 29 }] }, null],
+        ["pool size equal to the prefix", { defaultAddressPools: [{ base: "10.215.0.0/16", size: 16 }] }, null],
+        ["a bad avoid subnet", { avoidSubnets: ["10.0.0.0/33"] }, /avoidSubnets entry "10.0.0.0\/33" is not an IPv4 CIDR/],
+        ["a /0 avoid subnet overlaps everything", { avoidSubnets: ["0.0.0.0/0"] }, /overlaps 0.0.0.0\/0/],
+        ["a neighbouring subnet", { avoidSubnets: ["10.216.0.0/16", "10.214.0.0/16"] }, null],
+        ["log size 0", { logMaxSizeMiB: 0 }, /logMaxSizeMiB 0 must be an integer from 1 to 1024/],
+        ["log size 1025", { logMaxSizeMiB: 1025 }, /logMaxSizeMiB/],
+        ["log size 1024", { logMaxSizeMiB: 1024 }, null],
+        ["log files 0", { logMaxFiles: 0 }, /logMaxFiles 0 must be an integer from 1 to 100/],
+        ["log files 101", { logMaxFiles: 101 }, /logMaxFiles/],
+        ["log files 100", { logMaxFiles: 100 }, null],
+        ["shutdown timeout 0", { shutdownTimeoutSeconds: 0 }, /shutdownTimeoutSeconds 0 must be an integer from 1 to 3600/],
+        ["shutdown timeout 3601", { shutdownTimeoutSeconds: 3601 }, /shutdownTimeoutSeconds/],
+        [
+            "an insecure registry with a path",
+            { insecureRegistries: ["registry:5000/x"] },
+            /insecureRegistries entry "registry:5000\/x" must be host or host:port/,
+        ],
+    ])("%s", (_name, input, message) => {
+        const render = () => renderDockerDaemonConfig(input);
+        if (message === null) expect(render).not.toThrow();
+        else expect(render).toThrow(message);
+    });
+
+    test("the whole daemon.json is the contract: settings as given, insecure registries only when non-empty", () => {
+        // Golden on purpose: dockerd reads every key of this small file.
+        expect(
+            renderDockerDaemonConfig({
+                defaultAddressPools: [{ base: "10.215.0.0/16", size: 24 }],
+                logMaxSizeMiB: 5,
+                logMaxFiles: 2,
+                shutdownTimeoutSeconds: 20,
+                insecureRegistries: ["registry:5000"],
+            }),
+        ).toBe(
+            [
+                "{",
+                '  "storage-driver": "overlay2",',
+                '  "log-driver": "json-file",',
+                '  "log-opts": {',
+                '    "max-size": "5m",',
+                '    "max-file": "2"',
+                "  },",
+                '  "live-restore": false,',
+                '  "shutdown-timeout": 20,',
+                '  "default-address-pools": [',
+                "    {",
+                '      "base": "10.215.0.0/16",',
+                '      "size": 24',
+                "    }",
+                "  ],",
+                '  "insecure-registries": [',
+                '    "registry:5000"',
+                "  ]",
+                "}",
+                "",
+            ].join("\n"),
+        );
+        expect(JSON.parse(renderDockerDaemonConfig({ insecureRegistries: [] }))).not.toHaveProperty("insecure-registries");
+        expect(JSON.parse(renderDockerDaemonConfig())["shutdown-timeout"]).toBe(10);
     });
 });

@@ -19,7 +19,10 @@ afterAll(cleanupRuns);
 // ---------------------------------------------------------------------------
 
 describe("renderServiceDeployScript", () => {
-    const script = renderServiceDeployScript(SPEC, VALUES);
+    let script: string;
+    beforeEach(() => {
+        script = renderServiceDeployScript(SPEC, VALUES);
+    });
 
     it("is deterministic: the same spec, in any key order, renders the same text", () => {
         const reordered: WebServiceSpec = {
@@ -231,7 +234,10 @@ describe("renderServiceDeployScript", () => {
 });
 
 describe("renderServiceRemoveScript", () => {
-    const script = renderServiceRemoveScript("web");
+    let script: string;
+    beforeEach(() => {
+        script = renderServiceRemoveScript("web");
+    });
 
     it("scales to zero and waits, removes the service, then its labelled secrets", () => {
         const r = runFake(script, { service: "" }, { "consul-web-token-v2": "x" });

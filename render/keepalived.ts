@@ -3,10 +3,10 @@
  *
  * One VRRP instance per LB node holding the ingress VIP, health-tracking the
  * node's HAProxy. The output passes `keepalived -t -f FILE` on keepalived 2.2.7
- * (Debian 12); tests/render runs the real checker on it.
+ * (Debian 12); tests/render/keepalived.live.test.ts runs the real checker on it.
  *
  * What keepalived 2.2.7 accepts (measured with `keepalived -t`, see
- * tests/render/keepalived.test.ts):
+ * tests/render/keepalived.live.test.ts):
  * - `advert_int`: VRRPv2 only whole seconds 1–255 (0.2 → "must be an integer.
  *   rounding", exit 5); VRRPv3 in 10 ms steps from 0.01 to 40.95 s.
  * - `vrrp_script` `interval` and `timeout`: whole seconds ≥ 1 only ("invalid

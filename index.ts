@@ -5,13 +5,12 @@ import { backendSlots, loadStackConfig } from "./config";
 import { createPlatform } from "./platforms";
 
 const config = loadStackConfig();
-const { platform, plan } = createPlatform(config);
+const platform = createPlatform(config);
 const serviceName = "web";
 
 const consul = new ConsulCluster("consul", {
     platform,
     servers: config.consul.servers,
-    addresses: plan.consulServers,
     datacenter: config.consul.datacenter,
     resources: config.consul.resources,
     agentResources: config.consul.agentResources,
@@ -33,8 +32,6 @@ const swarm = new SwarmCluster("swarm", {
     platform,
     managers: config.swarm.managers,
     workers: config.swarm.workers,
-    managerAddresses: plan.managers,
-    workerAddresses: plan.workers,
     subnet: config.network.subnet,
     nodeResources: config.swarm.nodeResources,
     consul,
@@ -57,8 +54,7 @@ const web = new WebService("web", {
 
 const lb = new LoadBalancerPair("lb", {
     platform,
-    addresses: plan.lb,
-    vip: plan.vip,
+    vip: config.lb.vip,
     vrrpVersion: config.lb.vrrpVersion,
     advertIntervalSeconds: config.lb.advertIntervalSeconds,
     virtualRouterId: config.lb.virtualRouterId,
@@ -69,10 +65,10 @@ const lb = new LoadBalancerPair("lb", {
 
 const ingress = platform.ingress("edge", [lb.webListener, lb.statsListener, consul.uiListener]);
 
-export const webUrl = ingress.urls["web"];
+export const webUrl = ingress.urls.web;
 export const vip = lb.vip;
 export const consulUiUrl = ingress.urls["consul-ui"];
-export const haproxyStatsUrl = ingress.urls["stats"];
+export const haproxyStatsUrl = ingress.urls.stats;
 export const haproxyStatsUser = lb.statsUser;
 export const haproxyStatsPassword = pulumi.secret(lb.statsPassword);
 export const consulManagementToken = pulumi.secret(consul.managementToken);

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { IngressListener, NodeFile, Platform, PlatformNode, ResourceLimitsSpec, ScriptRun } from "../platforms/types";
+import { IngressListener, NodeFile, Platform, PlatformNode, ScriptRun } from "../platforms/types";
 import {
     AclToken,
     BASE_ACL_POLICIES,
@@ -11,21 +11,20 @@ import {
     renderConsulServerReadyScript,
     serviceRegistrationPolicy,
 } from "../render/consul";
-import { collectErrors, isOddQuorum, MAX_QUORUM, sameLength } from "./validation";
+import { CONSUL_CLUSTER_DEFAULTS, consulClusterIssues, MAX_QUORUM, ResourceLimits } from "./contracts";
+import { collectErrors } from "./validation";
 
 export interface ConsulClusterArgs {
     /** Makes the nodes. */
     readonly platform: Platform;
     /** Consul servers; must be odd, 1–7. Defaults to 3. */
     readonly servers?: number;
-    /** One fixed private address per server. */
-    readonly addresses: readonly string[];
     /** Datacenter name. Defaults to "dc1". */
     readonly datacenter?: string;
     /** Limits of each server. Defaults to 0.5 CPU, 256 MiB. */
-    readonly resources?: ResourceLimitsSpec;
+    readonly resources?: ResourceLimits;
     /** Limits of each client agent placed beside other nodes. Defaults to 0.25 CPU, 128 MiB. */
-    readonly agentResources?: ResourceLimitsSpec;
+    readonly agentResources?: ResourceLimits;
     /** Services whose tasks register themselves; each gets a write token for its own name. Defaults to []. */
     readonly registeringServices?: readonly string[];
 }
@@ -66,18 +65,21 @@ export class ConsulCluster extends pulumi.ComponentResource {
     /** Per server: done once it is a voter of the Raft quorum (the rolling-replacement gate). */
     readonly serverGates: ScriptRun[];
     /** The UI/API, for the platform's ingress. */
-    readonly uiListener: IngressListener;
+    readonly uiListener: IngressListener<"consul-ui">;
 
     private readonly datacenter: string;
-    private readonly agentResources: ResourceLimitsSpec;
+    private readonly agentResources: ResourceLimits;
 
     constructor(name: string, args: ConsulClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarm-platform:consul:Cluster", name, {}, opts);
-        const servers = args.servers ?? 3;
-        collectErrors("ConsulCluster", [isOddQuorum("servers", servers), sameLength("addresses", args.addresses, servers, "server")]);
-        this.datacenter = args.datacenter ?? "dc1";
-        const resources = args.resources ?? { cpus: 0.5, memoryMb: 256 };
-        this.agentResources = args.agentResources ?? { cpus: 0.25, memoryMb: 128 };
+        const defaults = CONSUL_CLUSTER_DEFAULTS;
+        const servers = args.servers ?? defaults.servers;
+        this.datacenter = args.datacenter ?? defaults.datacenter;
+        const resources = args.resources ?? defaults.resources;
+        this.agentResources = args.agentResources ?? defaults.agentResources;
+        collectErrors("ConsulCluster", [
+            ...consulClusterIssues({ servers, datacenter: this.datacenter, resources, agentResources: this.agentResources }),
+        ]);
         const child = { parent: this };
 
         // Secrets: generated here, secret in state and in every input they reach.
@@ -102,7 +104,8 @@ export class ConsulCluster extends pulumi.ComponentResource {
         this.serviceTokens = Object.fromEntries(serviceTokens.map((t) => [t.service, t.secret]));
 
         this.serverNames = Array.from({ length: servers }, (_, i) => `${name}-server-${i}`);
-        this.retryJoin = args.platform.consulRetryJoin(this.serverNames, args.addresses);
+        const addresses = this.serverNames.map((_, i) => args.platform.nodeAddress("consul-server", i));
+        this.retryJoin = args.platform.consulRetryJoin(servers);
 
         // Servers are created in a rolling chain: each waits until the previous one is a voter of the
         // Raft quorum again (its ready gate). A server-level change (config, image, limits) replaces
@@ -117,7 +120,7 @@ export class ConsulCluster extends pulumi.ComponentResource {
                     renderConsulServerConfig({
                         nodeName,
                         datacenter: this.datacenter,
-                        advertiseAddr: args.addresses[i],
+                        advertiseAddr: addresses[i],
                         retryJoin: this.retryJoin,
                         encryptKey,
                         agentToken,
@@ -130,7 +133,7 @@ export class ConsulCluster extends pulumi.ComponentResource {
                 {
                     role: "consul-server",
                     name: nodeName,
-                    address: args.addresses[i],
+                    index: i,
                     files: [{ path: `${CONFIG_DIR}/server.json`, content: config, mode: CONFIG_MODE }],
                     resources,
                     dependsOn: previous === undefined ? [] : [previous.resource],
@@ -210,7 +213,7 @@ export class ConsulCluster extends pulumi.ComponentResource {
     }
 
     /** The Consul client agent to run beside a node of another component. */
-    agentFor(nodeName: string, address: string, options: ConsulAgentOptions = {}): { files: NodeFile[]; resources: ResourceLimitsSpec } {
+    agentFor(nodeName: string, address: string, options: ConsulAgentOptions = {}): { files: NodeFile[]; resources: ResourceLimits } {
         const config = pulumi.all([this.gossipKey, this.agentToken, this.dnsToken]).apply(([encryptKey, agentToken, dnsToken]) =>
             renderConsulClientConfig({
                 nodeName,

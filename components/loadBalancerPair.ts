@@ -1,11 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { IngressListener, Platform, PlatformNode, ResourceLimitsSpec, ScriptRun } from "../platforms/types";
+import { IngressListener, Platform, PlatformNode, ScriptRun } from "../platforms/types";
 import { CONSUL_PORTS } from "../render/consul";
 import { renderHaproxyConfig } from "../render/haproxy";
 import { checkHaproxyCommand, renderKeepalivedConfig, renderLbReadyScript } from "../render/keepalived";
+import { LB_NODE_PATHS } from "../render/lbNode";
 import { ConsulCluster } from "./consulCluster";
-import { collectErrors, Problem, sameLength } from "./validation";
+import { LOAD_BALANCER_PAIR_DEFAULTS, loadBalancerPairIssues, ResourceLimits } from "./contracts";
+import { collectErrors } from "./validation";
 
 /** The service the pair balances, as Consul knows it. */
 export interface BalancedService {
@@ -20,8 +22,6 @@ export interface BalancedService {
 export interface LoadBalancerPairArgs {
     /** Makes the nodes. */
     readonly platform: Platform;
-    /** The two nodes' fixed private addresses. */
-    readonly addresses: readonly [string, string];
     /** The virtual IP the pair shares (VRRP). */
     readonly vip: string;
     /** VRRP version. Defaults to 3 (sub-second adverts). */
@@ -38,17 +38,8 @@ export interface LoadBalancerPairArgs {
     /** Port of the (password-protected) stats page. Defaults to 8404. */
     readonly statsPort?: number;
     /** Limits of each LB node. Defaults to 0.5 CPU, 128 MiB. */
-    readonly resources?: ResourceLimitsSpec;
+    readonly resources?: ResourceLimits;
 }
-
-/** Where the configs and the runtime socket live in the LB image (images/lb). */
-export const LB_IMAGE_PATHS = {
-    haproxyConfig: "/etc/haproxy/haproxy.cfg",
-    keepalivedConfig: "/etc/keepalived/keepalived.conf",
-    runtimeSocket: "/run/haproxy/admin.sock",
-    /** 1 while HAProxy is not running (written by the image's entrypoint, watched by keepalived). */
-    haproxyDownFile: "/run/keepalived/haproxy.down",
-} as const;
 
 /**
  * keepalived runs tracked scripts at whole-second intervals only (2.2.7 refuses 0.5), so a dead
@@ -74,28 +65,31 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
     readonly statsUser = "admin";
     readonly statsPassword: pulumi.Output<string>;
     /** Listeners for the platform's ingress: the web service and the stats page, on the VIP. */
-    readonly webListener: IngressListener;
-    readonly statsListener: IngressListener;
+    readonly webListener: IngressListener<"web">;
+    readonly statsListener: IngressListener<"stats">;
 
     constructor(name: string, args: LoadBalancerPairArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarm-platform:lb:Pair", name, {}, opts);
-        const vrrpVersion = args.vrrpVersion ?? 3;
-        const advertIntervalSeconds = args.advertIntervalSeconds ?? (vrrpVersion === 3 ? 0.1 : 1);
-        const virtualRouterId = args.virtualRouterId ?? 51;
-        const webPort = args.webPort ?? 80;
-        const statsPort = args.statsPort ?? 8404;
-        const resources = args.resources ?? { cpus: 0.5, memoryMb: 128 };
-        const advertProblem: Problem =
-            vrrpVersion === 2 && !Number.isInteger(advertIntervalSeconds)
-                ? { propertyPath: "advertIntervalSeconds", reason: `VRRPv2 needs whole seconds, got ${advertIntervalSeconds}` }
-                : undefined;
+        const defaults = LOAD_BALANCER_PAIR_DEFAULTS;
+        const vrrpVersion = args.vrrpVersion ?? defaults.vrrpVersion;
+        const advertIntervalSeconds = args.advertIntervalSeconds ?? defaults.advertIntervalSeconds[vrrpVersion];
+        const virtualRouterId = args.virtualRouterId ?? defaults.virtualRouterId;
+        const webPort = args.webPort ?? defaults.webPort;
+        const statsPort = args.statsPort ?? defaults.statsPort;
+        const resources = args.resources ?? defaults.resources;
+        const addresses = [0, 1].map((i) => args.platform.nodeAddress("lb", i));
         collectErrors("LoadBalancerPair", [
-            sameLength("addresses", args.addresses, 2, "LB node"),
-            args.addresses.includes(args.vip)
-                ? { propertyPath: "vip", reason: `must differ from the node addresses, got ${args.vip}` }
-                : undefined,
-            advertProblem,
-            args.service.maxServers >= 1 ? undefined : { propertyPath: "service.maxServers", reason: "must be ≥ 1" },
+            ...loadBalancerPairIssues({
+                vip: args.vip,
+                vrrpVersion,
+                advertIntervalSeconds,
+                virtualRouterId,
+                webPort,
+                statsPort,
+                resources,
+                addresses,
+                maxServers: args.service.maxServers,
+            }),
         ]);
         this.vip = args.vip;
         const child = { parent: this };
@@ -113,7 +107,7 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
         // holder that serves; each node hands the VIP over on SIGTERM before its container goes.
         this.nodes = [];
         this.readyGates = [];
-        args.addresses.forEach((address, i) => {
+        addresses.forEach((address, i) => {
             const nodeName = `${name}-${i}`;
             const haproxyCfg = this.statsPassword.apply((statsPassword) =>
                 renderHaproxyConfig({
@@ -129,7 +123,7 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
                         healthPath: args.service.healthPath,
                     },
                     dns: { address: "127.0.0.1", port: CONSUL_PORTS.dns },
-                    runtimeSocket: LB_IMAGE_PATHS.runtimeSocket,
+                    runtimeSocket: LB_NODE_PATHS.runtimeSocket,
                 }),
             );
             const keepalivedConf = vrrpPassword.apply((authPassword) =>
@@ -139,14 +133,14 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
                     virtualRouterId,
                     priority: PRIORITIES[i],
                     unicastSrcIp: address,
-                    unicastPeers: args.addresses.filter((_, j) => j !== i),
+                    unicastPeers: addresses.filter((_, j) => j !== i),
                     virtualIp: args.vip,
                     virtualIpPrefix: args.platform.vipPrefixLength,
                     advertIntervalSeconds,
                     vrrpVersion,
                     authPassword: vrrpVersion === 2 ? authPassword : undefined,
                     healthCheck: { script: checkHaproxyCommand(webPort), ...HAPROXY_CHECK },
-                    trackFile: { name: "haproxy_down", path: LB_IMAGE_PATHS.haproxyDownFile },
+                    trackFile: { name: "haproxy_down", path: LB_NODE_PATHS.haproxyDownFile },
                     notifyScript: failover.notifyCommand,
                 }),
             );
@@ -155,10 +149,10 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
                 {
                     role: "lb",
                     name: nodeName,
-                    address,
+                    index: i,
                     files: [
-                        { path: LB_IMAGE_PATHS.haproxyConfig, content: haproxyCfg, mode: "0600" },
-                        { path: LB_IMAGE_PATHS.keepalivedConfig, content: keepalivedConf, mode: "0600" },
+                        { path: LB_NODE_PATHS.haproxyConfig, content: haproxyCfg, mode: "0600" },
+                        { path: LB_NODE_PATHS.keepalivedConfig, content: keepalivedConf, mode: "0600" },
                         ...failover.files,
                     ],
                     resources,
@@ -172,7 +166,7 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
             this.readyGates.push(
                 args.platform.runScript(
                     `${nodeName}-ready`,
-                    { node, script: renderLbReadyScript({ nodeName, peerAddress: args.addresses[1 - i], webPort }) },
+                    { node, script: renderLbReadyScript({ nodeName, peerAddress: addresses[1 - i], webPort }) },
                     this,
                 ),
             );
@@ -183,6 +177,7 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
             port: webPort,
             upstreams: [{ name: "vip", address: args.vip, port: webPort }],
             check: false,
+            public: true,
             activeActive: this.nodes.map((n) => ({ name: n.name, address: n.address, port: webPort })),
         };
         this.statsListener = {

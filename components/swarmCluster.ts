@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { BuiltImage, NodeRole, Platform, PlatformNode, ResourceLimitsSpec, ScriptRun } from "../platforms/types";
+import { BuiltImage, NodeRole, Platform, PlatformNode, ScriptRun } from "../platforms/types";
 import {
     parseSwarmInitOutput,
     renderDockerDaemonConfig,
@@ -11,7 +11,8 @@ import {
     SwarmRole,
 } from "../render/swarm";
 import { ConsulCluster } from "./consulCluster";
-import { collectErrors, isOddQuorum, isWholeAtLeast, sameLength } from "./validation";
+import { ResourceLimits, SWARM_CLUSTER_DEFAULTS, swarmClusterIssues } from "./contracts";
+import { collectErrors } from "./validation";
 
 export interface SwarmClusterArgs {
     /** Makes the nodes. */
@@ -20,14 +21,10 @@ export interface SwarmClusterArgs {
     readonly managers?: number;
     /** Swarm workers; ≥ 0. Defaults to 2. */
     readonly workers?: number;
-    /** One fixed private address per manager. */
-    readonly managerAddresses: readonly string[];
-    /** One fixed private address per worker. */
-    readonly workerAddresses: readonly string[];
     /** The nodes' subnet: the inner engines' address pools must not overlap it. */
     readonly subnet: string;
     /** Limits of each node. Defaults to 1 CPU, 1024 MiB. */
-    readonly nodeResources?: ResourceLimitsSpec;
+    readonly nodeResources?: ResourceLimits;
     /** Every node gets a Consul client agent of this cluster beside it. */
     readonly consul: ConsulCluster;
     /**
@@ -65,15 +62,11 @@ export class SwarmCluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarm-platform:swarm:Cluster", name, {}, opts);
-        const managers = args.managers ?? 3;
-        const workers = args.workers ?? 2;
-        collectErrors("SwarmCluster", [
-            isOddQuorum("managers", managers),
-            isWholeAtLeast("workers", workers, 0),
-            sameLength("managerAddresses", args.managerAddresses, managers, "manager"),
-            sameLength("workerAddresses", args.workerAddresses, workers, "worker"),
-        ]);
-        const resources = args.nodeResources ?? { cpus: 1, memoryMb: 1024 };
+        const defaults = SWARM_CLUSTER_DEFAULTS;
+        const managers = args.managers ?? defaults.managers;
+        const workers = args.workers ?? defaults.workers;
+        const resources = args.nodeResources ?? defaults.nodeResources;
+        collectErrors("SwarmCluster", [...swarmClusterIssues({ managers, workers, nodeResources: resources })]);
         const daemonConfig = renderDockerDaemonConfig({ outerSubnet: args.subnet });
 
         // Nodes are created in a rolling chain: each node waits until the previous node of its group
@@ -83,26 +76,26 @@ export class SwarmCluster extends pulumi.ComponentResource {
         // nodes are declared first (scripts need the full list of managers), each depending on a
         // promise of the previous member's script, which is kept once that script is declared.
         const chain = (count: number) => Array.from({ length: count }, () => deferred<pulumi.Resource>());
-        const managerMembership = chain(args.managerAddresses.length);
-        const workerMembership = chain(args.workerAddresses.length);
-        const node = (role: NodeRole, nodeName: string, address: string, previousMember: Promise<pulumi.Resource> | undefined) =>
+        const managerMembership = chain(managers);
+        const workerMembership = chain(workers);
+        const node = (role: NodeRole, nodeName: string, index: number, previousMember: Promise<pulumi.Resource> | undefined) =>
             args.platform.createNode(
                 {
                     role,
                     name: nodeName,
-                    address,
+                    index,
                     files: [{ path: "/etc/docker/daemon.json", content: daemonConfig, mode: "0644" }],
                     resources,
-                    consulAgent: args.consul.agentFor(nodeName, address),
+                    consulAgent: args.consul.agentFor(nodeName, args.platform.nodeAddress(role, index)),
                     // Agents need their ACL token to exist before they sync the catalog.
                     dependsOn: [args.consul.aclBootstrap.resource, ...(previousMember === undefined ? [] : [previousMember])],
                 },
                 this,
             );
-        this.managers = args.managerAddresses.map((a, i) =>
-            node("swarm-manager", `${name}-manager-${i}`, a, managerMembership[i - 1]?.promise),
+        this.managers = managerMembership.map((_, i) =>
+            node("swarm-manager", `${name}-manager-${i}`, i, managerMembership[i - 1]?.promise),
         );
-        this.workers = args.workerAddresses.map((a, i) => node("swarm-worker", `${name}-worker-${i}`, a, workerMembership[i - 1]?.promise));
+        this.workers = workerMembership.map((_, i) => node("swarm-worker", `${name}-worker-${i}`, i, workerMembership[i - 1]?.promise));
         this.leader = this.managers[0];
 
         // Before a node goes (scale-down or replacement) its tasks drain from a manager, then it

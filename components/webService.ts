@@ -1,10 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import { BuiltImage, Platform, ResourceLimitsSpec } from "../platforms/types";
+import { BuiltImage, Platform } from "../platforms/types";
 import { CONSUL_PORTS } from "../render/consul";
 import { renderServiceDeployScript, renderServiceRemoveScript, WebServiceSpec } from "../render/webService";
 import { ConsulCluster } from "./consulCluster";
 import { SwarmCluster } from "./swarmCluster";
-import { collectErrors, isWholeAtLeast, Problem } from "./validation";
+import { ResourceLimits, TASK_HEALTHCHECK, updatePolicyIssues, WEB_SERVICE_DEFAULTS, webServiceIssues } from "./contracts";
+import { collectErrors } from "./validation";
 
 /** The rolling-update policy: one task at a time, new before old, roll back on failure. */
 export interface UpdatePolicy {
@@ -14,7 +15,10 @@ export interface UpdatePolicy {
     readonly delaySeconds?: number;
     /** "start-first" keeps capacity during the update. Defaults to "start-first". */
     readonly order?: "start-first" | "stop-first";
-    /** How long a new task must stay healthy before the next one, seconds. Defaults to 5. */
+    /**
+     * How long Swarm counts a new task's failure against the update, seconds. Defaults to 21: the
+     * health check's slowest verdict (3 probes, each 2 s apart and allowed 5 s).
+     */
     readonly monitorSeconds?: number;
 }
 
@@ -34,12 +38,12 @@ export interface WebServiceArgs {
     /** Image version/tag; the app reports it on `/`. */
     readonly version: string;
     /** Limits of each task. Defaults to 0.25 CPU, 64 MiB. */
-    readonly resources?: ResourceLimitsSpec;
+    readonly resources?: ResourceLimits;
     /** Tasks bind the first free port of this range on their node (host networking). Defaults to 20000–20099. */
     readonly portRange?: { readonly min: number; readonly max: number };
     /** Seconds a stopping task serves after leaving Consul. Defaults to 3. */
     readonly drainSeconds?: number;
-    /** Swarm stop grace period, seconds; > drainSeconds. Defaults to 15. */
+    /** Swarm stop grace period, seconds; ≥ drainSeconds + 2. Defaults to 15. */
     readonly stopGraceSeconds?: number;
     readonly updatePolicy?: UpdatePolicy;
     /** Run tasks on workers only when there are any. Defaults to true. */
@@ -57,17 +61,6 @@ export const WEB_DOCKERFILE = "images/web/Dockerfile";
 const TOKEN_SECRET = { name: "consul-registration-token", version: 1, target: "consul-registration-token" } as const;
 
 /**
- * Docker's health check of each task. It gates rolling updates (start-first waits for "healthy")
- * and makes Swarm replace a hung task; it routes no traffic (HAProxy's checks take a failing task
- * out within a second, Consul's within ~3 s). So it says "healthy" quickly — every 2 s, so a new task
- * counts as started within seconds — but condemns slowly: 3 failures in a row, each allowed 5 s.
- * With 2 s × 2 the swarm system test measured the opposite of HA: a node busy loading the next
- * version's image slowed every task's check at once, Swarm replaced all tasks together and 132–238
- * requests failed in a 3.4–5.7 s gap before the update had even started.
- */
-const TASK_HEALTHCHECK = { intervalSeconds: 2, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 5 } as const;
-
-/**
  * The web service: a Swarm service of the project's own app (`app/`), rolled one task at a time
  * (start-first, rollback on failure). Tasks use host networking — no routing mesh or IPVS needed —
  * bind a free port in a fixed range and register themselves with their node's Consul agent, so the
@@ -82,42 +75,34 @@ export class WebService extends pulumi.ComponentResource {
 
     constructor(name: string, args: WebServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super(WEB_SERVICE_TYPE, name, {}, opts);
-        this.serviceName = args.serviceName ?? "web";
-        this.replicas = args.replicas ?? 3;
-        const resources = args.resources ?? { cpus: 0.25, memoryMb: 64 };
-        const portRange = args.portRange ?? { min: 20000, max: 20099 };
-        const drainSeconds = args.drainSeconds ?? 3;
-        const stopGraceSeconds = args.stopGraceSeconds ?? 15;
+        const defaults = WEB_SERVICE_DEFAULTS;
+        this.serviceName = args.serviceName ?? defaults.serviceName;
+        this.replicas = args.replicas ?? defaults.replicas;
+        const resources = args.resources ?? defaults.resources;
+        const portRange = args.portRange ?? defaults.portRange;
+        const drainSeconds = args.drainSeconds ?? defaults.drainSeconds;
+        const stopGraceSeconds = args.stopGraceSeconds ?? defaults.stopGraceSeconds;
         const update = {
-            parallelism: args.updatePolicy?.parallelism ?? 1,
-            delaySeconds: args.updatePolicy?.delaySeconds ?? 2,
-            order: args.updatePolicy?.order ?? "start-first",
-            monitorSeconds: args.updatePolicy?.monitorSeconds ?? 5,
+            parallelism: args.updatePolicy?.parallelism ?? defaults.updatePolicy.parallelism,
+            delaySeconds: args.updatePolicy?.delaySeconds ?? defaults.updatePolicy.delaySeconds,
+            order: args.updatePolicy?.order ?? defaults.updatePolicy.order,
+            monitorSeconds: args.updatePolicy?.monitorSeconds ?? defaults.updatePolicy.monitorSeconds,
         };
-        const graceProblem: Problem =
-            stopGraceSeconds > drainSeconds
-                ? undefined
-                : { propertyPath: "stopGraceSeconds", reason: `must exceed drainSeconds (${drainSeconds})` };
-        const tokenProblem: Problem =
+        collectErrors("WebService", [
+            ...webServiceIssues({ replicas: this.replicas, version: args.version, resources, portRange, drainSeconds, stopGraceSeconds }),
+            ...updatePolicyIssues(update),
             args.consul.serviceTokens[this.serviceName] === undefined
                 ? {
-                      propertyPath: "consul",
-                      reason: `the Consul cluster issues no registration token for "${this.serviceName}" (registeringServices)`,
+                      key: "consul",
+                      value: this.serviceName,
+                      rule: `the Consul cluster issues no registration token for "${this.serviceName}" (registeringServices)`,
                   }
-                : undefined;
-        collectErrors("WebService", [
-            isWholeAtLeast("replicas", this.replicas, 1),
-            args.version.length > 0 ? undefined : { propertyPath: "version", reason: "must not be empty" },
-            portRange.max - portRange.min + 1 > this.replicas
-                ? undefined
-                : { propertyPath: "portRange", reason: `must hold more than replicas (${this.replicas}) ports` },
-            graceProblem,
-            tokenProblem,
+                : undefined,
         ]);
 
         const image = args.image;
         this.imageRef = image.ref;
-        const onWorkers = (args.preferWorkers ?? true) && args.swarm.workers.length > 0;
+        const onWorkers = (args.preferWorkers ?? defaults.preferWorkers) && args.swarm.workers.length > 0;
 
         this.spec = image.ref.apply(
             (imageRef): WebServiceSpec => ({

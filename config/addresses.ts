@@ -66,13 +66,14 @@ export function lastHostOffset(subnet: string): number {
     return 2 ** (32 - prefix) - 2;
 }
 
-/** Highest host offset the plan uses for these counts. */
+/** Highest host offset the plan uses for these counts (an empty group uses none). */
 export function highestOffset(counts: AddressCounts): number {
+    const last = (offset: number, count: number): number => (count > 0 ? offset + count - 1 : 0);
     return Math.max(
         HOST_OFFSETS.lb + 1,
-        HOST_OFFSETS.consulServers + counts.consulServers - 1,
-        HOST_OFFSETS.managers + counts.managers - 1,
-        HOST_OFFSETS.workers + counts.workers - 1,
+        last(HOST_OFFSETS.consulServers, counts.consulServers),
+        last(HOST_OFFSETS.managers, counts.managers),
+        last(HOST_OFFSETS.workers, counts.workers),
     );
 }
 

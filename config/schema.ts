@@ -1,82 +1,91 @@
-// The stack-config contract: types, defaults (in this file only) and the rules.
+// The stack-config contract: types and defaults. A key that feeds a component argument takes its
+// default (and, in validate.ts, its rules) from that component's contract (components/contracts/);
+// what is set here is the stack's own: platform choices, the address plan, the edge, AWS.
 // Pure: no Pulumi imports, so it is unit-tested directly and reused by tests and tools.
+import {
+    CONSUL_CLUSTER_DEFAULTS,
+    Issue,
+    LOAD_BALANCER_PAIR_DEFAULTS,
+    ResourceLimits,
+    SWARM_CLUSTER_DEFAULTS,
+    WEB_SERVICE_DEFAULTS,
+} from "../components/contracts";
+
+export { formatIssue, MAX_QUORUM } from "../components/contracts";
+export type { ResourceLimits } from "../components/contracts";
 
 /** Where the nodes run. */
 export type PlatformName = "local" | "aws";
 export const PLATFORMS: readonly PlatformName[] = ["local", "aws"];
 
-/** CPU (cores) and memory (MiB) limits of one container or task. */
-export interface ResourceLimits {
-    readonly cpus: number;
-    readonly memoryMb: number;
-}
+// Each key's default and rule, as users read them: config/docs.ts (the README's table).
 
 export interface ConsulConfig {
-    /** Consul server count; odd, 1–7 (≥ 3 on platform aws and on stacks named prod/production). Default 3. */
+    /** Consul server count; odd, 1–7 (≥ 3 on platform aws and on stacks named prod/production). */
     readonly servers: number;
-    /** Official Consul image tag (local) / release (aws). Default "1.20.2". */
+    /** Official Consul image tag (local) / release (aws). */
     readonly version: string;
-    /** Consul datacenter name. Default "dc1". */
+    /** Consul datacenter name. */
     readonly datacenter: string;
-    /** Limits of each Consul server. Default 0.5 CPU, 256 MiB. */
+    /** Limits of each Consul server. */
     readonly resources: ResourceLimits;
-    /** Limits of each Consul client agent beside a node. Default 0.25 CPU, 128 MiB. */
+    /** Limits of each Consul client agent beside a node. */
     readonly agentResources: ResourceLimits;
 }
 
 export interface SwarmConfig {
-    /** Swarm manager count; odd, 1–7 (≥ 3 on platform aws and on stacks named prod/production). Default 3. */
+    /** Swarm manager count; odd, 1–7 (≥ 3 on platform aws and on stacks named prod/production). */
     readonly managers: number;
-    /** Swarm worker count; integer ≥ 0. Default 2. */
+    /** Swarm worker count; integer ≥ 0. */
     readonly workers: number;
-    /** Limits of each swarm node (local: the Docker-in-Docker container). Default 1 CPU, 1024 MiB. */
+    /** Limits of each swarm node (local: the Docker-in-Docker container). */
     readonly nodeResources: ResourceLimits;
 }
 
 export interface WebConfig {
-    /** Web service tasks; integer ≥ 1. Default 3. */
+    /** Web service tasks; integer ≥ 1. */
     readonly replicas: number;
     /** Web image version/tag; required, non-empty. */
     readonly version: string;
-    /** Limits of each web task. Default 0.25 CPU, 64 MiB. */
+    /** Limits of each web task. */
     readonly resources: ResourceLimits;
-    /** Tasks use host networking and bind the first free port in [portMin, portMax]. Default 20000–20099. */
+    /** Tasks use host networking and bind the first free port in [portMin, portMax]. */
     readonly portMin: number;
     readonly portMax: number;
-    /** Seconds a stopping task keeps serving after leaving Consul (LB discovery + in-flight). Default 3. */
+    /** Seconds a stopping task keeps serving after leaving Consul (LB discovery + in-flight). */
     readonly drainSeconds: number;
-    /** Swarm stop grace period; must exceed drainSeconds. Default 15. */
+    /** Swarm stop grace period; at least drainSeconds + 2. */
     readonly stopGraceSeconds: number;
 }
 
 export interface LbConfig {
-    /** The virtual IP the HAProxy pair shares. Default: network.subnet's 10th address. */
+    /** The virtual IP the HAProxy pair shares. */
     readonly vip: string;
-    /** VRRP version: 3 allows sub-second adverts (no auth in the protocol); 2 allows PASS auth, whole seconds only. Default 3. */
+    /** VRRP version: 3 allows sub-second adverts (no auth in the protocol); 2 allows PASS auth, whole seconds only. */
     readonly vrrpVersion: 2 | 3;
-    /** VRRP advert interval in seconds; master-down ≈ 3 × this. Default 0.1 (v3) / 1 (v2). */
+    /** VRRP advert interval in seconds; master-down ≈ 3 × this. */
     readonly advertIntervalSeconds: number;
-    /** VRRP virtual router id, 1–255, unique on the network. Default 51. */
+    /** VRRP virtual router id, 1–255, unique on the network. */
     readonly virtualRouterId: number;
-    /** Limits of each LB node. Default 0.5 CPU, 128 MiB. */
+    /** Limits of each LB node. */
     readonly resources: ResourceLimits;
 }
 
 export interface NetworkConfig {
-    /** IPv4 subnet of the nodes: local, the Docker network (default "10.77.0.0/24"); aws, the VPC (default "10.20.0.0/16"). */
+    /** IPv4 subnet of the nodes: local, the Docker network; aws, the VPC. */
     readonly subnet: string;
 }
 
 export interface EdgeConfig {
-    /** Host address the edge listens on (local stand-in for the ELB). Default "127.0.0.1". */
+    /** Host address the edge listens on (local stand-in for the ELB). */
     readonly bindAddress: string;
-    /** Host port for the web service. Default 8080. */
+    /** Host port for the web service. */
     readonly webPort: number;
-    /** Host port for the Consul UI. Default 8500. */
+    /** Host port for the Consul UI. */
     readonly consulUiPort: number;
-    /** Host port for the HAProxy stats page. Default 8404. */
+    /** Host port for the HAProxy stats page. */
     readonly statsPort: number;
-    /** Limits of the edge container. Default 0.5 CPU, 64 MiB. */
+    /** Limits of the edge container. */
     readonly resources: ResourceLimits;
 }
 
@@ -90,9 +99,9 @@ export interface InstanceTypes {
 
 /** The aws platform (prod). */
 export interface AwsConfig {
-    /** Availability zones to spread nodes over, 2–6 (the region must have as many). Default 3. */
+    /** Availability zones to spread nodes over, 2–6 (the region must have as many). */
     readonly zones: number;
-    /** Instance types by role. Defaults: t3.small for Consul servers and LB nodes, t3.medium for swarm nodes. */
+    /** Instance types by role. */
     readonly instanceTypes: InstanceTypes;
     /**
      * AMI of every node, by id (region-specific). One of amiId / amiName is required: the AMI is
@@ -101,13 +110,13 @@ export interface AwsConfig {
     readonly amiId?: string;
     /** AMI of every node, by the official Debian image name (the same in every region), e.g. debian-12-amd64-20250316-2053. */
     readonly amiName?: string;
-    /** CIDRs that may reach nodes on SSH (22). Default none: use SSM Session Manager. Never 0.0.0.0/0. */
+    /** CIDRs that may reach nodes on SSH (22); never 0.0.0.0/0. */
     readonly operatorCidrs: readonly string[];
-    /** Encrypted gp3 root volume size, GiB (≥ 8). Default 20. */
+    /** Encrypted gp3 root volume size, GiB (≥ 8). */
     readonly rootVolumeGb: number;
-    /** Primary network interface name on the AMI (Nitro Debian: ens5). Default "ens5". */
+    /** Primary network interface name on the AMI (Nitro Debian: ens5). */
     readonly interface: string;
-    /** NAT gateways: one per zone (survives a zone outage) or a single one (cheaper). Default "perZone". */
+    /** NAT gateways: one per zone (survives a zone outage) or a single one (cheaper). */
     readonly natGateways: "perZone" | "single";
     /**
      * Amazon SSM agent release installed at first boot (Debian's AMIs ship none): "latest" (default;
@@ -144,35 +153,39 @@ export interface RawStackConfig {
 /** Stacks whose name marks them as production get the production quorum floor on any platform (platform aws always does). */
 export const PRODUCTION_STACKS: readonly string[] = ["prod", "production"];
 
-/** Quorum groups of at most 7: beyond that Raft commits slow down and nothing gets more available. */
-export const MAX_QUORUM = 7;
 /** Production keeps quorum through one failure: at least 3 members. */
 export const PROD_MIN_QUORUM = 3;
 
 export const DEFAULTS = {
     consul: {
-        servers: 3,
+        servers: CONSUL_CLUSTER_DEFAULTS.servers,
         version: "1.20.2",
-        datacenter: "dc1",
-        resources: { cpus: 0.5, memoryMb: 256 },
-        agentResources: { cpus: 0.25, memoryMb: 128 },
+        datacenter: CONSUL_CLUSTER_DEFAULTS.datacenter,
+        resources: CONSUL_CLUSTER_DEFAULTS.resources,
+        agentResources: CONSUL_CLUSTER_DEFAULTS.agentResources,
     },
-    swarm: { managers: 3, workers: 2, nodeResources: { cpus: 1, memoryMb: 1024 } },
+    swarm: {
+        managers: SWARM_CLUSTER_DEFAULTS.managers,
+        workers: SWARM_CLUSTER_DEFAULTS.workers,
+        nodeResources: SWARM_CLUSTER_DEFAULTS.nodeResources,
+    },
     web: {
-        replicas: 3,
-        resources: { cpus: 0.25, memoryMb: 64 },
-        portMin: 20000,
-        portMax: 20099,
-        drainSeconds: 3,
-        stopGraceSeconds: 15,
+        replicas: WEB_SERVICE_DEFAULTS.replicas,
+        resources: WEB_SERVICE_DEFAULTS.resources,
+        portMin: WEB_SERVICE_DEFAULTS.portRange.min,
+        portMax: WEB_SERVICE_DEFAULTS.portRange.max,
+        drainSeconds: WEB_SERVICE_DEFAULTS.drainSeconds,
+        stopGraceSeconds: WEB_SERVICE_DEFAULTS.stopGraceSeconds,
     },
     lb: {
-        vrrpVersion: 3 as const,
-        advertIntervalSeconds: { 2: 1, 3: 0.1 },
-        virtualRouterId: 51,
+        vrrpVersion: LOAD_BALANCER_PAIR_DEFAULTS.vrrpVersion,
+        advertIntervalSeconds: LOAD_BALANCER_PAIR_DEFAULTS.advertIntervalSeconds,
+        virtualRouterId: LOAD_BALANCER_PAIR_DEFAULTS.virtualRouterId,
+        /** local: the VIP is this host of network.subnet. */
         vipHostOffset: 10,
+        /** aws: an overlay address outside the VPC, routed to the MASTER. */
         awsOverlayVip: "192.168.255.10",
-        resources: { cpus: 0.5, memoryMb: 128 },
+        resources: LOAD_BALANCER_PAIR_DEFAULTS.resources,
     },
     network: { subnet: { local: "10.77.0.0/24", aws: "10.20.0.0/16" } },
     edge: {
@@ -194,16 +207,17 @@ export const DEFAULTS = {
 } as const;
 
 /** One broken rule: the key (as `pulumi config set --path` spells it), the value found, the rule. */
-export interface ConfigIssue {
-    readonly key: string;
-    readonly value: unknown;
-    readonly rule: string;
-}
+export type ConfigIssue = Issue;
 
-export function formatIssue(issue: ConfigIssue): string {
-    const shown = issue.value === undefined ? "(missing)" : JSON.stringify(issue.value);
-    return `${issue.key} = ${shown}: ${issue.rule}`;
-}
+/** The aws section's ranges (validate.ts checks them, config/docs.ts shows them). */
+export const AWS_BOUNDS = {
+    /** A quorum must survive a zone outage: at least 2 zones; at most 6 (AWS_ZONE_SUBNET_BITS leaves room for 8). */
+    zones: { min: 2, max: 6 },
+    /** gp3 volume sizes, GiB. */
+    rootVolumeGb: { min: 8, max: 16384 },
+    /** The VPC: big enough for 16 zone subnets of at least /28, small enough for the plan's offsets. */
+    vpcPrefix: { min: 16, max: 24 },
+} as const;
 
 /** For exhaustive switches on unions: a new member fails to compile until every switch handles it. */
 export function assertNever(value: never): never {

@@ -1,9 +1,21 @@
 // Validation of the raw stack config: every rule is checked, every broken one is collected, and
-// the caller throws once (config/index.ts) before any resource exists.
+// the caller throws once (config/index.ts) before any resource exists. A key that feeds a component
+// argument is checked with that component's own rules (components/contracts/); the rules written
+// here are the stack's: production quorum floors, the address plan, the VIP, the edge, AWS.
 import * as ipaddr from "ipaddr.js";
-import { CONSUL_PORTS } from "../render/consul";
-import { haproxyDeregistrationLagMs } from "../render/haproxy";
-import { SWARM_PORTS } from "../render/swarm";
+import {
+    CONSUL_CLUSTER_RULES,
+    IMAGE_TAG,
+    KeyNames,
+    LB_DEREGISTRATION_LAG_SECONDS,
+    LIMITS,
+    LOAD_BALANCER_PAIR_RULES,
+    PORT,
+    Rule,
+    SWARM_CLUSTER_RULES,
+    WEB_SERVICE_RULES,
+    webServiceRelationIssues,
+} from "../components/contracts";
 import {
     AddressCounts,
     AWS_ZONE_SUBNET_BITS,
@@ -18,11 +30,11 @@ import {
 } from "./addresses";
 import {
     assertNever,
+    AWS_BOUNDS,
     AwsConfig,
     ConfigIssue,
     InstanceTypes,
     DEFAULTS,
-    MAX_QUORUM,
     PLATFORMS,
     PRODUCTION_STACKS,
     PROD_MIN_QUORUM,
@@ -75,7 +87,10 @@ class Section {
     }
 
     /** A number (YAML may hand numbers over as strings) passing `rule`; the default when absent. */
-    number(k: string, fallback: number | undefined, check: (n: number) => boolean, rule: string): number {
+    number(k: string, fallback: number | undefined, rule: Rule<number>): number;
+    number(k: string, fallback: number | undefined, check: (n: number) => boolean, rule: string): number;
+    number(k: string, fallback: number | undefined, checkOrRule: Rule<number> | ((n: number) => boolean), text?: string): number {
+        const { holds: check, text: rule } = typeof checkOrRule === "function" ? { holds: checkOrRule, text: text ?? "" } : checkOrRule;
         const value = this.raw(k);
         if (value === undefined) {
             if (fallback === undefined) this.fail(k, value, `is required; ${rule}`);
@@ -89,7 +104,10 @@ class Section {
         return n;
     }
 
-    string(k: string, fallback: string | undefined, check: (s: string) => boolean, rule: string): string {
+    string(k: string, fallback: string | undefined, rule: Rule<string>): string;
+    string(k: string, fallback: string | undefined, check: (s: string) => boolean, rule: string): string;
+    string(k: string, fallback: string | undefined, checkOrRule: Rule<string> | ((s: string) => boolean), text?: string): string {
+        const { holds: check, text: rule } = typeof checkOrRule === "function" ? { holds: checkOrRule, text: text ?? "" } : checkOrRule;
         const value = this.raw(k);
         if (value === undefined) {
             if (fallback === undefined) this.fail(k, value, `is required; ${rule}`);
@@ -120,13 +138,8 @@ class Section {
     resources(k: string, fallback: ResourceLimits): ResourceLimits {
         const section = new Section(this.key(k), this.raw(k), this.issues);
         const limits = {
-            cpus: section.number("cpus", fallback.cpus, (n) => n > 0 && n <= 64, "must be a positive number of CPUs (at most 64)"),
-            memoryMb: section.number(
-                "memoryMb",
-                fallback.memoryMb,
-                (n) => Number.isInteger(n) && n >= 6,
-                "must be a whole number of MiB, at least 6 (Docker's minimum)",
-            ),
+            cpus: section.number("cpus", fallback.cpus, LIMITS.cpus),
+            memoryMb: section.number("memoryMb", fallback.memoryMb, LIMITS.memoryMb),
         };
         section.rejectUnknown();
         return limits;
@@ -143,13 +156,6 @@ class Section {
 }
 
 const isInt = (n: number): boolean => Number.isInteger(n);
-const isOddQuorum = (n: number): boolean => isInt(n) && n >= 1 && n <= MAX_QUORUM && n % 2 === 1;
-const ODD_QUORUM_RULE = `must be an odd whole number from 1 to ${MAX_QUORUM} (an even count adds a member without surviving one more failure)`;
-const isPort = (n: number): boolean => isInt(n) && n >= 1 && n <= 65535;
-const PORT_RULE = "must be a TCP port, a whole number from 1 to 65535";
-// Docker's tag grammar: the version becomes an image tag.
-const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 function isIPv4(s: string): boolean {
     return ipaddr.IPv4.isValidFourPartDecimal(s);
@@ -157,8 +163,8 @@ function isIPv4(s: string): boolean {
 
 /** Canonical IPv4 CIDR with host bits zero; by default in a private range (nodes never get public addresses). */
 function cidrProblem(s: string, requirePrivate = true): string | undefined {
-    const [address, prefix] = s.split("/");
-    if (prefix === undefined || !isIPv4(address) || !/^\d{1,2}$/.test(prefix) || Number(prefix) > 32) {
+    const [address, prefix, ...rest] = s.split("/");
+    if (prefix === undefined || rest.length > 0 || !isIPv4(address) || !/^\d{1,2}$/.test(prefix) || Number(prefix) > 32) {
         return "must be an IPv4 CIDR such as 10.77.0.0/24";
     }
     const network = ipaddr.IPv4.networkAddressFromCIDR(s).toString();
@@ -167,17 +173,8 @@ function cidrProblem(s: string, requirePrivate = true): string | undefined {
     return undefined;
 }
 
-/** Ports a swarm node's own services listen on: never inside the web tasks' port range. */
-const NODE_SERVICE_PORTS: readonly { port: number; what: string }[] = [
-    { port: SWARM_PORTS.management, what: "Swarm cluster management" },
-    { port: SWARM_PORTS.gossip, what: "Swarm gossip" },
-    { port: SWARM_PORTS.overlay, what: "Swarm overlay (VXLAN)" },
-    { port: CONSUL_PORTS.serverRpc, what: "Consul server RPC" },
-    { port: CONSUL_PORTS.serfLan, what: "Consul LAN gossip" },
-    { port: CONSUL_PORTS.serfLan + 1, what: "Consul WAN gossip" },
-    { port: CONSUL_PORTS.http, what: "Consul HTTP API" },
-    { port: CONSUL_PORTS.dns, what: "Consul DNS" },
-];
+/** Config keys of the web service's arguments (the port range is two keys). */
+const webKey: KeyNames = (k) => (k === "portRange.min" ? "web.portMin" : k === "portRange.max" ? "web.portMax" : `web.${k}`);
 
 export function validateStackConfig(raw: RawStackConfig, stack: string): ValidationResult {
     const issues: ConfigIssue[] = [];
@@ -194,9 +191,9 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
     // Production quorum floor: every stack on real machines (platform aws, whatever its name), and the
     // stacks whose name says production on any platform.
     const floorReason = platform === "aws" ? "on platform aws" : PRODUCTION_STACKS.includes(stack) ? `on the ${stack} stack` : undefined;
-    const quorum = (section: Section, k: string, fallback: number): number => {
-        const n = section.number(k, fallback, isOddQuorum, ODD_QUORUM_RULE);
-        if (floorReason !== undefined && isOddQuorum(n) && n < PROD_MIN_QUORUM) {
+    const quorum = (section: Section, k: string, fallback: number, rule: Rule<number>): number => {
+        const n = section.number(k, fallback, rule);
+        if (floorReason !== undefined && rule.holds(n) && n < PROD_MIN_QUORUM) {
             section.fail(k, n, `must be at least ${PROD_MIN_QUORUM} ${floorReason} (survives one failure)`);
         }
         return n;
@@ -205,9 +202,9 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
     // consul
     const c = new Section("consul", raw.consul, issues);
     const consul = {
-        servers: quorum(c, "servers", DEFAULTS.consul.servers),
+        servers: quorum(c, "servers", DEFAULTS.consul.servers, CONSUL_CLUSTER_RULES.servers),
         version: c.string("version", DEFAULTS.consul.version, (s) => IMAGE_TAG.test(s), "must be a Consul release such as 1.20.2"),
-        datacenter: c.string("datacenter", DEFAULTS.consul.datacenter, (s) => DNS_LABEL.test(s), "must be a lowercase DNS label"),
+        datacenter: c.string("datacenter", DEFAULTS.consul.datacenter, CONSUL_CLUSTER_RULES.datacenter),
         resources: c.resources("resources", DEFAULTS.consul.resources),
         agentResources: c.resources("agentResources", DEFAULTS.consul.agentResources),
     };
@@ -216,70 +213,37 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
     // swarm
     const s = new Section("swarm", raw.swarm, issues);
     const swarm = {
-        managers: quorum(s, "managers", DEFAULTS.swarm.managers),
-        workers: s.number("workers", DEFAULTS.swarm.workers, (n) => isInt(n) && n >= 0, "must be a whole number ≥ 0"),
+        managers: quorum(s, "managers", DEFAULTS.swarm.managers, SWARM_CLUSTER_RULES.managers),
+        workers: s.number("workers", DEFAULTS.swarm.workers, SWARM_CLUSTER_RULES.workers),
         nodeResources: s.resources("nodeResources", DEFAULTS.swarm.nodeResources),
     };
     s.rejectUnknown();
 
     // web
     const w = new Section("web", raw.web, issues);
-    const replicas = w.number("replicas", DEFAULTS.web.replicas, (n) => isInt(n) && n >= 1, "must be a whole number ≥ 1");
-    const version = w.string(
-        "version",
-        undefined,
-        (v) => IMAGE_TAG.test(v),
-        "must be a non-empty image tag ([A-Za-z0-9_.-], at most 128 characters, not starting with . or -)",
-    );
+    const rules = WEB_SERVICE_RULES;
+    const replicas = w.number("replicas", DEFAULTS.web.replicas, rules.replicas);
+    const version = w.string("version", undefined, rules.version);
     const resources = w.resources("resources", DEFAULTS.web.resources);
-    const portMin = w.number(
-        "portMin",
-        DEFAULTS.web.portMin,
-        (n) => isPort(n) && n >= 1024,
-        "must be an unprivileged TCP port, 1024–65535",
-    );
-    const portMax = w.number(
-        "portMax",
-        DEFAULTS.web.portMax,
-        (n) => isPort(n) && n >= 1024,
-        "must be an unprivileged TCP port, 1024–65535",
-    );
-    // Tasks bind on the swarm node's own network (and, on aws, the LB nodes may reach the whole range):
-    // the range must not hold a port the node's own services listen on.
-    const reserved = NODE_SERVICE_PORTS.find((p) => p.port >= portMin && p.port <= portMax);
-    if (reserved !== undefined && portMax >= portMin) {
+    const portMin = w.number("portMin", DEFAULTS.web.portMin, rules.port);
+    const portMax = w.number("portMax", DEFAULTS.web.portMax, rules.port);
+    const drainSeconds = w.number("drainSeconds", DEFAULTS.web.drainSeconds, rules.drainSeconds);
+    // A stopping task must keep serving until the LB pair's HAProxy has dropped it (it discovers tasks
+    // through Consul's DNS): a rule between two components, so the stack's.
+    if (drainSeconds < LB_DEREGISTRATION_LAG_SECONDS) {
         w.fail(
-            "portMax",
-            portMax,
-            `web.portMin–web.portMax (${portMin}–${portMax}) must not include ${reserved.port}, the ${reserved.what} port on every swarm node`,
+            "drainSeconds",
+            drainSeconds,
+            `must be at least ${LB_DEREGISTRATION_LAG_SECONDS} seconds (HAProxy drops a deregistered task within ${LB_DEREGISTRATION_LAG_SECONDS} s)`,
         );
     }
-    if (portMax < portMin) w.fail("portMax", portMax, `must not be below web.portMin = ${portMin}`);
-    // A node may hold every replica plus the start-first surge task.
-    if (portMax - portMin + 1 < replicas + 1) {
-        w.fail("portMax", portMax, `must leave at least web.replicas + 1 = ${replicas + 1} ports from web.portMin = ${portMin}`);
-    }
-    // A stopping task must keep serving until HAProxy's DNS discovery has dropped it.
-    const minDrain = haproxyDeregistrationLagMs() / 1000;
-    const drainSeconds = w.number(
-        "drainSeconds",
-        DEFAULTS.web.drainSeconds,
-        (n) => n >= minDrain && n <= 60,
-        `must be ${minDrain}–60 seconds (HAProxy drops a deregistered task within ${minDrain} s)`,
+    const stopGraceSeconds = w.number("stopGraceSeconds", DEFAULTS.web.stopGraceSeconds, rules.stopGraceSeconds);
+    issues.push(
+        ...webServiceRelationIssues(
+            { replicas, version, resources, portRange: { min: portMin, max: portMax }, drainSeconds, stopGraceSeconds },
+            webKey,
+        ),
     );
-    const stopGraceSeconds = w.number(
-        "stopGraceSeconds",
-        DEFAULTS.web.stopGraceSeconds,
-        (n) => isInt(n) && n >= 1,
-        "must be a whole number of seconds ≥ 1",
-    );
-    if (stopGraceSeconds < drainSeconds + 2) {
-        w.fail(
-            "stopGraceSeconds",
-            stopGraceSeconds,
-            `must be at least web.drainSeconds + 2 = ${drainSeconds + 2} so a draining task is not killed mid-request`,
-        );
-    }
     const web = { replicas, version, resources, portMin, portMax, drainSeconds, stopGraceSeconds };
     w.rejectUnknown();
 
@@ -310,25 +274,17 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
 
     // lb
     const l = new Section("lb", raw.lb, issues);
-    const vrrpVersion = l.number("vrrpVersion", DEFAULTS.lb.vrrpVersion, (v) => v === 2 || v === 3, "must be 2 or 3") as 2 | 3;
+    const lbRules = LOAD_BALANCER_PAIR_RULES;
+    const vrrpVersion = l.number("vrrpVersion", DEFAULTS.lb.vrrpVersion, lbRules.vrrpVersion) as 2 | 3;
+    // (An invalid version was reported and reads as the default.)
     const advertIntervalSeconds = l.number(
         "advertIntervalSeconds",
-        DEFAULTS.lb.advertIntervalSeconds[vrrpVersion] ?? DEFAULTS.lb.advertIntervalSeconds[3],
-        vrrpVersion === 2
-            ? (v) => isInt(v) && v >= 1 && v <= 255
-            : (v) => v >= 0.01 && v <= 40 && Math.abs(v * 100 - Math.round(v * 100)) < 1e-9,
-        vrrpVersion === 2
-            ? "must be a whole number of seconds from 1 to 255 with lb.vrrpVersion 2 (VRRPv2 cannot express sub-second adverts)"
-            : "must be 0.01–40 seconds in steps of 0.01 (VRRPv3 centiseconds)",
+        DEFAULTS.lb.advertIntervalSeconds[vrrpVersion],
+        lbRules.advertIntervalSeconds(vrrpVersion, (k) => `lb.${k}`),
     );
-    const virtualRouterId = l.number(
-        "virtualRouterId",
-        DEFAULTS.lb.virtualRouterId,
-        (v) => isInt(v) && v >= 1 && v <= 255,
-        "must be a whole number from 1 to 255",
-    );
+    const virtualRouterId = l.number("virtualRouterId", DEFAULTS.lb.virtualRouterId, lbRules.virtualRouterId);
     const defaultVip = platform === "aws" ? DEFAULTS.lb.awsOverlayVip : subnetOk ? hostAddress(subnet, DEFAULTS.lb.vipHostOffset) : "";
-    const vip = l.string("vip", defaultVip, isIPv4, "must be an IPv4 address");
+    const vip = l.string("vip", defaultVip, lbRules.vip);
     const lbResources = l.resources("resources", DEFAULTS.lb.resources);
     l.rejectUnknown();
     if (subnetOk && isIPv4(vip)) issues.push(...vipIssues(platform, subnet, vip, counts));
@@ -343,9 +299,9 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
             isIPv4,
             "must be an IPv4 address of this host (127.0.0.1 keeps the platform private)",
         ),
-        webPort: e.number("webPort", DEFAULTS.edge.webPort, isPort, PORT_RULE),
-        consulUiPort: e.number("consulUiPort", DEFAULTS.edge.consulUiPort, isPort, PORT_RULE),
-        statsPort: e.number("statsPort", DEFAULTS.edge.statsPort, isPort, PORT_RULE),
+        webPort: e.number("webPort", DEFAULTS.edge.webPort, PORT),
+        consulUiPort: e.number("consulUiPort", DEFAULTS.edge.consulUiPort, PORT),
+        statsPort: e.number("statsPort", DEFAULTS.edge.statsPort, PORT),
         resources: e.resources("resources", DEFAULTS.edge.resources),
     };
     const ports = [
@@ -380,12 +336,12 @@ function subnetSizeIssues(platform: PlatformName, subnet: string, counts: Addres
         }
         case "aws": {
             const prefix = Number(subnet.split("/")[1]);
-            if (prefix < 16 || prefix > 24) {
+            if (prefix < AWS_BOUNDS.vpcPrefix.min || prefix > AWS_BOUNDS.vpcPrefix.max) {
                 return [
                     {
                         key: "network.subnet",
                         value: subnet,
-                        rule: "must be a /16–/24 VPC range (each zone gets a public and a private subnet 4 bits longer)",
+                        rule: `must be a /${AWS_BOUNDS.vpcPrefix.min}–/${AWS_BOUNDS.vpcPrefix.max} VPC range (each zone gets a public and a private subnet ${AWS_ZONE_SUBNET_BITS} bits longer)`,
                     },
                 ];
             }
@@ -470,8 +426,8 @@ function readAwsSection(a: Section): AwsConfig {
         zones: a.number(
             "zones",
             DEFAULTS.aws.zones,
-            (v) => isInt(v) && v >= 2 && v <= 6,
-            "must be a whole number from 2 to 6 (a quorum must survive a zone outage)",
+            (v) => isInt(v) && v >= AWS_BOUNDS.zones.min && v <= AWS_BOUNDS.zones.max,
+            `must be a whole number from ${AWS_BOUNDS.zones.min} to ${AWS_BOUNDS.zones.max} (a quorum must survive a zone outage)`,
         ),
         instanceTypes,
         amiId,
@@ -484,8 +440,8 @@ function readAwsSection(a: Section): AwsConfig {
         rootVolumeGb: a.number(
             "rootVolumeGb",
             DEFAULTS.aws.rootVolumeGb,
-            (v) => isInt(v) && v >= 8 && v <= 16384,
-            "must be a whole number of GiB from 8 to 16384",
+            (v) => isInt(v) && v >= AWS_BOUNDS.rootVolumeGb.min && v <= AWS_BOUNDS.rootVolumeGb.max,
+            `must be a whole number of GiB from ${AWS_BOUNDS.rootVolumeGb.min} to ${AWS_BOUNDS.rootVolumeGb.max}`,
         ),
         interface: a.string(
             "interface",

@@ -1,6 +1,8 @@
-// Picks the platform for a stack and its address plan. The only place that switches on `platform`.
+// Picks the platform for a stack and gives it its address plan (config/addresses.ts): the platform
+// owns the plan from then on, and the components ask it for addresses (Platform.nodeAddress).
+// The only place that switches on `platform`.
 import * as pulumi from "@pulumi/pulumi";
-import { AddressPlan, assertNever, planAddresses, planAwsAddresses, StackConfig } from "../config";
+import { assertNever, planAddresses, planAwsAddresses, StackConfig } from "../config";
 import { AwsPlatform } from "./aws";
 import { LocalPlatform } from "./local";
 import { Platform } from "./types";
@@ -9,38 +11,32 @@ export * from "./types";
 export { LocalPlatform } from "./local";
 export { AwsPlatform } from "./aws";
 
-export function createPlatform(config: StackConfig): { platform: Platform; plan: AddressPlan } {
+export function createPlatform(config: StackConfig): Platform {
     const counts = { consulServers: config.consul.servers, managers: config.swarm.managers, workers: config.swarm.workers };
     const namePrefix = `${pulumi.getProject()}-${config.stack}-`;
     switch (config.platform) {
         case "local": {
-            const plan = planAddresses(config.network.subnet, config.lb.vip, counts);
-            const platform = new LocalPlatform("local", {
+            return new LocalPlatform("local", {
                 namePrefix,
-                subnet: plan.subnet,
-                gateway: plan.gateway,
+                plan: planAddresses(config.network.subnet, config.lb.vip, counts),
                 consulVersion: config.consul.version,
                 edge: {
-                    address: plan.edge,
                     bindAddress: config.edge.bindAddress,
                     hostPorts: { web: config.edge.webPort, stats: config.edge.statsPort, "consul-ui": config.edge.consulUiPort },
                     resources: config.edge.resources,
                 },
             });
-            return { platform, plan };
         }
         case "aws": {
-            const plan = planAwsAddresses(config.network.subnet, config.aws.zones, config.lb.vip, counts);
-            const platform = new AwsPlatform("aws", {
+            return new AwsPlatform("aws", {
                 project: pulumi.getProject(),
                 namePrefix,
                 stack: config.stack,
-                plan,
+                plan: planAwsAddresses(config.network.subnet, config.aws.zones, config.lb.vip, counts),
                 consulVersion: config.consul.version,
                 webPorts: { min: config.web.portMin, max: config.web.portMax },
                 aws: config.aws,
             });
-            return { platform, plan };
         }
         default:
             return assertNever(config.platform);

@@ -12,53 +12,45 @@ import {
     ImageBuildArgs,
     Ingress,
     IngressListener,
+    ListenerName,
     NodeArgs,
     NodeFile,
     NodeRole,
     Platform,
     PlatformNode,
-    ResourceLimitsSpec,
+    ResourceLimits,
     RunScriptArgs,
     ScriptRun,
     VipFailover,
 } from "./types";
+import { LocalAddressPlan } from "../config";
 import { renderEdgeConfig } from "../render/haproxy";
+import { formerName, plannedAddress, REPO_ROOT } from "./shared";
 import { shellQuote } from "../render/shell";
-
-/** The build context of every image: the repo root (Dockerfiles COPY from app/ and images/). */
-export const REPO_ROOT = path.join(__dirname, "..");
 
 export interface LocalPlatformArgs {
     /** Prefix of every container, network and volume name on the engine, e.g. "swarm-platform-dev-". */
     readonly namePrefix: string;
-    /** The nodes' subnet, e.g. "10.77.0.0/24". */
-    readonly subnet: string;
-    /** The subnet's gateway address (the host side of the bridge). */
-    readonly gateway: string;
+    /** The address plan: the nodes' subnet and gateway (the host side of the bridge), every node's address, the edge's. */
+    readonly plan: LocalAddressPlan;
     /** Official Consul image tag (pinned). */
     readonly consulVersion: string;
     /** The edge container: the local stand-in for the cloud load balancer. */
     readonly edge: {
-        readonly address: string;
         readonly bindAddress: string;
-        /** Host port of each ingress listener, by listener name ("web", "stats", "consul-ui"). */
-        readonly hostPorts: Readonly<Record<string, number>>;
-        readonly resources: ResourceLimitsSpec;
+        /** Host port of each ingress listener. */
+        readonly hostPorts: Readonly<Record<ListenerName, number>>;
+        readonly resources: ResourceLimits;
     };
 }
 
 /** Docker's CPU and memory limits from the component contract. */
-function limits(r: ResourceLimitsSpec): { cpus: string; memory: number } {
+function limits(r: ResourceLimits): { cpus: string; memory: number } {
     return { cpus: String(r.cpus), memory: r.memoryMb };
 }
 
 function uploads(files: readonly NodeFile[]): docker.types.input.ContainerUpload[] {
     return files.map((f) => ({ file: f.path, content: f.content, permissions: f.mode }));
-}
-
-/** The alias that keeps a resource declared before under another parent and name (no replacement). */
-export function formerName(parent: pulumi.Input<string> | undefined, name: string): pulumi.Alias[] {
-    return parent === undefined ? [] : [{ name, parent }];
 }
 
 /** Candidate loops are rendered the same for one node or several. */
@@ -111,7 +103,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
         super("swarm-platform:local:Platform", name, {}, opts);
         this.args = args;
         this.platformName = name;
-        this.vipPrefixLength = Number(args.subnet.split("/")[1]);
+        this.vipPrefixLength = args.plan.prefixLength;
         const child = { parent: this };
 
         this.network = new docker.Network(
@@ -119,7 +111,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
             {
                 name: `${args.namePrefix}net`,
                 driver: "bridge",
-                ipamConfigs: [{ subnet: args.subnet, gateway: args.gateway }],
+                ipamConfigs: [{ subnet: args.plan.subnet, gateway: args.plan.gateway }],
                 // Not `internal`: swarm nodes' engines and the edge need the host's bridge; nothing is
                 // published except the edge's ports on edge.bindAddress.
                 options: { "com.docker.network.bridge.enable_icc": "true" },
@@ -172,6 +164,10 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
         return role === "consul-server" ? CONSUL_SERVERS_ALIAS : undefined;
     }
 
+    nodeAddress(role: NodeRole, index: number): string {
+        return plannedAddress(this.args.plan, role, index);
+    }
+
     consulRetryJoin(): string[] {
         // One name for every server (a network alias they share; Docker's DNS answers with all their
         // addresses and Consul tries each), so an agent's config does not change with the server
@@ -184,12 +180,13 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
     }
 
     createNode(args: NodeArgs, parent: pulumi.Resource): PlatformNode {
+        const address = this.nodeAddress(args.role, args.index);
         // A node's Consul agent runs inside the node container (started by its entrypoint, see
         // images/consul-agent): a sidecar sharing the node's network namespace cannot follow the node
         // through `docker stop` + `docker start` (Docker cannot start a container into a stopped
         // container's namespace), so it stayed dead. The container's limits cover both.
         const agent = args.consulAgent;
-        const resources: ResourceLimitsSpec =
+        const resources: ResourceLimits =
             agent === undefined
                 ? args.resources
                 : {
@@ -211,7 +208,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
             destroyGraceSeconds: NODE_STOP_GRACE_SECONDS,
             name: this.containerName(args.name),
             hostname: args.name,
-            networksAdvanced: this.networkAttachment(args.name, args.address, [this.roleAddress(args.role) ?? []].flat()),
+            networksAdvanced: this.networkAttachment(args.name, address, [this.roleAddress(args.role) ?? []].flat()),
             uploads: uploads([...args.files, ...(agent?.files ?? [])]),
             restart: "unless-stopped",
             logOpts: { "max-size": "10m", "max-file": "3" },
@@ -290,7 +287,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
                 return assertNever(args.role);
         }
 
-        return { name: args.name, role: args.role, address: args.address, resource: container, instanceId: container.id };
+        return { name: args.name, role: args.role, address, resource: container, instanceId: container.id };
     }
 
     /**
@@ -447,16 +444,12 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
         );
     }
 
-    ingress(name: string, listeners: readonly IngressListener[]): Ingress {
+    ingress<L extends ListenerName>(name: string, listeners: readonly IngressListener<L>[]): Ingress<L> {
         const edge = this.args.edge;
         const config = renderEdgeConfig({
             listeners: listeners.map((l) => ({ name: l.name, bindPort: l.port, upstreams: l.upstreams, check: l.check })),
         });
-        const ports = listeners.map((l) => {
-            const external = edge.hostPorts[l.name];
-            if (external === undefined) throw new Error(`local platform: no edge host port configured for listener "${l.name}"`);
-            return { internal: l.port, external, ip: edge.bindAddress, protocol: "tcp" };
-        });
+        const ports = listeners.map((l) => ({ internal: l.port, external: edge.hostPorts[l.name], ip: edge.bindAddress, protocol: "tcp" }));
         const container = new docker.Container(
             `${this.platformName}-${name}`,
             {
@@ -468,7 +461,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
                 // The image's HEALTHCHECK probes the LB frontend, which the edge does not have.
                 healthcheck: { tests: ["NONE"] },
                 init: true,
-                networksAdvanced: this.networkAttachment(name, edge.address),
+                networksAdvanced: this.networkAttachment(name, this.args.plan.edge),
                 uploads: [{ file: "/etc/haproxy/edge.cfg", content: config, permissions: "0644" }],
                 ports,
                 destroyGraceSeconds: 10,
@@ -478,12 +471,8 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
             },
             { parent: this, deleteBeforeReplace: true },
         );
-        const urls: Record<string, pulumi.Output<string>> = {};
-        for (const l of listeners) {
-            urls[l.name] = pulumi.output(
-                `http://${edge.bindAddress === "0.0.0.0" ? "localhost" : edge.bindAddress}:${edge.hostPorts[l.name]}`,
-            );
-        }
-        return { urls, resources: [container] };
+        const host = edge.bindAddress === "0.0.0.0" ? "localhost" : edge.bindAddress;
+        const urls = Object.fromEntries(listeners.map((l) => [l.name, pulumi.output(`http://${host}:${edge.hostPorts[l.name]}`)]));
+        return { urls: urls as Record<L, pulumi.Output<string>>, resources: [container] };
     }
 }

@@ -2,6 +2,9 @@
 // limits, the Consul agent beside it); platforms decide HOW it exists (a container on the local
 // engine, an EC2 instance). No component ever asks which platform it is on.
 import * as pulumi from "@pulumi/pulumi";
+import { ResourceLimits } from "../components/contracts";
+
+export type { ResourceLimits } from "../components/contracts";
 
 /** What a node does. Platforms switch on this exhaustively (see `assertNever`). */
 export type NodeRole = "consul-server" | "swarm-manager" | "swarm-worker" | "lb";
@@ -16,21 +19,16 @@ export interface NodeFile {
     readonly mode: string;
 }
 
-export interface ResourceLimitsSpec {
-    readonly cpus: number;
-    readonly memoryMb: number;
-}
-
 export interface NodeArgs {
     readonly role: NodeRole;
     /** Node name, unique in the stack and stable forever: "consul-server-0", "swarm-worker-3", "lb-1". */
     readonly name: string;
-    /** The node's fixed private address (from the address plan). */
-    readonly address: string;
+    /** Which node of its role this is (0, 1, …): it gets that node's fixed address (see Platform.nodeAddress). */
+    readonly index: number;
     readonly files: readonly NodeFile[];
-    readonly resources: ResourceLimitsSpec;
+    readonly resources: ResourceLimits;
     /** When set, a Consul client agent runs beside the node (sharing its network) with these files. */
-    readonly consulAgent?: { readonly files: readonly NodeFile[]; readonly resources: ResourceLimitsSpec };
+    readonly consulAgent?: { readonly files: readonly NodeFile[]; readonly resources: ResourceLimits };
     /** Extra dependencies (e.g. a node may only start once the Consul ACLs exist). */
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -110,9 +108,15 @@ export interface ScriptRun {
     readonly stdout: pulumi.Output<string>;
 }
 
+/**
+ * The listeners clients reach, by name: the same names on every platform (the local edge has a host
+ * port for each, the ingress's URLs are keyed by them).
+ */
+export type ListenerName = "web" | "stats" | "consul-ui";
+
 /** A port clients reach, forwarded by the platform's ingress (local edge, cloud load balancer). */
-export interface IngressListener {
-    readonly name: string;
+export interface IngressListener<L extends ListenerName = ListenerName> {
+    readonly name: L;
     /** Port clients connect to on the ingress. */
     readonly port: number;
     /** Where traffic goes (tried in order of health). */
@@ -125,6 +129,11 @@ export interface IngressListener {
     }[];
     /** Health-check the upstreams (TCP) and skip dead ones. */
     readonly check: boolean;
+    /**
+     * Published beyond the platform's private network where the platform has a public entry (AWS:
+     * the internet-facing NLB); the others stay internal. Defaults to false.
+     */
+    readonly public?: boolean;
     /**
      * Nodes that can serve the listener directly, for ingresses that balance active-active
      * instead of following a VIP (the AWS NLB health-checks both HAProxy nodes).
@@ -140,9 +149,9 @@ export interface VipFailover {
     readonly notifyCommand?: string;
 }
 
-export interface Ingress {
+export interface Ingress<L extends ListenerName = ListenerName> {
     /** URL of each listener by name, as a client reaches it. */
-    readonly urls: Readonly<Record<string, pulumi.Output<string>>>;
+    readonly urls: Readonly<Record<L, pulumi.Output<string>>>;
     readonly resources: readonly pulumi.Resource[];
 }
 
@@ -181,8 +190,13 @@ export interface Platform {
     readonly vipInterface: string;
     /** Prefix length of the nodes' subnet (the VIP is added with it). */
     readonly vipPrefixLength: number;
-    /** How a Consul agent finds the servers. */
-    consulRetryJoin(serverNames: readonly string[], serverAddresses: readonly string[]): string[];
+    /**
+     * The fixed private address of node `index` of a role, from the platform's address plan (the one
+     * owner of addresses): known before any node exists, the same for a node's replacement.
+     */
+    nodeAddress(role: NodeRole, index: number): string;
+    /** How a Consul agent finds the servers (`servers` of them). */
+    consulRetryJoin(servers: number): string[];
     /**
      * A name on the nodes' network that answers with the address of every node of this role (local:
      * a Docker network alias the nodes share), so what reaches them need not change with their
@@ -210,7 +224,7 @@ export interface Platform {
     /** What moves the VIP on this platform (local: nothing beyond keepalived's gratuitous ARP). */
     vipFailover(vip: string): VipFailover;
     /** Exposes listeners to clients (local: the edge container on the host; AWS: the ELB). Owned by the platform. */
-    ingress(name: string, listeners: readonly IngressListener[]): Ingress;
+    ingress<L extends ListenerName>(name: string, listeners: readonly IngressListener<L>[]): Ingress<L>;
 }
 
 export { assertNever } from "../config/schema";

@@ -4,11 +4,12 @@
  * - {@link renderHaproxyConfig}: haproxy.cfg of one LB node. Backends are discovered
  *   from Consul DNS SRV records (`resolvers` + `server-template`), so membership
  *   changes never need a reload.
- * - {@link renderEdgeConfig}: the dev stack's "edge", a lean TCP forwarder published
- *   on the host's 127.0.0.1 that stands in for the cloud load balancer.
+ * - {@link renderEdgeConfig}: the dev stack's "edge", an HTTP proxy (`mode http`, see
+ *   there why not TCP) published on the host's 127.0.0.1 that stands in for the cloud
+ *   load balancer.
  *
- * Both outputs pass `haproxy -c -f FILE` on HAProxy 2.6 (Debian 12); tests/render
- * runs the real checker on them.
+ * Both outputs pass `haproxy -c -f FILE` on HAProxy 2.6 (Debian 12);
+ * tests/render/haproxy.live.test.ts runs the real checker on them.
  */
 import { isIP } from "node:net";
 

@@ -3,10 +3,10 @@
  *
  * One VRRP instance per LB node holding the ingress VIP, health-tracking the
  * node's HAProxy. The output passes `keepalived -t -f FILE` on keepalived 2.2.7
- * (Debian 12); tests/render runs the real checker on it.
+ * (Debian 12); tests/render/keepalived.live.test.ts runs the real checker on it.
  *
  * What keepalived 2.2.7 accepts (measured with `keepalived -t`, see
- * tests/render/keepalived.test.ts):
+ * tests/render/keepalived.live.test.ts):
  * - `advert_int`: VRRPv2 only whole seconds 1–255 (0.2 → "must be an integer.
  *   rounding", exit 5); VRRPv3 in 10 ms steps from 0.01 to 40.95 s.
  * - `vrrp_script` `interval` and `timeout`: whole seconds ≥ 1 only ("invalid
@@ -23,9 +23,11 @@
  *   a missing notify script is not detected by `-t`.
  */
 import { isIP } from "node:net";
+import { LB_MONITOR_URI } from "./haproxy";
+import { LB_NODE_PATHS } from "./lbNode";
 
-/** Path of the HAProxy check script in the LB image (images/lb/check_haproxy.sh). */
-export const LB_CHECK_SCRIPT_PATH = "/usr/local/bin/check_haproxy.sh";
+/** Path of the HAProxy check script on an LB node (render/lbNode.ts). */
+export const LB_CHECK_SCRIPT_PATH = LB_NODE_PATHS.checkScript;
 
 /** Name of the tracked `vrrp_script` and of the VRRP instance in the rendered config. */
 export const KEEPALIVED_SCRIPT_NAME = "chk_haproxy";
@@ -86,7 +88,7 @@ export interface KeepalivedConfigInput {
 }
 
 /** The check command for the LB image: `/usr/local/bin/check_haproxy.sh <port> <monitor uri>`. */
-export function checkHaproxyCommand(webPort: number, monitorUri = "/lb-health"): string {
+export function checkHaproxyCommand(webPort: number, monitorUri = LB_MONITOR_URI): string {
     if (!Number.isInteger(webPort) || webPort < 1 || webPort > 65535) {
         throw new Error(`checkHaproxyCommand: webPort must be an integer port 1-65535 (got ${webPort})`);
     }

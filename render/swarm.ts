@@ -12,6 +12,7 @@
  *
  * No Pulumi imports: every function is a deterministic function of its input.
  */
+import * as ipaddr from "ipaddr.js";
 import { renderShellPrelude, shellQuote } from "./shell";
 
 /** The Swarm cluster-management port (raft + API between managers). */
@@ -48,36 +49,25 @@ const RESERVED_VARS = new Set([
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
-function parseIpv4(text: string): number | undefined {
-    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-    if (!m) return undefined;
-    const octets = m.slice(1).map(Number);
-    if (octets.some((o, i) => o > 255 || (m[i + 1].length > 1 && m[i + 1].startsWith("0")))) {
-        return undefined;
-    }
-    return ((octets[0] << 24) >>> 0) + (octets[1] << 16) + (octets[2] << 8) + octets[3];
+/** A strict dotted quad (ipaddr.js, as in config/): four decimal octets, no leading zeros, no hex or octal forms. */
+function isIpv4(text: string): boolean {
+    return ipaddr.IPv4.isValidFourPartDecimal(text);
 }
 
-interface Cidr {
-    readonly base: number;
-    readonly prefix: number;
-}
+/** A CIDR's network address and prefix length. */
+type Cidr = readonly [ipaddr.IPv4, number];
 
 function parseCidr(text: string): Cidr | undefined {
     const m = /^([0-9.]+)\/(\d{1,2})$/.exec(text);
-    if (!m) return undefined;
-    const ip = parseIpv4(m[1]);
-    const prefix = Number(m[2]);
-    if (ip === undefined || prefix > 32) return undefined;
-    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-    if ((ip & mask) >>> 0 !== ip) return undefined; // host bits set: ambiguous, refuse
-    return { base: ip, prefix };
+    if (!m || !isIpv4(m[1]) || Number(m[2]) > 32) return undefined;
+    // Host bits set: ambiguous, refuse.
+    if (ipaddr.IPv4.networkAddressFromCIDR(text).toString() !== m[1]) return undefined;
+    return ipaddr.IPv4.parseCIDR(text);
 }
 
-function cidrsOverlap(a: Cidr, b: Cidr): boolean {
-    const prefix = Math.min(a.prefix, b.prefix);
-    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-    return (a.base & mask) >>> 0 === (b.base & mask) >>> 0;
+/** Two CIDRs overlap when they agree on the shorter prefix. */
+function cidrsOverlap([aBase, aPrefix]: Cidr, [bBase, bPrefix]: Cidr): boolean {
+    return aBase.match(bBase, Math.min(aPrefix, bPrefix));
 }
 
 function checkNodeName(errors: string[], field: string, value: string): void {
@@ -87,7 +77,7 @@ function checkNodeName(errors: string[], field: string, value: string): void {
 }
 
 function checkIpv4(errors: string[], field: string, value: string): void {
-    if (parseIpv4(value) === undefined) {
+    if (!isIpv4(value)) {
         errors.push(`${field} ${JSON.stringify(value)} is not an IPv4 address`);
     }
 }
@@ -113,8 +103,9 @@ function checkPools(errors: string[], field: string, pools: readonly string[], m
             errors.push(`${field} entry ${JSON.stringify(p)} is not an IPv4 CIDR (a.b.c.d/n, no host bits)`);
             continue;
         }
-        if (!Number.isInteger(maskLength) || maskLength < c.prefix || maskLength > 29) {
-            errors.push(`${field} entry ${p}: subnet size /${maskLength} must be from /${c.prefix} to /29`);
+        const [, prefix] = c;
+        if (!Number.isInteger(maskLength) || maskLength < prefix || maskLength > 29) {
+            errors.push(`${field} entry ${p}: subnet size /${maskLength} must be from /${prefix} to /29`);
         }
         for (const [text, a] of avoidParsed) {
             if (cidrsOverlap(a, c)) errors.push(`${field} entry ${p} overlaps ${text}`);
@@ -142,7 +133,7 @@ function parseManagerAddrs(errors: string[], field: string, addrs: readonly stri
     return addrs.map((addr) => {
         const m = /^([0-9.]+)(?::(\d{1,5}))?$/.exec(addr);
         const port = m?.[2] === undefined ? SWARM_MANAGER_PORT : Number(m[2]);
-        if (!m || parseIpv4(m[1]) === undefined || port < 1 || port > 65535) {
+        if (!m || !isIpv4(m[1]) || port < 1 || port > 65535) {
             errors.push(`${field} entry ${JSON.stringify(addr)} must be an IPv4 address with an optional :port`);
             return addr;
         }

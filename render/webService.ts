@@ -31,20 +31,23 @@ export interface HealthcheckSpec {
     readonly startPeriodSeconds: number;
 }
 
-/** How Swarm replaces tasks on an update (or a rollback). */
+/**
+ * How Swarm replaces tasks on an update (or a rollback). Every field is given: the policy is the
+ * caller's (components/contracts/webService.ts holds the web service's), never a default here.
+ */
 export interface RolloutPolicy {
-    /** Tasks replaced at once. Defaults to 1. */
-    readonly parallelism?: number;
-    /** Pause between batches. Defaults to 5 s. */
-    readonly delaySeconds?: number;
-    /** `start-first` starts the new task before stopping the old one (zero downtime). Defaults to "start-first". */
-    readonly order?: "start-first" | "stop-first";
-    /** What to do if a new task fails. Defaults to "rollback" for updates and "pause" for rollbacks. */
-    readonly failureAction?: "pause" | "continue" | "rollback";
-    /** How long each new task is watched for failure. Defaults to 15 s. */
-    readonly monitorSeconds?: number;
-    /** Fraction (0–1) of tasks allowed to fail. Defaults to 0. */
-    readonly maxFailureRatio?: number;
+    /** Tasks replaced at once. */
+    readonly parallelism: number;
+    /** Pause between batches, seconds. */
+    readonly delaySeconds: number;
+    /** `start-first` starts the new task before stopping the old one (zero downtime). */
+    readonly order: "start-first" | "stop-first";
+    /** What to do if a new task fails. */
+    readonly failureAction: "pause" | "continue" | "rollback";
+    /** How long each new task is watched for failure, seconds. */
+    readonly monitorSeconds: number;
+    /** Fraction (0–1) of tasks allowed to fail. */
+    readonly maxFailureRatio: number;
 }
 
 /**
@@ -86,12 +89,10 @@ export interface WebServiceSpec {
     /** Memory reservation in MiB. Defaults to none. */
     readonly memoryReservationMiB?: number;
     readonly healthcheck: HealthcheckSpec;
-    /** Defaults: parallelism 1, delay 5 s, start-first, rollback, monitor 15 s, ratio 0. */
-    readonly updatePolicy?: RolloutPolicy;
-    /** Defaults: parallelism 1, delay 0 s, start-first, pause, monitor 15 s, ratio 0. */
-    readonly rollbackPolicy?: RolloutPolicy;
-    /** Time between the stop signal and SIGKILL. Defaults to 30 s. */
-    readonly stopGracePeriodSeconds?: number;
+    readonly updatePolicy: RolloutPolicy;
+    readonly rollbackPolicy: RolloutPolicy;
+    /** Time between the stop signal and SIGKILL, seconds. */
+    readonly stopGracePeriodSeconds: number;
     /** Defaults to "SIGTERM". */
     readonly stopSignal?: string;
     /** Only host networking is supported (see the module comment). Set at creation only. */
@@ -137,43 +138,6 @@ const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_./-]*$/;
 const SIGNAL = /^(SIG)?[A-Z][A-Z0-9+-]*$|^\d+$/;
 
-interface ResolvedPolicy {
-    readonly parallelism: number;
-    readonly delaySeconds: number;
-    readonly order: "start-first" | "stop-first";
-    readonly failureAction: "pause" | "continue" | "rollback";
-    readonly monitorSeconds: number;
-    readonly maxFailureRatio: number;
-}
-
-function resolvePolicy(p: RolloutPolicy | undefined, defaults: ResolvedPolicy): ResolvedPolicy {
-    return {
-        parallelism: p?.parallelism ?? defaults.parallelism,
-        delaySeconds: p?.delaySeconds ?? defaults.delaySeconds,
-        order: p?.order ?? defaults.order,
-        failureAction: p?.failureAction ?? defaults.failureAction,
-        monitorSeconds: p?.monitorSeconds ?? defaults.monitorSeconds,
-        maxFailureRatio: p?.maxFailureRatio ?? defaults.maxFailureRatio,
-    };
-}
-
-const UPDATE_DEFAULTS: ResolvedPolicy = {
-    parallelism: 1,
-    delaySeconds: 5,
-    order: "start-first",
-    failureAction: "rollback",
-    monitorSeconds: 15,
-    maxFailureRatio: 0,
-};
-const ROLLBACK_DEFAULTS: ResolvedPolicy = {
-    parallelism: 1,
-    delaySeconds: 0,
-    order: "start-first",
-    failureAction: "pause",
-    monitorSeconds: 15,
-    maxFailureRatio: 0,
-};
-
 function isInt(n: number, min: number, max: number): boolean {
     return Number.isInteger(n) && n >= min && n <= max;
 }
@@ -183,7 +147,7 @@ function cores(n: number): string {
     return String(Math.round(n * 1000) / 1000);
 }
 
-function validatePolicy(errors: string[], field: string, p: ResolvedPolicy): void {
+function validatePolicy(errors: string[], field: string, p: RolloutPolicy): void {
     if (!isInt(p.parallelism, 1, 1000)) errors.push(`${field}.parallelism ${p.parallelism} must be an integer from 1 to 1000`);
     if (!isInt(p.delaySeconds, 0, 3600)) errors.push(`${field}.delaySeconds ${p.delaySeconds} must be an integer from 0 to 3600`);
     if (!isInt(p.monitorSeconds, 0, 3600)) errors.push(`${field}.monitorSeconds ${p.monitorSeconds} must be an integer from 0 to 3600`);
@@ -209,12 +173,7 @@ function sortedEntries(record: Readonly<Record<string, string>> | undefined): Ar
 }
 
 /** Validates the spec; collects every problem and throws once. Never echoes secret values. */
-function validateSpec(
-    spec: WebServiceSpec,
-    secretValues: Readonly<Record<string, string>>,
-    update: ResolvedPolicy,
-    rollback: ResolvedPolicy,
-): void {
+function validateSpec(spec: WebServiceSpec, secretValues: Readonly<Record<string, string>>): void {
     const errors: string[] = [];
     if (!SERVICE_NAME.test(spec.name)) errors.push(`name ${JSON.stringify(spec.name)} must match ${SERVICE_NAME}`);
     if (!/^[^\s]+$/.test(spec.image)) errors.push(`image ${JSON.stringify(spec.image)} must be a non-empty reference without whitespace`);
@@ -247,10 +206,10 @@ function validateSpec(
     if (!isInt(hc.retries, 1, 100)) errors.push(`healthcheck.retries ${hc.retries} must be an integer from 1 to 100`);
     if (!isInt(hc.startPeriodSeconds, 0, 3600))
         errors.push(`healthcheck.startPeriodSeconds ${hc.startPeriodSeconds} must be an integer from 0 to 3600`);
-    validatePolicy(errors, "updatePolicy", update);
-    validatePolicy(errors, "rollbackPolicy", rollback);
-    if (rollback.failureAction === "rollback") errors.push('rollbackPolicy.failureAction cannot be "rollback"');
-    const grace = spec.stopGracePeriodSeconds ?? 30;
+    validatePolicy(errors, "updatePolicy", spec.updatePolicy);
+    validatePolicy(errors, "rollbackPolicy", spec.rollbackPolicy);
+    if (spec.rollbackPolicy.failureAction === "rollback") errors.push('rollbackPolicy.failureAction cannot be "rollback"');
+    const grace = spec.stopGracePeriodSeconds;
     if (!isInt(grace, 0, 3600)) errors.push(`stopGracePeriodSeconds ${grace} must be an integer from 0 to 3600`);
     const signal = spec.stopSignal ?? "SIGTERM";
     if (!SIGNAL.test(signal)) errors.push(`stopSignal ${JSON.stringify(signal)} must be a signal name like SIGTERM`);
@@ -299,7 +258,7 @@ function validateSpec(
 
 /** The default bound on a create/update (see {@link WebServiceSpec.convergeTimeoutSeconds}). */
 export function defaultConvergeTimeoutSeconds(spec: WebServiceSpec): number {
-    const update = resolvePolicy(spec.updatePolicy, UPDATE_DEFAULTS);
+    const update = spec.updatePolicy;
     const hc = spec.healthcheck;
     const batches = Math.max(1, Math.ceil(spec.replicas / update.parallelism));
     const perBatch =
@@ -307,7 +266,7 @@ export function defaultConvergeTimeoutSeconds(spec: WebServiceSpec): number {
         update.monitorSeconds +
         hc.startPeriodSeconds +
         hc.intervalSeconds * (hc.retries + 1) +
-        (spec.stopGracePeriodSeconds ?? 30);
+        spec.stopGracePeriodSeconds;
     // Twice over: a failed update is followed by a rollback of the same shape.
     return 60 + 2 * batches * perBatch;
 }
@@ -358,9 +317,9 @@ function membershipFunction(name: string, values: readonly string[]): string[] {
  * converge or is rolled back. Nothing is printed on stdout.
  */
 export function renderServiceDeployScript(spec: WebServiceSpec, secretValues: Readonly<Record<string, string>> = {}): string {
-    const update = resolvePolicy(spec.updatePolicy, UPDATE_DEFAULTS);
-    const rollback = resolvePolicy(spec.rollbackPolicy, ROLLBACK_DEFAULTS);
-    validateSpec(spec, secretValues, update, rollback);
+    validateSpec(spec, secretValues);
+    const update = spec.updatePolicy;
+    const rollback = spec.rollbackPolicy;
     const converge = spec.convergeTimeoutSeconds ?? defaultConvergeTimeoutSeconds(spec);
     const ready = spec.readyTimeoutSeconds ?? 60;
     const env = sortedEntries(spec.env);
@@ -401,7 +360,7 @@ export function renderServiceDeployScript(spec: WebServiceSpec, secretValues: Re
         ["--rollback-max-failure-ratio", String(rollback.maxFailureRatio)],
         ["--restart-condition", "any"],
         ["--restart-delay", "5s"],
-        ["--stop-grace-period", `${spec.stopGracePeriodSeconds ?? 30}s`],
+        ["--stop-grace-period", `${spec.stopGracePeriodSeconds}s`],
         ["--stop-signal", spec.stopSignal ?? "SIGTERM"],
         ...((spec.init ?? true) ? ([["--init"]] as const) : []),
         ...((spec.resolveImage ?? true) ? [] : ([["--no-resolve-image"]] as const)),

@@ -83,8 +83,9 @@ fi
 web_version=${WEB_VERSION:-$(sed -n 's/^ *version: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' Pulumi.dev.yaml | head -n 1)}
 web_version=${web_version:-1.0.0}
 log "building images (consul and consul-dns stand-ins, lb, swarm-node, web $web_version)"
-# The build context is the repo root, sent as a tar without node_modules/.git: the repo has no
-# .dockerignore, and sending node_modules (~250 MB) makes every cached build take ~30 s.
+# The build context is the repo root, sent as a tar on stdin without node_modules/.git (~250 MB
+# that would make every cached build take ~30 s): the same directories .dockerignore keeps out of
+# the program's own builds, left out here by tar because a context on stdin is sent whole.
 build() {
     local dockerfile=$1 tag=$2
     shift 2

@@ -4,7 +4,7 @@ import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { formerName, REPO_ROOT } from "../local";
+import { formerName, REPO_ROOT } from "../shared";
 import { BuiltImage, ImageBuildArgs } from "../types";
 import { contentTag } from "../imageContext";
 import { AwsContext } from "./context";

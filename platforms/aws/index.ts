@@ -18,6 +18,7 @@ import {
     ImageBuildArgs,
     Ingress,
     IngressListener,
+    ListenerName,
     NodeArgs,
     NodeRole,
     Platform,
@@ -34,6 +35,7 @@ import { AwsNetwork, createNetwork } from "./network";
 import { createNode, NodePlacement } from "./node";
 import { runClusterScript, runNodeScript, ScriptContext } from "./scripts";
 import { createSecurityGroups, SecurityGroups, securityGroupsFor } from "./securityGroups";
+import { plannedAddress } from "../shared";
 
 export { AwsPlatformArgs } from "./context";
 
@@ -109,11 +111,15 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
         this.registerOutputs({ vpcId: this.network.vpc.id });
     }
 
-    consulRetryJoin(_serverNames: readonly string[], serverAddresses: readonly string[]): string[] {
+    nodeAddress(role: NodeRole, index: number): string {
+        return plannedAddress(this.ctx.args.plan, role, index);
+    }
+
+    consulRetryJoin(servers: number): string[] {
         // The servers' fixed private addresses (a replacement takes the same one). Cloud auto-join by tag
         // would need the metadata service and ec2:DescribeInstances, which the Consul agents, running as
         // a non-root user beside host-network web tasks, are denied (see IMDS_GUARD_UNIT in node.ts).
-        return [...serverAddresses];
+        return Array.from({ length: servers }, (_, i) => this.nodeAddress("consul-server", i));
     }
 
     roleAddress(): undefined {
@@ -149,7 +155,7 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
         return undefined;
     }
 
-    ingress(name: string, listeners: readonly IngressListener[]): Ingress {
-        return createIngress(this.ctx, this.network, this.securityGroups.nlb, name, listeners);
+    ingress<L extends ListenerName>(name: string, listeners: readonly IngressListener<L>[]): Ingress<L> {
+        return createIngress(this.ctx, this.network, this.securityGroups, name, listeners);
     }
 }

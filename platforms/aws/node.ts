@@ -7,13 +7,12 @@ import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { HostContainer, ParameterFile, renderCloudConfig } from "../../render/cloudInit";
+import { LB_CHECK_SCRIPT_SOURCE, LB_NODE_PATHS } from "../../render/lbNode";
 import { renderRegistryAuthRefreshScript } from "../../render/swarm";
-import { REPO_ROOT } from "../local";
+import { plannedAddress, REPO_ROOT } from "../shared";
 import { assertNever, NodeArgs, NodeFile, NodeRole, PlatformNode } from "../types";
 import { AwsContext, stackTags } from "./context";
 import { storedText } from "./parameters";
-
-const LB_CHECK_PATH = "/usr/local/bin/check_haproxy.sh";
 
 /**
  * Only root may reach the instance metadata service (and so the instance role's credentials). Web
@@ -191,7 +190,11 @@ function platformFiles(role: NodeRole): NodeFile[] {
         case "lb":
             return [
                 guard,
-                { path: LB_CHECK_PATH, content: fs.readFileSync(path.join(REPO_ROOT, "images/lb/check_haproxy.sh"), "utf8"), mode: "0755" },
+                {
+                    path: LB_NODE_PATHS.checkScript,
+                    content: fs.readFileSync(path.join(REPO_ROOT, LB_CHECK_SCRIPT_SOURCE), "utf8"),
+                    mode: "0755",
+                },
             ];
         case "consul-server":
             return [guard];
@@ -201,8 +204,8 @@ function platformFiles(role: NodeRole): NodeFile[] {
 }
 
 export function createNode(ctx: AwsContext, placement: NodePlacement, args: NodeArgs, parent: pulumi.Resource): PlatformNode {
-    const zone = ctx.args.plan.zoneOf[args.address];
-    if (zone === undefined) throw new Error(`aws platform: ${args.name}'s address ${args.address} is not in the address plan`);
+    const address = plannedAddress(ctx.args.plan, args.role, args.index);
+    const zone = ctx.args.plan.zoneOf[address];
     const files = [...platformFiles(args.role), ...args.files, ...(args.consulAgent?.files ?? [])];
     // Every file is a SecureString: whether a given config holds a secret is not known here.
     const parameters = files.map((file, i) => {
@@ -238,7 +241,7 @@ export function createNode(ctx: AwsContext, placement: NodePlacement, args: Node
             ami: placement.ami,
             instanceType: instanceType(ctx, args.role),
             subnetId: placement.privateSubnets[zone].id,
-            privateIp: args.address,
+            privateIp: address,
             associatePublicIpAddress: false,
             vpcSecurityGroupIds: placement.securityGroups(args.role).map((sg) => sg.id),
             iamInstanceProfile: placement.instanceProfiles[args.role].name,
@@ -260,5 +263,5 @@ export function createNode(ctx: AwsContext, placement: NodePlacement, args: Node
             deleteBeforeReplace: true,
         },
     );
-    return { name: args.name, role: args.role, address: args.address, resource: instance, instanceId: instance.id };
+    return { name: args.name, role: args.role, address, resource: instance, instanceId: instance.id };
 }

@@ -32,11 +32,7 @@ export function createSecurityGroups(ctx: AwsContext, vpc: aws.ec2.Vpc): Securit
     const tcp = (port: number, to = port) => ({ ipProtocol: "tcp", fromPort: port, toPort: to });
     const udp = (port: number) => ({ ipProtocol: "udp", fromPort: port, toPort: port });
 
-    // The only ingress from the internet: the NLB's web listener.
-    ingress("nlb-web-from-internet", sg.nlb, { ...tcp(80), cidrIpv4: "0.0.0.0/0", description: "web listener" });
-    new aws.vpc.SecurityGroupEgressRule(`${name}-nlb-to-lb`, { securityGroupId: sg.nlb.id, ...tcp(80), ...from(sg.lb) }, child);
-
-    ingress("lb-web-from-nlb", sg.lb, { ...tcp(80), ...from(sg.nlb), description: "web traffic and health checks from the NLB" });
+    // The NLB's listener and the HAProxy port behind it: allowPublicListener, from the listener itself.
     ingress("lb-vrrp-from-lb", sg.lb, { ipProtocol: "112", ...from(sg.lb), description: "VRRP between the pair" });
 
     ingress("nodes-serf-tcp", sg.nodes, { ...tcp(CONSUL_PORTS.serfLan), ...from(sg.nodes), description: "Consul LAN gossip" });
@@ -68,6 +64,36 @@ export function createSecurityGroups(ctx: AwsContext, vpc: aws.ec2.Vpc): Securit
         child,
     );
     return { ...sg, nodesEgress };
+}
+
+/**
+ * The only ingress from the internet: the NLB's public listener (its port), and the NLB on to the
+ * HAProxy nodes (the port they serve the listener on, health checks included).
+ */
+export function allowPublicListener(ctx: AwsContext, sg: SecurityGroups, listener: string, port: number, targetPort: number): void {
+    const name = ctx.platformName;
+    const child = { parent: ctx.component };
+    const tcp = (p: number) => ({ ipProtocol: "tcp", fromPort: p, toPort: p });
+    new aws.vpc.SecurityGroupIngressRule(
+        `${name}-nlb-${listener}-from-internet`,
+        { securityGroupId: sg.nlb.id, ...tcp(port), cidrIpv4: "0.0.0.0/0", description: `${listener} listener` },
+        child,
+    );
+    new aws.vpc.SecurityGroupEgressRule(
+        `${name}-nlb-to-lb`,
+        { securityGroupId: sg.nlb.id, ...tcp(targetPort), referencedSecurityGroupId: sg.lb.id },
+        child,
+    );
+    new aws.vpc.SecurityGroupIngressRule(
+        `${name}-lb-${listener}-from-nlb`,
+        {
+            securityGroupId: sg.lb.id,
+            ...tcp(targetPort),
+            referencedSecurityGroupId: sg.nlb.id,
+            description: `${listener} traffic and health checks from the NLB`,
+        },
+        child,
+    );
 }
 
 /** The groups a node of this role is in. */

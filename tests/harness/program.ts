@@ -11,9 +11,24 @@ import * as yaml from "js-yaml";
 
 export const REPO_ROOT = path.join(__dirname, "..", "..");
 const PROJECT = "swarm-platform";
-/** Pulumi's marker for a secret value in serialized properties. */
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
+/**
+ * Pulumi's marker for a secret value in serialized properties: `{ [SIG_KEY]: SECRET_SIG, value }`.
+ * The one copy in the tests. Typed as the SDK's own constants (`specialSigKey`, `specialSecretSig`
+ * in @pulumi/pulumi/runtime/rpc), so `tsc` fails if the SDK ever changes them; importing their
+ * values instead would load @pulumi/pulumi outside the per-run isolateModules registry.
+ */
+const SIG_KEY: typeof import("@pulumi/pulumi/runtime/rpc").specialSigKey = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG: typeof import("@pulumi/pulumi/runtime/rpc").specialSecretSig = "1b47061264138c4ac30d75fd1eb44270";
+
+/** `value` as the engine receives a secret input. */
+export function secretMarked(value: unknown): Record<string, unknown> {
+    return { [SIG_KEY]: SECRET_SIG, value };
+}
+
+/** Whether a serialized value is a secret marker (its plain value is `.value`). */
+export function isSecretMarked(value: unknown): value is { readonly value: unknown } {
+    return value !== null && typeof value === "object" && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+}
 
 export interface RecordedResource {
     readonly type: string;
@@ -94,7 +109,7 @@ export function stackConfig(stack: string, overrides: ConfigOverrides = {}): Rec
 function unwrapSecrets(value: any): any {
     if (Array.isArray(value)) return value.map(unwrapSecrets);
     if (value !== null && typeof value === "object") {
-        if (value[SIG_KEY] === SECRET_SIG) return unwrapSecrets(value.value);
+        if (isSecretMarked(value)) return unwrapSecrets(value.value);
         return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
     }
     return value;

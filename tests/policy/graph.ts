@@ -13,11 +13,7 @@ import {
 } from "@pulumi/policy";
 import { policies } from "../../policy/pack";
 import { pathOf, PathSegment, RuleResource } from "../../policy/rules";
-import { ProgramRun, RecordedResource } from "../harness/program";
-
-/** Pulumi's marker for a secret value in serialized properties. */
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
+import { isSecretMarked, ProgramRun, RecordedResource } from "../harness/program";
 
 /** The SDK's own (de)serializer (internal module, no type declarations). */
 export const sdkSerde: {
@@ -29,11 +25,10 @@ export const sdkSerde: {
 export function secretPathsOf(raw: unknown, segments: PathSegment[] = [], found = new Set<string>()): Set<string> {
     if (Array.isArray(raw)) raw.forEach((v, i) => secretPathsOf(v, [...segments, i], found));
     else if (raw !== null && typeof raw === "object") {
-        const obj = raw as Record<string, unknown>;
-        if (obj[SIG_KEY] === SECRET_SIG) {
+        if (isSecretMarked(raw)) {
             found.add(pathOf(segments));
-            secretPathsOf(obj.value, segments, found);
-        } else for (const [k, v] of Object.entries(obj)) secretPathsOf(v, [...segments, k], found);
+            secretPathsOf(raw.value, segments, found);
+        } else for (const [k, v] of Object.entries(raw)) secretPathsOf(v, [...segments, k], found);
     }
     return found;
 }

@@ -7,10 +7,10 @@ import * as path from "path";
 import { ResourceValidationArgs, ResourceValidationPolicy, unknownCheckingProxy } from "@pulumi/policy";
 import { plainProps, policies, POLICY_PACK_NAME, PROXY_KEYS, secretsMarkedSecret, UNKNOWN_SENTINELS } from "../../policy/pack";
 import { RESOURCE_RULES, STACK_RULES, TYPES, UNKNOWN } from "../../policy/rules";
-import { REPO_ROOT } from "../harness/program";
+import { REPO_ROOT, secretMarked } from "../harness/program";
 import { sdkSerde } from "./graph";
 
-const SECRET = (value: unknown) => ({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value });
+const SECRET = secretMarked;
 const POLICY_DIR = path.join(REPO_ROOT, "policy");
 
 /** Resource args built the way the SDK's analyzer builds them from serialized inputs. */

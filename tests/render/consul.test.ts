@@ -1,13 +1,14 @@
 import { execFileSync } from "child_process";
+import { runWithFakeConsul } from "./consulFakes";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { shellcheck } from "../harness/shellcheck";
 import {
     BASE_ACL_POLICIES,
     renderAclBootstrapScript,
     renderConsulClientConfig,
     renderConsulServerConfig,
+    renderConsulServerReadyScript,
     serviceRegistrationPolicy,
 } from "../../render/consul";
 
@@ -21,7 +22,10 @@ const base = {
 };
 
 describe("Consul server config", () => {
-    const server = JSON.parse(renderConsulServerConfig({ ...base, bootstrapExpect: 3, managementToken: "mgmt-secret" }));
+    let server: any;
+    beforeEach(() => {
+        server = JSON.parse(renderConsulServerConfig({ ...base, bootstrapExpect: 3, managementToken: "mgmt-secret" }));
+    });
 
     test("gossip encryption on, verified both ways", () => {
         expect(server.encrypt).toBe(base.encryptKey);
@@ -72,15 +76,14 @@ describe("Consul client config", () => {
 });
 
 describe("ACL bootstrap script", () => {
-    const script = renderAclBootstrapScript({
-        managementToken: "mgmt-'quote",
-        policies: [...BASE_ACL_POLICIES, serviceRegistrationPolicy("web")],
-        tokens: [{ description: "agents", accessorId: "11111111-1111-1111-1111-111111111111", secretId: "s3cr3t", policy: "agent" }],
-        leaderTimeoutSeconds: 5,
-    });
-
-    test("passes shellcheck", () => {
-        expect(shellcheck(script)).toBe("");
+    let script: string;
+    beforeEach(() => {
+        script = renderAclBootstrapScript({
+            managementToken: "mgmt-'quote",
+            policies: [...BASE_ACL_POLICIES, serviceRegistrationPolicy("web")],
+            tokens: [{ description: "agents", accessorId: "11111111-1111-1111-1111-111111111111", secretId: "s3cr3t", policy: "agent" }],
+            leaderTimeoutSeconds: 5,
+        });
     });
 
     test("creates each policy and token only when missing (idempotent)", () => {
@@ -103,18 +106,134 @@ describe("ACL bootstrap script", () => {
 
     test("runs against a fake consul CLI: waits for a leader, creates what is missing, prints no secret", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "acl-run-"));
-        const log = path.join(dir, "calls.log");
-        // Fake consul: a leader exists; nothing exists yet; every call is logged.
-        fs.writeFileSync(
-            path.join(dir, "consul"),
-            `#!/bin/sh\necho "$*" >> ${log}\ncase "$1 $2" in\n  "operator raft") echo "node1 id 10.0.0.1:8300 leader true 3";;\n  "acl policy"|"acl token") [ "$3" = read ] && exit 1; exit 0;;\nesac\n`,
-            { mode: 0o755 },
-        );
-        const out = execFileSync("sh", ["-s"], { input: script, env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } }).toString();
-        expect(out).not.toMatch(/s3cr3t|mgmt-/);
-        const calls = fs.readFileSync(log, "utf8");
-        expect(calls).toMatch(/acl policy create -name agent/);
-        expect(calls).toMatch(/acl policy create -name web-register/);
-        expect(calls).toMatch(/acl token create -accessor 11111111-1111-1111-1111-111111111111 -secret s3cr3t -policy-name agent/);
+        try {
+            const log = path.join(dir, "calls.log");
+            // Fake consul: a leader exists; nothing exists yet; every call is logged.
+            fs.writeFileSync(
+                path.join(dir, "consul"),
+                `#!/bin/sh\necho "$*" >> ${log}\ncase "$1 $2" in\n  "operator raft") echo "node1 id 10.0.0.1:8300 leader true 3";;\n  "acl policy"|"acl token") [ "$3" = read ] && exit 1; exit 0;;\nesac\n`,
+                { mode: 0o755 },
+            );
+            const out = execFileSync("sh", ["-s"], {
+                input: script,
+                env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
+            }).toString();
+            expect(out).not.toMatch(/s3cr3t|mgmt-/);
+            const calls = fs.readFileSync(log, "utf8");
+            expect(calls).toMatch(/acl policy create -name agent/);
+            expect(calls).toMatch(/acl policy create -name web-register/);
+            expect(calls).toMatch(/acl token create -accessor 11111111-1111-1111-1111-111111111111 -secret s3cr3t -policy-name agent/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
+
+describe("agent configs: the whole file is the contract", () => {
+    // Golden on purpose: each key is a setting Consul reads; a changed or dropped one changes the agent.
+    const agent = {
+        node_name: "consul-server-0",
+        datacenter: "dc1",
+        data_dir: "/consul/data",
+        bind_addr: "10.77.0.20",
+        advertise_addr: "10.77.0.20",
+        retry_join: ["consul-server-0", "consul-server-1", "consul-server-2"],
+        retry_interval: "2s",
+        encrypt: base.encryptKey,
+        encrypt_verify_incoming: true,
+        encrypt_verify_outgoing: true,
+        ports: { http: 8500, dns: 8600, grpc: -1 },
+        dns_config: { only_passing: true, service_ttl: { "*": "0s" }, node_ttl: "0s", allow_stale: true, max_stale: "5s" },
+        log_level: "INFO",
+        disable_update_check: true,
+    };
+    const acl = { enabled: true, default_policy: "deny", down_policy: "extend-cache", enable_token_persistence: false };
+
+    test("server", () => {
+        const text = renderConsulServerConfig({ ...base, bootstrapExpect: 3, managementToken: "mgmt-secret" });
+        expect(text.endsWith("}\n")).toBe(true);
+        expect(JSON.parse(text)).toStrictEqual({
+            ...agent,
+            server: true,
+            bootstrap_expect: 3,
+            client_addr: "0.0.0.0",
+            ui_config: { enabled: true },
+            leave_on_terminate: true,
+            skip_leave_on_interrupt: false,
+            autopilot: { cleanup_dead_servers: true, last_contact_threshold: "1s", server_stabilization_time: "10s", min_quorum: 2 },
+            performance: { raft_multiplier: 1 },
+            acl: { ...acl, tokens: { initial_management: "mgmt-secret", agent: "agent-secret" } },
+        });
+        expect(text.split("\n")[1]).toBe('  "node_name": "consul-server-0",');
+    });
+
+    test("client", () => {
+        expect(JSON.parse(renderConsulClientConfig({ ...base, defaultToken: "dns-secret" }))).toStrictEqual({
+            ...agent,
+            server: false,
+            client_addr: "127.0.0.1",
+            leave_on_terminate: true,
+            acl: { ...acl, tokens: { agent: "agent-secret", default: "dns-secret" } },
+        });
+    });
+
+    test("autopilot's floor is a majority of bootstrap_expect", () => {
+        const minQuorum = (n: number) =>
+            JSON.parse(renderConsulServerConfig({ ...base, bootstrapExpect: n, managementToken: "m" })).autopilot.min_quorum;
+        expect([1, 3, 4, 5].map(minQuorum)).toEqual([1, 2, 3, 3]);
+    });
+});
+
+describe("base ACL policies", () => {
+    test("agents write their node and read services; the load balancers only read", () => {
+        expect(BASE_ACL_POLICIES.map((p) => p.name)).toEqual(["agent", "dns-read"]);
+        expect(BASE_ACL_POLICIES[0].rules).toBe('node_prefix "" {\n  policy = "write"\n}\nservice_prefix "" {\n  policy = "read"\n}\n');
+        expect(BASE_ACL_POLICIES[1].rules).toBe('node_prefix "" {\n  policy = "read"\n}\nservice_prefix "" {\n  policy = "read"\n}\n');
+        expect(BASE_ACL_POLICIES.every((p) => p.description.length > 0)).toBe(true);
+    });
+
+    test("a service's registration policy is named after it", () => {
+        expect(serviceRegistrationPolicy("api")).toMatchObject({ name: "api-register", description: expect.stringContaining("api") });
+    });
+});
+
+describe("Consul server ready script (rolling-replacement gate)", () => {
+    const input = { nodeName: "consul-server-1", bootstrapExpect: 3, token: "mgmt-'tok" };
+    const header = "Node ID Address State Voter RaftProtocol\n";
+
+    test("passes once the server is a voter of the Raft quorum", () => {
+        const r = runWithFakeConsul(renderConsulServerReadyScript(input), {
+            peers: `${header}consul-server-0 a 10.0.0.1:8300 leader true 3\nconsul-server-1 b 10.0.0.2:8300 follower true 3\n`,
+        });
+        expect(r.status).toBe(0);
+        expect(r.stderr).toContain("consul-ready[consul-server-1]: a voter of the Raft quorum");
+    });
+
+    test("with no leader, passes while the cluster is still forming (fewer alive servers than bootstrap_expect, itself among them)", () => {
+        const members =
+            "Node Address Status Type\nconsul-server-0 10.0.0.1:8301 alive server\nconsul-server-1 10.0.0.2:8301 alive server\n";
+        const r = runWithFakeConsul(renderConsulServerReadyScript(input), { members });
+        expect(r.status).toBe(0);
+        expect(r.stderr).toContain("no leader yet and 2 of 3 servers alive");
+    });
+
+    test("renders its inputs: token quoted, node name, expected count and the default 180 s bound", () => {
+        const script = renderConsulServerReadyScript(input);
+        expect(script.startsWith("#!/bin/sh\n")).toBe(true);
+        expect(script).toContain("\nset -eu\n");
+        expect(script).toContain("\nexport CONSUL_HTTP_TOKEN='mgmt-'\\''tok'\n");
+        expect(script).toContain("\nNODE_NAME=consul-server-1\nEXPECT=3\ndeadline=$(( $(date +%s) + 180 ))\n");
+        expect(renderConsulServerReadyScript({ ...input, timeoutSeconds: 7 })).toContain("deadline=$(( $(date +%s) + 7 ))");
+    });
+
+    test("refuses a bad node name, bootstrapExpect or timeout", () => {
+        expect(() => renderConsulServerReadyScript({ ...input, nodeName: "-x" })).toThrow(/bad nodeName "-x"/);
+        expect(() => renderConsulServerReadyScript({ ...input, nodeName: "a".repeat(64) })).toThrow(/bad nodeName/);
+        expect(() => renderConsulServerReadyScript({ ...input, nodeName: "a".repeat(63) })).not.toThrow();
+        expect(() => renderConsulServerReadyScript({ ...input, bootstrapExpect: 0 })).toThrow(/bootstrapExpect must be ≥ 1/);
+        expect(() => renderConsulServerReadyScript({ ...input, bootstrapExpect: 1.5 })).toThrow(/bootstrapExpect/);
+        expect(() => renderConsulServerReadyScript({ ...input, timeoutSeconds: 0 })).toThrow(/timeoutSeconds must be a whole number/);
+        expect(() => renderConsulServerReadyScript({ ...input, timeoutSeconds: 2.5 })).toThrow(/timeoutSeconds/);
+        expect(() => renderConsulServerReadyScript({ ...input, bootstrapExpect: 1, timeoutSeconds: 1 })).not.toThrow();
     });
 });

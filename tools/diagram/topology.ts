@@ -2,6 +2,7 @@
 // runtime by tests/harness/program.ts): nodes by role and zone, the ingress (local edge or cloud
 // load balancer), the VIP, and the flows between them. Pure: no Pulumi, no I/O.
 import { decodeStoredText } from "../../render/storedForm";
+import { LB_NODE_PATHS } from "../../render/lbNode";
 
 /** The slice of a recorded resource the diagram reads. */
 export interface GraphResource {
@@ -117,7 +118,7 @@ export function topologyOf(graph: ProgramGraph): Topology {
     // keepalived: each LB node's unicast peers.
     const vrrpPeers: [string, string][] = [];
     for (const lb of nodes.filter((n) => n.role === "lb")) {
-        const conf = nodeFile(graph, lb.name, "/etc/keepalived/keepalived.conf") ?? "";
+        const conf = nodeFile(graph, lb.name, LB_NODE_PATHS.keepalivedConfig) ?? "";
         const peers = /unicast_peer\s*\{([^}]*)\}/.exec(conf)?.[1].split(/\s+/).filter(Boolean) ?? [];
         for (const peer of peers) {
             const name = nodeByAddress.get(peer);

@@ -1,0 +1,45 @@
+// The SwarmCluster contract: its defaults, its argument rules, and the ports a swarm node's own
+// services listen on (other components keep clear of them).
+import { CONSUL_PORTS } from "../../render/consul";
+import { SWARM_PORTS } from "../../render/swarm";
+import { check, Issue, KeyNames, LIMITS, limitsIssues, ODD_QUORUM, ownKeys, present, ResourceLimits, wholeAtLeast } from "./common";
+
+export const SWARM_CLUSTER_DEFAULTS = {
+    managers: 3,
+    workers: 2,
+    nodeResources: { cpus: 1, memoryMb: 1024 },
+} as const;
+
+export const SWARM_CLUSTER_RULES = {
+    managers: ODD_QUORUM,
+    workers: wholeAtLeast(0),
+    nodeResources: LIMITS,
+} as const;
+
+/** Ports a swarm node's own services listen on: its engine's swarm ports and its Consul agent's. */
+export const SWARM_NODE_SERVICE_PORTS: readonly { readonly port: number; readonly what: string }[] = [
+    { port: SWARM_PORTS.management, what: "Swarm cluster management" },
+    { port: SWARM_PORTS.gossip, what: "Swarm gossip" },
+    { port: SWARM_PORTS.overlay, what: "Swarm overlay (VXLAN)" },
+    { port: CONSUL_PORTS.serverRpc, what: "Consul server RPC" },
+    { port: CONSUL_PORTS.serfLan, what: "Consul LAN gossip" },
+    { port: CONSUL_PORTS.serfLan + 1, what: "Consul WAN gossip" },
+    { port: CONSUL_PORTS.http, what: "Consul HTTP API" },
+    { port: CONSUL_PORTS.dns, what: "Consul DNS" },
+];
+
+/** The arguments the rules look at, defaults resolved. */
+export interface SwarmClusterSettings {
+    readonly managers: number;
+    readonly workers: number;
+    readonly nodeResources: ResourceLimits;
+}
+
+export function swarmClusterIssues(s: SwarmClusterSettings, key: KeyNames = ownKeys): Issue[] {
+    const r = SWARM_CLUSTER_RULES;
+    return present([
+        check(key("managers"), s.managers, r.managers),
+        check(key("workers"), s.workers, r.workers),
+        ...limitsIssues(key("nodeResources"), s.nodeResources),
+    ]);
+}

@@ -1,0 +1,221 @@
+// ConsulCluster against the in-memory platform: its defaults, its refusal of bad arguments, and what
+// it asks the platform for — nodes, files, scripts, their order — with literal expectations.
+import * as pulumi from "@pulumi/pulumi";
+import { ConsulCluster } from "../../components/consulCluster";
+import { FakePlatform, isSecret, settled, thrown, useMocks } from "./fakePlatform";
+
+useMocks();
+
+const json = async (content: pulumi.Input<string>) => JSON.parse(await settled(content));
+
+describe("defaults", () => {
+    let platform: FakePlatform;
+    let consul: ConsulCluster;
+    beforeEach(() => {
+        platform = new FakePlatform();
+        consul = new ConsulCluster("consul", { platform });
+    });
+
+    test("three servers, each at its planned address with 0.5 CPU and 256 MiB", () => {
+        expect(platform.nodes.map((n) => [n.name, n.args.role, n.args.index, n.node.address, n.args.resources])).toEqual([
+            ["consul-server-0", "consul-server", 0, "10.0.1.10", { cpus: 0.5, memoryMb: 256 }],
+            ["consul-server-1", "consul-server", 1, "10.0.1.11", { cpus: 0.5, memoryMb: 256 }],
+            ["consul-server-2", "consul-server", 2, "10.0.1.12", { cpus: 0.5, memoryMb: 256 }],
+        ]);
+        expect(consul.serverNames).toEqual(["consul-server-0", "consul-server-1", "consul-server-2"]);
+        expect(platform.nodes.every((n) => n.parent === consul)).toBe(true);
+    });
+
+    test("the server config: datacenter dc1, bootstrap_expect 3, its address, the platform's retry_join", async () => {
+        const [file] = platform.node("consul-server-1").args.files;
+        expect([file.path, file.mode]).toEqual(["/consul/config/server.json", "0644"]);
+        expect(await json(file.content)).toMatchObject({
+            node_name: "consul-server-1",
+            datacenter: "dc1",
+            advertise_addr: "10.0.1.11",
+            bind_addr: "10.0.1.11",
+            retry_join: ["fake-join-3"],
+            server: true,
+            bootstrap_expect: 3,
+            encrypt: "base64-consul-gossip-key",
+            acl: { tokens: { initial_management: "uuid-consul-management-token", agent: "uuid-consul-agent-token" } },
+        });
+        expect(platform.retryJoins).toEqual([3]);
+        expect(consul.retryJoin).toEqual(["fake-join-3"]);
+    });
+
+    test("secrets stay secret: the gossip key, the tokens and every server config", async () => {
+        expect(await isSecret(consul.gossipKey)).toBe(true);
+        expect(await isSecret(consul.managementToken)).toBe(true);
+        expect(await isSecret(consul.agentToken)).toBe(true);
+        expect(await isSecret(consul.dnsToken)).toBe(true);
+        for (const n of platform.nodes) expect(await isSecret(n.args.files[0].content)).toBe(true);
+        expect(await settled(consul.gossipKey)).toBe("base64-consul-gossip-key");
+    });
+
+    test("a client agent: its own config file, 0.25 CPU and 128 MiB, no default token unless asked", async () => {
+        const plain = consul.agentFor("swarm-worker-4", "10.0.3.14");
+        expect(plain.resources).toEqual({ cpus: 0.25, memoryMb: 128 });
+        expect(plain.files.map((f) => [f.path, f.mode])).toEqual([["/consul/config/client.json", "0644"]]);
+        const config = await json(plain.files[0].content);
+        expect(config).toMatchObject({
+            node_name: "swarm-worker-4",
+            datacenter: "dc1",
+            advertise_addr: "10.0.3.14",
+            retry_join: ["fake-join-3"],
+            server: false,
+            encrypt: "base64-consul-gossip-key",
+        });
+        expect(config.acl.tokens).toEqual({ agent: "uuid-consul-agent-token" });
+        const reader = await json(consul.agentFor("lb-0", "10.0.4.10", { catalogReadByDefault: true }).files[0].content);
+        expect(reader.acl.tokens).toEqual({ agent: "uuid-consul-agent-token", default: "uuid-consul-dns-token" });
+        expect(await isSecret(plain.files[0].content)).toBe(true);
+    });
+
+    test("no registering services: no service tokens", () => {
+        expect(consul.serviceTokens).toEqual({});
+    });
+});
+
+describe("what it asks the platform for", () => {
+    test("servers in a rolling chain: each after the previous server's ready gate", async () => {
+        const platform = new FakePlatform();
+        const consul = new ConsulCluster("consul", { platform, servers: 5 });
+        expect(platform.scripts.map((s) => [s.name, s.args.node.name])).toEqual([
+            ["consul-server-0-ready", "consul-server-0"],
+            ["consul-server-1-ready", "consul-server-1"],
+            ["consul-server-2-ready", "consul-server-2"],
+            ["consul-server-3-ready", "consul-server-3"],
+            ["consul-server-4-ready", "consul-server-4"],
+        ]);
+        expect(platform.node("consul-server-0").args.dependsOn).toEqual([]);
+        for (let i = 1; i < 5; i++) {
+            const [previousGate] = platform.node(`consul-server-${i}`).args.dependsOn ?? [];
+            expect(previousGate).toBe(consul.serverGates[i - 1].resource);
+        }
+        expect(consul.serverGates.map((g) => g.resource)).toEqual(platform.scripts.map((s) => s.resource));
+        const ready = await settled(platform.script("consul-server-3-ready").args.script);
+        expect(ready).toContain("NODE_NAME=consul-server-3\n");
+        expect(ready).toContain("EXPECT=5\n");
+        expect(await isSecret(platform.script("consul-server-3-ready").args.script)).toBe(true);
+        expect((await json(platform.node("consul-server-4").args.files[0].content)).bootstrap_expect).toBe(5);
+    });
+
+    test("the ACL bootstrap: once, on the servers, after every ready gate, again when a server is new", async () => {
+        const platform = new FakePlatform();
+        const consul = new ConsulCluster("consul", { platform, registeringServices: ["web"] });
+        expect(platform.clusterScripts.map((s) => s.name)).toEqual(["consul-acl-bootstrap"]);
+        const [bootstrap] = platform.clusterScripts;
+        expect(bootstrap.resource).toBe(consul.aclBootstrap.resource);
+        expect(bootstrap.args.nodes.map((n) => n.name)).toEqual(["consul-server-0", "consul-server-1", "consul-server-2"]);
+        expect(bootstrap.args.dependsOn).toEqual(consul.serverGates.map((g) => g.resource));
+        expect(await Promise.all((bootstrap.args.reapplyOn ?? []).map(settled))).toEqual([
+            "instance-consul-server-0",
+            "instance-consul-server-1",
+            "instance-consul-server-2",
+        ]);
+        const script = await settled(bootstrap.args.script);
+        expect(await isSecret(bootstrap.args.script)).toBe(true);
+        expect(script).toContain("export CONSUL_HTTP_TOKEN=uuid-consul-management-token\n");
+        expect(script).toContain("no Consul leader after 120s");
+        for (const policy of ["agent", "dns-read", "web-register"]) expect(script).toContain(`consul acl policy read -name ${policy} `);
+        expect(script).toContain(
+            "consul acl token create -accessor uuid-consul-agent-accessor -secret uuid-consul-agent-token \\\n    -policy-name agent -description agents",
+        );
+        expect(script).toContain(
+            "consul acl token create -accessor uuid-consul-dns-accessor -secret uuid-consul-dns-token \\\n    -policy-name dns-read -description 'lb dns'",
+        );
+        expect(script).toContain(
+            "consul acl token create -accessor uuid-consul-web-register-accessor -secret uuid-consul-web-register-token \\\n    -policy-name web-register -description 'web registration'",
+        );
+        expect(Object.keys(consul.serviceTokens)).toEqual(["web"]);
+        expect(await settled(consul.serviceTokens.web)).toBe("uuid-consul-web-register-token");
+        expect(await isSecret(consul.serviceTokens.web)).toBe(true);
+    });
+
+    test("the UI listener: the servers one by one where the platform has no shared name", () => {
+        const platform = new FakePlatform();
+        const consul = new ConsulCluster("consul", { platform });
+        expect(consul.uiListener).toEqual({
+            name: "consul-ui",
+            port: 8500,
+            upstreams: [
+                { name: "consul-server-0", address: "10.0.1.10", port: 8500 },
+                { name: "consul-server-1", address: "10.0.1.11", port: 8500 },
+                { name: "consul-server-2", address: "10.0.1.12", port: 8500 },
+            ],
+            check: true,
+        });
+    });
+
+    test("the UI listener: the servers' shared name, up to 7 of them, where the platform has one", () => {
+        const platform = new FakePlatform({ consulServersName: "consul-servers" });
+        const consul = new ConsulCluster("consul", { platform });
+        expect(consul.uiListener.upstreams).toEqual([{ name: "consul-server", address: "consul-servers", port: 8500, maxServers: 7 }]);
+    });
+
+    test("given arguments win over the defaults", async () => {
+        const platform = new FakePlatform();
+        const consul = new ConsulCluster("kv", {
+            platform,
+            servers: 1,
+            datacenter: "eu-1",
+            resources: { cpus: 2, memoryMb: 512 },
+            agentResources: { cpus: 0.1, memoryMb: 32 },
+        });
+        expect(platform.nodes.map((n) => [n.name, n.args.resources])).toEqual([["kv-server-0", { cpus: 2, memoryMb: 512 }]]);
+        expect((await json(platform.nodes[0].args.files[0].content)).datacenter).toBe("eu-1");
+        expect(consul.agentFor("x", "10.0.3.10").resources).toEqual({ cpus: 0.1, memoryMb: 32 });
+        expect((await json(consul.agentFor("x", "10.0.3.10").files[0].content)).datacenter).toBe("eu-1");
+    });
+});
+
+describe("bad arguments are refused before anything is created, all at once, with key, value and rule", () => {
+    test.each([
+        [
+            { servers: 4 },
+            "servers = 4: must be an odd whole number from 1 to 7 (an even count adds a member without surviving one more failure)",
+        ],
+        [
+            { servers: 9 },
+            "servers = 9: must be an odd whole number from 1 to 7 (an even count adds a member without surviving one more failure)",
+        ],
+        [
+            { servers: 0 },
+            "servers = 0: must be an odd whole number from 1 to 7 (an even count adds a member without surviving one more failure)",
+        ],
+        [{ datacenter: "DC 1" }, 'datacenter = "DC 1": must be a lowercase DNS label'],
+        [{ resources: { cpus: 0, memoryMb: 256 } }, "resources.cpus = 0: must be a positive number of CPUs (at most 64)"],
+        [
+            { agentResources: { cpus: 0.25, memoryMb: 5 } },
+            "agentResources.memoryMb = 5: must be a whole number of MiB, at least 6 (Docker's minimum)",
+        ],
+    ])("%j", (args, issue) => {
+        const platform = new FakePlatform();
+        expect(thrown(() => new ConsulCluster("consul", { platform, ...args })).message).toBe(`ConsulCluster: invalid arguments: ${issue}`);
+        expect(platform.nodes).toEqual([]);
+        expect(platform.scripts).toEqual([]);
+    });
+
+    test("every broken rule in one error, each with its key, value and rule", () => {
+        const platform = new FakePlatform();
+        const error = thrown(
+            () => new ConsulCluster("consul", { platform, servers: 2, datacenter: "", resources: { cpus: 65, memoryMb: 1.5 } }),
+        );
+        expect(error.errors).toEqual([
+            {
+                propertyPath: "servers",
+                reason: "2: must be an odd whole number from 1 to 7 (an even count adds a member without surviving one more failure)",
+            },
+            { propertyPath: "datacenter", reason: '"": must be a lowercase DNS label' },
+            { propertyPath: "resources.cpus", reason: "65: must be a positive number of CPUs (at most 64)" },
+            { propertyPath: "resources.memoryMb", reason: "1.5: must be a whole number of MiB, at least 6 (Docker's minimum)" },
+        ]);
+        expect(platform.nodes).toEqual([]);
+    });
+
+    test("the largest and smallest quorums are accepted", () => {
+        expect(() => new ConsulCluster("one", { platform: new FakePlatform(), servers: 1 })).not.toThrow();
+        expect(() => new ConsulCluster("seven", { platform: new FakePlatform(), servers: 7 })).not.toThrow();
+    });
+});

@@ -1,0 +1,244 @@
+// The component contracts (components/contracts/): every default as a literal, every rule at its
+// edges, and the components' documented defaults (their Args JSDoc) equal to the contracts' values.
+import * as fs from "fs";
+import * as path from "path";
+import {
+    advertInterval,
+    check,
+    CONSUL_CLUSTER_DEFAULTS,
+    consulClusterIssues,
+    DATACENTER,
+    formatIssue,
+    IPV4,
+    LB_DEREGISTRATION_LAG_SECONDS,
+    LOAD_BALANCER_PAIR_DEFAULTS,
+    MAX_QUORUM,
+    ODD_QUORUM,
+    PORT,
+    STOP_GRACE_MARGIN_SECONDS,
+    SWARM_CLUSTER_DEFAULTS,
+    SWARM_NODE_SERVICE_PORTS,
+    swarmClusterIssues,
+    TASK_HEALTHCHECK,
+    TASK_UNHEALTHY_AFTER_SECONDS,
+    VIRTUAL_ROUTER_ID,
+    VRRP_VERSION,
+    WEB_SERVICE_DEFAULTS,
+    WEB_SERVICE_RULES,
+    webServiceIssues,
+    wholeAtLeast,
+    CPUS,
+    MEMORY_MB,
+} from "../../components/contracts";
+
+describe("defaults, literally", () => {
+    test("ConsulCluster", () => {
+        expect(CONSUL_CLUSTER_DEFAULTS).toEqual({
+            servers: 3,
+            datacenter: "dc1",
+            resources: { cpus: 0.5, memoryMb: 256 },
+            agentResources: { cpus: 0.25, memoryMb: 128 },
+        });
+    });
+
+    test("SwarmCluster", () => {
+        expect(SWARM_CLUSTER_DEFAULTS).toEqual({ managers: 3, workers: 2, nodeResources: { cpus: 1, memoryMb: 1024 } });
+    });
+
+    test("LoadBalancerPair", () => {
+        expect(LOAD_BALANCER_PAIR_DEFAULTS).toEqual({
+            vrrpVersion: 3,
+            advertIntervalSeconds: { 2: 1, 3: 0.1 },
+            virtualRouterId: 51,
+            webPort: 80,
+            statsPort: 8404,
+            resources: { cpus: 0.5, memoryMb: 128 },
+        });
+        expect(LB_DEREGISTRATION_LAG_SECONDS).toBe(2);
+    });
+
+    test("WebService: the update monitor covers the health check's slowest verdict, 3 × (2 s + 5 s)", () => {
+        expect(WEB_SERVICE_DEFAULTS).toEqual({
+            serviceName: "web",
+            replicas: 3,
+            resources: { cpus: 0.25, memoryMb: 64 },
+            portRange: { min: 20000, max: 20099 },
+            drainSeconds: 3,
+            stopGraceSeconds: 15,
+            updatePolicy: { parallelism: 1, delaySeconds: 2, order: "start-first", monitorSeconds: 21 },
+            preferWorkers: true,
+        });
+        expect(TASK_HEALTHCHECK).toEqual({ intervalSeconds: 2, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 5 });
+        expect(TASK_UNHEALTHY_AFTER_SECONDS).toBe(21);
+        expect(STOP_GRACE_MARGIN_SECONDS).toBe(2);
+    });
+
+    test("the ports a swarm node's own services listen on", () => {
+        expect(SWARM_NODE_SERVICE_PORTS.map((p) => p.port)).toEqual([2377, 7946, 4789, 8300, 8301, 8302, 8500, 8600]);
+    });
+});
+
+describe("rules at their edges", () => {
+    const holds = <T>(rule: { holds: (v: T) => boolean }, values: T[]) => values.map((v) => rule.holds(v));
+
+    test("odd quorum: 1, 3, 5, 7 only", () => {
+        expect(MAX_QUORUM).toBe(7);
+        expect(holds(ODD_QUORUM, [-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 1.5, NaN])).toEqual([
+            false,
+            false,
+            true,
+            false,
+            true,
+            false,
+            true,
+            false,
+            true,
+            false,
+            false,
+            false,
+            false,
+        ]);
+    });
+
+    test("whole numbers from a minimum", () => {
+        expect(holds(wholeAtLeast(1), [0, 1, 2, 1.5])).toEqual([false, true, true, false]);
+        expect(wholeAtLeast(0).text).toBe("must be a whole number ≥ 0");
+    });
+
+    test("limits: CPUs in (0, 64], memory a whole number of MiB from 6", () => {
+        expect(holds(CPUS, [0, 0.001, 64, 64.5, -1])).toEqual([false, true, true, false, false]);
+        expect(holds(MEMORY_MB, [5, 6, 6.5, 1024])).toEqual([false, true, false, true]);
+    });
+
+    test("ports, router ids, VRRP versions, IPv4 addresses, datacenters", () => {
+        expect(holds(PORT, [0, 1, 65535, 65536, 80.5])).toEqual([false, true, true, false, false]);
+        expect(holds(VIRTUAL_ROUTER_ID, [0, 1, 255, 256, 1.5])).toEqual([false, true, true, false, false]);
+        expect(holds(VRRP_VERSION, [1, 2, 3, 4])).toEqual([false, true, true, false]);
+        expect(holds(IPV4, ["10.0.0.1", "10.0.0", "10.0.0.256", "::1", "010.0.0.1"])).toEqual([true, false, false, false, false]);
+        expect(holds(DATACENTER, ["dc1", "eu-west-1", "DC1", "-dc", "dc-", "a".repeat(63), "a".repeat(64)])).toEqual([
+            true,
+            true,
+            false,
+            false,
+            false,
+            true,
+            false,
+        ]);
+    });
+
+    test("advert intervals: VRRPv2 whole seconds 1–255, VRRPv3 centiseconds 0.01–40", () => {
+        expect(holds(advertInterval(2), [0, 1, 1.5, 255, 256])).toEqual([false, true, false, true, false]);
+        expect(holds(advertInterval(3), [0, 0.01, 0.015, 0.1, 40, 40.01])).toEqual([false, true, false, true, true, false]);
+        expect(advertInterval(2, (k) => `lb.${k}`).text).toBe(
+            "must be a whole number of seconds from 1 to 255 with lb.vrrpVersion 2 (VRRPv2 cannot express sub-second adverts)",
+        );
+    });
+
+    test("web: unprivileged ports, drain 0–60 s, whole grace seconds", () => {
+        expect(holds(WEB_SERVICE_RULES.port, [1023, 1024, 65535, 65536])).toEqual([false, true, true, false]);
+        expect(holds(WEB_SERVICE_RULES.drainSeconds, [-0.5, 0, 60, 60.5])).toEqual([false, true, true, false]);
+        expect(holds(WEB_SERVICE_RULES.stopGraceSeconds, [0, 1, 1.5])).toEqual([false, true, false]);
+        expect(holds(WEB_SERVICE_RULES.version, ["1.0.0", "", ".1", "-1", "a".repeat(128), "a".repeat(129), "v 1"])).toEqual([
+            true,
+            false,
+            false,
+            false,
+            true,
+            false,
+            false,
+        ]);
+    });
+});
+
+describe("issues: key, value, rule — under the caller's key names", () => {
+    test("an issue reads key = value: rule, a missing value as (missing)", () => {
+        expect(formatIssue({ key: "consul.servers", value: 4, rule: "must be odd" })).toBe("consul.servers = 4: must be odd");
+        expect(formatIssue({ key: "web.version", value: undefined, rule: "is required" })).toBe("web.version = (missing): is required");
+        expect(check("k", 2, wholeAtLeast(3))).toEqual({ key: "k", value: 2, rule: "must be a whole number ≥ 3" });
+        expect(check("k", 3, wholeAtLeast(3))).toBeUndefined();
+    });
+
+    test("the contracts' issues name the caller's keys, also inside their rules", () => {
+        const config = (k: string) => (k === "portRange.min" ? "web.portMin" : k === "portRange.max" ? "web.portMax" : `web.${k}`);
+        const web = { replicas: 3, version: "1", resources: { cpus: 1, memoryMb: 64 }, drainSeconds: 3, stopGraceSeconds: 4 };
+        expect(webServiceIssues({ ...web, portRange: { min: 30000, max: 30002 } }, config)).toEqual([
+            { key: "web.portMax", value: 30002, rule: "must leave at least web.replicas + 1 = 4 ports from web.portMin = 30000" },
+            {
+                key: "web.stopGraceSeconds",
+                value: 4,
+                rule: "must be at least web.drainSeconds + 2 = 5 so a draining task is not killed mid-request",
+            },
+        ]);
+        expect(consulClusterIssues({ ...CONSUL_CLUSTER_DEFAULTS, servers: 2 }, (k) => `consul.${k}`).map((i) => i.key)).toEqual([
+            "consul.servers",
+        ]);
+        expect(
+            swarmClusterIssues({ managers: 3, workers: -1, nodeResources: { cpus: 0, memoryMb: 1 } }, (k) => `swarm.${k}`).map(
+                (i) => i.key,
+            ),
+        ).toEqual(["swarm.workers", "swarm.nodeResources.cpus", "swarm.nodeResources.memoryMb"]);
+    });
+});
+
+describe("each component documents the contract's defaults", () => {
+    /** `Defaults to X` of each `readonly key?:` in a component file's JSDoc. */
+    const documented = (file: string): Record<string, string> => {
+        const text = fs.readFileSync(path.join(__dirname, "..", "..", "components", file), "utf8");
+        const found: Record<string, string> = {};
+        for (const m of text.matchAll(/\/\*\*((?:(?!\*\/)[\s\S])*?)\*\/\s*readonly (\w+)\?:/g)) {
+            const doc = m[1].replace(/\s*\n\s*\*\s*/g, " ");
+            const stated = /Defaults to (.+?)(?:[.:;] |\.?\s*$)/.exec(doc.trim());
+            if (stated !== undefined && stated !== null) found[m[2]] = stated[1];
+        }
+        return found;
+    };
+    const limits = (l: { cpus: number; memoryMb: number }) => `${l.cpus} CPU, ${l.memoryMb} MiB`;
+
+    test("ConsulCluster", () => {
+        const d = CONSUL_CLUSTER_DEFAULTS;
+        expect(documented("consulCluster.ts")).toMatchObject({
+            servers: String(d.servers),
+            datacenter: `"${d.datacenter}"`,
+            resources: limits(d.resources),
+            agentResources: limits(d.agentResources),
+        });
+    });
+
+    test("SwarmCluster", () => {
+        const d = SWARM_CLUSTER_DEFAULTS;
+        expect(documented("swarmCluster.ts")).toMatchObject({
+            managers: String(d.managers),
+            workers: String(d.workers),
+            nodeResources: limits(d.nodeResources),
+        });
+    });
+
+    test("LoadBalancerPair", () => {
+        const d = LOAD_BALANCER_PAIR_DEFAULTS;
+        expect(documented("loadBalancerPair.ts")).toMatchObject({
+            vrrpVersion: `${d.vrrpVersion} (sub-second adverts)`,
+            advertIntervalSeconds: `${d.advertIntervalSeconds[3]} with VRRPv3, ${d.advertIntervalSeconds[2]} with VRRPv2`,
+            virtualRouterId: String(d.virtualRouterId),
+            webPort: String(d.webPort),
+            statsPort: String(d.statsPort),
+            resources: limits(d.resources),
+        });
+    });
+
+    test("WebService and its update policy", () => {
+        const d = WEB_SERVICE_DEFAULTS;
+        expect(documented("webService.ts")).toMatchObject({
+            serviceName: `"${d.serviceName}"`,
+            replicas: String(d.replicas),
+            resources: limits(d.resources),
+            portRange: `${d.portRange.min}–${d.portRange.max}`,
+            drainSeconds: String(d.drainSeconds),
+            stopGraceSeconds: String(d.stopGraceSeconds),
+            preferWorkers: String(d.preferWorkers),
+            parallelism: String(d.updatePolicy.parallelism),
+            delaySeconds: String(d.updatePolicy.delaySeconds),
+            order: `"${d.updatePolicy.order}"`,
+            monitorSeconds: String(d.updatePolicy.monitorSeconds),
+        });
+    });
+});

@@ -55,6 +55,13 @@ describe("the docs", () => {
         expect(broken).toEqual([]);
     });
 
+    it.each(DOCS)("%s: names no file outside this repository (a clone has only what is committed)", (file) => {
+        const outside = [...read(file).matchAll(/(?:^|[\s`("'])((?:\/work|\/home|\/root|~)\/[^\s`)"']*|(?:\.\.\/)*shared\/[\w./-]+\.md)/gm)].map(
+            (m) => m[1],
+        );
+        expect(outside).toEqual([]);
+    });
+
     it("README's test command is the one .ci/run runs, in the same order", () => {
         const readmeBlock = read("README.md").split("```")[1];
         const readmeTest = readmeBlock

@@ -82,7 +82,7 @@ describe("the generated tables", () => {
         ci: { op: "<=", limit: 3000 },
         verdict: "goal missed",
         loadAvg1: 11,
-        command: 'npm run test:system -- -t membership',
+        command: "npm run test:system -- -t membership",
         ...over,
     });
     const results = (m: MetricRecord): BenchResults => ({
@@ -105,7 +105,9 @@ describe("the generated tables", () => {
 
     it("shows a missed goal and a missing figure in bold, with the CI bound beside the goal", () => {
         const missed = renderSuiteTable(results(metric({})), "dataplane");
-        expect(missed).toContain("| `membership_add_p95_ms` | passing in Consul → first answer | ≤ 3,000 ms | ≤ 1,000 ms | 1,044 ms (p95 of 20 trials) | **goal missed** |");
+        expect(missed).toContain(
+            "| `membership_add_p95_ms` | passing in Consul → first answer | ≤ 3,000 ms | ≤ 1,000 ms | 1,044 ms (p95 of 20 trials) | **goal missed** |",
+        );
         const missing = renderSuiteTable(results(metric({ value: null, verdict: "not measured" })), "dataplane");
         expect(missing).toContain("| not measured (p95 of 20 trials) | **not measured** |");
     });

@@ -56,9 +56,9 @@ describe("the docs", () => {
     });
 
     it.each(DOCS)("%s: names no file outside this repository (a clone has only what is committed)", (file) => {
-        const outside = [...read(file).matchAll(/(?:^|[\s`("'])((?:\/work|\/home|\/root|~)\/[^\s`)"']*|(?:\.\.\/)*shared\/[\w./-]+\.md)/gm)].map(
-            (m) => m[1],
-        );
+        const outside = [
+            ...read(file).matchAll(/(?:^|[\s`("'])((?:\/work|\/home|\/root|~)\/[^\s`)"']*|(?:\.\.\/)*shared\/[\w./-]+\.md)/gm),
+        ].map((m) => m[1]);
         expect(outside).toEqual([]);
     });
 

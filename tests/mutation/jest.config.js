@@ -9,4 +9,9 @@ module.exports = {
     rootDir: "../..",
     testMatch: ["<rootDir>/tests/{render,config,components}/**/*.test.ts"],
     testPathIgnorePatterns: [...base.testPathIgnorePatterns, "\\.live\\.test\\.ts$"],
+    // A mutant that leaves an Output unresolved hangs its test under the mock runtime. The slowest
+    // focused test takes ~0.5 s; at 5 s jest fails the hung test (the mutant is killed) in the same
+    // worker. With npm test's 60 s, StrykerJS's own timeout fired first, ~11 s later, and killed and
+    // restarted the worker (a fresh ts-jest start) for every such mutant: 61 of components/' 682.
+    testTimeout: 5000,
 };

@@ -230,6 +230,7 @@ describe("Consul server ready script (rolling-replacement gate)", () => {
         expect(() => renderConsulServerReadyScript({ ...input, nodeName: "-x" })).toThrow(/bad nodeName "-x"/);
         expect(() => renderConsulServerReadyScript({ ...input, nodeName: "a".repeat(64) })).toThrow(/bad nodeName/);
         expect(() => renderConsulServerReadyScript({ ...input, nodeName: "a".repeat(63) })).not.toThrow();
+        expect(() => renderConsulServerReadyScript({ ...input, nodeName: "a" })).not.toThrow();
         expect(() => renderConsulServerReadyScript({ ...input, bootstrapExpect: 0 })).toThrow(/bootstrapExpect must be ≥ 1/);
         expect(() => renderConsulServerReadyScript({ ...input, bootstrapExpect: 1.5 })).toThrow(/bootstrapExpect/);
         expect(() => renderConsulServerReadyScript({ ...input, timeoutSeconds: 0 })).toThrow(/timeoutSeconds must be a whole number/);

@@ -454,6 +454,8 @@ describe("renderKeepalivedConfig: the edges of each input rule", () => {
             { ...v3, advertIntervalSeconds: NaN },
             /VRRPv3 advertises 0.01-40.95 s in 10 ms steps \(got advertIntervalSeconds NaN\)/,
         ],
+        ["VRRPv3 adverts of 0.014 (off the grid, below the nearest step)", { ...v3, advertIntervalSeconds: 0.014 }, /10 ms steps/],
+        ["VRRPv3 adverts of 0.016 (off the grid, above the nearest step)", { ...v3, advertIntervalSeconds: 0.016 }, /10 ms steps/],
         ["a 1-character auth password", { ...v3, vrrpVersion: 2, advertIntervalSeconds: 1, authPassword: "a" }, null],
         ["check fall 1 and rise 1", { ...v3, healthCheck: { ...v3.healthCheck, fall: 1, rise: 1 } }, null],
         [

@@ -639,6 +639,7 @@ describe("renderHaproxyConfig: the edges of each input rule", () => {
     test.each<[string, HaproxyConfigInput, RegExp | null]>([
         ["maxConn 1.5", { ...baseInput, maxConn: 1.5 }, /maxConn must be a positive integer \(got 1.5\)/],
         ["maxConn 1", { ...baseInput, maxConn: 1 }, null],
+        ["statsPort 0", { ...baseInput, statsPort: 0 }, /statsPort must be an integer port 1-65535 \(got 0\)/],
         ["a 2-character service name", withService({ name: "ab" }), null],
         ["a 1-character service name", withService({ name: "a" }), null],
         ["a 63-character service name", withService({ name: "a".repeat(63) }), null],
@@ -742,6 +743,30 @@ describe("renderEdgeConfig: upstream addresses", () => {
                 listeners: [{ name: "l", bindPort: 80, upstreams: [{ ...one, address: "g", maxServers: 0.5 }], check: false }],
             }),
         ).toThrow("haproxy render: listener l upstream a maxServers must be a positive integer (got 0.5)");
+    });
+
+    test("one discovered upstream among fixed ones is enough for the resolvers section and round-robin", () => {
+        const cfg = renderEdgeConfig({
+            listeners: [
+                {
+                    name: "l",
+                    bindPort: 80,
+                    upstreams: [
+                        { name: "fixed", address: "10.0.0.1", port: 80 },
+                        { name: "group", address: "members", port: 80, maxServers: 2 },
+                    ],
+                    check: false,
+                },
+            ],
+        });
+        expect(section(cfg, "resolvers platform")).toContain("parse-resolv-conf");
+        expect(section(cfg, "listen l")).toEqual([
+            "bind :80",
+            "http-request disable-l7-retry unless METH_GET || METH_OPTIONS",
+            "balance roundrobin",
+            "server fixed 10.0.0.1:80",
+            "server-template group- 2 members:80 resolvers platform resolve-prefer ipv4 init-addr none",
+        ]);
     });
 
     test("two listeners may share upstream names (names are per listener); a checked single fixed upstream needs no balance", () => {

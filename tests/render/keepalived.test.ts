@@ -441,6 +441,7 @@ describe("renderKeepalivedConfig: the edges of each input rule", () => {
     const v6 = { ...v3, unicastSrcIp: "fd00::11", unicastPeers: ["fd00::12"], virtualIp: "fd00::100" };
     test.each<[string, KeepalivedConfigInput, RegExp | null]>([
         ["a 1-character interface", { ...v3, interface: "e" }, null],
+        ["an IPv4 VIP with prefix 1", { ...v3, virtualIpPrefix: 1 }, null],
         ["an IPv6 VIP with prefix 64", { ...v6, virtualIpPrefix: 64 }, null],
         ["an IPv6 VIP with prefix 128", { ...v6, virtualIpPrefix: 128 }, null],
         ["an IPv6 VIP with prefix 129", { ...v6, virtualIpPrefix: 129 }, /virtualIpPrefix must be an integer 1-128 \(got 129\)/],

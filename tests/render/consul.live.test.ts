@@ -10,14 +10,16 @@ import { runWithFakeConsul } from "./consulFakes";
 
 beforeAll(requireShellcheck);
 
+/** The ACL bootstrap script for every base policy, the web service's and one token. */
+const ACL_SCRIPT = renderAclBootstrapScript({
+    managementToken: "mgmt-'quote",
+    policies: [...BASE_ACL_POLICIES, serviceRegistrationPolicy("web")],
+    tokens: [{ description: "agents", accessorId: "11111111-1111-1111-1111-111111111111", secretId: "s3cr3t", policy: "agent" }],
+    leaderTimeoutSeconds: 5,
+});
+
 test("the ACL bootstrap script passes shellcheck", () => {
-    const script = renderAclBootstrapScript({
-        managementToken: "mgmt-'quote",
-        policies: [...BASE_ACL_POLICIES, serviceRegistrationPolicy("web")],
-        tokens: [{ description: "agents", accessorId: "11111111-1111-1111-1111-111111111111", secretId: "s3cr3t", policy: "agent" }],
-        leaderTimeoutSeconds: 5,
-    });
-    expect(shellcheck(script)).toBe("");
+    expect(shellcheck(ACL_SCRIPT)).toBe("");
 });
 
 test("the server-ready script passes shellcheck", () => {
@@ -36,13 +38,6 @@ test("a non-voter (autopilot has not promoted it) does not pass; the bound is th
 });
 
 describe("the ACL bootstrap script", () => {
-    const script = renderAclBootstrapScript({
-        managementToken: "mgmt-'quote",
-        policies: [...BASE_ACL_POLICIES, serviceRegistrationPolicy("web")],
-        tokens: [{ description: "agents", accessorId: "11111111-1111-1111-1111-111111111111", secretId: "s3cr3t", policy: "agent" }],
-        leaderTimeoutSeconds: 5,
-    });
-
     test("runs against a fake consul CLI: waits for a leader, creates what is missing, prints no secret", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "acl-run-"));
         try {
@@ -54,7 +49,7 @@ describe("the ACL bootstrap script", () => {
                 { mode: 0o755 },
             );
             const out = execFileSync("sh", ["-s"], {
-                input: script,
+                input: ACL_SCRIPT,
                 env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
             }).toString();
             expect(out).not.toMatch(/s3cr3t|mgmt-/);

@@ -1,19 +1,25 @@
-// render/consul.ts, slow set (`npm test` only, not run per mutant): shellcheck over the scripts, and a
-// fake-CLI run that waits out the ready gate's bound.
+// render/consul.ts, slow set (`npm test` only, not run per mutant): shellcheck over the scripts, and the scripts
+// run against a fake consul CLI (the fast set in consul.test.ts reads their whole text in-process).
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { BASE_ACL_POLICIES, renderAclBootstrapScript, renderConsulServerReadyScript, serviceRegistrationPolicy } from "../../render/consul";
 import { requireShellcheck, shellcheck } from "../harness/shellcheck";
 import { runWithFakeConsul } from "./consulFakes";
 
 beforeAll(requireShellcheck);
 
+/** The ACL bootstrap script for every base policy, the web service's and one token. */
+const ACL_SCRIPT = renderAclBootstrapScript({
+    managementToken: "mgmt-'quote",
+    policies: [...BASE_ACL_POLICIES, serviceRegistrationPolicy("web")],
+    tokens: [{ description: "agents", accessorId: "11111111-1111-1111-1111-111111111111", secretId: "s3cr3t", policy: "agent" }],
+    leaderTimeoutSeconds: 5,
+});
+
 test("the ACL bootstrap script passes shellcheck", () => {
-    const script = renderAclBootstrapScript({
-        managementToken: "mgmt-'quote",
-        policies: [...BASE_ACL_POLICIES, serviceRegistrationPolicy("web")],
-        tokens: [{ description: "agents", accessorId: "11111111-1111-1111-1111-111111111111", secretId: "s3cr3t", policy: "agent" }],
-        leaderTimeoutSeconds: 5,
-    });
-    expect(shellcheck(script)).toBe("");
+    expect(shellcheck(ACL_SCRIPT)).toBe("");
 });
 
 test("the server-ready script passes shellcheck", () => {
@@ -29,4 +35,51 @@ test("a non-voter (autopilot has not promoted it) does not pass; the bound is th
     );
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("consul-ready[consul-server-1]: not a voter after 1 s");
+});
+
+describe("the ACL bootstrap script", () => {
+    test("runs against a fake consul CLI: waits for a leader, creates what is missing, prints no secret", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "acl-run-"));
+        try {
+            const log = path.join(dir, "calls.log");
+            // Fake consul: a leader exists; nothing exists yet; every call is logged.
+            fs.writeFileSync(
+                path.join(dir, "consul"),
+                `#!/bin/sh\necho "$*" >> ${log}\ncase "$1 $2" in\n  "operator raft") echo "node1 id 10.0.0.1:8300 leader true 3";;\n  "acl policy"|"acl token") [ "$3" = read ] && exit 1; exit 0;;\nesac\n`,
+                { mode: 0o755 },
+            );
+            const out = execFileSync("sh", ["-s"], {
+                input: ACL_SCRIPT,
+                env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
+            }).toString();
+            expect(out).not.toMatch(/s3cr3t|mgmt-/);
+            const calls = fs.readFileSync(log, "utf8");
+            expect(calls).toMatch(/acl policy create -name agent/);
+            expect(calls).toMatch(/acl policy create -name web-register/);
+            expect(calls).toMatch(/acl token create -accessor 11111111-1111-1111-1111-111111111111 -secret s3cr3t -policy-name agent/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
+
+describe("the server-ready script against a fake consul CLI", () => {
+    const input = { nodeName: "consul-server-1", bootstrapExpect: 3, token: "mgmt-'tok" };
+    const header = "Node ID Address State Voter RaftProtocol\n";
+
+    test("passes once the server is a voter of the Raft quorum", () => {
+        const r = runWithFakeConsul(renderConsulServerReadyScript(input), {
+            peers: `${header}consul-server-0 a 10.0.0.1:8300 leader true 3\nconsul-server-1 b 10.0.0.2:8300 follower true 3\n`,
+        });
+        expect(r.status).toBe(0);
+        expect(r.stderr).toContain("consul-ready[consul-server-1]: a voter of the Raft quorum");
+    });
+
+    test("with no leader, passes while the cluster is still forming (fewer alive servers than bootstrap_expect, itself among them)", () => {
+        const members =
+            "Node Address Status Type\nconsul-server-0 10.0.0.1:8301 alive server\nconsul-server-1 10.0.0.2:8301 alive server\n";
+        const r = runWithFakeConsul(renderConsulServerReadyScript(input), { members });
+        expect(r.status).toBe(0);
+        expect(r.stderr).toContain("no leader yet and 2 of 3 servers alive");
+    });
 });

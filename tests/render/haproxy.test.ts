@@ -457,3 +457,335 @@ describe("renderEdgeConfig: group names discovered through Docker's DNS", () => 
         expect(() => renderEdgeConfig(input)).toThrow(message);
     });
 });
+
+describe("the whole rendered files (each line is a setting HAProxy reads, or a note for whoever reads the file)", () => {
+    test("haproxy.cfg of an LB node", () => {
+        expect(renderHaproxyConfig(baseInput).split("\n")).toEqual([
+            "# haproxy.cfg for LB node lb-0.",
+            "# Rendered by swarm-platform (render/haproxy.ts); uploaded by the program. Do not edit by hand.",
+            "",
+            "global",
+            "    log stdout format raw local0 info",
+            "    log-tag haproxy-lb-0",
+            "    maxconn 4096",
+            "    user haproxy",
+            "    group haproxy",
+            "    # Runtime API (drain before a server leaves: set server <backend>/<server> state drain).",
+            "    stats socket /run/haproxy/admin.sock mode 600 level admin",
+            "    stats timeout 30s",
+            "    # Bound the soft stop (SIGUSR1) the entrypoint sends on container stop.",
+            "    hard-stop-after 5s",
+            "    # No 'daemon' and no master-worker: one foreground process, supervised by the image entrypoint.",
+            "",
+            "resolvers consul",
+            "    # Only the node-local Consul agent (never /etc/resolv.conf: only Consul answers for the service domain).",
+            "    nameserver consul 127.0.0.1:8600",
+            "    accepted_payload_size 8192",
+            "    resolve_retries 3",
+            "    # Query period: how fast membership changes reach the backend.",
+            "    timeout resolve 500ms",
+            "    timeout retry 1s",
+            "    hold valid 10s",
+            "    # A record missing from the answers leaves after this (haproxy/haproxy#1160).",
+            "    hold obsolete 1000ms",
+            "    # DNS source lost or answering errors: keep the last servers (their checks still apply).",
+            "    hold nx 1h",
+            "    hold refused 1h",
+            "    hold timeout 1h",
+            "    hold other 1h",
+            "",
+            "defaults",
+            "    mode http",
+            "    log global",
+            "    option httplog",
+            "    option dontlognull",
+            "    timeout connect 500ms",
+            "    timeout client 30s",
+            "    timeout server 30s",
+            "    timeout http-request 10s",
+            "    timeout http-keep-alive 10s",
+            "    timeout client-fin 5s",
+            "    timeout server-fin 5s",
+            "",
+            "frontend web",
+            "    bind :80",
+            "    # Answered by HAProxy itself: the keepalived check and cloud LB health checks probe it.",
+            "    monitor-uri /lb-health",
+            "    # A node without a usable server must not hold the VIP (e.g. its Consul agent is not answering).",
+            "    monitor fail if { nbsrv(web) lt 1 }",
+            "    option forwardfor",
+            "    http-after-response set-header X-LB-Node lb-0",
+            "    default_backend web",
+            "",
+            "backend web",
+            "    balance roundrobin",
+            "    retries 3",
+            "    option redispatch 1",
+            "    retry-on conn-failure empty-response response-timeout 502 503 504",
+            "    http-request disable-l7-retry unless METH_GET || METH_OPTIONS",
+            "    option httpchk",
+            "    http-check send meth GET uri /health ver HTTP/1.1 hdr Host web.service.consul",
+            "    http-check expect status 200",
+            "    default-server inter 500ms fastinter 250ms downinter 1s fall 2 rise 2 observe layer4 error-limit 1 on-error fail-check",
+            "    server-template web 1-10 _web._tcp.service.consul resolvers consul resolve-prefer ipv4 init-addr none check",
+            "",
+            "listen stats",
+            "    bind :8404",
+            "    stats enable",
+            "    stats uri /",
+            "    stats refresh 5s",
+            "    stats hide-version",
+            "    stats realm 'HAProxy lb-0'",
+            "    stats auth 'admin:s3cret-Pw'",
+            "    # Read-only page: state changes go through the runtime socket only.",
+            "    stats admin if FALSE",
+            "",
+        ]);
+    });
+
+    test("the edge, with a fixed upstream, a discovered group and a checked pair (a name and an IPv6 address)", () => {
+        const cfg = renderEdgeConfig({
+            listeners: [
+                { name: "web", bindPort: 8080, upstreams: [{ name: "vip", address: "172.28.0.100", port: 80 }], check: false },
+                {
+                    name: "consul-ui",
+                    bindPort: 8500,
+                    upstreams: [{ name: "consul", address: "consul-servers", port: 8500, maxServers: 3 }],
+                    check: true,
+                },
+                {
+                    name: "stats",
+                    bindPort: 8404,
+                    upstreams: [
+                        { name: "lb-0", address: "lb-0", port: 8404 },
+                        { name: "lb-1", address: "fd00::2", port: 8404 },
+                    ],
+                    check: true,
+                },
+            ],
+        });
+        expect(cfg.split("\n")).toEqual([
+            "# Edge (dev stack): HTTP forwarder standing in for the cloud load balancer.",
+            "# Rendered by swarm-platform (render/haproxy.ts). Do not edit by hand.",
+            "",
+            "global",
+            "    log stdout format raw local0 info",
+            "    log-tag haproxy-edge",
+            "    maxconn 4096",
+            "    user haproxy",
+            "    group haproxy",
+            "    hard-stop-after 5s",
+            "",
+            "defaults",
+            "    mode http",
+            "    log global",
+            "    option httplog",
+            "    # Log only failed/abnormal requests: keep the data path lean.",
+            "    option dontlog-normal",
+            "    option dontlognull",
+            "    option forwardfor",
+            "    # A new upstream connection per request: none stays pinned to a VIP holder that has gone.",
+            "    option http-server-close",
+            "    timeout connect 250ms",
+            "    retries 4",
+            "    option redispatch 1",
+            "    # A request that got no answer at all (reset by a new VIP holder) is replayed; see disable-l7-retry.",
+            "    retry-on conn-failure empty-response",
+            "    timeout http-request 10s",
+            "    # Long idle timeouts: clients keep connections alive, the Consul UI long-polls.",
+            "    timeout client 5m",
+            "    timeout server 5m",
+            "    timeout client-fin 5s",
+            "    timeout server-fin 5s",
+            "    default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2",
+            "",
+            "# Group names (a Docker network alias shared by every member) re-resolved every second.",
+            "resolvers platform",
+            "    parse-resolv-conf",
+            "    accepted_payload_size 8192",
+            "    timeout resolve 1s",
+            "    timeout retry 1s",
+            "    hold valid 10s",
+            "    hold obsolete 5s",
+            "    hold nx 5s",
+            "",
+            "listen web",
+            "    bind :8080",
+            "    http-request disable-l7-retry unless METH_GET || METH_OPTIONS",
+            "    server vip 172.28.0.100:80",
+            "",
+            "listen consul-ui",
+            "    bind :8500",
+            "    http-request disable-l7-retry unless METH_GET || METH_OPTIONS",
+            "    balance roundrobin",
+            "    server-template consul- 3 consul-servers:8500 check resolvers platform resolve-prefer ipv4 init-addr none",
+            "",
+            "listen stats",
+            "    bind :8404",
+            "    http-request disable-l7-retry unless METH_GET || METH_OPTIONS",
+            "    balance roundrobin",
+            "    server lb-0 lb-0:8404 init-addr libc,none check",
+            "    server lb-1 [fd00::2]:8404 check",
+            "",
+        ]);
+    });
+});
+
+describe("renderHaproxyConfig: the edges of each input rule", () => {
+    const withService = (change: Partial<HaproxyConfigInput["service"]>) => ({
+        ...baseInput,
+        service: { ...baseInput.service, ...change },
+    });
+    test.each<[string, HaproxyConfigInput, RegExp | null]>([
+        ["maxConn 1.5", { ...baseInput, maxConn: 1.5 }, /maxConn must be a positive integer \(got 1.5\)/],
+        ["maxConn 1", { ...baseInput, maxConn: 1 }, null],
+        ["statsPort 0", { ...baseInput, statsPort: 0 }, /statsPort must be an integer port 1-65535 \(got 0\)/],
+        ["a 2-character service name", withService({ name: "ab" }), null],
+        ["a 1-character service name", withService({ name: "a" }), null],
+        ["a 63-character service name", withService({ name: "a".repeat(63) }), null],
+        [
+            "a 64-character service name",
+            withService({ name: "a".repeat(64) }),
+            /service.name must be lower-case DNS label\(s\) \(got "a{64}"\)/,
+        ],
+        ["a service name with an inner hyphen", withService({ name: "web-1" }), null],
+        ["a service name ending in a hyphen", withService({ name: "web-" }), /service.name/],
+        ["a service name starting with a hyphen", withService({ name: "-web" }), /service.name/],
+        ["a health path of just /", withService({ healthPath: "/" }), null],
+        ["a health path with a query", withService({ healthPath: "/health?full=1" }), /healthPath/],
+        ["a health path not at the start", withService({ healthPath: "x/health" }), /healthPath/],
+        ["a runtime socket of just /", { ...baseInput, runtimeSocket: "/" }, /runtimeSocket must be an absolute file path/],
+        ["a runtime socket with a space", { ...baseInput, runtimeSocket: "/run/a b.sock" }, /runtimeSocket/],
+        ["a stats user with a space", { ...baseInput, statsUser: "ad min" }, /statsUser must match/],
+        ["a stats user with every token character", { ...baseInput, statsUser: "Az09._@+-" }, null],
+        [
+            "a node name ending in an unsafe character",
+            { ...baseInput, nodeName: "lb-0;" },
+            /nodeName must match \[A-Za-z0-9._:@\+-\]\+ \(got "lb-0;"\)/,
+        ],
+    ])("%s", (_name, input, message) => {
+        const render = () => renderHaproxyConfig(input);
+        if (message === null) expect(render).not.toThrow();
+        else expect(render).toThrow(message);
+    });
+
+    test("a stats password with a control character anywhere is refused; printable ones are quoted as one word", () => {
+        for (const pw of ["\x00x", "x\x1f", "\x7f"])
+            expect(() => renderHaproxyConfig({ ...baseInput, statsPassword: pw })).toThrow(/control characters/);
+        expect(renderHaproxyConfig({ ...baseInput, statsPassword: "p w#'$" })).toContain("\n    stats auth 'admin:p w#'\\''$'\n");
+    });
+
+    test("the error names the rule and the value", () => {
+        expect(() => renderHaproxyConfig({ ...baseInput, webPort: 70000 })).toThrow(
+            "haproxy render: webPort must be an integer port 1-65535 (got 70000)",
+        );
+        expect(() => renderHaproxyConfig({ ...baseInput, statsUser: "a:b" })).toThrow(
+            `renderHaproxyConfig: statsUser must not contain ':' (got "a:b")`,
+        );
+        expect(() => renderHaproxyConfig({ ...baseInput, statsPassword: "" })).toThrow("renderHaproxyConfig: statsPassword is empty");
+        expect(() => renderHaproxyConfig({ ...baseInput, dns: { address: "dns", port: 53 } })).toThrow(
+            `renderHaproxyConfig: dns.address must be an IP literal (got "dns")`,
+        );
+        expect(() => renderHaproxyConfig({ ...baseInput, runtimeSocket: "x" })).toThrow(
+            `haproxy render: runtimeSocket must be an absolute file path of [A-Za-z0-9._/-] (got "x")`,
+        );
+        expect(() => renderHaproxyConfig({ ...baseInput, service: { ...baseInput.service, healthPath: "h" } })).toThrow(
+            `haproxy render: service.healthPath must be an absolute URL path without spaces, quotes or '#' (got "h")`,
+        );
+        expect(() => renderHaproxyConfig({ ...baseInput, dnsTimings: { resolvePeriodMs: 500, holdObsoleteMs: -2 } })).toThrow(
+            "haproxy render: dnsTimings.holdObsoleteMs must be a non-negative integer (got -2)",
+        );
+        expect(() => haproxyWord("\n")).toThrow("haproxy render: value contains control characters");
+    });
+});
+
+describe("renderEdgeConfig: upstream addresses", () => {
+    const edge = (address: string) =>
+        renderEdgeConfig({ listeners: [{ name: "l", bindPort: 80, upstreams: [{ name: "u", address, port: 81 }], check: false }] });
+    test.each(["a", "x.y", "consul-servers", "web.service.consul", "a1-b2.c3", "10.0.0.1", "fd00::1"])("accepts %s", (address) => {
+        expect(() => edge(address)).not.toThrow();
+    });
+    test.each(["-a", "a-", "a..b", ".a", "a.", "a_b", "a.b-", "a b"])("refuses %s", (address) => {
+        expect(() => edge(address)).toThrow(
+            `haproxy render: listener l upstream u address must be an IP literal or a hostname (got ${JSON.stringify(address)})`,
+        );
+    });
+
+    test("the errors name the listener and the upstream", () => {
+        const one = { name: "a", address: "10.0.0.1", port: 80 };
+        expect(() => renderEdgeConfig({ listeners: [{ name: "l", bindPort: 80, upstreams: [], check: false }] })).toThrow(
+            "renderEdgeConfig: listener l has no upstreams",
+        );
+        expect(() =>
+            renderEdgeConfig({
+                listeners: [
+                    { name: "l", bindPort: 80, upstreams: [one], check: false },
+                    { name: "l", bindPort: 81, upstreams: [one], check: false },
+                ],
+            }),
+        ).toThrow(`renderEdgeConfig: duplicate listener name "l"`);
+        expect(() =>
+            renderEdgeConfig({
+                listeners: [
+                    { name: "l", bindPort: 80, upstreams: [one], check: false },
+                    { name: "m", bindPort: 80, upstreams: [one], check: false },
+                ],
+            }),
+        ).toThrow("renderEdgeConfig: duplicate bindPort 80");
+        expect(() =>
+            renderEdgeConfig({ listeners: [{ name: "l", bindPort: 80, upstreams: [{ ...one, maxServers: 2 }], check: false }] }),
+        ).toThrow("renderEdgeConfig: upstream a has maxServers but its address is not a name");
+        expect(() =>
+            renderEdgeConfig({ listeners: [{ name: "l", bindPort: 80, upstreams: [{ ...one, name: "a:b" }], check: false }] }),
+        ).toThrow(`haproxy render: listener l upstream name must match [A-Za-z0-9._-]+ (got "a:b")`);
+        expect(() =>
+            renderEdgeConfig({
+                listeners: [{ name: "l", bindPort: 80, upstreams: [{ ...one, address: "g", maxServers: 0.5 }], check: false }],
+            }),
+        ).toThrow("haproxy render: listener l upstream a maxServers must be a positive integer (got 0.5)");
+    });
+
+    test("one discovered upstream among fixed ones is enough for the resolvers section and round-robin", () => {
+        const cfg = renderEdgeConfig({
+            listeners: [
+                {
+                    name: "l",
+                    bindPort: 80,
+                    upstreams: [
+                        { name: "fixed", address: "10.0.0.1", port: 80 },
+                        { name: "group", address: "members", port: 80, maxServers: 2 },
+                    ],
+                    check: false,
+                },
+            ],
+        });
+        expect(section(cfg, "resolvers platform")).toContain("parse-resolv-conf");
+        expect(section(cfg, "listen l")).toEqual([
+            "bind :80",
+            "http-request disable-l7-retry unless METH_GET || METH_OPTIONS",
+            "balance roundrobin",
+            "server fixed 10.0.0.1:80",
+            "server-template group- 2 members:80 resolvers platform resolve-prefer ipv4 init-addr none",
+        ]);
+    });
+
+    test("two listeners may share upstream names (names are per listener); a checked single fixed upstream needs no balance", () => {
+        const one = { name: "a", address: "10.0.0.1", port: 80 };
+        const cfg = renderEdgeConfig({
+            listeners: [
+                { name: "l", bindPort: 80, upstreams: [one], check: true },
+                { name: "m", bindPort: 81, upstreams: [one], check: false },
+            ],
+        });
+        expect(section(cfg, "listen l")).toEqual([
+            "bind :80",
+            "http-request disable-l7-retry unless METH_GET || METH_OPTIONS",
+            "server a 10.0.0.1:80 check",
+        ]);
+        expect(section(cfg, "listen m")).toEqual([
+            "bind :81",
+            "http-request disable-l7-retry unless METH_GET || METH_OPTIONS",
+            "server a 10.0.0.1:80",
+        ]);
+    });
+});

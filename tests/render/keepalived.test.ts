@@ -290,3 +290,260 @@ test("masterDownIntervalSeconds: 1 s adverts seen by a priority-150 backup", () 
     // 3 × 1 + (256 − 150) × 1 / 256 = 3 + 0.4140625
     expect(masterDownIntervalSeconds(1, 150)).toBe(3.4140625);
 });
+
+describe("the whole rendered files (each line is a setting keepalived reads, a command, or a note for whoever reads the file)", () => {
+    const head = (routerId: string, version: 2 | 3) => [
+        `# keepalived.conf for LB node ${routerId}.`,
+        "# Rendered by swarm-platform (render/keepalived.ts); uploaded by the program. Do not edit by hand.",
+        "",
+        "global_defs {",
+        `    router_id ${routerId}`,
+        `    vrrp_version ${version}`,
+        "    # Scripts run as root: root-owned, not writable by others (a non-root script_user",
+        "    # breaks 'keepalived -t' in 2.2.7, acassen/keepalived#2617).",
+        "    enable_script_security",
+        "    script_user root",
+        "    vrrp_garp_master_delay 1",
+        "    vrrp_garp_master_refresh 60",
+        "}",
+        "",
+    ];
+    const vrrpScript = (script: string, interval: number, fall: number, rise: number) => [
+        "vrrp_script chk_haproxy {",
+        `    script "${script}"`,
+        `    interval ${interval}`,
+        `    timeout ${interval}`,
+        `    fall ${fall}`,
+        `    rise ${rise}`,
+        "    # Failed until proven good: never take the VIP before HAProxy answers.",
+        "    init_fail",
+        "    # No weight: a failing check means FAULT, which releases the VIP at once.",
+        "}",
+        "",
+    ];
+    const VIP_AND_TRACKED_SCRIPT = [
+        "    virtual_ipaddress {",
+        "        172.28.0.100/24 dev eth0",
+        "    }",
+        "    track_script {",
+        "        chk_haproxy",
+        "    }",
+    ];
+    const instanceHead = (advert: string) => [
+        "vrrp_instance VI_LB {",
+        "    # BACKUP on every node: nopreempt is ignored with state MASTER.",
+        "    state BACKUP",
+        "    nopreempt",
+        "    interface eth0",
+        "    virtual_router_id 51",
+        "    priority 150",
+        `    advert_int ${advert}`,
+        "    unicast_src_ip 172.28.0.11",
+        "    # Accept adverts only from the listed peers.",
+        "    check_unicast_src",
+        "    unicast_peer {",
+    ];
+
+    test("VRRPv3, sub-second adverts, one peer, nothing optional", () => {
+        expect(renderKeepalivedConfig(v3Input()).split("\n")).toEqual([
+            ...head("lb-0", 3),
+            ...vrrpScript("/opt/test/check_haproxy.sh 80 /lb-health", 1, 2, 2),
+            ...instanceHead("0.2"),
+            "        172.28.0.12",
+            "    }",
+            "    # VRRPv3 has no authentication (RFC 5798); unicast peers + check_unicast_src filter adverts.",
+            ...VIP_AND_TRACKED_SCRIPT,
+            "}",
+            "",
+        ]);
+    });
+
+    test("VRRPv2 with a password, two peers, a track file and a notify script", () => {
+        const cfg = renderKeepalivedConfig({
+            ...v2Input(),
+            advertIntervalSeconds: 3,
+            unicastPeers: ["172.28.0.12", "172.28.0.13"],
+            healthCheck: { script: "/c 81 /x", intervalSeconds: 2, fall: 3, rise: 4 },
+            trackFile: { name: "haproxy_down", path: "/run/keepalived/haproxy.down" },
+            notifyScript: "/usr/local/bin/vip-notify",
+        });
+        expect(cfg.split("\n")).toEqual([
+            ...head("lb-0", 2),
+            ...vrrpScript("/c 81 /x", 2, 3, 4),
+            "track_file haproxy_down {",
+            "    file /run/keepalived/haproxy.down",
+            "    # Non-zero means FAULT at once (inotify, no polling).",
+            "    weight 0",
+            "    init_file 0",
+            "}",
+            "",
+            ...instanceHead("3"),
+            "        172.28.0.12",
+            "        172.28.0.13",
+            "    }",
+            "    authentication {",
+            "        auth_type PASS",
+            "        auth_pass Xy7zQ2ab",
+            "    }",
+            ...VIP_AND_TRACKED_SCRIPT,
+            "    track_file {",
+            "        haproxy_down",
+            "    }",
+            '    notify "/usr/local/bin/vip-notify"',
+            "}",
+            "",
+        ]);
+    });
+
+    test("VRRPv2 without a password says so where the authentication block would be", () => {
+        const instance = renderKeepalivedConfig({ ...v2Input(), authPassword: undefined }).split("\n");
+        expect(instance.slice(instance.indexOf("    unicast_peer {"))).toEqual([
+            "    unicast_peer {",
+            "        172.28.0.12",
+            "    }",
+            "    # No authentication configured.",
+            ...VIP_AND_TRACKED_SCRIPT,
+            "}",
+            "",
+        ]);
+    });
+
+    test("the LB ready script", () => {
+        expect(renderLbReadyScript({ nodeName: "lb-1", peerAddress: "10.0.0.11", webPort: 80 }).split("\n")).toEqual([
+            "#!/bin/sh",
+            "# Waits until lb-1 serves (rolling-replacement gate of the LB pair).",
+            "set -eu",
+            "deadline=$(( $(date +%s) + 120 ))",
+            "while :; do",
+            "  if pgrep -x keepalived >/dev/null; then",
+            "    if /usr/local/bin/check_haproxy.sh 80 /lb-health; then",
+            '      echo "lb-ready[lb-1]: HAProxy serves and keepalived runs" >&2',
+            "      exit 0",
+            "    fi",
+            "    if pgrep -x haproxy >/dev/null && ! CHECK_HAPROXY_HOST=10.0.0.11 /usr/local/bin/check_haproxy.sh 80 /lb-health; then",
+            '      echo "lb-ready[lb-1]: HAProxy and keepalived run; the peer serves nothing either (no backend yet)" >&2',
+            "      exit 0",
+            "    fi",
+            "  fi",
+            '  if [ "$(date +%s)" -ge "$deadline" ]; then',
+            '    echo "lb-ready[lb-1]: not serving after 120 s" >&2',
+            "    exit 1",
+            "  fi",
+            "  sleep 0.5",
+            "done",
+            "",
+        ]);
+    });
+});
+
+describe("renderKeepalivedConfig: the edges of each input rule", () => {
+    const v3 = v3Input();
+    const v6 = { ...v3, unicastSrcIp: "fd00::11", unicastPeers: ["fd00::12"], virtualIp: "fd00::100" };
+    test.each<[string, KeepalivedConfigInput, RegExp | null]>([
+        ["a 1-character interface", { ...v3, interface: "e" }, null],
+        ["an IPv4 VIP with prefix 1", { ...v3, virtualIpPrefix: 1 }, null],
+        ["an IPv6 VIP with prefix 64", { ...v6, virtualIpPrefix: 64 }, null],
+        ["an IPv6 VIP with prefix 128", { ...v6, virtualIpPrefix: 128 }, null],
+        ["an IPv6 VIP with prefix 129", { ...v6, virtualIpPrefix: 129 }, /virtualIpPrefix must be an integer 1-128 \(got 129\)/],
+        [
+            "an IPv6 peer with an IPv4 VIP",
+            { ...v3, unicastPeers: ["fd00::12"] },
+            /unicast peer must be an IPv4 address like the VIP \(got "fd00::12"\)/,
+        ],
+        [
+            "VRRPv3 adverts of NaN",
+            { ...v3, advertIntervalSeconds: NaN },
+            /VRRPv3 advertises 0.01-40.95 s in 10 ms steps \(got advertIntervalSeconds NaN\)/,
+        ],
+        ["VRRPv3 adverts of 0.014 (off the grid, below the nearest step)", { ...v3, advertIntervalSeconds: 0.014 }, /10 ms steps/],
+        ["VRRPv3 adverts of 0.016 (off the grid, above the nearest step)", { ...v3, advertIntervalSeconds: 0.016 }, /10 ms steps/],
+        ["a 1-character auth password", { ...v3, vrrpVersion: 2, advertIntervalSeconds: 1, authPassword: "a" }, null],
+        ["check fall 1 and rise 1", { ...v3, healthCheck: { ...v3.healthCheck, fall: 1, rise: 1 } }, null],
+        [
+            "check fall 1.5",
+            { ...v3, healthCheck: { ...v3.healthCheck, fall: 1.5 } },
+            /healthCheck.fall must be an integer >= 1 \(got 1.5\)/,
+        ],
+        [
+            "check rise 1.5",
+            { ...v3, healthCheck: { ...v3.healthCheck, rise: 1.5 } },
+            /healthCheck.rise must be an integer >= 1 \(got 1.5\)/,
+        ],
+        ["check interval 1.5", { ...v3, healthCheck: { ...v3.healthCheck, intervalSeconds: 1.5 } }, /got 1.5\)/],
+        ["a notify script not starting at /", { ...v3, notifyScript: "bin/notify.sh" }, /notifyScript must be an absolute path/],
+        [
+            "a track file path with a space",
+            { ...v3, trackFile: { name: "f", path: "/run/x y" } },
+            /trackFile.path must be an absolute path \(got "\/run\/x y"\)/,
+        ],
+    ])("%s", (_name, input, message) => {
+        const render = () => renderKeepalivedConfig(input);
+        if (message === null) expect(render).not.toThrow();
+        else expect(render).toThrow(message);
+    });
+
+    test("a VRRPv3 advert computed in floating point is written in 10 ms steps", () => {
+        const cfg = renderKeepalivedConfig({ ...v3, advertIntervalSeconds: 0.1 + 0.2 });
+        expect(cfg).toContain("\n    advert_int 0.3\n");
+    });
+
+    test("the errors say which rule and which value", () => {
+        expect(() => renderKeepalivedConfig({ ...v3, routerId: "lb/0" })).toThrow(
+            `renderKeepalivedConfig: routerId must match [A-Za-z0-9._@-]+ (got "lb/0")`,
+        );
+        expect(() => renderKeepalivedConfig({ ...v3, interface: "eth 0" })).toThrow(
+            `renderKeepalivedConfig: interface must be a Linux interface name (got "eth 0")`,
+        );
+        expect(() => renderKeepalivedConfig({ ...v3, healthCheck: { ...v3.healthCheck, script: "x" } })).toThrow(
+            `renderKeepalivedConfig: healthCheck.script must be an absolute path with optional plain arguments (got "x")`,
+        );
+        expect(() => renderKeepalivedConfig({ ...v3, virtualRouterId: 0 })).toThrow(
+            "renderKeepalivedConfig: virtualRouterId must be an integer 1-255 (got 0)",
+        );
+        expect(() => renderKeepalivedConfig({ ...v3, priority: 0 })).toThrow(
+            "renderKeepalivedConfig: priority must be an integer 1-254 (255 is reserved for the address owner; got 0)",
+        );
+        expect(() => renderKeepalivedConfig({ ...v3, virtualIp: "x" })).toThrow(
+            `renderKeepalivedConfig: virtualIp must be an IP address (got "x")`,
+        );
+        expect(() => renderKeepalivedConfig({ ...v3, unicastSrcIp: "x" })).toThrow(
+            `renderKeepalivedConfig: unicastSrcIp must be an IPv4 address like the VIP (got "x")`,
+        );
+        expect(() => renderKeepalivedConfig({ ...v3, unicastPeers: ["172.28.0.11"] })).toThrow(
+            "renderKeepalivedConfig: unicastPeers contains this node's own address 172.28.0.11",
+        );
+        expect(() => renderKeepalivedConfig({ ...v3, virtualIp: "172.28.0.12" })).toThrow(
+            "renderKeepalivedConfig: virtualIp 172.28.0.12 must differ from the nodes' own addresses",
+        );
+        expect(() => renderKeepalivedConfig({ ...v3, vrrpVersion: 2, advertIntervalSeconds: 0.5 })).toThrow(
+            "renderKeepalivedConfig: VRRPv2 advertises whole seconds 1-255 only (got advertIntervalSeconds 0.5); use vrrpVersion 3 for sub-second adverts",
+        );
+        expect(() => renderKeepalivedConfig({ ...v3, authPassword: "x" })).toThrow(
+            "renderKeepalivedConfig: VRRPv3 has no authentication: authPassword must be absent",
+        );
+        expect(() => renderKeepalivedConfig({ ...v3, vrrpVersion: 2, advertIntervalSeconds: 1, authPassword: "a!" })).toThrow(
+            "renderKeepalivedConfig: authPassword must be 1-8 printable characters without whitespace, quotes, backslash, '#' or '!' " +
+                "(VRRPv2 carries 8 bytes; keepalived truncates longer ones and treats '#'/'!' as comments)",
+        );
+        expect(() => renderKeepalivedConfig({ ...v3, healthCheck: { ...v3.healthCheck, intervalSeconds: 0 } })).toThrow(
+            "renderKeepalivedConfig: healthCheck.intervalSeconds must be a whole number of seconds >= 1 in keepalived 2.2.7 (got 0)",
+        );
+    });
+});
+
+describe("checkHaproxyCommand and renderLbReadyScript: the edges of their input rules", () => {
+    test("the monitor URI must start with /", () => {
+        expect(() => checkHaproxyCommand(80, "x/up")).toThrow(
+            `checkHaproxyCommand: monitorUri must be a simple absolute path (got "x/up")`,
+        );
+        expect(() => checkHaproxyCommand(0)).toThrow("checkHaproxyCommand: webPort must be an integer port 1-65535 (got 0)");
+    });
+
+    test("the peer address must be only an address", () => {
+        const input = { nodeName: "lb-1", peerAddress: "10.0.0.11; reboot", webPort: 80 };
+        expect(() => renderLbReadyScript(input)).toThrow("renderLbReadyScript: peerAddress must be an IPv4 address");
+        expect(() => renderLbReadyScript({ ...input, peerAddress: "10.0.0.11", timeoutSeconds: -1 })).toThrow(
+            "renderLbReadyScript: timeoutSeconds must be a whole number ≥ 1",
+        );
+    });
+});

@@ -28,3 +28,33 @@ describe("stored form", () => {
         expect(isStoredText(`${encodeStoredText("x").slice(0, 24)}`)).toBe(true);
     });
 });
+
+describe("what isStoredText takes for the stored form", () => {
+    const stored = encodeStoredText("some text to store\n");
+
+    test("the whole value must be base64: nothing before or after it", () => {
+        expect(isStoredText(`!${stored}`)).toBe(false);
+        expect(isStoredText(`${stored}!`)).toBe(false);
+        expect(isStoredText(`${stored} `)).toBe(false);
+        expect(isStoredText(`${stored.replace(/=+$/, "")}===`)).toBe(false);
+    });
+
+    test("base64 with any padding (none, = or ==) is taken", () => {
+        const paddings = new Set<number>();
+        for (let n = 0; n < 12; n++) {
+            const text = "x".repeat(n) + "\n";
+            const value = encodeStoredText(text);
+            paddings.add(value.length - value.replace(/=+$/, "").length);
+            expect(isStoredText(value)).toBe(true);
+            expect(decodeStoredText(value)).toBe(text);
+        }
+        expect([...paddings].sort()).toEqual([0, 1, 2]);
+    });
+
+    test("both bytes of gzip's magic (1f 8b) must be there", () => {
+        const withHead = (a: number, b: number) => Buffer.concat([Buffer.from([a, b]), Buffer.alloc(22, 8)]).toString("base64");
+        expect(isStoredText(withHead(0x1f, 0x8b))).toBe(true);
+        expect(isStoredText(withHead(0x1f, 0x00))).toBe(false);
+        expect(isStoredText(withHead(0x00, 0x8b))).toBe(false);
+    });
+});

@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConsulCluster } from "../../components/consulCluster";
 import { SwarmCluster, SwarmClusterArgs } from "../../components/swarmCluster";
-import { FakePlatform, FakePlatformOptions, settled, thrown, useMocks } from "./fakePlatform";
+import { FakePlatform, FakePlatformOptions, registeredOutputs, settled, thrown, useMocks } from "./fakePlatform";
 
 useMocks();
 
@@ -209,6 +209,17 @@ describe("identity: the swarm's cluster ID from the init script", () => {
     test("empty where the platform returns no output (its swarm outlives the state)", async () => {
         const { swarm } = build({}, { initStdout: "  \n" });
         expect(await settled(swarm.identity)).toBe("");
+    });
+});
+
+describe("in the stack's state", () => {
+    test("its type and its outputs: the manager and worker names", async () => {
+        const { swarm } = build({ managers: 1, workers: 2 });
+        expect(await settled(swarm.urn)).toBe("urn:pulumi:test::swarm-platform::swarm-platform:swarm:Cluster::swarm");
+        expect(await registeredOutputs(swarm)).toEqual({
+            managerNames: ["swarm-manager-0"],
+            workerNames: ["swarm-worker-0", "swarm-worker-1"],
+        });
     });
 });
 

@@ -3,7 +3,7 @@
 import { ConsulCluster } from "../../components/consulCluster";
 import { SwarmCluster } from "../../components/swarmCluster";
 import { WebService, WebServiceArgs } from "../../components/webService";
-import { FakePlatform, FakePlatformOptions, isSecret, settled, thrown, useMocks } from "./fakePlatform";
+import { FakePlatform, FakePlatformOptions, isSecret, registeredOutputs, settled, thrown, useMocks } from "./fakePlatform";
 
 useMocks();
 
@@ -120,6 +120,16 @@ describe("what it asks the platform for", () => {
         const remove = platform.clusterScripts[0].args.deleteScript ?? "";
         expect(remove).toContain("\nSERVICE=web\n");
         expect(remove).toContain('docker service rm "$SERVICE"');
+    });
+});
+
+describe("in the stack's state", () => {
+    test("its type and its outputs: the service name, the image, the replicas and the deployed spec", async () => {
+        const { web } = build({ replicas: 2 });
+        expect(await settled(web.urn)).toBe("urn:pulumi:test::swarm-platform::swarm-platform:web:Service::web");
+        const outputs = await registeredOutputs(web);
+        expect(outputs).toEqual({ serviceName: "web", imageRef: "fake/web:1.2.3", replicas: 2, spec: await settled(web.spec) });
+        expect(outputs.spec).toMatchObject({ name: "web", image: "fake/web:1.2.3", replicas: 2 });
     });
 });
 

@@ -74,7 +74,16 @@ describe("defaults, literally", () => {
     });
 
     test("the ports a swarm node's own services listen on", () => {
-        expect(SWARM_NODE_SERVICE_PORTS.map((p) => p.port)).toEqual([2377, 7946, 4789, 8300, 8301, 8302, 8500, 8600]);
+        expect(SWARM_NODE_SERVICE_PORTS).toEqual([
+            { port: 2377, what: "Swarm cluster management" },
+            { port: 7946, what: "Swarm gossip" },
+            { port: 4789, what: "Swarm overlay (VXLAN)" },
+            { port: 8300, what: "Consul server RPC" },
+            { port: 8301, what: "Consul LAN gossip" },
+            { port: 8302, what: "Consul WAN gossip" },
+            { port: 8500, what: "Consul HTTP API" },
+            { port: 8600, what: "Consul DNS" },
+        ]);
     });
 });
 
@@ -122,6 +131,88 @@ describe("rules at their edges", () => {
             false,
             false,
             true,
+            false,
+        ]);
+    });
+
+    test("image tags: letters, digits and _ first, then also . and -, 128 characters at most", () => {
+        const first = ["A", "Z", "a", "z", "0", "9", "_"];
+        const notFirst = ["@", "[", "`", "{", "/", ":", ".", "-", "^", " "];
+        expect(holds(WEB_SERVICE_RULES.version, first)).toEqual(first.map(() => true));
+        expect(holds(WEB_SERVICE_RULES.version, notFirst)).toEqual(notFirst.map(() => false));
+        const next = ["A", "Z", "a", "z", "0", "9", "_", ".", "-"];
+        const notNext = ["@", "[", "`", "{", "/", ":", ",", "+", " "];
+        expect(
+            holds(
+                WEB_SERVICE_RULES.version,
+                next.map((c) => `v${c}`),
+            ),
+        ).toEqual(next.map(() => true));
+        expect(
+            holds(
+                WEB_SERVICE_RULES.version,
+                notNext.map((c) => `v${c}`),
+            ),
+        ).toEqual(notNext.map(() => false));
+        expect(holds(WEB_SERVICE_RULES.version, ["v1.0-rc_2", "a".repeat(127), "a".repeat(128), "a".repeat(129), "v1\n"])).toEqual([
+            true,
+            true,
+            true,
+            false,
+            false,
+        ]);
+    });
+
+    test("datacenters: DNS labels of 1–63 lowercase letters, digits and inner hyphens", () => {
+        const ends = ["a", "z", "0", "9"];
+        const notEnds = ["A", "Z", "`", "{", "/", ":", "-", "_", "."];
+        expect(holds(DATACENTER, ends)).toEqual(ends.map(() => true));
+        expect(holds(DATACENTER, notEnds)).toEqual(notEnds.map(() => false));
+        expect(
+            holds(
+                DATACENTER,
+                ends.map((c) => `${c}x`),
+            ),
+        ).toEqual(ends.map(() => true));
+        expect(
+            holds(
+                DATACENTER,
+                notEnds.map((c) => `${c}x`),
+            ),
+        ).toEqual(notEnds.map(() => false));
+        expect(
+            holds(
+                DATACENTER,
+                ends.map((c) => `x${c}`),
+            ),
+        ).toEqual(ends.map(() => true));
+        expect(
+            holds(
+                DATACENTER,
+                notEnds.map((c) => `x${c}`),
+            ),
+        ).toEqual(notEnds.map(() => false));
+        const inner = ["a", "z", "0", "9", "-"];
+        const notInner = ["A", "Z", "`", "{", "/", ":", "_", ".", " "];
+        expect(
+            holds(
+                DATACENTER,
+                inner.map((c) => `x${c}y`),
+            ),
+        ).toEqual(inner.map(() => true));
+        expect(
+            holds(
+                DATACENTER,
+                notInner.map((c) => `x${c}y`),
+            ),
+        ).toEqual(notInner.map(() => false));
+        expect(holds(DATACENTER, ["ab", "a--b", "a".repeat(62), "a".repeat(63), "a".repeat(64), "dc1\n", ""])).toEqual([
+            true,
+            true,
+            true,
+            true,
+            false,
+            false,
             false,
         ]);
     });

@@ -1,8 +1,10 @@
 // WebService against the in-memory platform: the task spec and rolling-update policy it deploys (its
 // defaults, literally), its refusal of bad arguments, and the one cluster-wide deploy it asks for.
+import * as fs from "fs";
+import * as path from "path";
 import { ConsulCluster } from "../../components/consulCluster";
 import { SwarmCluster } from "../../components/swarmCluster";
-import { WebService, WebServiceArgs } from "../../components/webService";
+import { WEB_DOCKERFILE, WEB_HEALTH_PATH, WebService, WebServiceArgs } from "../../components/webService";
 import { FakePlatform, FakePlatformOptions, isSecret, registeredOutputs, settled, thrown, useMocks } from "./fakePlatform";
 
 useMocks();
@@ -120,6 +122,15 @@ describe("what it asks the platform for", () => {
         const remove = platform.clusterScripts[0].args.deleteScript ?? "";
         expect(remove).toContain("\nSERVICE=web\n");
         expect(remove).toContain('docker service rm "$SERVICE"');
+    });
+});
+
+describe("the app it runs", () => {
+    test("built from images/web/Dockerfile, which exists; checked on /health, the path app/server.js answers", () => {
+        expect(WEB_DOCKERFILE).toBe("images/web/Dockerfile");
+        expect(fs.existsSync(path.join(__dirname, "..", "..", WEB_DOCKERFILE))).toBe(true);
+        expect(WEB_HEALTH_PATH).toBe("/health");
+        expect(fs.readFileSync(path.join(__dirname, "..", "..", "app", "server.js"), "utf8")).toContain('path === "/health"');
     });
 });
 

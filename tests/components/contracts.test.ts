@@ -496,6 +496,12 @@ describe("issues of each contract, under the caller's key names", () => {
         ]);
     });
 
+    test("without key names, the components' own argument names", () => {
+        expect(swarmClusterIssues({ managers: 3, workers: -1, nodeResources: { cpus: 1, memoryMb: 64 } }).map((i) => i.key)).toEqual([
+            "workers",
+        ]);
+    });
+
     test("ConsulCluster and SwarmCluster: every key", () => {
         const limits = { cpus: 0, memoryMb: 1 };
         expect(

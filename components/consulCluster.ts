@@ -82,12 +82,9 @@ export class ConsulCluster extends pulumi.ComponentResource {
         ]);
         const child = { parent: this };
 
-        // Secrets: generated here, secret in state and in every input they reach.
-        const gossip = new random.RandomBytes(
-            `${name}-gossip-key`,
-            { length: 32 },
-            { ...child, additionalSecretOutputs: ["base64", "hex"] },
-        );
+        // Secrets: generated here, secret in state and in every input they reach (RandomBytes marks
+        // its base64 and hex outputs secret itself; a UUID's result is not secret unless asked).
+        const gossip = new random.RandomBytes(`${name}-gossip-key`, { length: 32 }, child);
         this.gossipKey = pulumi.secret(gossip.base64);
         const token = (tokenName: string) => {
             const secret = new random.RandomUuid(`${name}-${tokenName}-token`, {}, { ...child, additionalSecretOutputs: ["result"] });

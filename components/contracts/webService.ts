@@ -95,9 +95,10 @@ export function webServiceRelationIssues(s: WebServiceSettings, key: KeyNames = 
     const maxKey = key("portRange.max");
     // Tasks bind on the swarm node's own network (and, on aws, the LB nodes may reach the whole range):
     // the range must not hold a port the node's own services listen on.
+    // (A range with max below min holds no port, so it finds none here; the next rule names it.)
     const reserved = SWARM_NODE_SERVICE_PORTS.find((p) => p.port >= min && p.port <= max);
     return present([
-        reserved !== undefined && max >= min
+        reserved !== undefined
             ? {
                   key: maxKey,
                   value: max,

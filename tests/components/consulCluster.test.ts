@@ -2,7 +2,7 @@
 // it asks the platform for — nodes, files, scripts, their order — with literal expectations.
 import * as pulumi from "@pulumi/pulumi";
 import { ConsulCluster } from "../../components/consulCluster";
-import { FakePlatform, isSecret, settled, thrown, useMocks } from "./fakePlatform";
+import { FakePlatform, isSecret, registered, registeredOutputs, requested, settled, thrown, useMocks } from "./fakePlatform";
 
 useMocks();
 
@@ -167,6 +167,42 @@ describe("what it asks the platform for", () => {
         expect((await json(platform.nodes[0].args.files[0].content)).datacenter).toBe("eu-1");
         expect(consul.agentFor("x", "10.0.3.10").resources).toEqual({ cpus: 0.1, memoryMb: 32 });
         expect((await json(consul.agentFor("x", "10.0.3.10").files[0].content)).datacenter).toBe("eu-1");
+    });
+});
+
+describe("in the stack's state", () => {
+    test("its type, and its generated secrets under it, 32 gossip bytes, secret in state as well", async () => {
+        const platform = new FakePlatform();
+        const consul = new ConsulCluster("kv", { platform, registeringServices: ["web"] });
+        const urn = "urn:pulumi:test::swarm-platform::swarm-platform:consul:Cluster::kv";
+        expect(await settled(consul.urn)).toBe(urn);
+        // Settled once every generated value has been registered and used.
+        await settled(platform.clusterScripts[0].args.script);
+        await settled(consul.gossipKey);
+        const generated = requested.filter((r) => r.type.startsWith("random:") && r.name.startsWith("kv-"));
+        expect(
+            Object.fromEntries(generated.map((r) => [r.name, [r.type, r.parent, [...new Set(r.additionalSecretOutputs)].sort()]])),
+        ).toEqual({
+            "kv-gossip-key": ["random:index/randomBytes:RandomBytes", urn, ["base64", "hex"]],
+            "kv-management-token": ["random:index/randomUuid:RandomUuid", urn, ["result"]],
+            "kv-management-accessor": ["random:index/randomUuid:RandomUuid", urn, []],
+            "kv-agent-token": ["random:index/randomUuid:RandomUuid", urn, ["result"]],
+            "kv-agent-accessor": ["random:index/randomUuid:RandomUuid", urn, []],
+            "kv-dns-token": ["random:index/randomUuid:RandomUuid", urn, ["result"]],
+            "kv-dns-accessor": ["random:index/randomUuid:RandomUuid", urn, []],
+            "kv-web-register-token": ["random:index/randomUuid:RandomUuid", urn, ["result"]],
+            "kv-web-register-accessor": ["random:index/randomUuid:RandomUuid", urn, []],
+        });
+        expect(registered.find((r) => r.name === "kv-gossip-key")?.inputs).toEqual({ length: 32 });
+    });
+
+    test("its outputs: the server names, the gossip key and the management token", async () => {
+        const consul = new ConsulCluster("kv", { platform: new FakePlatform(), servers: 1 });
+        expect(await registeredOutputs(consul)).toEqual({
+            serverNames: ["kv-server-0"],
+            gossipKey: "base64-kv-gossip-key",
+            managementToken: "uuid-kv-management-token",
+        });
     });
 });
 

@@ -6,6 +6,9 @@ import {
     advertInterval,
     check,
     CONSUL_CLUSTER_DEFAULTS,
+    loadBalancerPairIssues,
+    updatePolicyIssues,
+    webServiceRelationIssues,
     consulClusterIssues,
     DATACENTER,
     formatIssue,
@@ -74,7 +77,16 @@ describe("defaults, literally", () => {
     });
 
     test("the ports a swarm node's own services listen on", () => {
-        expect(SWARM_NODE_SERVICE_PORTS.map((p) => p.port)).toEqual([2377, 7946, 4789, 8300, 8301, 8302, 8500, 8600]);
+        expect(SWARM_NODE_SERVICE_PORTS).toEqual([
+            { port: 2377, what: "Swarm cluster management" },
+            { port: 7946, what: "Swarm gossip" },
+            { port: 4789, what: "Swarm overlay (VXLAN)" },
+            { port: 8300, what: "Consul server RPC" },
+            { port: 8301, what: "Consul LAN gossip" },
+            { port: 8302, what: "Consul WAN gossip" },
+            { port: 8500, what: "Consul HTTP API" },
+            { port: 8600, what: "Consul DNS" },
+        ]);
     });
 });
 
@@ -122,6 +134,88 @@ describe("rules at their edges", () => {
             false,
             false,
             true,
+            false,
+        ]);
+    });
+
+    test("image tags: letters, digits and _ first, then also . and -, 128 characters at most", () => {
+        const first = ["A", "Z", "a", "z", "0", "9", "_"];
+        const notFirst = ["@", "[", "`", "{", "/", ":", ".", "-", "^", " "];
+        expect(holds(WEB_SERVICE_RULES.version, first)).toEqual(first.map(() => true));
+        expect(holds(WEB_SERVICE_RULES.version, notFirst)).toEqual(notFirst.map(() => false));
+        const next = ["A", "Z", "a", "z", "0", "9", "_", ".", "-"];
+        const notNext = ["@", "[", "`", "{", "/", ":", ",", "+", " "];
+        expect(
+            holds(
+                WEB_SERVICE_RULES.version,
+                next.map((c) => `v${c}`),
+            ),
+        ).toEqual(next.map(() => true));
+        expect(
+            holds(
+                WEB_SERVICE_RULES.version,
+                notNext.map((c) => `v${c}`),
+            ),
+        ).toEqual(notNext.map(() => false));
+        expect(holds(WEB_SERVICE_RULES.version, ["v1.0-rc_2", "a".repeat(127), "a".repeat(128), "a".repeat(129), "v1\n"])).toEqual([
+            true,
+            true,
+            true,
+            false,
+            false,
+        ]);
+    });
+
+    test("datacenters: DNS labels of 1–63 lowercase letters, digits and inner hyphens", () => {
+        const ends = ["a", "z", "0", "9"];
+        const notEnds = ["A", "Z", "`", "{", "/", ":", "-", "_", "."];
+        expect(holds(DATACENTER, ends)).toEqual(ends.map(() => true));
+        expect(holds(DATACENTER, notEnds)).toEqual(notEnds.map(() => false));
+        expect(
+            holds(
+                DATACENTER,
+                ends.map((c) => `${c}x`),
+            ),
+        ).toEqual(ends.map(() => true));
+        expect(
+            holds(
+                DATACENTER,
+                notEnds.map((c) => `${c}x`),
+            ),
+        ).toEqual(notEnds.map(() => false));
+        expect(
+            holds(
+                DATACENTER,
+                ends.map((c) => `x${c}`),
+            ),
+        ).toEqual(ends.map(() => true));
+        expect(
+            holds(
+                DATACENTER,
+                notEnds.map((c) => `x${c}`),
+            ),
+        ).toEqual(notEnds.map(() => false));
+        const inner = ["a", "z", "0", "9", "-"];
+        const notInner = ["A", "Z", "`", "{", "/", ":", "_", ".", " "];
+        expect(
+            holds(
+                DATACENTER,
+                inner.map((c) => `x${c}y`),
+            ),
+        ).toEqual(inner.map(() => true));
+        expect(
+            holds(
+                DATACENTER,
+                notInner.map((c) => `x${c}y`),
+            ),
+        ).toEqual(notInner.map(() => false));
+        expect(holds(DATACENTER, ["ab", "a--b", "a".repeat(62), "a".repeat(63), "a".repeat(64), "dc1\n", ""])).toEqual([
+            true,
+            true,
+            true,
+            true,
+            false,
+            false,
             false,
         ]);
     });
@@ -240,5 +334,194 @@ describe("each component documents the contract's defaults", () => {
             order: `"${d.updatePolicy.order}"`,
             monitorSeconds: String(d.updatePolicy.monitorSeconds),
         });
+    });
+});
+
+// These call the contracts directly: the component tests reach them only through the components.
+describe("each rule's words", () => {
+    test("as every error message shows them", () => {
+        expect(
+            [ODD_QUORUM, CPUS, MEMORY_MB, PORT, DATACENTER, VRRP_VERSION, VIRTUAL_ROUTER_ID, IPV4, advertInterval(3)].map((r) => r.text),
+        ).toEqual([
+            "must be an odd whole number from 1 to 7 (an even count adds a member without surviving one more failure)",
+            "must be a positive number of CPUs (at most 64)",
+            "must be a whole number of MiB, at least 6 (Docker's minimum)",
+            "must be a TCP port, a whole number from 1 to 65535",
+            "must be a lowercase DNS label",
+            "must be 2 or 3",
+            "must be a whole number from 1 to 255",
+            "must be an IPv4 address",
+            "must be 0.01–40 seconds in steps of 0.01 (VRRPv3 centiseconds)",
+        ]);
+    });
+});
+
+describe("issues of each contract, under the caller's key names", () => {
+    const lb = (k: string) => `lb.${k}`;
+    const lbSettings = {
+        vip: "10.0.4.100",
+        vrrpVersion: 3 as 2 | 3,
+        advertIntervalSeconds: 0.1,
+        virtualRouterId: 51,
+        webPort: 80,
+        statsPort: 8404,
+        resources: { cpus: 0.5, memoryMb: 128 },
+        addresses: ["10.0.4.10", "10.0.4.11"],
+        maxServers: 32,
+    };
+
+    test("LoadBalancerPair: none for the defaults; every broken rule with its key, value and rule", () => {
+        expect(loadBalancerPairIssues(lbSettings, lb)).toEqual([]);
+        expect(
+            loadBalancerPairIssues(
+                {
+                    vip: "10.0.4.11",
+                    vrrpVersion: 3,
+                    advertIntervalSeconds: 0.005,
+                    virtualRouterId: 0,
+                    webPort: 0,
+                    statsPort: 0,
+                    resources: { cpus: 0, memoryMb: 128 },
+                    addresses: ["10.0.4.10", "10.0.4.11"],
+                    maxServers: 0,
+                },
+                lb,
+            ),
+        ).toEqual([
+            { key: "lb.vip", value: "10.0.4.11", rule: "must differ from the LB nodes' addresses (10.0.4.10, 10.0.4.11)" },
+            { key: "lb.advertIntervalSeconds", value: 0.005, rule: "must be 0.01–40 seconds in steps of 0.01 (VRRPv3 centiseconds)" },
+            { key: "lb.virtualRouterId", value: 0, rule: "must be a whole number from 1 to 255" },
+            { key: "lb.webPort", value: 0, rule: "must be a TCP port, a whole number from 1 to 65535" },
+            { key: "lb.statsPort", value: 0, rule: "must be a TCP port, a whole number from 1 to 65535" },
+            { key: "lb.statsPort", value: 0, rule: "must differ from lb.webPort" },
+            { key: "lb.resources.cpus", value: 0, rule: "must be a positive number of CPUs (at most 64)" },
+            { key: "lb.service.maxServers", value: 0, rule: "must be a whole number ≥ 1" },
+        ]);
+        expect(loadBalancerPairIssues({ ...lbSettings, vip: "10.0.4", vrrpVersion: 4 as 3 }, lb)).toEqual([
+            { key: "lb.vip", value: "10.0.4", rule: "must be an IPv4 address" },
+            { key: "lb.vrrpVersion", value: 4, rule: "must be 2 or 3" },
+        ]);
+        expect(loadBalancerPairIssues({ ...lbSettings, webPort: 8404 }, lb)).toEqual([
+            { key: "lb.statsPort", value: 8404, rule: "must differ from lb.webPort" },
+        ]);
+    });
+
+    const web = {
+        replicas: 3,
+        version: "1.0.0",
+        resources: { cpus: 0.25, memoryMb: 64 },
+        portRange: { min: 20000, max: 20099 },
+        drainSeconds: 3,
+        stopGraceSeconds: 15,
+    };
+    const w = (k: string) => `web.${k}`;
+
+    test("WebService: every value's own rule under its key", () => {
+        expect(webServiceIssues(web, w)).toEqual([]);
+        expect(
+            webServiceIssues(
+                {
+                    replicas: 0,
+                    version: "",
+                    resources: { cpus: 0.25, memoryMb: 1 },
+                    portRange: { min: 80, max: 70000 },
+                    drainSeconds: 61,
+                    stopGraceSeconds: 0.5,
+                },
+                w,
+            ).map((i) => i.key),
+        ).toEqual([
+            "web.replicas",
+            "web.version",
+            "web.resources.memoryMb",
+            "web.portRange.min",
+            "web.portRange.max",
+            "web.drainSeconds",
+            "web.stopGraceSeconds",
+            "web.portRange.max",
+            "web.stopGraceSeconds",
+        ]);
+    });
+
+    test("WebService: a port range holding a swarm node's own port, at either end, is refused", () => {
+        const range = (min: number, max: number) => webServiceRelationIssues({ ...web, replicas: 1, portRange: { min, max } }, w);
+        const rpc = {
+            key: "web.portRange.max",
+            value: 8300,
+            rule: "web.portRange.min–web.portRange.max (8300–8300) must not include 8300, the Consul server RPC port on every swarm node",
+        };
+        expect(range(8300, 8300)).toEqual([
+            rpc,
+            { key: "web.portRange.max", value: 8300, rule: "must leave at least web.replicas + 1 = 2 ports from web.portRange.min = 8300" },
+        ]);
+        expect(range(8299, 8300).map((i) => i.rule)).toEqual([
+            "web.portRange.min–web.portRange.max (8299–8300) must not include 8300, the Consul server RPC port on every swarm node",
+        ]);
+        expect(range(8300, 8301).map((i) => i.rule)).toEqual([
+            "web.portRange.min–web.portRange.max (8300–8301) must not include 8300, the Consul server RPC port on every swarm node",
+        ]);
+        expect(range(8301, 8302).map((i) => i.rule)).toEqual([
+            "web.portRange.min–web.portRange.max (8301–8302) must not include 8301, the Consul LAN gossip port on every swarm node",
+        ]);
+        expect(range(8303, 8304)).toEqual([]);
+        expect(range(8298, 8299)).toEqual([]);
+    });
+
+    test("WebService: max below min, too few ports, too short a grace — each at its edge", () => {
+        const issues = (s: Partial<typeof web>) => webServiceRelationIssues({ ...web, ...s }, w);
+        expect(issues({ portRange: { min: 30000, max: 29999 }, replicas: 0 })).toEqual([
+            { key: "web.portRange.max", value: 29999, rule: "must not be below web.portRange.min = 30000" },
+            {
+                key: "web.portRange.max",
+                value: 29999,
+                rule: "must leave at least web.replicas + 1 = 1 ports from web.portRange.min = 30000",
+            },
+        ]);
+        expect(issues({ portRange: { min: 30000, max: 30000 }, replicas: 0 })).toEqual([]);
+        expect(issues({ portRange: { min: 30000, max: 30003 }, replicas: 3 })).toEqual([]);
+        expect(issues({ portRange: { min: 30000, max: 30002 }, replicas: 3 }).map((i) => i.rule)).toEqual([
+            "must leave at least web.replicas + 1 = 4 ports from web.portRange.min = 30000",
+        ]);
+        expect(issues({ drainSeconds: 3, stopGraceSeconds: 5 })).toEqual([]);
+        expect(issues({ drainSeconds: 3, stopGraceSeconds: 4 }).map((i) => i.key)).toEqual(["web.stopGraceSeconds"]);
+    });
+
+    test("WebService: the rolling-update policy, each value under its key", () => {
+        expect(updatePolicyIssues({ parallelism: 1, delaySeconds: 0, order: "stop-first", monitorSeconds: 0 }, w)).toEqual([]);
+        expect(updatePolicyIssues({ parallelism: 0, delaySeconds: -1, order: "random", monitorSeconds: 1.5 }, w)).toEqual([
+            { key: "web.updatePolicy.parallelism", value: 0, rule: "must be a whole number ≥ 1" },
+            { key: "web.updatePolicy.delaySeconds", value: -1, rule: "must be a whole number ≥ 0" },
+            { key: "web.updatePolicy.order", value: "random", rule: 'must be "start-first" or "stop-first"' },
+            { key: "web.updatePolicy.monitorSeconds", value: 1.5, rule: "must be a whole number ≥ 0" },
+        ]);
+    });
+
+    test("without key names, the components' own argument names", () => {
+        expect(swarmClusterIssues({ managers: 3, workers: -1, nodeResources: { cpus: 1, memoryMb: 64 } }).map((i) => i.key)).toEqual([
+            "workers",
+        ]);
+    });
+
+    test("ConsulCluster and SwarmCluster: every key", () => {
+        const limits = { cpus: 0, memoryMb: 1 };
+        expect(
+            consulClusterIssues({ servers: 2, datacenter: "DC", resources: limits, agentResources: limits }, (k) => `consul.${k}`).map(
+                (i) => i.key,
+            ),
+        ).toEqual([
+            "consul.servers",
+            "consul.datacenter",
+            "consul.resources.cpus",
+            "consul.resources.memoryMb",
+            "consul.agentResources.cpus",
+            "consul.agentResources.memoryMb",
+        ]);
+        expect(swarmClusterIssues({ managers: 2, workers: 0, nodeResources: { cpus: 1, memoryMb: 64 } }, (k) => `swarm.${k}`)).toEqual([
+            {
+                key: "swarm.managers",
+                value: 2,
+                rule: "must be an odd whole number from 1 to 7 (an even count adds a member without surviving one more failure)",
+            },
+        ]);
     });
 });

@@ -37,8 +37,30 @@ function mockState(type: string, name: string, inputs: Record<string, any>): Rec
 /** What the mock runtime registered, by name. */
 export const registered: { type: string; name: string; inputs: Record<string, any> }[] = [];
 
+/**
+ * What the engine is asked to register, beyond the inputs: the resource's parent (its URN, "" for
+ * none) and the outputs it must keep secret in the stack's state.
+ */
+export const requested: { type: string; name: string; parent: string; additionalSecretOutputs: string[] }[] = [];
+
+/** The outputs each component registered (what the stack's state shows for it), as given. */
+const componentOutputs = new Map<pulumi.Resource, pulumi.Inputs | undefined>();
+
+/** The outputs `component` registered, settled. */
+export function registeredOutputs(component: pulumi.ComponentResource): Promise<Record<string, unknown>> {
+    if (!componentOutputs.has(component)) throw new Error("the component registered no outputs");
+    return settled(pulumi.output(componentOutputs.get(component) ?? {}) as pulumi.Output<Record<string, unknown>>);
+}
+
 /** Pulumi's mock runtime for a test file: registrations recorded, every invoke refused. */
 export function useMocks(): void {
+    const prototype = pulumi.ComponentResource.prototype as unknown as { registerOutputs(outputs?: pulumi.Inputs): void };
+    const registerOutputs = prototype.registerOutputs;
+    prototype.registerOutputs = function (this: pulumi.ComponentResource, outputs?: pulumi.Inputs) {
+        // Only the first call counts (Pulumi ignores later ones, such as its own after `initialize`).
+        if (!componentOutputs.has(this)) componentOutputs.set(this, outputs);
+        return registerOutputs.call(this, outputs);
+    };
     pulumi.runtime.setMocks(
         {
             newResource: (args) => {
@@ -53,6 +75,17 @@ export function useMocks(): void {
         "test",
         false,
     );
+    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: any, callback: unknown): unknown };
+    const registerResource = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, callback) => {
+        requested.push({
+            type: req.getType(),
+            name: req.getName(),
+            parent: req.getParent(),
+            additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+        });
+        return registerResource(req, callback);
+    };
 }
 
 /**

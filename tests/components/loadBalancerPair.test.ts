@@ -4,7 +4,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConsulCluster } from "../../components/consulCluster";
 import { LoadBalancerPair, LoadBalancerPairArgs } from "../../components/loadBalancerPair";
-import { FakePlatform, FakePlatformOptions, isSecret, settled, thrown, useMocks } from "./fakePlatform";
+import {
+    FakePlatform,
+    FakePlatformOptions,
+    isSecret,
+    registered,
+    registeredOutputs,
+    requested,
+    settled,
+    thrown,
+    useMocks,
+} from "./fakePlatform";
 
 useMocks();
 
@@ -201,6 +211,27 @@ describe("what it asks the platform for", () => {
     test("a given advert interval wins over the version's default", async () => {
         const { platform } = build({ advertIntervalSeconds: 0.25 });
         expect(await lines(file(platform, "lb-1", "/etc/keepalived/keepalived.conf").content)).toContain("advert_int 0.25");
+    });
+});
+
+describe("in the stack's state", () => {
+    test("its type; its passwords under it, 24 and 8 letters and digits (VRRPv2 auth_pass holds 8)", async () => {
+        const { lb } = build({ vrrpVersion: 2 });
+        const urn = "urn:pulumi:test::swarm-platform::swarm-platform:lb:Pair::lb";
+        expect(await settled(lb.urn)).toBe(urn);
+        await settled(lb.statsPassword);
+        await settled(lb.nodes[0].instanceId);
+        const password = (name: string) => ({
+            parent: requested.find((r) => r.name === name)?.parent,
+            inputs: registered.find((r) => r.name === name)?.inputs,
+        });
+        expect(password("lb-stats-password")).toEqual({ parent: urn, inputs: { length: 24, special: false } });
+        expect(password("lb-vrrp-password")).toEqual({ parent: urn, inputs: { length: 8, special: false } });
+    });
+
+    test("its outputs: the VIP, the node names and the stats password", async () => {
+        const { lb } = build();
+        expect(await registeredOutputs(lb)).toEqual({ vip: VIP, nodeNames: ["lb-0", "lb-1"], statsPassword: "pw-lb-stats-password" });
     });
 });
 

@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConsulCluster } from "../../components/consulCluster";
 import { SwarmCluster, SwarmClusterArgs } from "../../components/swarmCluster";
-import { FakePlatform, FakePlatformOptions, settled, thrown, useMocks } from "./fakePlatform";
+import { FakePlatform, FakePlatformOptions, registeredOutputs, settled, thrown, useMocks } from "./fakePlatform";
 
 useMocks();
 
@@ -29,6 +29,7 @@ function build(args: Partial<SwarmClusterArgs> = {}, options: FakePlatformOption
 describe("defaults", () => {
     test("three managers and two workers at their planned addresses, 1 CPU and 1024 MiB each", () => {
         const { platform, swarm } = build();
+        expect(platform.loads).toEqual([]);
         expect(platform.nodes.map((n) => [n.name, n.args.role, n.args.index, n.node.address, n.args.resources])).toEqual([
             ["swarm-manager-0", "swarm-manager", 0, "10.0.2.10", { cpus: 1, memoryMb: 1024 }],
             ["swarm-manager-1", "swarm-manager", 1, "10.0.2.11", { cpus: 1, memoryMb: 1024 }],
@@ -132,7 +133,8 @@ describe("joining: one init, managers one at a time, workers after the init", ()
         const { consul, platform, swarm } = build({ images: [] });
         const dependsOn = async (name: string) => Promise.all(platform.node(name).args.dependsOn ?? []);
         const script = (name: string) => platform.script(name).resource;
-        expect(await dependsOn("swarm-manager-0")).toEqual([consul.aclBootstrap.resource]);
+        expect(await dependsOn("swarm-manager-0")).toStrictEqual([consul.aclBootstrap.resource]);
+        expect(await dependsOn("swarm-worker-0")).toStrictEqual([consul.aclBootstrap.resource]);
         expect(await dependsOn("swarm-manager-1")).toEqual([consul.aclBootstrap.resource, script("swarm-init")]);
         expect(await dependsOn("swarm-manager-2")).toEqual([consul.aclBootstrap.resource, script("swarm-manager-1-join")]);
         expect(await dependsOn("swarm-worker-0")).toEqual([consul.aclBootstrap.resource]);
@@ -170,7 +172,7 @@ describe("images: every node holds them before it counts, loaded one node at a t
         ]);
         const load = (i: number) => platform.loads[i].resource!;
         const script = (name: string) => platform.script(name).resource;
-        expect(platform.loads.map((l) => l.dependsOn)).toEqual([
+        expect(platform.loads.map((l) => l.dependsOn)).toStrictEqual([
             [script("swarm-init")],
             [script("swarm-init"), load(0)],
             [script("swarm-worker-0-join"), load(1)],
@@ -209,6 +211,17 @@ describe("identity: the swarm's cluster ID from the init script", () => {
     test("empty where the platform returns no output (its swarm outlives the state)", async () => {
         const { swarm } = build({}, { initStdout: "  \n" });
         expect(await settled(swarm.identity)).toBe("");
+    });
+});
+
+describe("in the stack's state", () => {
+    test("its type and its outputs: the manager and worker names", async () => {
+        const { swarm } = build({ managers: 1, workers: 2 });
+        expect(await settled(swarm.urn)).toBe("urn:pulumi:test::swarm-platform::swarm-platform:swarm:Cluster::swarm");
+        expect(await registeredOutputs(swarm)).toEqual({
+            managerNames: ["swarm-manager-0"],
+            workerNames: ["swarm-worker-0", "swarm-worker-1"],
+        });
     });
 });
 

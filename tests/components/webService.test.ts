@@ -1,9 +1,11 @@
 // WebService against the in-memory platform: the task spec and rolling-update policy it deploys (its
 // defaults, literally), its refusal of bad arguments, and the one cluster-wide deploy it asks for.
+import * as fs from "fs";
+import * as path from "path";
 import { ConsulCluster } from "../../components/consulCluster";
 import { SwarmCluster } from "../../components/swarmCluster";
-import { WebService, WebServiceArgs } from "../../components/webService";
-import { FakePlatform, FakePlatformOptions, isSecret, settled, thrown, useMocks } from "./fakePlatform";
+import { WEB_DOCKERFILE, WEB_HEALTH_PATH, WebService, WebServiceArgs } from "../../components/webService";
+import { FakePlatform, FakePlatformOptions, isSecret, registeredOutputs, settled, thrown, useMocks } from "./fakePlatform";
 
 useMocks();
 
@@ -120,6 +122,25 @@ describe("what it asks the platform for", () => {
         const remove = platform.clusterScripts[0].args.deleteScript ?? "";
         expect(remove).toContain("\nSERVICE=web\n");
         expect(remove).toContain('docker service rm "$SERVICE"');
+    });
+});
+
+describe("the app it runs", () => {
+    test("built from images/web/Dockerfile, which exists; checked on /health, the path app/server.js answers", () => {
+        expect(WEB_DOCKERFILE).toBe("images/web/Dockerfile");
+        expect(fs.existsSync(path.join(__dirname, "..", "..", WEB_DOCKERFILE))).toBe(true);
+        expect(WEB_HEALTH_PATH).toBe("/health");
+        expect(fs.readFileSync(path.join(__dirname, "..", "..", "app", "server.js"), "utf8")).toContain('path === "/health"');
+    });
+});
+
+describe("in the stack's state", () => {
+    test("its type and its outputs: the service name, the image, the replicas and the deployed spec", async () => {
+        const { web } = build({ replicas: 2 });
+        expect(await settled(web.urn)).toBe("urn:pulumi:test::swarm-platform::swarm-platform:web:Service::web");
+        const outputs = await registeredOutputs(web);
+        expect(outputs).toEqual({ serviceName: "web", imageRef: "fake/web:1.2.3", replicas: 2, spec: await settled(web.spec) });
+        expect(outputs.spec).toMatchObject({ name: "web", image: "fake/web:1.2.3", replicas: 2 });
     });
 });
 

@@ -261,15 +261,14 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
 
     // network
     const n = new Section("network", raw.network, issues);
-    const subnet = n.string(
-        "subnet",
-        DEFAULTS.network.subnet[platform],
-        (v) => cidrProblem(v) === undefined,
-        cidrProblem(String(n.raw("subnet"))) ?? "",
-    );
+    const rawSubnet = n.raw("subnet");
+    // A refused subnet reads as the default: the address plan and the VIP are then checked against
+    // neither (the user did not set the default, so its issues would only mislead).
+    const subnetProblem = rawSubnet === undefined ? undefined : cidrProblem(String(rawSubnet));
+    const subnet = n.string("subnet", DEFAULTS.network.subnet[platform], () => subnetProblem === undefined, subnetProblem ?? "");
     n.rejectUnknown();
     const counts = { consulServers: consul.servers, managers: swarm.managers, workers: swarm.workers };
-    const subnetOk = cidrProblem(subnet) === undefined;
+    const subnetOk = subnetProblem === undefined;
     if (subnetOk) issues.push(...subnetSizeIssues(platform, subnet, counts, aws.zones));
 
     // lb

@@ -392,6 +392,16 @@ describe("network.subnet", () => {
         },
     );
 
+    test("a refused subnet is reported alone: the plan and the VIP are not checked against the default it falls back to", () => {
+        expect(local({ network: { subnet: "192.168.1.0/24x" }, lb: { vip: "192.168.1.10" } })).toEqual([
+            `network.subnet = "192.168.1.0/24x": ${CIDR}`,
+        ]);
+        expect(local({ network: { subnet: "192.168.0.0/16/1" }, swarm: { workers: 300 } })).toEqual([
+            `network.subnet = "192.168.0.0/16/1": ${CIDR}`,
+        ]);
+        expect(aws({ network: { subnet: "10.20.0.0" }, lb: { vip: "10.20.1.10" } })).toEqual([`network.subnet = "10.20.0.0": ${CIDR}`]);
+    });
+
     test("a subnet that is not a string is refused with the CIDR rule", () => {
         expect(local({ network: { subnet: 5 } })).toEqual([`network.subnet = 5: ${CIDR}`]);
     });

@@ -86,35 +86,28 @@ class Section {
         this.issues.push({ key: this.key(k), value, rule });
     }
 
-    /** A number (YAML may hand numbers over as strings) passing `rule`; the default when absent. */
-    number(k: string, fallback: number | undefined, rule: Rule<number>): number;
-    number(k: string, fallback: number | undefined, check: (n: number) => boolean, rule: string): number;
-    number(k: string, fallback: number | undefined, checkOrRule: Rule<number> | ((n: number) => boolean), text?: string): number {
-        const { holds: check, text: rule } = typeof checkOrRule === "function" ? { holds: checkOrRule, text: text ?? "" } : checkOrRule;
+    /** A number (YAML may hand numbers over as strings) passing `rule`; the default when absent or refused. */
+    number(k: string, fallback: number, rule: Rule<number>): number {
         const value = this.raw(k);
-        if (value === undefined) {
-            if (fallback === undefined) this.fail(k, value, `is required; ${rule}`);
-            return fallback ?? NaN;
-        }
+        if (value === undefined) return fallback;
         const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-        if (typeof n !== "number" || !Number.isFinite(n) || !check(n)) {
-            this.fail(k, value, rule);
-            return fallback ?? NaN;
+        // Number.isFinite is false for anything but a finite number.
+        if (!Number.isFinite(n) || !rule.holds(n as number)) {
+            this.fail(k, value, rule.text);
+            return fallback;
         }
-        return n;
+        return n as number;
     }
 
-    string(k: string, fallback: string | undefined, rule: Rule<string>): string;
-    string(k: string, fallback: string | undefined, check: (s: string) => boolean, rule: string): string;
-    string(k: string, fallback: string | undefined, checkOrRule: Rule<string> | ((s: string) => boolean), text?: string): string {
-        const { holds: check, text: rule } = typeof checkOrRule === "function" ? { holds: checkOrRule, text: text ?? "" } : checkOrRule;
+    /** A string passing `rule`; the default when absent or refused (no default: required). */
+    string(k: string, fallback: string | undefined, rule: Rule<string>): string {
         const value = this.raw(k);
         if (value === undefined) {
-            if (fallback === undefined) this.fail(k, value, `is required; ${rule}`);
+            if (fallback === undefined) this.fail(k, value, `is required; ${rule.text}`);
             return fallback ?? "";
         }
-        if (typeof value !== "string" || !check(value)) {
-            this.fail(k, value, rule);
+        if (typeof value !== "string" || !rule.holds(value)) {
+            this.fail(k, value, rule.text);
             return fallback ?? "";
         }
         return value;
@@ -156,6 +149,9 @@ class Section {
 }
 
 const isInt = (n: number): boolean => Number.isInteger(n);
+
+/** A rule written here, beside the key it checks. */
+const ruleOf = <T>(holds: (value: T) => boolean, text: string): Rule<T> => ({ holds, text });
 
 function isIPv4(s: string): boolean {
     return ipaddr.IPv4.isValidFourPartDecimal(s);
@@ -203,7 +199,11 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
     const c = new Section("consul", raw.consul, issues);
     const consul = {
         servers: quorum(c, "servers", DEFAULTS.consul.servers, CONSUL_CLUSTER_RULES.servers),
-        version: c.string("version", DEFAULTS.consul.version, (s) => IMAGE_TAG.test(s), "must be a Consul release such as 1.20.2"),
+        version: c.string(
+            "version",
+            DEFAULTS.consul.version,
+            ruleOf((s) => IMAGE_TAG.test(s), "must be a Consul release such as 1.20.2"),
+        ),
         datacenter: c.string("datacenter", DEFAULTS.consul.datacenter, CONSUL_CLUSTER_RULES.datacenter),
         resources: c.resources("resources", DEFAULTS.consul.resources),
         agentResources: c.resources("agentResources", DEFAULTS.consul.agentResources),
@@ -265,7 +265,11 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
     // A refused subnet reads as the default: the address plan and the VIP are then checked against
     // neither (the user did not set the default, so its issues would only mislead).
     const subnetProblem = rawSubnet === undefined ? undefined : cidrProblem(String(rawSubnet));
-    const subnet = n.string("subnet", DEFAULTS.network.subnet[platform], () => subnetProblem === undefined, subnetProblem ?? "");
+    const subnet = n.string(
+        "subnet",
+        DEFAULTS.network.subnet[platform],
+        ruleOf(() => subnetProblem === undefined, subnetProblem ?? ""),
+    );
     n.rejectUnknown();
     const counts = { consulServers: consul.servers, managers: swarm.managers, workers: swarm.workers };
     const subnetOk = subnetProblem === undefined;
@@ -282,11 +286,13 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
         lbRules.advertIntervalSeconds(vrrpVersion, (k) => `lb.${k}`),
     );
     const virtualRouterId = l.number("virtualRouterId", DEFAULTS.lb.virtualRouterId, lbRules.virtualRouterId);
-    const defaultVip = platform === "aws" ? DEFAULTS.lb.awsOverlayVip : subnetOk ? hostAddress(subnet, DEFAULTS.lb.vipHostOffset) : "";
+    // (`subnet` is a valid CIDR here: a refused one reads as the default.)
+    const defaultVip = platform === "aws" ? DEFAULTS.lb.awsOverlayVip : hostAddress(subnet, DEFAULTS.lb.vipHostOffset);
     const vip = l.string("vip", defaultVip, lbRules.vip);
     const lbResources = l.resources("resources", DEFAULTS.lb.resources);
     l.rejectUnknown();
-    if (subnetOk && isIPv4(vip)) issues.push(...vipIssues(platform, subnet, vip, counts));
+    // A refused VIP reads as its default, an IPv4 address too.
+    if (subnetOk) issues.push(...vipIssues(platform, subnet, vip, counts));
     const lb = { vip, vrrpVersion, advertIntervalSeconds, virtualRouterId, resources: lbResources };
 
     // edge
@@ -295,8 +301,7 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
         bindAddress: e.string(
             "bindAddress",
             DEFAULTS.edge.bindAddress,
-            isIPv4,
-            "must be an IPv4 address of this host (127.0.0.1 keeps the platform private)",
+            ruleOf(isIPv4, "must be an IPv4 address of this host (127.0.0.1 keeps the platform private)"),
         ),
         webPort: e.number("webPort", DEFAULTS.edge.webPort, PORT),
         consulUiPort: e.number("consulUiPort", DEFAULTS.edge.consulUiPort, PORT),
@@ -399,7 +404,11 @@ const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 function readAwsSection(a: Section): AwsConfig {
     const types = new Section("aws.instanceTypes", a.raw("instanceTypes"), a.issuesList);
     const instanceType = (k: keyof InstanceTypes) =>
-        types.string(k, DEFAULTS.aws.instanceTypes[k], (v) => INSTANCE_TYPE.test(v), "must be an EC2 instance type such as t3.medium");
+        types.string(
+            k,
+            DEFAULTS.aws.instanceTypes[k],
+            ruleOf((v) => INSTANCE_TYPE.test(v), "must be an EC2 instance type such as t3.medium"),
+        );
     const instanceTypes = {
         consulServer: instanceType("consulServer"),
         manager: instanceType("manager"),
@@ -410,23 +419,31 @@ function readAwsSection(a: Section): AwsConfig {
     const amiId =
         a.raw("amiId") === undefined
             ? undefined
-            : a.string("amiId", undefined, (v) => /^ami-[0-9a-f]{8,17}$/.test(v), "must be an AMI id such as ami-0123456789abcdef0");
+            : a.string(
+                  "amiId",
+                  undefined,
+                  ruleOf((v) => /^ami-[0-9a-f]{8,17}$/.test(v), "must be an AMI id such as ami-0123456789abcdef0"),
+              );
     const amiName =
         a.raw("amiName") === undefined
             ? undefined
             : a.string(
                   "amiName",
                   undefined,
-                  (v) => /^debian-12-amd64-\d{8}-\d{1,6}$/.test(v),
-                  "must be an official Debian 12 amd64 image name such as debian-12-amd64-20250316-2053",
+                  ruleOf(
+                      (v) => /^debian-12-amd64-\d{8}-\d{1,6}$/.test(v),
+                      "must be an official Debian 12 amd64 image name such as debian-12-amd64-20250316-2053",
+                  ),
               );
     if (amiId !== undefined && amiName !== undefined) a.fail("amiName", amiName, "give aws.amiName or aws.amiId, not both");
     const config: AwsConfig = {
         zones: a.number(
             "zones",
             DEFAULTS.aws.zones,
-            (v) => isInt(v) && v >= AWS_BOUNDS.zones.min && v <= AWS_BOUNDS.zones.max,
-            `must be a whole number from ${AWS_BOUNDS.zones.min} to ${AWS_BOUNDS.zones.max} (a quorum must survive a zone outage)`,
+            ruleOf(
+                (v) => isInt(v) && v >= AWS_BOUNDS.zones.min && v <= AWS_BOUNDS.zones.max,
+                `must be a whole number from ${AWS_BOUNDS.zones.min} to ${AWS_BOUNDS.zones.max} (a quorum must survive a zone outage)`,
+            ),
         ),
         instanceTypes,
         amiId,
@@ -439,26 +456,25 @@ function readAwsSection(a: Section): AwsConfig {
         rootVolumeGb: a.number(
             "rootVolumeGb",
             DEFAULTS.aws.rootVolumeGb,
-            (v) => isInt(v) && v >= AWS_BOUNDS.rootVolumeGb.min && v <= AWS_BOUNDS.rootVolumeGb.max,
-            `must be a whole number of GiB from ${AWS_BOUNDS.rootVolumeGb.min} to ${AWS_BOUNDS.rootVolumeGb.max}`,
+            ruleOf(
+                (v) => isInt(v) && v >= AWS_BOUNDS.rootVolumeGb.min && v <= AWS_BOUNDS.rootVolumeGb.max,
+                `must be a whole number of GiB from ${AWS_BOUNDS.rootVolumeGb.min} to ${AWS_BOUNDS.rootVolumeGb.max}`,
+            ),
         ),
         interface: a.string(
             "interface",
             DEFAULTS.aws.interface,
-            (v) => /^[a-z][a-z0-9]{1,14}$/.test(v),
-            "must be a network interface name such as ens5",
+            ruleOf((v) => /^[a-z][a-z0-9]{1,14}$/.test(v), "must be a network interface name such as ens5"),
         ),
         natGateways: a.string(
             "natGateways",
             DEFAULTS.aws.natGateways,
-            (v) => v === "perZone" || v === "single",
-            'must be "perZone" or "single"',
+            ruleOf((v) => v === "perZone" || v === "single", 'must be "perZone" or "single"'),
         ) as AwsConfig["natGateways"],
         ssmAgentVersion: a.string(
             "ssmAgentVersion",
             DEFAULTS.aws.ssmAgentVersion,
-            (v) => /^(latest|\d+\.\d+\.\d+\.\d+)$/.test(v),
-            'must be "latest" or an SSM agent release such as 3.3.1611.0',
+            ruleOf((v) => /^(latest|\d+\.\d+\.\d+\.\d+)$/.test(v), 'must be "latest" or an SSM agent release such as 3.3.1611.0'),
         ),
     };
     a.rejectUnknown();

@@ -268,6 +268,11 @@ describe("resource limits (every container and task)", () => {
         expect(at({ cpus: -1 })).toEqual([`${section}.${k}.cpus = -1: ${CPUS}`]);
     });
 
+    test("a value that is not a number is refused, even where the rule's comparisons would coerce it (true > 0)", () => {
+        expect(local({ web: { resources: { cpus: true } } })).toEqual([`web.resources.cpus = true: ${CPUS}`]);
+        expect(local({ web: { resources: { cpus: [1] } } })).toEqual([`web.resources.cpus = [1]: ${CPUS}`]);
+    });
+
     test("a limit left out keeps its own default", () => {
         expect(localConfig({ lb: { resources: { cpus: 2 } } }).lb.resources).toEqual({ cpus: 2, memoryMb: 128 });
     });

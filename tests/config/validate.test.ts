@@ -121,6 +121,11 @@ describe("defaults: a minimal config resolves to the documented values", () => {
         expect(config.web.replicas).toBe(7);
     });
 
+    test('a blank string is not a number (not 0): swarm.workers " " and "" are refused', () => {
+        expect(local({ swarm: { workers: " " } })).toEqual(['swarm.workers = " ": must be a whole number ≥ 0']);
+        expect(local({ swarm: { workers: "" } })).toEqual(['swarm.workers = "": must be a whole number ≥ 0']);
+    });
+
     test("a section given as null is an empty section", () => {
         expect(localConfig({ consul: null }).consul.servers).toBe(3);
     });
@@ -585,6 +590,13 @@ describe("aws", () => {
     ])("amiName %s is refused", (amiName) => {
         expect(aws({ aws: { amiName } })).toEqual([
             `aws.amiName = "${amiName}": must be an official Debian 12 amd64 image name such as debian-12-amd64-20250316-2053`,
+        ]);
+    });
+
+    test("a refused amiId beside an amiName breaks both rules", () => {
+        expect(aws({ aws: { amiId: "ami-x" } })).toEqual([
+            'aws.amiId = "ami-x": must be an AMI id such as ami-0123456789abcdef0',
+            `aws.amiName = "${AMI_NAME}": give aws.amiName or aws.amiId, not both`,
         ]);
     });
 

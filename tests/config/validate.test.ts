@@ -5,6 +5,7 @@
 import * as fc from "fast-check";
 import { assertNever, formatIssue, StackConfig } from "../../config/schema";
 import { validateStackConfig } from "../../config/validate";
+import { propertyRuns } from "./propertyRuns";
 
 /** An official Debian 12 image name, as the prod stack pins it. */
 const AMI_NAME = "debian-12-amd64-20250316-2053";
@@ -736,7 +737,7 @@ describe("robustness", () => {
                 });
                 expect(() => validateStackConfig(raw, "prod")).not.toThrow();
             }),
-            { numRuns: 500 },
+            propertyRuns(500),
         );
     });
 });

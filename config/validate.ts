@@ -435,7 +435,8 @@ function readAwsSection(a: Section): AwsConfig {
                       "must be an official Debian 12 amd64 image name such as debian-12-amd64-20250316-2053",
                   ),
               );
-    if (amiId !== undefined && amiName !== undefined) a.fail("amiName", amiName, "give aws.amiName or aws.amiId, not both");
+    // Named with the value given: a refused amiName reads as "".
+    if (amiId !== undefined && amiName !== undefined) a.fail("amiName", a.raw("amiName"), "give aws.amiName or aws.amiId, not both");
     const config: AwsConfig = {
         zones: a.number(
             "zones",

@@ -601,6 +601,13 @@ describe("aws", () => {
         ]);
     });
 
+    test("a refused amiName beside an amiId: the 'not both' rule names the value given", () => {
+        expect(aws({ aws: { amiId: "ami-0123456789abcdef0", amiName: "debian-x" } })).toEqual([
+            'aws.amiName = "debian-x": must be an official Debian 12 amd64 image name such as debian-12-amd64-20250316-2053',
+            'aws.amiName = "debian-x": give aws.amiName or aws.amiId, not both',
+        ]);
+    });
+
     test("amiName and amiId are exclusive", () => {
         expect(aws({ aws: { amiId: "ami-0123456789abcdef0" } })).toEqual([
             `aws.amiName = "${AMI_NAME}": give aws.amiName or aws.amiId, not both`,

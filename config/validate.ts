@@ -29,7 +29,6 @@ import {
     reservedAddresses,
 } from "./addresses";
 import {
-    assertNever,
     AWS_BOUNDS,
     AwsConfig,
     ConfigIssue,
@@ -102,15 +101,10 @@ class Section {
     /** A string passing `rule`; the default when absent or refused (no default: required). */
     string(k: string, fallback: string | undefined, rule: Rule<string>): string {
         const value = this.raw(k);
-        if (value === undefined) {
-            if (fallback === undefined) this.fail(k, value, `is required; ${rule.text}`);
-            return fallback ?? "";
-        }
-        if (typeof value !== "string" || !rule.holds(value)) {
-            this.fail(k, value, rule.text);
-            return fallback ?? "";
-        }
-        return value;
+        if (value === undefined && fallback !== undefined) return fallback;
+        if (typeof value === "string" && rule.holds(value)) return value;
+        this.fail(k, value, value === undefined ? `is required; ${rule.text}` : rule.text);
+        return fallback ?? "";
     }
 
     /** A list of strings, each passing `check` (which returns the broken rule, or undefined). */
@@ -325,6 +319,7 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
 
 /** The subnet must hold the address plan: local, one network; aws, zone subnets 4 bits longer. */
 function subnetSizeIssues(platform: PlatformName, subnet: string, counts: AddressCounts, zones: number): ConfigIssue[] {
+    // No default: with a new PlatformName this switch fails to compile (TS2366, no ending return).
     switch (platform) {
         case "local": {
             const needed = highestOffset(counts);
@@ -361,8 +356,6 @@ function subnetSizeIssues(platform: PlatformName, subnet: string, counts: Addres
                   ]
                 : [];
         }
-        default:
-            return assertNever(platform);
     }
 }
 
@@ -370,6 +363,7 @@ function subnetSizeIssues(platform: PlatformName, subnet: string, counts: Addres
 function vipIssues(platform: PlatformName, subnet: string, vip: string, counts: AddressCounts): ConfigIssue[] {
     const [net, prefix] = ipaddr.IPv4.parseCIDR(subnet);
     const inside = ipaddr.IPv4.parse(vip).match(net, prefix);
+    // No default: with a new PlatformName this switch fails to compile (TS2366, no ending return).
     switch (platform) {
         case "local": {
             const owner = reservedAddresses(planAddresses(subnet, vip, counts)).get(vip);
@@ -394,8 +388,6 @@ function vipIssues(platform: PlatformName, subnet: string, vip: string, counts: 
             return ipaddr.parse(vip).range() === "private"
                 ? []
                 : [{ key: "lb.vip", value: vip, rule: "must be a private (RFC 1918) address" }];
-        default:
-            return assertNever(platform);
     }
 }
 

@@ -146,6 +146,7 @@ describe("how the docs read", () => {
 
     test("the generated part replaces what lies between the markers, the first end marker after the begin marker", () => {
         expect(replaceBetween("END\nkeep\nBEGIN\nold\nEND\ntail", "BEGIN", "END", "new")).toBe("END\nkeep\nBEGIN\nnew\nEND\ntail");
+        expect(replaceBetween("BEGIN\nold\nEND", "BEGIN", "END", "new")).toBe("BEGIN\nnew\nEND");
         expect(() => replaceBetween("no markers", "BEGIN", "END", "new")).toThrow(new Error('markers not found: "BEGIN" … "END"'));
         expect(() => replaceBetween("BEGIN only", "BEGIN", "END", "new")).toThrow(new Error('markers not found: "BEGIN" … "END"'));
         expect(() => replaceBetween("END only", "BEGIN", "END", "new")).toThrow(new Error('markers not found: "BEGIN" … "END"'));

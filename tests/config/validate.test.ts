@@ -684,7 +684,7 @@ describe("aws", () => {
         expect(aws({ aws: { natGateways: "none" } })).toEqual(['aws.natGateways = "none": must be "perZone" or "single"']);
     });
 
-    test.each(["latest", "3.3.1611.0"])("ssmAgentVersion %s is accepted", (ssmAgentVersion) => {
+    test.each(["latest", "3.3.1611.0", "10.12.1611.10"])("ssmAgentVersion %s is accepted", (ssmAgentVersion) => {
         expect(awsConfig({ aws: { ssmAgentVersion } }).aws.ssmAgentVersion).toBe(ssmAgentVersion);
     });
     test.each(["3.3.1611", "latest1", "xlatest", "x3.3.1611.0", "3.3.1611.0x", "3.3.a.0"])(

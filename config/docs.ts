@@ -279,7 +279,7 @@ export const MARKERS = {
 export function replaceBetween(text: string, begin: string, end: string, body: string): string {
     const from = text.indexOf(begin);
     const to = text.indexOf(end, from);
-    if (from < 0 || to < 0) throw new Error(`markers not found: "${begin}" … "${end}"`);
+    if (from === -1 || to === -1) throw new Error(`markers not found: "${begin}" … "${end}"`);
     return `${text.slice(0, from + begin.length)}\n${body}\n${text.slice(to)}`;
 }
 

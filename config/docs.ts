@@ -18,18 +18,21 @@ import { AWS_BOUNDS, DEFAULTS, PlatformName, PLATFORMS, PRODUCTION_STACKS, PROD_
 /** A key that must be set (on the platforms that read it). */
 export const REQUIRED = Symbol("required");
 
+/** What a key defaults to: a value, a list, resource limits, or nothing (required). */
+export type DefaultValue = string | number | readonly string[] | ResourceLimits | typeof REQUIRED;
+
 export interface KeyDoc {
     /** As `pulumi config set --path` spells it; also the path of its value in StackConfig. */
     readonly key: string;
     readonly meaning: string;
     readonly rule: string;
     /** The default on each platform that reads the key (absent: that platform ignores it). */
-    readonly defaults: Partial<Record<PlatformName, unknown>>;
+    readonly defaults: Partial<Record<PlatformName, DefaultValue>>;
     /** How the default reads, when the value alone would not say it. */
     readonly shown?: Partial<Record<PlatformName, string>>;
 }
 
-const both = (value: unknown): Partial<Record<PlatformName, unknown>> => ({ local: value, aws: value });
+const both = (value: DefaultValue): Partial<Record<PlatformName, DefaultValue>> => ({ local: value, aws: value });
 const QUORUM_RULE = `odd, 1–${MAX_QUORUM}; ≥ ${PROD_MIN_QUORUM} on platform aws and on stacks named ${PRODUCTION_STACKS.join(" or ")}`;
 const LIMITS_RULE = `\`cpus\` > 0 (≤ ${LIMIT_BOUNDS.maxCpus}), \`memoryMb\` a whole number ≥ ${LIMIT_BOUNDS.minMemoryMb}`;
 const limits = (key: string, of: string, value: ResourceLimits, platforms: readonly PlatformName[] = PLATFORMS): KeyDoc => ({
@@ -214,6 +217,9 @@ export const CONFIG_KEYS: readonly KeyDoc[] = [
     },
 ];
 
+/** Array.isArray, narrowing a readonly list too. */
+const isList = (value: DefaultValue | undefined): value is readonly string[] => Array.isArray(value);
+
 /** How a default reads in the docs. */
 export function showDefault(doc: KeyDoc, platform: PlatformName): string {
     if (!(platform in doc.defaults)) return "—";
@@ -221,11 +227,8 @@ export function showDefault(doc: KeyDoc, platform: PlatformName): string {
     if (custom !== undefined) return custom;
     const value = doc.defaults[platform];
     if (value === REQUIRED) return "required";
-    if (Array.isArray(value)) return value.length === 0 ? "none" : value.map((v) => `\`${v}\``).join(", ");
-    if (typeof value === "object" && value !== null && "cpus" in value && "memoryMb" in value) {
-        const l = value as ResourceLimits;
-        return `${l.cpus} CPU, ${l.memoryMb} MiB`;
-    }
+    if (isList(value)) return value.length === 0 ? "none" : value.map((v) => `\`${v}\``).join(", ");
+    if (typeof value === "object") return `${value.cpus} CPU, ${value.memoryMb} MiB`;
     return typeof value === "string" ? `\`${value}\`` : String(value);
 }
 
@@ -276,7 +279,7 @@ export const MARKERS = {
 export function replaceBetween(text: string, begin: string, end: string, body: string): string {
     const from = text.indexOf(begin);
     const to = text.indexOf(end, from);
-    if (from < 0 || to < 0) throw new Error(`markers not found: "${begin}" … "${end}"`);
+    if (from === -1 || to === -1) throw new Error(`markers not found: "${begin}" … "${end}"`);
     return `${text.slice(0, from + begin.length)}\n${body}\n${text.slice(to)}`;
 }
 

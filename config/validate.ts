@@ -29,7 +29,6 @@ import {
     reservedAddresses,
 } from "./addresses";
 import {
-    assertNever,
     AWS_BOUNDS,
     AwsConfig,
     ConfigIssue,
@@ -86,38 +85,26 @@ class Section {
         this.issues.push({ key: this.key(k), value, rule });
     }
 
-    /** A number (YAML may hand numbers over as strings) passing `rule`; the default when absent. */
-    number(k: string, fallback: number | undefined, rule: Rule<number>): number;
-    number(k: string, fallback: number | undefined, check: (n: number) => boolean, rule: string): number;
-    number(k: string, fallback: number | undefined, checkOrRule: Rule<number> | ((n: number) => boolean), text?: string): number {
-        const { holds: check, text: rule } = typeof checkOrRule === "function" ? { holds: checkOrRule, text: text ?? "" } : checkOrRule;
+    /** A number (YAML may hand numbers over as strings) passing `rule`; the default when absent or refused. */
+    number(k: string, fallback: number, rule: Rule<number>): number {
         const value = this.raw(k);
-        if (value === undefined) {
-            if (fallback === undefined) this.fail(k, value, `is required; ${rule}`);
-            return fallback ?? NaN;
-        }
+        if (value === undefined) return fallback;
         const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-        if (typeof n !== "number" || !Number.isFinite(n) || !check(n)) {
-            this.fail(k, value, rule);
-            return fallback ?? NaN;
+        // Number.isFinite is false for anything but a finite number.
+        if (!Number.isFinite(n) || !rule.holds(n as number)) {
+            this.fail(k, value, rule.text);
+            return fallback;
         }
-        return n;
+        return n as number;
     }
 
-    string(k: string, fallback: string | undefined, rule: Rule<string>): string;
-    string(k: string, fallback: string | undefined, check: (s: string) => boolean, rule: string): string;
-    string(k: string, fallback: string | undefined, checkOrRule: Rule<string> | ((s: string) => boolean), text?: string): string {
-        const { holds: check, text: rule } = typeof checkOrRule === "function" ? { holds: checkOrRule, text: text ?? "" } : checkOrRule;
+    /** A string passing `rule`; the default when absent or refused (no default: required). */
+    string(k: string, fallback: string | undefined, rule: Rule<string>): string {
         const value = this.raw(k);
-        if (value === undefined) {
-            if (fallback === undefined) this.fail(k, value, `is required; ${rule}`);
-            return fallback ?? "";
-        }
-        if (typeof value !== "string" || !check(value)) {
-            this.fail(k, value, rule);
-            return fallback ?? "";
-        }
-        return value;
+        if (value === undefined && fallback !== undefined) return fallback;
+        if (typeof value === "string" && rule.holds(value)) return value;
+        this.fail(k, value, value === undefined ? `is required; ${rule.text}` : rule.text);
+        return fallback ?? "";
     }
 
     /** A list of strings, each passing `check` (which returns the broken rule, or undefined). */
@@ -156,6 +143,9 @@ class Section {
 }
 
 const isInt = (n: number): boolean => Number.isInteger(n);
+
+/** A rule written here, beside the key it checks. */
+const ruleOf = <T>(holds: (value: T) => boolean, text: string): Rule<T> => ({ holds, text });
 
 function isIPv4(s: string): boolean {
     return ipaddr.IPv4.isValidFourPartDecimal(s);
@@ -203,7 +193,11 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
     const c = new Section("consul", raw.consul, issues);
     const consul = {
         servers: quorum(c, "servers", DEFAULTS.consul.servers, CONSUL_CLUSTER_RULES.servers),
-        version: c.string("version", DEFAULTS.consul.version, (s) => IMAGE_TAG.test(s), "must be a Consul release such as 1.20.2"),
+        version: c.string(
+            "version",
+            DEFAULTS.consul.version,
+            ruleOf((s) => IMAGE_TAG.test(s), "must be a Consul release such as 1.20.2"),
+        ),
         datacenter: c.string("datacenter", DEFAULTS.consul.datacenter, CONSUL_CLUSTER_RULES.datacenter),
         resources: c.resources("resources", DEFAULTS.consul.resources),
         agentResources: c.resources("agentResources", DEFAULTS.consul.agentResources),
@@ -261,15 +255,18 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
 
     // network
     const n = new Section("network", raw.network, issues);
+    const rawSubnet = n.raw("subnet");
+    // A refused subnet reads as the default: the address plan and the VIP are then checked against
+    // neither (the user did not set the default, so its issues would only mislead).
+    const subnetProblem = rawSubnet === undefined ? undefined : cidrProblem(String(rawSubnet));
     const subnet = n.string(
         "subnet",
         DEFAULTS.network.subnet[platform],
-        (v) => cidrProblem(v) === undefined,
-        cidrProblem(String(n.raw("subnet"))) ?? "",
+        ruleOf(() => subnetProblem === undefined, subnetProblem ?? ""),
     );
     n.rejectUnknown();
     const counts = { consulServers: consul.servers, managers: swarm.managers, workers: swarm.workers };
-    const subnetOk = cidrProblem(subnet) === undefined;
+    const subnetOk = subnetProblem === undefined;
     if (subnetOk) issues.push(...subnetSizeIssues(platform, subnet, counts, aws.zones));
 
     // lb
@@ -283,11 +280,13 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
         lbRules.advertIntervalSeconds(vrrpVersion, (k) => `lb.${k}`),
     );
     const virtualRouterId = l.number("virtualRouterId", DEFAULTS.lb.virtualRouterId, lbRules.virtualRouterId);
-    const defaultVip = platform === "aws" ? DEFAULTS.lb.awsOverlayVip : subnetOk ? hostAddress(subnet, DEFAULTS.lb.vipHostOffset) : "";
+    // (`subnet` is a valid CIDR here: a refused one reads as the default.)
+    const defaultVip = platform === "aws" ? DEFAULTS.lb.awsOverlayVip : hostAddress(subnet, DEFAULTS.lb.vipHostOffset);
     const vip = l.string("vip", defaultVip, lbRules.vip);
     const lbResources = l.resources("resources", DEFAULTS.lb.resources);
     l.rejectUnknown();
-    if (subnetOk && isIPv4(vip)) issues.push(...vipIssues(platform, subnet, vip, counts));
+    // A refused VIP reads as its default, an IPv4 address too.
+    if (subnetOk) issues.push(...vipIssues(platform, subnet, vip, counts));
     const lb = { vip, vrrpVersion, advertIntervalSeconds, virtualRouterId, resources: lbResources };
 
     // edge
@@ -296,8 +295,7 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
         bindAddress: e.string(
             "bindAddress",
             DEFAULTS.edge.bindAddress,
-            isIPv4,
-            "must be an IPv4 address of this host (127.0.0.1 keeps the platform private)",
+            ruleOf(isIPv4, "must be an IPv4 address of this host (127.0.0.1 keeps the platform private)"),
         ),
         webPort: e.number("webPort", DEFAULTS.edge.webPort, PORT),
         consulUiPort: e.number("consulUiPort", DEFAULTS.edge.consulUiPort, PORT),
@@ -321,6 +319,7 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
 
 /** The subnet must hold the address plan: local, one network; aws, zone subnets 4 bits longer. */
 function subnetSizeIssues(platform: PlatformName, subnet: string, counts: AddressCounts, zones: number): ConfigIssue[] {
+    // No default: with a new PlatformName this switch fails to compile (TS2366, no ending return).
     switch (platform) {
         case "local": {
             const needed = highestOffset(counts);
@@ -357,8 +356,6 @@ function subnetSizeIssues(platform: PlatformName, subnet: string, counts: Addres
                   ]
                 : [];
         }
-        default:
-            return assertNever(platform);
     }
 }
 
@@ -366,6 +363,7 @@ function subnetSizeIssues(platform: PlatformName, subnet: string, counts: Addres
 function vipIssues(platform: PlatformName, subnet: string, vip: string, counts: AddressCounts): ConfigIssue[] {
     const [net, prefix] = ipaddr.IPv4.parseCIDR(subnet);
     const inside = ipaddr.IPv4.parse(vip).match(net, prefix);
+    // No default: with a new PlatformName this switch fails to compile (TS2366, no ending return).
     switch (platform) {
         case "local": {
             const owner = reservedAddresses(planAddresses(subnet, vip, counts)).get(vip);
@@ -390,8 +388,6 @@ function vipIssues(platform: PlatformName, subnet: string, vip: string, counts: 
             return ipaddr.parse(vip).range() === "private"
                 ? []
                 : [{ key: "lb.vip", value: vip, rule: "must be a private (RFC 1918) address" }];
-        default:
-            return assertNever(platform);
     }
 }
 
@@ -400,7 +396,11 @@ const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 function readAwsSection(a: Section): AwsConfig {
     const types = new Section("aws.instanceTypes", a.raw("instanceTypes"), a.issuesList);
     const instanceType = (k: keyof InstanceTypes) =>
-        types.string(k, DEFAULTS.aws.instanceTypes[k], (v) => INSTANCE_TYPE.test(v), "must be an EC2 instance type such as t3.medium");
+        types.string(
+            k,
+            DEFAULTS.aws.instanceTypes[k],
+            ruleOf((v) => INSTANCE_TYPE.test(v), "must be an EC2 instance type such as t3.medium"),
+        );
     const instanceTypes = {
         consulServer: instanceType("consulServer"),
         manager: instanceType("manager"),
@@ -411,23 +411,32 @@ function readAwsSection(a: Section): AwsConfig {
     const amiId =
         a.raw("amiId") === undefined
             ? undefined
-            : a.string("amiId", undefined, (v) => /^ami-[0-9a-f]{8,17}$/.test(v), "must be an AMI id such as ami-0123456789abcdef0");
+            : a.string(
+                  "amiId",
+                  undefined,
+                  ruleOf((v) => /^ami-[0-9a-f]{8,17}$/.test(v), "must be an AMI id such as ami-0123456789abcdef0"),
+              );
     const amiName =
         a.raw("amiName") === undefined
             ? undefined
             : a.string(
                   "amiName",
                   undefined,
-                  (v) => /^debian-12-amd64-\d{8}-\d{1,6}$/.test(v),
-                  "must be an official Debian 12 amd64 image name such as debian-12-amd64-20250316-2053",
+                  ruleOf(
+                      (v) => /^debian-12-amd64-\d{8}-\d{1,6}$/.test(v),
+                      "must be an official Debian 12 amd64 image name such as debian-12-amd64-20250316-2053",
+                  ),
               );
-    if (amiId !== undefined && amiName !== undefined) a.fail("amiName", amiName, "give aws.amiName or aws.amiId, not both");
+    // Named with the value given: a refused amiName reads as "".
+    if (amiId !== undefined && amiName !== undefined) a.fail("amiName", a.raw("amiName"), "give aws.amiName or aws.amiId, not both");
     const config: AwsConfig = {
         zones: a.number(
             "zones",
             DEFAULTS.aws.zones,
-            (v) => isInt(v) && v >= AWS_BOUNDS.zones.min && v <= AWS_BOUNDS.zones.max,
-            `must be a whole number from ${AWS_BOUNDS.zones.min} to ${AWS_BOUNDS.zones.max} (a quorum must survive a zone outage)`,
+            ruleOf(
+                (v) => isInt(v) && v >= AWS_BOUNDS.zones.min && v <= AWS_BOUNDS.zones.max,
+                `must be a whole number from ${AWS_BOUNDS.zones.min} to ${AWS_BOUNDS.zones.max} (a quorum must survive a zone outage)`,
+            ),
         ),
         instanceTypes,
         amiId,
@@ -440,26 +449,25 @@ function readAwsSection(a: Section): AwsConfig {
         rootVolumeGb: a.number(
             "rootVolumeGb",
             DEFAULTS.aws.rootVolumeGb,
-            (v) => isInt(v) && v >= AWS_BOUNDS.rootVolumeGb.min && v <= AWS_BOUNDS.rootVolumeGb.max,
-            `must be a whole number of GiB from ${AWS_BOUNDS.rootVolumeGb.min} to ${AWS_BOUNDS.rootVolumeGb.max}`,
+            ruleOf(
+                (v) => isInt(v) && v >= AWS_BOUNDS.rootVolumeGb.min && v <= AWS_BOUNDS.rootVolumeGb.max,
+                `must be a whole number of GiB from ${AWS_BOUNDS.rootVolumeGb.min} to ${AWS_BOUNDS.rootVolumeGb.max}`,
+            ),
         ),
         interface: a.string(
             "interface",
             DEFAULTS.aws.interface,
-            (v) => /^[a-z][a-z0-9]{1,14}$/.test(v),
-            "must be a network interface name such as ens5",
+            ruleOf((v) => /^[a-z][a-z0-9]{1,14}$/.test(v), "must be a network interface name such as ens5"),
         ),
         natGateways: a.string(
             "natGateways",
             DEFAULTS.aws.natGateways,
-            (v) => v === "perZone" || v === "single",
-            'must be "perZone" or "single"',
+            ruleOf((v) => v === "perZone" || v === "single", 'must be "perZone" or "single"'),
         ) as AwsConfig["natGateways"],
         ssmAgentVersion: a.string(
             "ssmAgentVersion",
             DEFAULTS.aws.ssmAgentVersion,
-            (v) => /^(latest|\d+\.\d+\.\d+\.\d+)$/.test(v),
-            'must be "latest" or an SSM agent release such as 3.3.1611.0',
+            ruleOf((v) => /^(latest|\d+\.\d+\.\d+\.\d+)$/.test(v), 'must be "latest" or an SSM agent release such as 3.3.1611.0'),
         ),
     };
     a.rejectUnknown();

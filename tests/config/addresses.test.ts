@@ -17,6 +17,7 @@ import {
     reservedAddresses,
 } from "../../config/addresses";
 import { validateStackConfig } from "../../config/validate";
+import { propertyRuns } from "./propertyRuns";
 
 const DEV_COUNTS: AddressCounts = { consulServers: 3, managers: 3, workers: 2 };
 
@@ -243,7 +244,7 @@ describe("properties of the local plan, for every config the rules accept", () =
                 });
                 expect(notHosts).toEqual([]);
             }),
-            { numRuns: 150 },
+            propertyRuns(150),
         );
     });
 
@@ -258,7 +259,7 @@ describe("properties of the local plan, for every config the rules accept", () =
                 expect(offset > 0 && offset < size - 1).toBe(true);
                 expect(localNodeAddresses(plan)).not.toContain(plan.vip);
             }),
-            { numRuns: 150 },
+            propertyRuns(150),
         );
     });
 
@@ -274,7 +275,7 @@ describe("properties of the local plan, for every config the rules accept", () =
                     { key: "lb.vip", value: vip, rule: `collides with the address of ${owner}; pick a free host of ${c.subnet}` },
                 ]);
             }),
-            { numRuns: 100 },
+            propertyRuns(100),
         );
     });
 
@@ -290,7 +291,7 @@ describe("properties of the local plan, for every config the rules accept", () =
                     tooSmall: last > lastHostOffset(c.subnet),
                 });
             }),
-            { numRuns: 150 },
+            propertyRuns(150),
         );
     });
 });
@@ -356,7 +357,7 @@ describe("properties of the aws plan, for every config the rules accept", () => 
                 );
                 expect(overlapping).toEqual([]);
             }),
-            { numRuns: 100 },
+            propertyRuns(100),
         );
     });
 
@@ -378,7 +379,7 @@ describe("properties of the aws plan, for every config the rules accept", () => 
                 });
                 expect(unusable).toEqual([]);
             }),
-            { numRuns: 150 },
+            propertyRuns(150),
         );
     });
 
@@ -401,7 +402,7 @@ describe("properties of the aws plan, for every config the rules accept", () => 
                     expect({ group, even: Math.max(...sizes) <= Math.ceil(members.length / c.zones) }).toEqual({ group, even: true });
                 }
             }),
-            { numRuns: 150 },
+            propertyRuns(150),
         );
     });
 
@@ -426,7 +427,7 @@ describe("properties of the aws plan, for every config the rules accept", () => 
                 expect(inCidr(plan.vip, c.vpc)).toBe(false);
                 expect(awsNodeAddresses(plan)).not.toContain(plan.vip);
             }),
-            { numRuns: 150 },
+            propertyRuns(150),
         );
     });
 });

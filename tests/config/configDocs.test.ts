@@ -3,7 +3,16 @@
 // the validator reads is documented (and nothing else), and every default shown is the one it resolves.
 import * as fs from "fs";
 import * as path from "path";
-import { CONFIG_KEYS, generatedDocs, KeyDoc, renderConfigTable, renderPulumiYamlComment, REQUIRED, showDefault } from "../../config/docs";
+import {
+    CONFIG_KEYS,
+    generatedDocs,
+    KeyDoc,
+    renderConfigTable,
+    renderPulumiYamlComment,
+    replaceBetween,
+    REQUIRED,
+    showDefault,
+} from "../../config/docs";
 import { PLATFORMS, PlatformName, TOP_LEVEL_KEYS, validateStackConfig } from "../../config";
 import { DOC_FILES, lineDiff } from "../../tools/configDoc";
 
@@ -126,6 +135,21 @@ describe("how the docs read", () => {
             "#                   of a group in zone i mod zones). Rule: 2–6, and the region",
             "#                   must have as many. Default: 3.",
         ]);
+    });
+
+    test("a line is wrapped only when the next word would pass the width: a line of exactly the width stays whole", () => {
+        const key: KeyDoc = { key: "k", meaning: "aa bb", rule: "r", defaults: { local: 1, aws: 1 } };
+        // "#   k  aa bb. Rule: r. Default: 1." is 34 characters.
+        expect(renderPulumiYamlComment([key], 34).split("\n")).toEqual(["#   k  aa bb. Rule: r. Default: 1."]);
+        expect(renderPulumiYamlComment([key], 33).split("\n")).toEqual(["#   k  aa bb. Rule: r. Default:", "#      1."]);
+    });
+
+    test("the generated part replaces what lies between the markers, the first end marker after the begin marker", () => {
+        expect(replaceBetween("END\nkeep\nBEGIN\nold\nEND\ntail", "BEGIN", "END", "new")).toBe("END\nkeep\nBEGIN\nnew\nEND\ntail");
+        expect(replaceBetween("BEGIN\nold\nEND", "BEGIN", "END", "new")).toBe("BEGIN\nnew\nEND");
+        expect(() => replaceBetween("no markers", "BEGIN", "END", "new")).toThrow(new Error('markers not found: "BEGIN" … "END"'));
+        expect(() => replaceBetween("BEGIN only", "BEGIN", "END", "new")).toThrow(new Error('markers not found: "BEGIN" … "END"'));
+        expect(() => replaceBetween("END only", "BEGIN", "END", "new")).toThrow(new Error('markers not found: "BEGIN" … "END"'));
     });
 
     test("a stale file fails with a diff that shows the committed and the generated lines", () => {

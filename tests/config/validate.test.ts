@@ -5,6 +5,7 @@
 import * as fc from "fast-check";
 import { assertNever, formatIssue, StackConfig } from "../../config/schema";
 import { validateStackConfig } from "../../config/validate";
+import { propertyRuns } from "./propertyRuns";
 
 /** An official Debian 12 image name, as the prod stack pins it. */
 const AMI_NAME = "debian-12-amd64-20250316-2053";
@@ -119,6 +120,11 @@ describe("defaults: a minimal config resolves to the documented values", () => {
         const config = localConfig({ consul: { servers: "5" }, web: { replicas: " 7 " } });
         expect(config.consul.servers).toBe(5);
         expect(config.web.replicas).toBe(7);
+    });
+
+    test('a blank string is not a number (not 0): swarm.workers " " and "" are refused', () => {
+        expect(local({ swarm: { workers: " " } })).toEqual(['swarm.workers = " ": must be a whole number ≥ 0']);
+        expect(local({ swarm: { workers: "" } })).toEqual(['swarm.workers = "": must be a whole number ≥ 0']);
     });
 
     test("a section given as null is an empty section", () => {
@@ -268,6 +274,11 @@ describe("resource limits (every container and task)", () => {
         expect(at({ cpus: -1 })).toEqual([`${section}.${k}.cpus = -1: ${CPUS}`]);
     });
 
+    test("a value that is not a number is refused, even where the rule's comparisons would coerce it (true > 0)", () => {
+        expect(local({ web: { resources: { cpus: true } } })).toEqual([`web.resources.cpus = true: ${CPUS}`]);
+        expect(local({ web: { resources: { cpus: [1] } } })).toEqual([`web.resources.cpus = [1]: ${CPUS}`]);
+    });
+
     test("a limit left out keeps its own default", () => {
         expect(localConfig({ lb: { resources: { cpus: 2 } } }).lb.resources).toEqual({ cpus: 2, memoryMb: 128 });
     });
@@ -391,6 +402,16 @@ describe("network.subnet", () => {
             expect(local({ network: { subnet } })).toEqual([`network.subnet = ${JSON.stringify(subnet)}: ${CIDR}`]);
         },
     );
+
+    test("a refused subnet is reported alone: the plan and the VIP are not checked against the default it falls back to", () => {
+        expect(local({ network: { subnet: "192.168.1.0/24x" }, lb: { vip: "192.168.1.10" } })).toEqual([
+            `network.subnet = "192.168.1.0/24x": ${CIDR}`,
+        ]);
+        expect(local({ network: { subnet: "192.168.0.0/16/1" }, swarm: { workers: 300 } })).toEqual([
+            `network.subnet = "192.168.0.0/16/1": ${CIDR}`,
+        ]);
+        expect(aws({ network: { subnet: "10.20.0.0" }, lb: { vip: "10.20.1.10" } })).toEqual([`network.subnet = "10.20.0.0": ${CIDR}`]);
+    });
 
     test("a subnet that is not a string is refused with the CIDR rule", () => {
         expect(local({ network: { subnet: 5 } })).toEqual([`network.subnet = 5: ${CIDR}`]);
@@ -573,6 +594,20 @@ describe("aws", () => {
         ]);
     });
 
+    test("a refused amiId beside an amiName breaks both rules", () => {
+        expect(aws({ aws: { amiId: "ami-x" } })).toEqual([
+            'aws.amiId = "ami-x": must be an AMI id such as ami-0123456789abcdef0',
+            `aws.amiName = "${AMI_NAME}": give aws.amiName or aws.amiId, not both`,
+        ]);
+    });
+
+    test("a refused amiName beside an amiId: the 'not both' rule names the value given", () => {
+        expect(aws({ aws: { amiId: "ami-0123456789abcdef0", amiName: "debian-x" } })).toEqual([
+            'aws.amiName = "debian-x": must be an official Debian 12 amd64 image name such as debian-12-amd64-20250316-2053',
+            'aws.amiName = "debian-x": give aws.amiName or aws.amiId, not both',
+        ]);
+    });
+
     test("amiName and amiId are exclusive", () => {
         expect(aws({ aws: { amiId: "ami-0123456789abcdef0" } })).toEqual([
             `aws.amiName = "${AMI_NAME}": give aws.amiName or aws.amiId, not both`,
@@ -649,7 +684,7 @@ describe("aws", () => {
         expect(aws({ aws: { natGateways: "none" } })).toEqual(['aws.natGateways = "none": must be "perZone" or "single"']);
     });
 
-    test.each(["latest", "3.3.1611.0"])("ssmAgentVersion %s is accepted", (ssmAgentVersion) => {
+    test.each(["latest", "3.3.1611.0", "10.12.1611.10"])("ssmAgentVersion %s is accepted", (ssmAgentVersion) => {
         expect(awsConfig({ aws: { ssmAgentVersion } }).aws.ssmAgentVersion).toBe(ssmAgentVersion);
     });
     test.each(["3.3.1611", "latest1", "xlatest", "x3.3.1611.0", "3.3.1611.0x", "3.3.a.0"])(
@@ -709,7 +744,7 @@ describe("robustness", () => {
                 });
                 expect(() => validateStackConfig(raw, "prod")).not.toThrow();
             }),
-            { numRuns: 500 },
+            propertyRuns(500),
         );
     });
 });

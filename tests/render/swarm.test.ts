@@ -279,3 +279,237 @@ describe("renderDockerDaemonConfig: input bounds", () => {
         expect(JSON.parse(renderDockerDaemonConfig())["shutdown-timeout"]).toBe(10);
     });
 });
+
+describe("the scripts' inputs: every rule, at its bounds", () => {
+    const join = { role: "worker" as const, nodeName: "wrk-0", advertiseAddr: "10.213.0.20", managerAddrs: ["10.213.0.10"], tokenEnv: "T" };
+
+    it("the init script accepts each bound and refuses what is past it, naming every problem", () => {
+        expect(() =>
+            renderSwarmInitScript({
+                advertiseAddr: "10.213.0.10",
+                nodeName: `n${"x".repeat(61)}0`,
+                readyTimeoutSeconds: 1,
+                joinTimeoutSeconds: 3600,
+                healthTimeoutSeconds: 1,
+                joinExisting: { managerAddrs: ["10.213.0.11:1", "10.213.0.12:65535"], tokenEnv: "SWARM_JOIN_TOKEN" },
+            }),
+        ).not.toThrow();
+        expect(() =>
+            renderSwarmInitScript({
+                advertiseAddr: "10.213.0.10",
+                nodeName: "n",
+                readyTimeoutSeconds: 3600,
+                joinTimeoutSeconds: 1,
+                healthTimeoutSeconds: 3600,
+            }),
+        ).not.toThrow();
+        expect(() =>
+            renderSwarmInitScript({
+                advertiseAddr: "10.213.0.010",
+                nodeName: `n${"x".repeat(62)}0`,
+                defaultAddrPool: { cidrs: [] },
+                readyTimeoutSeconds: 0,
+                joinTimeoutSeconds: 3601,
+                healthTimeoutSeconds: 1.5,
+                joinExisting: { managerAddrs: [], tokenEnv: "IFS" },
+            }),
+        ).toThrow(
+            [
+                "renderSwarmInitScript: invalid input:",
+                '  - advertiseAddr "10.213.0.010" is not an IPv4 address',
+                `  - nodeName "n${"x".repeat(62)}0" is not a valid hostname label (letters, digits, '-', 1-63 chars)`,
+                "  - defaultAddrPool must name at least one CIDR",
+                "  - readyTimeoutSeconds 0 must be an integer from 1 to 3600",
+                "  - joinTimeoutSeconds 3601 must be an integer from 1 to 3600",
+                "  - healthTimeoutSeconds 1.5 must be an integer from 1 to 3600",
+                "  - joinExisting.managerAddrs must list at least one manager",
+                '  - tokenEnv "IFS" must be a shell variable name not used by the script',
+            ].join("\n"),
+        );
+    });
+
+    it("manager addresses: an optional port from 1 to 65535 on a dotted quad", () => {
+        for (const addr of ["10.0.0.1:0", "10.0.0.1:65536", "10.0.0.1:", "10.0.0.256", "x10.0.0.1", "10.0.0.1:80x"]) {
+            expect(() => renderSwarmJoinScript({ ...join, managerAddrs: [addr] })).toThrow(
+                `renderSwarmJoinScript: invalid input:\n  - managerAddrs entry ${JSON.stringify(addr)} must be an IPv4 address with an optional :port`,
+            );
+        }
+    });
+
+    it.each([
+        "NODE_NAME",
+        "ROLE",
+        "ADVERTISE_ADDR",
+        "MANAGERS",
+        "JOIN_TOKEN",
+        "JOIN_TIMEOUT",
+        "LOG_TAG",
+        "PATH",
+        "HOME",
+        "IFS",
+        "state",
+        "err_file",
+        "deadline",
+        "attempt",
+        "manager",
+        "remaining",
+        "wfd_deadline",
+        "engine_name",
+        "wm_deadline",
+    ])("tokenEnv %s is a variable the script uses itself: refused", (name) => {
+        expect(() => renderSwarmJoinScript({ ...join, tokenEnv: name })).toThrow(
+            `tokenEnv "${name}" must be a shell variable name not used by the script`,
+        );
+    });
+
+    it("tokenEnv: a shell name, letters first", () => {
+        expect(() => renderSwarmJoinScript({ ...join, tokenEnv: "_t9" })).not.toThrow();
+        for (const bad of ["9T", "T-", "T X"]) expect(() => renderSwarmJoinScript({ ...join, tokenEnv: bad })).toThrow(/tokenEnv/);
+    });
+
+    it("the join script names every problem", () => {
+        expect(() =>
+            renderSwarmJoinScript({
+                ...join,
+                role: "boss" as "worker",
+                nodeName: "-x",
+                advertiseAddr: "10.0.0",
+                readyTimeoutSeconds: 3601,
+                joinTimeoutSeconds: 0,
+                healthTimeoutSeconds: 3601,
+            }),
+        ).toThrow(
+            [
+                "renderSwarmJoinScript: invalid input:",
+                '  - role "boss" must be "manager" or "worker"',
+                `  - nodeName "-x" is not a valid hostname label (letters, digits, '-', 1-63 chars)`,
+                '  - advertiseAddr "10.0.0" is not an IPv4 address',
+                "  - readyTimeoutSeconds 3601 must be an integer from 1 to 3600",
+                "  - joinTimeoutSeconds 0 must be an integer from 1 to 3600",
+                "  - healthTimeoutSeconds 3601 must be an integer from 1 to 3600",
+            ].join("\n"),
+        );
+        expect(() =>
+            renderSwarmJoinScript({ ...join, role: "manager", readyTimeoutSeconds: 1, joinTimeoutSeconds: 3600, healthTimeoutSeconds: 1 }),
+        ).not.toThrow();
+    });
+
+    it("the leave script: role, name and both bounds", () => {
+        expect(() =>
+            renderSwarmLeaveScript({ role: "worker", nodeName: "n", readyTimeoutSeconds: 1, demoteTimeoutSeconds: 3600 }),
+        ).not.toThrow();
+        expect(() =>
+            renderSwarmLeaveScript({ role: "manager", nodeName: "n", readyTimeoutSeconds: 3600, demoteTimeoutSeconds: 1 }),
+        ).not.toThrow();
+        expect(() =>
+            renderSwarmLeaveScript({ role: "x" as "worker", nodeName: "n-", readyTimeoutSeconds: 0, demoteTimeoutSeconds: 3601 }),
+        ).toThrow(
+            [
+                "renderSwarmLeaveScript: invalid input:",
+                '  - role "x" must be "manager" or "worker"',
+                `  - nodeName "n-" is not a valid hostname label (letters, digits, '-', 1-63 chars)`,
+                "  - readyTimeoutSeconds 0 must be an integer from 1 to 3600",
+                "  - demoteTimeoutSeconds 3601 must be an integer from 1 to 3600",
+            ].join("\n"),
+        );
+    });
+
+    it("the node remove and drain scripts: name and bounds", () => {
+        expect(() => renderSwarmNodeRemoveScript({ nodeName: "n", readyTimeoutSeconds: 3600, downTimeoutSeconds: 3600 })).not.toThrow();
+        expect(() => renderSwarmNodeRemoveScript({ nodeName: "n_1", readyTimeoutSeconds: 0, downTimeoutSeconds: -1 })).toThrow(
+            [
+                "renderSwarmNodeRemoveScript: invalid input:",
+                `  - nodeName "n_1" is not a valid hostname label (letters, digits, '-', 1-63 chars)`,
+                "  - readyTimeoutSeconds 0 must be an integer from 1 to 3600",
+                "  - downTimeoutSeconds -1 must be an integer from 0 to 3600",
+            ].join("\n"),
+        );
+        expect(() => renderSwarmNodeRemoveScript({ nodeName: "n", downTimeoutSeconds: 3601 })).toThrow(/downTimeoutSeconds 3601/);
+        expect(() => renderSwarmNodeDrainScript({ nodeName: "n", drainTimeoutSeconds: 1 })).not.toThrow();
+        expect(() => renderSwarmNodeDrainScript({ nodeName: "n", drainTimeoutSeconds: 3600 })).not.toThrow();
+        expect(() => renderSwarmNodeDrainScript({ nodeName: "", drainTimeoutSeconds: 0 })).toThrow(
+            [
+                "renderSwarmNodeDrainScript: invalid input:",
+                `  - nodeName "" is not a valid hostname label (letters, digits, '-', 1-63 chars)`,
+                "  - drainTimeoutSeconds 0 must be an integer from 1 to 3600",
+            ].join("\n"),
+        );
+        expect(() => renderSwarmNodeDrainScript({ nodeName: "n", drainTimeoutSeconds: 3601 })).toThrow(/drainTimeoutSeconds 3601/);
+    });
+
+    it("address pools: CIDRs without host bits, a mask from the prefix to /29, no overlap", () => {
+        const init = (defaultAddrPool: { cidrs: string[]; maskLength?: number }, avoidSubnets: string[] = []) =>
+            renderSwarmInitScript({ advertiseAddr: "10.213.0.10", nodeName: "n", defaultAddrPool, avoidSubnets });
+        expect(() => init({ cidrs: ["10.214.0.0/16"], maskLength: 16 }, ["10.215.0.0/16", "10.213.0.0/24"])).not.toThrow();
+        expect(() => init({ cidrs: ["10.214.0.0/16"], maskLength: 29 })).not.toThrow();
+        expect(() => init({ cidrs: ["10.214.0.0/16"], maskLength: 15 }, ["10.214.0.0/33", "10.214.0.1/24", "10.214.0.0"])).toThrow(
+            [
+                "renderSwarmInitScript: invalid input:",
+                '  - avoidSubnets entry "10.214.0.0/33" is not an IPv4 CIDR (a.b.c.d/n, no host bits)',
+                '  - avoidSubnets entry "10.214.0.1/24" is not an IPv4 CIDR (a.b.c.d/n, no host bits)',
+                '  - avoidSubnets entry "10.214.0.0" is not an IPv4 CIDR (a.b.c.d/n, no host bits)',
+                "  - defaultAddrPool entry 10.214.0.0/16: subnet size /15 must be from /16 to /29",
+            ].join("\n"),
+        );
+        expect(() =>
+            init({ cidrs: ["10.214.0.0/16", "x10.0.0.0/8", "10.0.0.0/8x", "10.214.0.0/16"], maskLength: 30 }, ["10.214.128.0/17"]),
+        ).toThrow(
+            [
+                "renderSwarmInitScript: invalid input:",
+                "  - defaultAddrPool entry 10.214.0.0/16: subnet size /30 must be from /16 to /29",
+                "  - defaultAddrPool entry 10.214.0.0/16 overlaps 10.214.128.0/17",
+                '  - defaultAddrPool entry "x10.0.0.0/8" is not an IPv4 CIDR (a.b.c.d/n, no host bits)',
+                '  - defaultAddrPool entry "10.0.0.0/8x" is not an IPv4 CIDR (a.b.c.d/n, no host bits)',
+                "  - defaultAddrPool entry 10.214.0.0/16: subnet size /30 must be from /16 to /29",
+                "  - defaultAddrPool entry 10.214.0.0/16 overlaps 10.214.128.0/17",
+            ].join("\n"),
+        );
+        expect(() => init({ cidrs: ["10.214.0.0/16"], maskLength: 24.5 })).toThrow(/subnet size \/24.5 must be from \/16 to \/29/);
+        expect(() => renderSwarmInitScript({ advertiseAddr: "10.213.0.10", nodeName: "n", outerSubnet: "10.0.0.0/8" })).toThrow(
+            "renderSwarmInitScript: invalid input:\n  - defaultAddrPool entry 10.214.0.0/16 overlaps 10.0.0.0/8",
+        );
+    });
+});
+
+describe("parseSwarmInitOutput: exact messages", () => {
+    const message = (text: string) => {
+        try {
+            parseSwarmInitOutput(text);
+        } catch (e) {
+            return (e as Error).message;
+        }
+        return "no error";
+    };
+
+    it.each([
+        ["", "expected 1 non-empty line, got 0"],
+        [" \n\t\n", "expected 1 non-empty line, got 0"],
+        ["null", "not an object"],
+        ['"text"', "not an object"],
+        [
+            '{"managerAddr":"10.0.0.1:2377","nodeId":"n","clusterId":"c","x":1}',
+            "1 unexpected key(s); only managerAddr, nodeId and clusterId are allowed",
+        ],
+        ['{"managerAddr":"10.0.0.1","nodeId":"n","clusterId":"c"}', "managerAddr missing or malformed"],
+        ['{"managerAddr":"x10.0.0.1:2377","nodeId":"n","clusterId":"c"}', "managerAddr missing or malformed"],
+        ['{"managerAddr":"10.0.0.1:2377x","nodeId":"n","clusterId":"c"}', "managerAddr missing or malformed"],
+        ['{"managerAddr":7,"nodeId":"n","clusterId":"c"}', "managerAddr missing or malformed"],
+        ['{"managerAddr":"10.0.0.1:2377","nodeId":"","clusterId":"c"}', "nodeId missing or malformed"],
+        ['{"managerAddr":"10.0.0.1:2377","nodeId":"n!","clusterId":"c"}', "nodeId missing or malformed"],
+        ['{"managerAddr":"10.0.0.1:2377","nodeId":"!n","clusterId":"c"}', "nodeId missing or malformed"],
+        ['{"managerAddr":"10.0.0.1:2377","nodeId":1,"clusterId":"c"}', "nodeId missing or malformed"],
+        ['{"managerAddr":"10.0.0.1:2377","nodeId":"n","clusterId":"c!"}', "clusterId missing or malformed"],
+        ['{"managerAddr":"10.0.0.1:2377","nodeId":"n","clusterId":"!c"}', "clusterId missing or malformed"],
+        ['{"managerAddr":"10.0.0.1:2377","nodeId":"n","clusterId":1}', "clusterId missing or malformed"],
+    ])("%j: %s", (text, why) => {
+        expect(message(text)).toBe(`swarm init output is not the expected JSON line: ${why}`);
+    });
+
+    it("accepts ids with _ and -", () => {
+        expect(parseSwarmInitOutput('{"managerAddr":"10.0.0.1:2377","nodeId":"a_b-c","clusterId":"C_1-x"}')).toEqual({
+            managerAddr: "10.0.0.1:2377",
+            nodeId: "a_b-c",
+            clusterId: "C_1-x",
+        });
+    });
+});

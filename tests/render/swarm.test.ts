@@ -13,6 +13,8 @@ import {
     renderSwarmLeaveScript,
     renderSwarmNodeDrainScript,
     renderSwarmNodeRemoveScript,
+    SWARM_MANAGER_PORT,
+    SWARM_PORTS,
     SwarmJoinScriptInput,
 } from "../../render/swarm";
 import { renderShellPrelude, shellQuote } from "../../render/shell";
@@ -511,5 +513,16 @@ describe("parseSwarmInitOutput: exact messages", () => {
             nodeId: "a_b-c",
             clusterId: "C_1-x",
         });
+    });
+});
+
+describe("constants other layers use", () => {
+    it("every port a swarm node listens on (Docker's overlay network page)", () => {
+        expect(SWARM_MANAGER_PORT).toBe(2377);
+        expect(SWARM_PORTS).toEqual({ management: 2377, gossip: 7946, overlay: 4789 });
+    });
+
+    it("a /32 is a CIDR too", () => {
+        expect(() => renderDockerDaemonConfig({ avoidSubnets: ["10.213.0.5/32"] })).not.toThrow();
     });
 });

@@ -18,7 +18,7 @@ import {
     SwarmJoinScriptInput,
 } from "../../render/swarm";
 import { renderShellPrelude, shellQuote } from "../../render/shell";
-import { MANAGER_TOKEN, WORKER_TOKEN } from "./swarmFakes";
+import { MANAGER_TOKEN, WORKER_JOIN_INPUT, WORKER_TOKEN } from "./swarmFakes";
 
 // ---------------------------------------------------------------------------
 
@@ -110,14 +110,7 @@ describe("parseSwarmInitOutput", () => {
 });
 
 describe("renderSwarmJoinScript", () => {
-    const input = {
-        role: "worker" as const,
-        nodeName: "node-0",
-        advertiseAddr: "10.213.0.20",
-        managerAddrs: ["10.213.0.10", "10.213.0.11:2377"],
-        tokenEnv: "SWARM_JOIN_TOKEN",
-        joinTimeoutSeconds: 3,
-    };
+    const input = WORKER_JOIN_INPUT;
     it("validates its input, refuses a token in the input and never echoes it", () => {
         let message = "";
         try {

@@ -19,7 +19,7 @@ import {
     renderSwarmNodeDrainScript,
     renderSwarmNodeRemoveScript,
 } from "../../render/swarm";
-import { callsOf, cleanupWorlds, MANAGER_TOKEN, world, worldWithState, WORKER_TOKEN } from "./swarmFakes";
+import { callsOf, cleanupWorlds, MANAGER_TOKEN, world, worldWithState, WORKER_JOIN_INPUT, WORKER_TOKEN } from "./swarmFakes";
 
 afterAll(cleanupWorlds);
 
@@ -140,14 +140,7 @@ describe("renderSwarmInitScript", () => {
 });
 
 describe("renderSwarmJoinScript", () => {
-    const input = {
-        role: "worker" as const,
-        nodeName: "node-0",
-        advertiseAddr: "10.213.0.20",
-        managerAddrs: ["10.213.0.10", "10.213.0.11:2377"],
-        tokenEnv: "SWARM_JOIN_TOKEN",
-        joinTimeoutSeconds: 3,
-    };
+    const input = WORKER_JOIN_INPUT;
     let script: string;
     beforeEach(() => {
         script = renderSwarmJoinScript(input);

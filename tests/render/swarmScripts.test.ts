@@ -13,21 +13,7 @@ import {
     renderSwarmNodeDrainScript,
     renderSwarmNodeRemoveScript,
 } from "../../render/swarm";
-
-const PRELUDE_END = 'swarm_field() { docker info --format "$1"; }\n\n';
-
-/** The script's lines after the shared prelude (whose text render/shell.ts's tests own). */
-function body(text: string): string[] {
-    const at = text.indexOf(PRELUDE_END);
-    expect(at).toBeGreaterThan(0);
-    return text.slice(at + PRELUDE_END.length).split("\n");
-}
-
-/** The prelude lines this file fills in: the title comment (third line) and the log tag. */
-function header(text: string): string[] {
-    const prelude = text.slice(0, text.indexOf(PRELUDE_END)).split("\n");
-    return [prelude[2], ...prelude.filter((l) => l.startsWith("LOG_TAG="))];
-}
+import { scriptBody as body, scriptHeader as header, WORKER_JOIN_INPUT } from "./swarmFakes";
 
 const MANAGER_HEALTHY = `[ "$(docker node inspect --format '{{.Status.State}} {{.ManagerStatus.Reachability}}' self 2>/dev/null)" = 'ready reachable' ]`;
 const WORKER_HEALTHY = `[ "$(swarm_field '{{.Swarm.LocalNodeState}}')" = active ]`;
@@ -202,14 +188,7 @@ describe("renderSwarmInitScript", () => {
 
 describe("renderSwarmJoinScript", () => {
     it("renders the whole script: token from the environment, unset, then join one manager at a time", () => {
-        const text = renderSwarmJoinScript({
-            role: "worker",
-            nodeName: "node-0",
-            advertiseAddr: "10.213.0.20",
-            managerAddrs: ["10.213.0.10", "10.213.0.11:2377"],
-            tokenEnv: "SWARM_JOIN_TOKEN",
-            joinTimeoutSeconds: 3,
-        });
+        const text = renderSwarmJoinScript(WORKER_JOIN_INPUT);
         expect(header(text)).toEqual(["# Join node-0 to the Docker Swarm as a worker (idempotent).", "LOG_TAG='swarm-join[node-0]'"]);
         expect(body(text)).toEqual([
             "NODE_NAME=node-0",

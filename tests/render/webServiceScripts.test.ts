@@ -7,21 +7,7 @@
  */
 import { renderServiceDeployScript, renderServiceRemoveScript, WebServiceSpec } from "../../render/webService";
 import { SPEC, VALUES } from "./serviceFakes";
-
-const PRELUDE_END = 'swarm_field() { docker info --format "$1"; }\n\n';
-
-/** The script's lines after the shared prelude (whose text render/shell.ts's tests own). */
-function body(text: string): string[] {
-    const at = text.indexOf(PRELUDE_END);
-    expect(at).toBeGreaterThan(0);
-    return text.slice(at + PRELUDE_END.length).split("\n");
-}
-
-/** The prelude lines this file fills in: the title comment (third line) and the log tag. */
-function header(text: string): string[] {
-    const prelude = text.slice(0, text.indexOf(PRELUDE_END)).split("\n");
-    return [prelude[2], ...prelude.filter((l) => l.startsWith("LOG_TAG="))];
-}
+import { scriptBody as body, scriptHeader as header } from "./swarmFakes";
 
 /** The flags SPEC gives both `docker service create` and `docker service update`. */
 const SPEC_COMMON_FLAGS = [

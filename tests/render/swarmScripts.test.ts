@@ -467,6 +467,17 @@ describe("the lines each input sets", () => {
         ]);
     });
 
+    it("init with a pool that gives no mask length: /24", () => {
+        const lines = body(
+            renderSwarmInitScript({ advertiseAddr: "10.213.0.10", nodeName: "node-0", defaultAddrPool: { cidrs: ["10.216.0.0/16"] } }),
+        );
+        const init = lines.indexOf("      docker swarm init \\");
+        expect(lines.slice(init + 4, init + 6)).toEqual([
+            "        --default-addr-pool 10.216.0.0/16 \\",
+            "        --default-addr-pool-mask-length 24 \\",
+        ]);
+    });
+
     it("join as a manager: the role, its control check and the manager health check, and every bound", () => {
         const lines = body(
             renderSwarmJoinScript({

@@ -269,7 +269,12 @@ describe("renderServiceDeployScript: the lines each input sets", () => {
         convergeTimeoutSeconds: 90,
         readyTimeoutSeconds: 15,
     };
-    const lines = body(renderServiceDeployScript(spec, { "a-token": "x", "b-token": "y" }));
+    // Rendered per test (not while jest collects the tests), so that a mutant counts as covered by
+    // these tests only and not by every test of the file.
+    let lines: string[];
+    beforeEach(() => {
+        lines = body(renderServiceDeployScript(spec, { "a-token": "x", "b-token": "y" }));
+    });
 
     it("takes the bounds as given", () => {
         expect(lines.slice(0, 5)).toEqual([

@@ -509,6 +509,34 @@ describe("parseSwarmInitOutput: exact messages", () => {
     });
 });
 
+describe("the remaining messages and bounds", () => {
+    it("a bad joinExisting manager address names its field", () => {
+        expect(() =>
+            renderSwarmInitScript({ advertiseAddr: "10.213.0.10", nodeName: "n", joinExisting: { managerAddrs: ["m"], tokenEnv: "T" } }),
+        ).toThrow(
+            'renderSwarmInitScript: invalid input:\n  - joinExisting.managerAddrs entry "m" must be an IPv4 address with an optional :port',
+        );
+    });
+
+    it("a managerAddr that is not a string is malformed", () => {
+        expect(() => parseSwarmInitOutput('{"managerAddr":["10.0.0.1:2377"],"nodeId":"n","clusterId":"c"}')).toThrow(
+            "swarm init output is not the expected JSON line: managerAddr missing or malformed",
+        );
+    });
+
+    it("daemon.json: exact messages, log rotation from 1, a registry without a port", () => {
+        expect(() =>
+            renderDockerDaemonConfig({ defaultAddressPools: [{ base: "10.215.0.0/16", size: 24 }], avoidSubnets: ["10.215.1.0/24"] }),
+        ).toThrow("renderDockerDaemonConfig: invalid input:\n  - defaultAddressPools entry 10.215.0.0/16 overlaps 10.215.1.0/24");
+        expect(
+            JSON.parse(renderDockerDaemonConfig({ logMaxSizeMiB: 1, logMaxFiles: 1, insecureRegistries: ["registry.local"] })),
+        ).toMatchObject({
+            "log-opts": { "max-size": "1m", "max-file": "1" },
+            "insecure-registries": ["registry.local"],
+        });
+    });
+});
+
 describe("constants other layers use", () => {
     it("every port a swarm node listens on (Docker's overlay network page)", () => {
         expect(SWARM_MANAGER_PORT).toBe(2377);

@@ -141,7 +141,15 @@ describe("renderServiceDeployScript: every rule of the spec, at its bounds", () 
             memoryReservationMiB: 4194304,
             healthcheck: { cmd: "x", intervalSeconds: 3600, timeoutSeconds: 3600, retries: 100, startPeriodSeconds: 3600 },
             updatePolicy: { ...policy, parallelism: 1000, delaySeconds: 3600, monitorSeconds: 3600, maxFailureRatio: 1 },
-            rollbackPolicy: { ...SPEC.rollbackPolicy, parallelism: 1000, delaySeconds: 3600, monitorSeconds: 3600, maxFailureRatio: 1 },
+            rollbackPolicy: {
+                ...SPEC.rollbackPolicy,
+                parallelism: 1000,
+                delaySeconds: 3600,
+                monitorSeconds: 3600,
+                maxFailureRatio: 1,
+                order: "stop-first",
+                failureAction: "continue",
+            },
             stopGracePeriodSeconds: 3600,
             stopSignal: "SIGRTMIN+3",
             secrets: [{ name: `c${"x".repeat(54)}`, version: 1_000_000, target: "t", mode: 0o777, uid: "1000", gid: "1000" }],
@@ -149,6 +157,12 @@ describe("renderServiceDeployScript: every rule of the spec, at its bounds", () 
             readyTimeoutSeconds: 3600,
         };
         expect(problems(high, { [`c${"x".repeat(54)}`]: "v" })).toEqual([]);
+    });
+
+    it("stop signals: a name with or without SIG, or a number", () => {
+        for (const ok of ["TERM", "SIGQUIT", "15"]) expect(problems({ ...SPEC, stopSignal: ok })).toEqual([]);
+        for (const bad of ["1SIGTERM", "x9"])
+            expect(problems({ ...SPEC, stopSignal: bad })).toEqual([`stopSignal "${bad}" must be a signal name like SIGTERM`]);
     });
 
     it.each<[string, Partial<WebServiceSpec>, string[]]>([
@@ -324,7 +338,7 @@ describe("renderServiceDeployScript: every rule of the spec, at its bounds", () 
         ],
         [
             "bad owner and mode",
-            [{ name: "s", version: 1, target: "t", uid: "root", gid: "1a", mode: 0o1000 }],
+            [{ name: "s", version: 1, target: "t", uid: "a1", gid: "a1", mode: 0o1000 }],
             { s: "v" },
             ["secret s: uid must be numeric", "secret s: gid must be numeric", "secret s: mode must be from 0 to 0o777"],
         ],
@@ -347,6 +361,12 @@ describe("renderServiceDeployScript: every rule of the spec, at its bounds", () 
                 'secretValues has "a", which is not a declared secret',
                 'secretValues has "b", which is not a declared secret',
             ],
+        ],
+        [
+            "a uid with a trailing letter",
+            [{ name: "s", version: 1, target: "t", uid: "1a", gid: "1a" }],
+            { s: "v" },
+            ["secret s: uid must be numeric", "secret s: gid must be numeric"],
         ],
     ])("refuses %s", (_name, secrets, values, expected) => {
         expect(problems({ ...SPEC, secrets }, values)).toEqual(expected);

@@ -363,6 +363,13 @@ describe("renderServiceDeployScript: the lines each input sets", () => {
         ]);
     });
 
+    it("no secrets and no constraints given at all: none kept, none wanted", () => {
+        const none = body(renderServiceDeployScript({ ...SPEC, secrets: undefined, placementConstraints: undefined }));
+        expect(none).toContain("keep_secret() { return 1; }");
+        expect(none).toContain("  want_constraint() { return 1; }");
+        expect(none.filter((l) => l.includes("--constraint ") || l.includes("--secret "))).toEqual([]);
+    });
+
     it("no secrets: nothing kept, nothing created", () => {
         const none = body(renderServiceDeployScript({ ...SPEC, secrets: [] }));
         expect(none).toContain("keep_secret() { return 1; }");

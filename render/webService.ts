@@ -276,9 +276,8 @@ export function versionedSecretName(secret: Pick<ServiceSecretSpec, "name" | "ve
     return `${secret.name}-v${secret.version}`;
 }
 
-/** Renders `sh` lines appending `flag value` pairs to "$@". */
+/** Renders `sh` lines appending `flag value` pairs to "$@" (never empty: the create and update lists both start with a flag). */
 function appendArgs(args: ReadonlyArray<readonly [string, string?]>): string[] {
-    if (args.length === 0) return [];
     return [
         'set -- "$@" \\',
         ...args.map(([flag, value], i) => {

@@ -13,7 +13,7 @@ import {
     renderSwarmNodeRemoveScript,
 } from "../../render/swarm";
 import { requireShellcheck, shellcheck } from "../harness/shellcheck";
-import { callsOf, cleanupWorlds, MANAGER_TOKEN, REPO, world, WORKER_TOKEN } from "./swarmFakes";
+import { callsOf, cleanupWorlds, MANAGER_TOKEN, REPO, world, WORKER_JOIN_INPUT, WORKER_TOKEN } from "./swarmFakes";
 
 beforeAll(requireShellcheck);
 afterAll(cleanupWorlds);
@@ -64,14 +64,7 @@ describe("renderSwarmInitScript", () => {
 });
 
 describe("renderSwarmJoinScript", () => {
-    const script = renderSwarmJoinScript({
-        role: "worker",
-        nodeName: "node-0",
-        advertiseAddr: "10.213.0.20",
-        managerAddrs: ["10.213.0.10", "10.213.0.11:2377"],
-        tokenEnv: "SWARM_JOIN_TOKEN",
-        joinTimeoutSeconds: 3,
-    });
+    const script = renderSwarmJoinScript(WORKER_JOIN_INPUT);
     const withToken = (token: string) => ({ SWARM_JOIN_TOKEN: token });
 
     it("fails with a clear message, within its time bound, when no manager works", () => {

@@ -1,30 +1,24 @@
 /**
- * render/swarm.ts, fast set: the swarm bootstrap scripts are RUN by dash against a fake `docker`
- * on PATH (records every argv; tests/render/swarmFakes.ts), so their behaviour — idempotency,
- * retries, secrets kept out of output — is tested without a Docker engine (the fake hands out
- * real-looking join tokens, so "no SWMTKN in any output" is a real check). Each run takes well
- * under a second in its own temp dir. Runs that wait out a time bound and shellcheck are in
- * swarm.live.test.ts.
+ * render/swarm.ts, fast set (in-process, run per mutant): input validation, parseSwarmInitOutput,
+ * daemon.json and the shared prelude. The rendered scripts' text is asserted in
+ * swarmScripts.test.ts; the scripts are RUN against a fake `docker` in swarmRun.live.test.ts, and
+ * shellcheck plus the runs that wait out a time bound are in swarm.live.test.ts.
  */
-import * as fs from "fs";
-import * as path from "path";
-import { execFileSync, spawnSync } from "child_process";
-import * as os from "os";
+import { execFileSync } from "child_process";
 import {
     parseSwarmInitOutput,
     renderDockerDaemonConfig,
-    renderRegistryAuthRefreshScript,
     renderSwarmInitScript,
     renderSwarmJoinScript,
     renderSwarmLeaveScript,
     renderSwarmNodeDrainScript,
     renderSwarmNodeRemoveScript,
+    SWARM_MANAGER_PORT,
+    SWARM_PORTS,
     SwarmJoinScriptInput,
 } from "../../render/swarm";
 import { renderShellPrelude, shellQuote } from "../../render/shell";
-import { callsOf, cleanupWorlds, MANAGER_TOKEN, world, worldWithState, WORKER_TOKEN } from "./swarmFakes";
-
-afterAll(cleanupWorlds);
+import { MANAGER_TOKEN, WORKER_JOIN_INPUT, WORKER_TOKEN } from "./swarmFakes";
 
 // ---------------------------------------------------------------------------
 
@@ -65,120 +59,6 @@ describe("shellQuote", () => {
 });
 
 describe("renderSwarmInitScript", () => {
-    let script: string;
-    beforeEach(() => {
-        script = renderSwarmInitScript({ advertiseAddr: "10.213.0.10", nodeName: "node-0", avoidSubnets: ["10.213.0.0/24"] });
-    });
-
-    it("initialises an inactive engine with explicit addresses, a non-overlapping pool and no autolock", () => {
-        const run = world({ "remote-addr": "10.213.0.10:2377" });
-        const r = run(script);
-        expect(r.status).toBe(0);
-        const [init] = callsOf(r, "swarm", "init");
-        expect(init).toEqual([
-            "swarm",
-            "init",
-            "--advertise-addr",
-            "10.213.0.10",
-            "--listen-addr",
-            "10.213.0.10:2377",
-            "--data-path-addr",
-            "10.213.0.10",
-            "--default-addr-pool",
-            "10.214.0.0/16",
-            "--default-addr-pool-mask-length",
-            "24",
-            "--autolock=false",
-        ]);
-    });
-
-    it("prints exactly one JSON line on stdout: the manager address, node ID and cluster ID, nothing else", () => {
-        const r = world({ "remote-addr": "10.213.0.10:2377", "node-id": "x3mz8ygc4k1q2w5e7r9t0y6u8\n" })(script);
-        expect(r.status).toBe(0);
-        expect(r.stdout.endsWith("\n")).toBe(true);
-        expect(r.stdout.trim().split("\n")).toHaveLength(1);
-        const expected = { managerAddr: "10.213.0.10:2377", nodeId: "x3mz8ygc4k1q2w5e7r9t0y6u8", clusterId: "cluster-1" };
-        expect(JSON.parse(r.stdout)).toEqual(expected);
-        expect(parseSwarmInitOutput(r.stdout)).toEqual(expected);
-    });
-
-    it("checks both join tokens but prints no token on stdout or stderr, even under sh -xv", () => {
-        const inactiveAndActive: Array<Record<string, string>> = [{}, { state: "active\n", control: "true\n" }];
-        for (const files of inactiveAndActive) {
-            for (const flags of ["-s", "-xvs"]) {
-                const r = world(files)(script, flags);
-                expect(r.status).toBe(0);
-                // The fake docker did hand out tokens (swarm init even prints a join command) ...
-                expect(callsOf(r, "swarm", "join-token")).toEqual([
-                    ["swarm", "join-token", "-q", "worker"],
-                    ["swarm", "join-token", "-q", "manager"],
-                ]);
-                // ... and none of them reached any output.
-                expect(r.stdout).not.toContain("SWMTKN");
-                expect(r.stderr).not.toContain("SWMTKN");
-                expect(`${r.stdout}${r.stderr}`).not.toContain("1awxwuwd3z9j1z3puu7rcgdbx");
-                expect(`${r.stdout}${r.stderr}`).not.toContain("7p8nmwb4b0rqm0x6dqj2quzq1");
-                expect(Object.keys(JSON.parse(r.stdout)).sort()).toEqual(["clusterId", "managerAddr", "nodeId"]);
-            }
-        }
-    });
-
-    it.each([
-        [
-            "a malformed manager token",
-            { "manager-token": "SWMTKN-1-oops-not-a-token-0\n" },
-            /join-token -q manager returned something that is not a join token/,
-        ],
-        [
-            "a worker token with stray text",
-            { "worker-token": `${WORKER_TOKEN} extra\n` },
-            /join-token -q worker returned something that is not a join token/,
-        ],
-        ["an empty answer", { "worker-token": "" }, /join-token -q worker returned something that is not a join token/],
-        [
-            "a failing join-token, its error redacted",
-            { "join-token-error": `Error response from daemon: rotate failed for ${WORKER_TOKEN}\n` },
-            /join-token -q worker failed: Error response from daemon: rotate failed for <redacted>/,
-        ],
-    ])("fails on %s without printing it", (_label, files, message) => {
-        const r = world(files)(script);
-        expect(r.status).not.toBe(0);
-        expect(r.stderr).toMatch(message);
-        expect(r.stdout).toBe("");
-        expect(r.stderr).not.toContain("SWMTKN");
-    });
-
-    it("fails rather than print a node ID or manager address that is not a plain word", () => {
-        const badId = world({ "node-id": 'a"b\n' })(script);
-        expect(badId.status).not.toBe(0);
-        expect(badId.stderr).toMatch(/no usable swarm node ID/);
-        expect(badId.stdout).toBe("");
-        const badAddr = world({ "remote-addr": "[fd00::1]:2377\n" })(script);
-        expect(badAddr.status).not.toBe(0);
-        expect(badAddr.stderr).toMatch(/unexpected manager address/);
-        expect(badAddr.stdout).toBe("");
-    });
-
-    it("does not initialise again on an active manager but still reports its address and node ID", () => {
-        const r = world({ state: "active\n", control: "true\n" })(script);
-        expect(r.status).toBe(0);
-        expect(callsOf(r, "swarm", "init")).toHaveLength(0);
-        expect(parseSwarmInitOutput(r.stdout)).toEqual({ managerAddr: "10.213.0.10:2377", nodeId: "self-id", clusterId: "cluster-1" });
-    });
-
-    it("refuses to turn a worker of another swarm into a new swarm", () => {
-        const r = world({ state: "active\n", control: "false\n" })(script);
-        expect(r.status).not.toBe(0);
-        expect(r.stderr).toMatch(/worker of an existing swarm/);
-        expect(r.stdout).toBe("");
-    });
-
-    it("refuses an engine whose hostname is not the node name", () => {
-        const r = world({ name: "ip-10-0-0-1\n" })(script);
-        expect(r.status).not.toBe(0);
-        expect(r.stderr).toMatch(/hostname is 'ip-10-0-0-1', expected 'node-0'/);
-    });
-
     it("rejects an address pool that overlaps the outer network, naming every bad field", () => {
         expect(() =>
             renderSwarmInitScript({
@@ -230,96 +110,7 @@ describe("parseSwarmInitOutput", () => {
 });
 
 describe("renderSwarmJoinScript", () => {
-    const input = {
-        role: "worker" as const,
-        nodeName: "node-0",
-        advertiseAddr: "10.213.0.20",
-        managerAddrs: ["10.213.0.10", "10.213.0.11:2377"],
-        tokenEnv: "SWARM_JOIN_TOKEN",
-        joinTimeoutSeconds: 3,
-    };
-    let script: string;
-    beforeEach(() => {
-        script = renderSwarmJoinScript(input);
-    });
-    const withToken = (token: string) => ({ SWARM_JOIN_TOKEN: token });
-
-    it("joins with the token from the environment, this node's addresses and the first manager", () => {
-        const r = world()(script, "-s", withToken(WORKER_TOKEN));
-        expect(r.status).toBe(0);
-        expect(callsOf(r, "swarm", "join")).toEqual([
-            [
-                "swarm",
-                "join",
-                "--token",
-                WORKER_TOKEN,
-                "--advertise-addr",
-                "10.213.0.20",
-                "--listen-addr",
-                "10.213.0.20:2377",
-                "--data-path-addr",
-                "10.213.0.20",
-                "10.213.0.10:2377",
-            ],
-        ]);
-        expect(r.stderr).toMatch(/joined the swarm as a worker via 10.213.0.10:2377/);
-    });
-
-    it("never has a token in its text, and docker children do not inherit the variable", () => {
-        expect(script).not.toContain("SWMTKN-1-3pu6");
-        expect(script).toContain("JOIN_TOKEN=${SWARM_JOIN_TOKEN:-}\nunset SWARM_JOIN_TOKEN\n");
-        const w = worldWithState();
-        const r = w.run(script, "-s", withToken(WORKER_TOKEN));
-        expect(r.status).toBe(0);
-        expect(callsOf(r, "swarm", "join").map((c) => c[3])).toEqual([WORKER_TOKEN]);
-        expect(fs.existsSync(path.join(w.state, "env-leak"))).toBe(false);
-    });
-
-    it("fails clearly when the environment variable is missing or holds no join token", () => {
-        for (const env of [{}, withToken(""), withToken("not-a-token")]) {
-            const r = world()(script, "-s", env);
-            expect(r.status).not.toBe(0);
-            expect(r.stderr).toMatch(/environment variable SWARM_JOIN_TOKEN does not hold a Swarm join token/);
-            expect(callsOf(r, "swarm", "join")).toHaveLength(0);
-        }
-    });
-
-    it("is a no-op on a node that is already an active member", () => {
-        const r = world({ state: "active\n" })(script, "-s", withToken(WORKER_TOKEN));
-        expect(r.status).toBe(0);
-        expect(callsOf(r, "swarm", "join")).toHaveLength(0);
-    });
-
-    it("moves on to the next manager when one fails", () => {
-        const r = world({ "bad-managers": "10.213.0.10:2377\n" })(script, "-s", withToken(WORKER_TOKEN));
-        expect(r.status).toBe(0);
-        expect(callsOf(r, "swarm", "join").map((c) => c[c.length - 1])).toEqual(["10.213.0.10:2377", "10.213.0.11:2377"]);
-    });
-
-    it("keeps the token out of stdout and stderr, even under sh -xv and when docker echoes it", () => {
-        const r = world({ "bad-managers": "10.213.0.10:2377\n" })(script, "-xvs", withToken(WORKER_TOKEN));
-        expect(r.status).toBe(0);
-        expect(r.stderr).toContain("<redacted>");
-        expect(`${r.stdout}${r.stderr}`).not.toContain(WORKER_TOKEN);
-        expect(`${r.stdout}${r.stderr}`).not.toContain("1awxwuwd3z9j1z3puu7rcgdbx");
-    });
-
-    it("fails when the token's role is not the requested role", () => {
-        const r = world({ "join-control": "false\n" })(
-            renderSwarmJoinScript({ ...input, role: "manager" }),
-            "-s",
-            withToken(MANAGER_TOKEN),
-        );
-        expect(r.status).not.toBe(0);
-        expect(r.stderr).toMatch(/not as a manager/);
-    });
-
-    it("resets a half-finished join before trying again", () => {
-        const r = world({ state: "pending\n" })(script, "-s", withToken(WORKER_TOKEN));
-        expect(r.status).toBe(0);
-        expect(callsOf(r, "swarm", "leave")).toEqual([["swarm", "leave", "--force"]]);
-    });
-
+    const input = WORKER_JOIN_INPUT;
     it("validates its input, refuses a token in the input and never echoes it", () => {
         let message = "";
         try {
@@ -339,138 +130,6 @@ describe("renderSwarmJoinScript", () => {
         expect(() => renderSwarmJoinScript({ ...input, tokenEnv: undefined } as unknown as SwarmJoinScriptInput)).toThrow(
             /tokenEnv undefined must be/,
         );
-    });
-});
-
-describe("renderSwarmInitScript on a replaced first manager (joinExisting)", () => {
-    let script: string;
-    beforeEach(() => {
-        script = renderSwarmInitScript({
-            advertiseAddr: "10.213.0.10",
-            nodeName: "node-0",
-            joinExisting: { managerAddrs: ["10.213.0.11", "10.213.0.12"], tokenEnv: "SWARM_JOIN_TOKEN" },
-            healthTimeoutSeconds: 2,
-        });
-    });
-
-    it("joins the existing swarm as a manager when a live manager handed out a token, and never initialises a second one", () => {
-        const r = world({ "join-control": "true", "remote-addr": "10.213.0.10:2377" })(script, "-s", { SWARM_JOIN_TOKEN: MANAGER_TOKEN });
-        expect(r.status).toBe(0);
-        expect(callsOf(r, "swarm", "init")).toHaveLength(0);
-        const [join] = callsOf(r, "swarm", "join");
-        expect(join[join.length - 1]).toBe("10.213.0.11:2377");
-        expect(r.stderr).toMatch(/joining it instead of initialising/);
-        expect(r.stderr).toMatch(/healthy swarm manager/);
-        expect(`${r.stdout}${r.stderr}`).not.toContain("SWMTKN");
-        expect(parseSwarmInitOutput(r.stdout).clusterId).toBe("cluster-1");
-    });
-
-    it("initialises the swarm when no manager answered (the first `pulumi up`: the variable is empty)", () => {
-        const r = world({ "remote-addr": "10.213.0.10:2377" })(script, "-s", { SWARM_JOIN_TOKEN: "" });
-        expect(r.status).toBe(0);
-        expect(callsOf(r, "swarm", "init")).toHaveLength(1);
-        expect(callsOf(r, "swarm", "join")).toHaveLength(0);
-    });
-});
-
-describe("renderSwarmNodeDrainScript", () => {
-    let script: string;
-    beforeEach(() => {
-        script = renderSwarmNodeDrainScript({ nodeName: "wrk-1", drainTimeoutSeconds: 2 });
-    });
-
-    it("pauses the live node of that name, drains it and waits until none of its tasks runs", () => {
-        const r = world({
-            control: "true",
-            "node-lines": "id1 wrk-1 Ready\nid2 wrk-0 Ready\nid3 wrk-1 Down\n",
-            "node-ps-id1": "Shutdown 1 second ago\n",
-        })(script);
-        expect(r.status).toBe(0);
-        expect(callsOf(r, "node", "update")).toEqual([
-            ["node", "update", "--availability", "pause", "id1"],
-            ["node", "update", "--availability", "drain", "id1"],
-        ]);
-        expect(callsOf(r, "service", "update")).toEqual([]);
-        expect(r.stderr).toMatch(/drained/);
-    });
-
-    it("moves each replicated service's tasks off it by a forced rolling update, after the pause and before the drain", () => {
-        const r = world({
-            control: "true",
-            "node-lines": "id1 wrk-1 Ready\n",
-            "node-ps-names-id1": "web.1\nweb.3\nagent.x7k2\nweb.12\n",
-            "service-mode-web": "replicated\n",
-            "service-mode-agent": "\n",
-        })(script);
-        expect(r.status).toBe(0);
-        const significant = r.calls.filter((c) => (c[0] === "node" && c[1] === "update") || (c[0] === "service" && c[1] === "update"));
-        expect(significant).toEqual([
-            ["node", "update", "--availability", "pause", "id1"],
-            ["service", "update", "--force", "--detach=false", "--quiet", "web"],
-            ["node", "update", "--availability", "drain", "id1"],
-        ]);
-    });
-
-    it("does nothing for a node that is not in the swarm", () => {
-        const r = world({ control: "true", "node-lines": "id2 wrk-0 Ready\n" })(script);
-        expect(r.status).toBe(0);
-        expect(callsOf(r, "node", "update")).toEqual([]);
-    });
-});
-
-describe("renderSwarmLeaveScript", () => {
-    it("demotes a manager before it leaves, so the raft membership shrinks", () => {
-        const run = world({ state: "active\n", control: "true\n", "managers-q": "a\nb\nself-id\n" });
-        const r = run(renderSwarmLeaveScript({ role: "manager", nodeName: "node-0" }));
-        expect(r.status).toBe(0);
-        const significant = r.calls.filter((c) => c[0] === "node" && c[1] !== "ls").concat(callsOf(r, "swarm", "leave"));
-        expect(significant).toEqual([
-            ["node", "demote", "self-id"],
-            ["swarm", "leave"],
-        ]);
-    });
-
-    it("lets the last manager leave with --force", () => {
-        const r = world({ state: "active\n", control: "true\n", "managers-q": "self-id\n" })(
-            renderSwarmLeaveScript({ role: "manager", nodeName: "node-0" }),
-        );
-        expect(r.status).toBe(0);
-        expect(callsOf(r, "node", "demote")).toHaveLength(0);
-        expect(callsOf(r, "swarm", "leave")).toEqual([["swarm", "leave", "--force"]]);
-    });
-
-    it("has a worker simply leave, and does nothing outside a swarm", () => {
-        const script = renderSwarmLeaveScript({ role: "worker", nodeName: "node-0" });
-        const worker = world({ state: "active\n" })(script);
-        expect(worker.status).toBe(0);
-        expect(callsOf(worker, "swarm", "leave")).toEqual([["swarm", "leave"]]);
-        const outside = world()(script);
-        expect(outside.status).toBe(0);
-        expect(callsOf(outside, "swarm", "leave")).toHaveLength(0);
-    });
-});
-
-describe("renderSwarmNodeRemoveScript", () => {
-    const details = "id-old down manager\nid-gone down worker\nid-live ready worker\nid-other down worker\n";
-    const lines = "id-old node-1\nid-gone node-1\nid-live node-1\nid-other node-10\n";
-
-    it("demotes and force-removes every down entry with exactly that hostname, tolerating 'not found'", () => {
-        const r = world({ control: "true\n", "node-lines": lines, "node-details": details, "not-found": "id-gone\n" })(
-            renderSwarmNodeRemoveScript({ nodeName: "node-1", downTimeoutSeconds: 0 }),
-        );
-        expect(r.status).toBe(0);
-        expect(r.calls.filter((c) => c[0] === "node" && (c[1] === "rm" || c[1] === "demote"))).toEqual([
-            ["node", "demote", "id-old"],
-            ["node", "rm", "--force", "id-old"],
-            ["node", "rm", "--force", "id-gone"],
-        ]);
-        expect(r.stderr).toMatch(/still up .* leaving them/);
-    });
-
-    it("must run on a manager", () => {
-        const r = world({ "node-lines": lines, "node-details": details })(renderSwarmNodeRemoveScript({ nodeName: "node-1" }));
-        expect(r.status).not.toBe(0);
-        expect(r.stderr).toMatch(/not a swarm manager/);
     });
 });
 
@@ -540,37 +199,6 @@ describe("every rendered script starts with the shared prelude and never enables
         expect(() => renderShellPrelude({ title: "a\rb", logTag: "t" })).toThrow(/single line/);
         expect(renderShellPrelude({ title: "T", logTag: "x y" })).toContain("\n# T\n");
         expect(renderShellPrelude({ title: "T", logTag: "x y" })).toContain("\nLOG_TAG='x y'\n");
-    });
-});
-
-describe("renderRegistryAuthRefreshScript", () => {
-    function runRefresh(leader: string): string[] {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "registry-auth-"));
-        try {
-            fs.writeFileSync(
-                path.join(dir, "docker"),
-                `#!/bin/sh\necho "$*" >>${dir}/calls\ncase "$1 $2" in\n  "node inspect") echo ${leader} ;;\n  "service ls") printf '%s\\n' 'web 1234.dkr.ecr.eu-west-1.amazonaws.com/web:1' 'cache redis:7' ;;\nesac\n`,
-                { mode: 0o755 },
-            );
-            const r = spawnSync("sh", ["-s"], {
-                input: renderRegistryAuthRefreshScript(),
-                encoding: "utf8",
-                env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
-            });
-            expect(r.status).toBe(0);
-            return fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");
-        } finally {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
-    }
-
-    test("the leader re-sends credentials for services whose image is in ECR only; other managers do nothing", () => {
-        expect(runRefresh("true")).toEqual([
-            "node inspect self --format {{.ManagerStatus.Leader}}",
-            "service ls --format {{.Name}} {{.Image}}",
-            "service update --with-registry-auth --detach=true --quiet web",
-        ]);
-        expect(runRefresh("false")).toEqual(["node inspect self --format {{.ManagerStatus.Leader}}"]);
     });
 });
 
@@ -644,5 +272,278 @@ describe("renderDockerDaemonConfig: input bounds", () => {
         );
         expect(JSON.parse(renderDockerDaemonConfig({ insecureRegistries: [] }))).not.toHaveProperty("insecure-registries");
         expect(JSON.parse(renderDockerDaemonConfig())["shutdown-timeout"]).toBe(10);
+    });
+});
+
+describe("the scripts' inputs: every rule, at its bounds", () => {
+    const join = { role: "worker" as const, nodeName: "wrk-0", advertiseAddr: "10.213.0.20", managerAddrs: ["10.213.0.10"], tokenEnv: "T" };
+
+    it("the init script accepts each bound and refuses what is past it, naming every problem", () => {
+        expect(() =>
+            renderSwarmInitScript({
+                advertiseAddr: "10.213.0.10",
+                nodeName: `n${"x".repeat(61)}0`,
+                readyTimeoutSeconds: 1,
+                joinTimeoutSeconds: 3600,
+                healthTimeoutSeconds: 1,
+                joinExisting: { managerAddrs: ["10.213.0.11:1", "10.213.0.12:65535"], tokenEnv: "SWARM_JOIN_TOKEN" },
+            }),
+        ).not.toThrow();
+        expect(() =>
+            renderSwarmInitScript({
+                advertiseAddr: "10.213.0.10",
+                nodeName: "n",
+                readyTimeoutSeconds: 3600,
+                joinTimeoutSeconds: 1,
+                healthTimeoutSeconds: 3600,
+            }),
+        ).not.toThrow();
+        expect(() =>
+            renderSwarmInitScript({
+                advertiseAddr: "10.213.0.010",
+                nodeName: `n${"x".repeat(62)}0`,
+                defaultAddrPool: { cidrs: [] },
+                readyTimeoutSeconds: 0,
+                joinTimeoutSeconds: 3601,
+                healthTimeoutSeconds: 1.5,
+                joinExisting: { managerAddrs: [], tokenEnv: "IFS" },
+            }),
+        ).toThrow(
+            [
+                "renderSwarmInitScript: invalid input:",
+                '  - advertiseAddr "10.213.0.010" is not an IPv4 address',
+                `  - nodeName "n${"x".repeat(62)}0" is not a valid hostname label (letters, digits, '-', 1-63 chars)`,
+                "  - defaultAddrPool must name at least one CIDR",
+                "  - readyTimeoutSeconds 0 must be an integer from 1 to 3600",
+                "  - joinTimeoutSeconds 3601 must be an integer from 1 to 3600",
+                "  - healthTimeoutSeconds 1.5 must be an integer from 1 to 3600",
+                "  - joinExisting.managerAddrs must list at least one manager",
+                '  - tokenEnv "IFS" must be a shell variable name not used by the script',
+            ].join("\n"),
+        );
+    });
+
+    it("manager addresses: an optional port from 1 to 65535 on a dotted quad", () => {
+        for (const addr of ["10.0.0.1:0", "10.0.0.1:65536", "10.0.0.1:", "10.0.0.256", "x10.0.0.1", "10.0.0.1:80x"]) {
+            expect(() => renderSwarmJoinScript({ ...join, managerAddrs: [addr] })).toThrow(
+                `renderSwarmJoinScript: invalid input:\n  - managerAddrs entry ${JSON.stringify(addr)} must be an IPv4 address with an optional :port`,
+            );
+        }
+    });
+
+    it.each([
+        "NODE_NAME",
+        "ROLE",
+        "ADVERTISE_ADDR",
+        "MANAGERS",
+        "JOIN_TOKEN",
+        "JOIN_TIMEOUT",
+        "LOG_TAG",
+        "PATH",
+        "HOME",
+        "IFS",
+        "state",
+        "err_file",
+        "deadline",
+        "attempt",
+        "manager",
+        "remaining",
+        "wfd_deadline",
+        "engine_name",
+        "wm_deadline",
+    ])("tokenEnv %s is a variable the script uses itself: refused", (name) => {
+        expect(() => renderSwarmJoinScript({ ...join, tokenEnv: name })).toThrow(
+            `tokenEnv "${name}" must be a shell variable name not used by the script`,
+        );
+    });
+
+    it("tokenEnv: a shell name, letters first", () => {
+        expect(() => renderSwarmJoinScript({ ...join, tokenEnv: "_t9" })).not.toThrow();
+        for (const bad of ["9T", "T-", "T X"]) expect(() => renderSwarmJoinScript({ ...join, tokenEnv: bad })).toThrow(/tokenEnv/);
+    });
+
+    it("the join script names every problem", () => {
+        expect(() =>
+            renderSwarmJoinScript({
+                ...join,
+                role: "boss" as "worker",
+                nodeName: "-x",
+                advertiseAddr: "10.0.0",
+                readyTimeoutSeconds: 3601,
+                joinTimeoutSeconds: 0,
+                healthTimeoutSeconds: 3601,
+            }),
+        ).toThrow(
+            [
+                "renderSwarmJoinScript: invalid input:",
+                '  - role "boss" must be "manager" or "worker"',
+                `  - nodeName "-x" is not a valid hostname label (letters, digits, '-', 1-63 chars)`,
+                '  - advertiseAddr "10.0.0" is not an IPv4 address',
+                "  - readyTimeoutSeconds 3601 must be an integer from 1 to 3600",
+                "  - joinTimeoutSeconds 0 must be an integer from 1 to 3600",
+                "  - healthTimeoutSeconds 3601 must be an integer from 1 to 3600",
+            ].join("\n"),
+        );
+        expect(() =>
+            renderSwarmJoinScript({ ...join, role: "manager", readyTimeoutSeconds: 1, joinTimeoutSeconds: 3600, healthTimeoutSeconds: 1 }),
+        ).not.toThrow();
+    });
+
+    it("the leave script: role, name and both bounds", () => {
+        expect(() =>
+            renderSwarmLeaveScript({ role: "worker", nodeName: "n", readyTimeoutSeconds: 1, demoteTimeoutSeconds: 3600 }),
+        ).not.toThrow();
+        expect(() =>
+            renderSwarmLeaveScript({ role: "manager", nodeName: "n", readyTimeoutSeconds: 3600, demoteTimeoutSeconds: 1 }),
+        ).not.toThrow();
+        expect(() =>
+            renderSwarmLeaveScript({ role: "x" as "worker", nodeName: "n-", readyTimeoutSeconds: 0, demoteTimeoutSeconds: 3601 }),
+        ).toThrow(
+            [
+                "renderSwarmLeaveScript: invalid input:",
+                '  - role "x" must be "manager" or "worker"',
+                `  - nodeName "n-" is not a valid hostname label (letters, digits, '-', 1-63 chars)`,
+                "  - readyTimeoutSeconds 0 must be an integer from 1 to 3600",
+                "  - demoteTimeoutSeconds 3601 must be an integer from 1 to 3600",
+            ].join("\n"),
+        );
+    });
+
+    it("the node remove and drain scripts: name and bounds", () => {
+        expect(() => renderSwarmNodeRemoveScript({ nodeName: "n", readyTimeoutSeconds: 3600, downTimeoutSeconds: 3600 })).not.toThrow();
+        expect(() => renderSwarmNodeRemoveScript({ nodeName: "n_1", readyTimeoutSeconds: 0, downTimeoutSeconds: -1 })).toThrow(
+            [
+                "renderSwarmNodeRemoveScript: invalid input:",
+                `  - nodeName "n_1" is not a valid hostname label (letters, digits, '-', 1-63 chars)`,
+                "  - readyTimeoutSeconds 0 must be an integer from 1 to 3600",
+                "  - downTimeoutSeconds -1 must be an integer from 0 to 3600",
+            ].join("\n"),
+        );
+        expect(() => renderSwarmNodeRemoveScript({ nodeName: "n", downTimeoutSeconds: 3601 })).toThrow(/downTimeoutSeconds 3601/);
+        expect(() => renderSwarmNodeDrainScript({ nodeName: "n", drainTimeoutSeconds: 1 })).not.toThrow();
+        expect(() => renderSwarmNodeDrainScript({ nodeName: "n", drainTimeoutSeconds: 3600 })).not.toThrow();
+        expect(() => renderSwarmNodeDrainScript({ nodeName: "", drainTimeoutSeconds: 0 })).toThrow(
+            [
+                "renderSwarmNodeDrainScript: invalid input:",
+                `  - nodeName "" is not a valid hostname label (letters, digits, '-', 1-63 chars)`,
+                "  - drainTimeoutSeconds 0 must be an integer from 1 to 3600",
+            ].join("\n"),
+        );
+        expect(() => renderSwarmNodeDrainScript({ nodeName: "n", drainTimeoutSeconds: 3601 })).toThrow(/drainTimeoutSeconds 3601/);
+    });
+
+    it("address pools: CIDRs without host bits, a mask from the prefix to /29, no overlap", () => {
+        const init = (defaultAddrPool: { cidrs: string[]; maskLength?: number }, avoidSubnets: string[] = []) =>
+            renderSwarmInitScript({ advertiseAddr: "10.213.0.10", nodeName: "n", defaultAddrPool, avoidSubnets });
+        expect(() => init({ cidrs: ["10.214.0.0/16"], maskLength: 16 }, ["10.215.0.0/16", "10.213.0.0/24"])).not.toThrow();
+        expect(() => init({ cidrs: ["10.214.0.0/16"], maskLength: 29 })).not.toThrow();
+        expect(() => init({ cidrs: ["10.214.0.0/16"], maskLength: 15 }, ["10.214.0.0/33", "10.214.0.1/24", "10.214.0.0"])).toThrow(
+            [
+                "renderSwarmInitScript: invalid input:",
+                '  - avoidSubnets entry "10.214.0.0/33" is not an IPv4 CIDR (a.b.c.d/n, no host bits)',
+                '  - avoidSubnets entry "10.214.0.1/24" is not an IPv4 CIDR (a.b.c.d/n, no host bits)',
+                '  - avoidSubnets entry "10.214.0.0" is not an IPv4 CIDR (a.b.c.d/n, no host bits)',
+                "  - defaultAddrPool entry 10.214.0.0/16: subnet size /15 must be from /16 to /29",
+            ].join("\n"),
+        );
+        expect(() =>
+            init({ cidrs: ["10.214.0.0/16", "x10.0.0.0/8", "10.0.0.0/8x", "10.214.0.0/16"], maskLength: 30 }, ["10.214.128.0/17"]),
+        ).toThrow(
+            [
+                "renderSwarmInitScript: invalid input:",
+                "  - defaultAddrPool entry 10.214.0.0/16: subnet size /30 must be from /16 to /29",
+                "  - defaultAddrPool entry 10.214.0.0/16 overlaps 10.214.128.0/17",
+                '  - defaultAddrPool entry "x10.0.0.0/8" is not an IPv4 CIDR (a.b.c.d/n, no host bits)',
+                '  - defaultAddrPool entry "10.0.0.0/8x" is not an IPv4 CIDR (a.b.c.d/n, no host bits)',
+                "  - defaultAddrPool entry 10.214.0.0/16: subnet size /30 must be from /16 to /29",
+                "  - defaultAddrPool entry 10.214.0.0/16 overlaps 10.214.128.0/17",
+            ].join("\n"),
+        );
+        expect(() => init({ cidrs: ["10.214.0.0/16"], maskLength: 24.5 })).toThrow(/subnet size \/24.5 must be from \/16 to \/29/);
+        expect(() => renderSwarmInitScript({ advertiseAddr: "10.213.0.10", nodeName: "n", outerSubnet: "10.0.0.0/8" })).toThrow(
+            "renderSwarmInitScript: invalid input:\n  - defaultAddrPool entry 10.214.0.0/16 overlaps 10.0.0.0/8",
+        );
+    });
+});
+
+describe("parseSwarmInitOutput: exact messages", () => {
+    const message = (text: string) => {
+        try {
+            parseSwarmInitOutput(text);
+        } catch (e) {
+            return (e as Error).message;
+        }
+        return "no error";
+    };
+
+    it.each([
+        ["", "expected 1 non-empty line, got 0"],
+        [" \n\t\n", "expected 1 non-empty line, got 0"],
+        ["null", "not an object"],
+        ['"text"', "not an object"],
+        [
+            '{"managerAddr":"10.0.0.1:2377","nodeId":"n","clusterId":"c","x":1}',
+            "1 unexpected key(s); only managerAddr, nodeId and clusterId are allowed",
+        ],
+        ['{"managerAddr":"10.0.0.1","nodeId":"n","clusterId":"c"}', "managerAddr missing or malformed"],
+        ['{"managerAddr":"x10.0.0.1:2377","nodeId":"n","clusterId":"c"}', "managerAddr missing or malformed"],
+        ['{"managerAddr":"10.0.0.1:2377x","nodeId":"n","clusterId":"c"}', "managerAddr missing or malformed"],
+        ['{"managerAddr":7,"nodeId":"n","clusterId":"c"}', "managerAddr missing or malformed"],
+        ['{"managerAddr":"10.0.0.1:2377","nodeId":"","clusterId":"c"}', "nodeId missing or malformed"],
+        ['{"managerAddr":"10.0.0.1:2377","nodeId":"n!","clusterId":"c"}', "nodeId missing or malformed"],
+        ['{"managerAddr":"10.0.0.1:2377","nodeId":"!n","clusterId":"c"}', "nodeId missing or malformed"],
+        ['{"managerAddr":"10.0.0.1:2377","nodeId":1,"clusterId":"c"}', "nodeId missing or malformed"],
+        ['{"managerAddr":"10.0.0.1:2377","nodeId":"n","clusterId":"c!"}', "clusterId missing or malformed"],
+        ['{"managerAddr":"10.0.0.1:2377","nodeId":"n","clusterId":"!c"}', "clusterId missing or malformed"],
+        ['{"managerAddr":"10.0.0.1:2377","nodeId":"n","clusterId":1}', "clusterId missing or malformed"],
+    ])("%j: %s", (text, why) => {
+        expect(message(text)).toBe(`swarm init output is not the expected JSON line: ${why}`);
+    });
+
+    it("accepts ids with _ and -", () => {
+        expect(parseSwarmInitOutput('{"managerAddr":"10.0.0.1:2377","nodeId":"a_b-c","clusterId":"C_1-x"}')).toEqual({
+            managerAddr: "10.0.0.1:2377",
+            nodeId: "a_b-c",
+            clusterId: "C_1-x",
+        });
+    });
+});
+
+describe("the remaining messages and bounds", () => {
+    it("a bad joinExisting manager address names its field", () => {
+        expect(() =>
+            renderSwarmInitScript({ advertiseAddr: "10.213.0.10", nodeName: "n", joinExisting: { managerAddrs: ["m"], tokenEnv: "T" } }),
+        ).toThrow(
+            'renderSwarmInitScript: invalid input:\n  - joinExisting.managerAddrs entry "m" must be an IPv4 address with an optional :port',
+        );
+    });
+
+    it("a managerAddr that is not a string is malformed", () => {
+        expect(() => parseSwarmInitOutput('{"managerAddr":["10.0.0.1:2377"],"nodeId":"n","clusterId":"c"}')).toThrow(
+            "swarm init output is not the expected JSON line: managerAddr missing or malformed",
+        );
+    });
+
+    it("daemon.json: exact messages, log rotation from 1, a registry without a port", () => {
+        expect(() =>
+            renderDockerDaemonConfig({ defaultAddressPools: [{ base: "10.215.0.0/16", size: 24 }], avoidSubnets: ["10.215.1.0/24"] }),
+        ).toThrow("renderDockerDaemonConfig: invalid input:\n  - defaultAddressPools entry 10.215.0.0/16 overlaps 10.215.1.0/24");
+        expect(
+            JSON.parse(renderDockerDaemonConfig({ logMaxSizeMiB: 1, logMaxFiles: 1, insecureRegistries: ["registry.local"] })),
+        ).toMatchObject({
+            "log-opts": { "max-size": "1m", "max-file": "1" },
+            "insecure-registries": ["registry.local"],
+        });
+    });
+});
+
+describe("constants other layers use", () => {
+    it("every port a swarm node listens on (Docker's overlay network page)", () => {
+        expect(SWARM_MANAGER_PORT).toBe(2377);
+        expect(SWARM_PORTS).toEqual({ management: 2377, gossip: 7946, overlay: 4789 });
+    });
+
+    it("a /32 is a CIDR too", () => {
+        expect(() => renderDockerDaemonConfig({ avoidSubnets: ["10.213.0.5/32"] })).not.toThrow();
     });
 });

@@ -9,6 +9,36 @@ export const REPO = path.resolve(__dirname, "../..");
 export const WORKER_TOKEN = "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-1awxwuwd3z9j1z3puu7rcgdbx";
 export const MANAGER_TOKEN = "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-7p8nmwb4b0rqm0x6dqj2quzq1";
 
+/** The worker join the swarm tests render (two managers, the second with an explicit port). */
+export const WORKER_JOIN_INPUT = {
+    role: "worker" as const,
+    nodeName: "node-0",
+    advertiseAddr: "10.213.0.20",
+    managerAddrs: ["10.213.0.10", "10.213.0.11:2377"],
+    tokenEnv: "SWARM_JOIN_TOKEN",
+    joinTimeoutSeconds: 3,
+};
+
+// ---------------------------------------------------------------------------
+// A rendered script's own text (tests/render/{swarm,webService}Scripts.test.ts)
+// ---------------------------------------------------------------------------
+
+/** The last line of the shared prelude (render/shell.ts) and the blank line after it. */
+const PRELUDE_END = 'swarm_field() { docker info --format "$1"; }\n\n';
+
+/** The script's lines after the shared prelude (whose text render/shell.ts's tests own). */
+export function scriptBody(text: string): string[] {
+    const at = text.indexOf(PRELUDE_END);
+    expect(at).toBeGreaterThan(0);
+    return text.slice(at + PRELUDE_END.length).split("\n");
+}
+
+/** The prelude lines the renderer fills in: the title comment (third line) and the log tag. */
+export function scriptHeader(text: string): string[] {
+    const prelude = text.slice(0, text.indexOf(PRELUDE_END)).split("\n");
+    return [prelude[2], ...prelude.filter((l) => l.startsWith("LOG_TAG="))];
+}
+
 // ---------------------------------------------------------------------------
 // A fake `docker` that keeps swarm state in files and records every argv
 // ---------------------------------------------------------------------------

@@ -1,9 +1,8 @@
 /**
- * render/webService.ts, fast set: the deploy/remove scripts are RUN by dash against a fake `docker`
- * on PATH that records every argv (tests/render/serviceFakes.ts), so the exact arguments (quoting
- * of nasty values included), the create/update decision, secret handling and failure paths are
- * tested without an engine. shellcheck and runs that wait out a timeout are in
- * webService.live.test.ts.
+ * render/webService.ts, fast set (in-process, run per mutant): determinism, input validation and the
+ * helpers. The rendered scripts' text is asserted in webServiceScripts.test.ts; the scripts are RUN
+ * against a fake `docker` in webServiceRun.live.test.ts, and shellcheck plus the run that waits out
+ * the converge timeout are in webService.live.test.ts.
  */
 import {
     defaultConvergeTimeoutSeconds,
@@ -12,9 +11,7 @@ import {
     versionedSecretName,
     WebServiceSpec,
 } from "../../render/webService";
-import { call, cleanupRuns, flagValues, NASTY, runFake, SECRET, SPEC, VALUES } from "./serviceFakes";
-
-afterAll(cleanupRuns);
+import { NASTY, SECRET, SPEC, VALUES } from "./serviceFakes";
 
 // ---------------------------------------------------------------------------
 
@@ -31,159 +28,6 @@ describe("renderServiceDeployScript", () => {
             labels: { note: "a b", "swarm-platform.component": "web" },
         };
         expect(renderServiceDeployScript(reordered, VALUES)).toBe(script);
-    });
-
-    it("creates an absent service with host networking, no published ports and every declared field", () => {
-        const r = runFake(script);
-        expect(r.status).toBe(0);
-        const argv = call(r, "service", "create");
-        expect(argv[argv.length - 1]).toBe("swarm-platform/web:1.2.3");
-        expect(argv).toContain("--detach=false");
-        expect(argv.some((a) => a.startsWith("--publish") || a === "-p")).toBe(false);
-        const flags: Array<[string, string]> = [
-            ["--name", "web"],
-            ["--replicas", "3"],
-            ["--network", "host"],
-            ["--endpoint-mode", "dnsrr"],
-            ["--limit-cpu", "0.5"],
-            ["--limit-memory", "128MiB"],
-            ["--reserve-cpu", "0.25"],
-            ["--reserve-memory", "64MiB"],
-            ["--health-cmd", "wget -qO- http://127.0.0.1:$PORT/health || exit 1"],
-            ["--health-interval", "2s"],
-            ["--health-retries", "3"],
-            ["--health-start-period", "5s"],
-            ["--update-parallelism", "1"],
-            ["--update-order", "start-first"],
-            ["--update-failure-action", "rollback"],
-            ["--update-monitor", "10s"],
-            ["--rollback-failure-action", "pause"],
-            ["--stop-grace-period", "20s"],
-            ["--stop-signal", "SIGTERM"],
-            ["--constraint", "node.role==worker"],
-            ["--secret", "source=consul-web-token-v2,target=consul-token,uid=0,gid=0,mode=0444"],
-        ];
-        for (const [flag, value] of flags) expect(flagValues(argv, flag)).toEqual([value]);
-        expect(flagValues(argv, "--env")).toEqual([
-            "CONSUL_HTTP_ADDR=127.0.0.1:8500",
-            `GREETING=${NASTY}`,
-            "PORT_RANGE=8000-8099",
-            "TASK_NAME={{.Task.Name}}",
-        ]);
-        expect(flagValues(argv, "--label").sort()).toEqual(["note=a b", "swarm-platform.component=web"]);
-        expect(argv).toContain("--no-resolve-image");
-        expect(argv).toContain("--init");
-    });
-
-    it("creates the versioned secret from stdin: the value is in no argv and no output", () => {
-        const r = runFake(script);
-        expect(r.status).toBe(0);
-        expect(r.secretFiles).toEqual({ "consul-web-token-v2": SECRET });
-        const create = call(r, "secret", "create");
-        expect(create.slice(-2)).toEqual(["consul-web-token-v2", "-"]);
-        expect(flagValues(create, "--label")).toEqual(["swarm-platform.service=web", "swarm-platform.secret=consul-web-token"]);
-        expect(r.calls.flat().some((a) => a.includes("c0nsul-t0ken"))).toBe(false);
-        expect(`${r.stdout}${r.stderr}`).not.toContain("c0nsul-t0ken");
-    });
-
-    it("prints nothing on stdout (docker's progress goes to stderr)", () => {
-        const r = runFake(script);
-        expect(r.stdout).toBe("");
-        expect(r.stderr).toContain("overall progress");
-    });
-
-    it("quotes an argv health check into one shell command", () => {
-        const r = runFake(
-            renderServiceDeployScript({ ...SPEC, healthcheck: { ...SPEC.healthcheck, cmd: ["node", "/app/health check.js"] } }, VALUES),
-        );
-        expect(flagValues(call(r, "service", "create"), "--health-cmd")).toEqual(["node '/app/health check.js'"]);
-    });
-
-    it("does not recreate a secret that exists", () => {
-        const r = runFake(script, {}, { "consul-web-token-v2": "old" });
-        expect(r.calls.filter((c) => c[0] === "secret" && c[1] === "create")).toHaveLength(0);
-    });
-
-    describe("on an existing service", () => {
-        const files = {
-            service: "",
-            env: `CONSUL_HTTP_ADDR=127.0.0.1:8500\nGREETING=${NASTY}\nOLD_KEY=1\nTASK_NAME={{.Task.Name}}\nPORT_RANGE=7000-7099\n`,
-            labels: "stale\nnote\n",
-            constraints: "node.role==manager\n",
-            "service-secrets": "consul-web-token-v1\n",
-        };
-
-        it("updates in place with the new image and replicas, waiting for convergence", () => {
-            const r = runFake(script, files, { "consul-web-token-v1": "old" });
-            expect(r.status).toBe(0);
-            expect(r.calls.filter((c) => c[1] === "create" && c[0] === "service")).toHaveLength(0);
-            const argv = call(r, "service", "update");
-            expect(argv[argv.length - 1]).toBe("web");
-            expect(argv).toContain("--detach=false");
-            expect(flagValues(argv, "--image")).toEqual(["swarm-platform/web:1.2.3"]);
-            expect(flagValues(argv, "--replicas")).toEqual(["3"]);
-            expect(flagValues(argv, "--update-order")).toEqual(["start-first"]);
-            expect(flagValues(argv, "--limit-memory")).toEqual(["128MiB"]);
-        });
-
-        it("adds only changed env entries and removes undeclared ones (no spurious reorder)", () => {
-            const argv = call(runFake(script, files), "service", "update");
-            expect(flagValues(argv, "--env-rm")).toEqual(["OLD_KEY"]);
-            expect(flagValues(argv, "--env-add")).toEqual(["PORT_RANGE=8000-8099"]);
-        });
-
-        it("reconciles labels, constraints and swaps the secret version", () => {
-            const argv = call(runFake(script, files, { "consul-web-token-v1": "old" }), "service", "update");
-            expect(flagValues(argv, "--label-rm")).toEqual(["stale"]);
-            expect(flagValues(argv, "--label-add").sort()).toEqual(["note=a b", "swarm-platform.component=web"]);
-            expect(flagValues(argv, "--constraint-rm")).toEqual(["node.role==manager"]);
-            expect(flagValues(argv, "--constraint-add")).toEqual(["node.role==worker"]);
-            expect(flagValues(argv, "--secret-rm")).toEqual(["consul-web-token-v1"]);
-            expect(flagValues(argv, "--secret-add")).toEqual(["source=consul-web-token-v2,target=consul-token,uid=0,gid=0,mode=0444"]);
-        });
-
-        it("passes no list changes when the running spec already matches", () => {
-            const same = {
-                service: "",
-                env: `CONSUL_HTTP_ADDR=127.0.0.1:8500\nGREETING=${NASTY}\nPORT_RANGE=8000-8099\nTASK_NAME={{.Task.Name}}\n`,
-                labels: "note\nswarm-platform.component\n",
-                constraints: "node.role==worker\n",
-                "service-secrets": "consul-web-token-v2\n",
-            };
-            const argv = call(runFake(script, same, { "consul-web-token-v2": SECRET }), "service", "update");
-            for (const flag of [
-                "--env-add",
-                "--env-rm",
-                "--label-rm",
-                "--constraint-add",
-                "--constraint-rm",
-                "--secret-add",
-                "--secret-rm",
-            ]) {
-                expect(flagValues(argv, flag)).toEqual([]);
-            }
-        });
-
-        it("deletes older secret versions once no task uses them", () => {
-            const r = runFake(script, files, { "consul-web-token-v1": "old", "other-v1": "x" });
-            expect(r.status).toBe(0);
-            expect(Object.keys(r.secretFiles).sort()).toEqual(["consul-web-token-v2"]);
-            const inUse = runFake(script, { ...files, "secrets-in-use": "consul-web-token-v1\n" }, { "consul-web-token-v1": "old" });
-            expect(inUse.status).toBe(0);
-            expect(Object.keys(inUse.secretFiles).sort()).toEqual(["consul-web-token-v1", "consul-web-token-v2"]);
-        });
-
-        it("fails when Swarm rolled the update back", () => {
-            const r = runFake(script, { ...files, "update-state": "rollback_completed\n" });
-            expect(r.status).not.toBe(0);
-            expect(r.stderr).toMatch(/the update of web ended in state 'rollback_completed'/);
-        });
-
-        it("fails when docker reports a failed rollout", () => {
-            const r = runFake(script, { ...files, "update-exit": "1" });
-            expect(r.status).not.toBe(0);
-            expect(r.stderr).toMatch(/did not converge \(docker exited with 1/);
-        });
     });
 
     it("refuses an invalid spec, naming every problem and never the secret value", () => {
@@ -233,33 +77,6 @@ describe("renderServiceDeployScript", () => {
     });
 });
 
-describe("renderServiceRemoveScript", () => {
-    let script: string;
-    beforeEach(() => {
-        script = renderServiceRemoveScript("web");
-    });
-
-    it("scales to zero and waits, removes the service, then its labelled secrets", () => {
-        const r = runFake(script, { service: "" }, { "consul-web-token-v2": "x" });
-        expect(r.status).toBe(0);
-        const significant = r.calls.filter((c) => ["scale", "rm"].includes(c[1]));
-        expect(significant).toEqual([
-            ["service", "scale", "--detach=false", "web=0"],
-            ["service", "rm", "web"],
-            ["secret", "rm", "consul-web-token-v2"],
-        ]);
-        expect(call(r, "secret", "ls")).toEqual(["secret", "ls", "-q", "--filter", "label=swarm-platform.service=web"]);
-        expect(r.stdout).toBe("");
-    });
-
-    it("is idempotent: an absent service is fine", () => {
-        const r = runFake(script);
-        expect(r.status).toBe(0);
-        expect(r.calls.filter((c) => c[1] === "rm")).toHaveLength(0);
-        expect(r.stderr).toMatch(/does not exist/);
-    });
-});
-
 describe("helpers", () => {
     it("names secret versions <name>-v<version>", () => {
         expect(versionedSecretName({ name: "consul-web-token", version: 3 })).toBe("consul-web-token-v3");
@@ -268,5 +85,312 @@ describe("helpers", () => {
     it("bounds a rollout by batches × per-task time, twice over for a rollback", () => {
         // batches 3 × (delay 5 + monitor 10 + start 5 + interval 2 × (3 + 1) + grace 20) = 3 × 48; × 2 + 60
         expect(defaultConvergeTimeoutSeconds(SPEC)).toBe(60 + 2 * 3 * 48);
+        // 3 replicas, 2 at a time: 2 batches; 0 replicas still bounds one batch.
+        expect(defaultConvergeTimeoutSeconds({ ...SPEC, updatePolicy: { ...SPEC.updatePolicy, parallelism: 2 } })).toBe(252);
+        expect(defaultConvergeTimeoutSeconds({ ...SPEC, replicas: 0 })).toBe(156);
+    });
+});
+
+describe("renderServiceDeployScript: every rule of the spec, at its bounds", () => {
+    /** The problems the renderer names for `spec` (none: it rendered). */
+    function problems(spec: WebServiceSpec, values: Readonly<Record<string, string>> = VALUES): string[] {
+        try {
+            renderServiceDeployScript(spec, values);
+        } catch (e) {
+            const [head, ...rest] = (e as Error).message.split("\n  - ");
+            expect(head).toMatch(/^web service ".*": invalid spec:$/);
+            return rest;
+        }
+        return [];
+    }
+    const policy = SPEC.updatePolicy;
+    const hc = SPEC.healthcheck;
+
+    it("names the service in the message", () => {
+        expect(() => renderServiceDeployScript({ ...SPEC, name: "api", replicas: -1 }, VALUES)).toThrow(
+            'web service "api": invalid spec:\n  - replicas -1 must be an integer from 0 to 1000',
+        );
+    });
+
+    it("accepts every bound's lowest and highest value", () => {
+        const low: WebServiceSpec = {
+            ...SPEC,
+            name: "w",
+            replicas: 0,
+            cpuLimit: 0.001,
+            cpuReservation: 0.001,
+            memoryLimitMiB: 6,
+            memoryReservationMiB: 1,
+            healthcheck: { cmd: ["x"], intervalSeconds: 1, timeoutSeconds: 1, retries: 1, startPeriodSeconds: 0 },
+            updatePolicy: { ...policy, parallelism: 1, delaySeconds: 0, monitorSeconds: 0, maxFailureRatio: 0 },
+            rollbackPolicy: { ...SPEC.rollbackPolicy, parallelism: 1, delaySeconds: 0, monitorSeconds: 0, maxFailureRatio: 0 },
+            stopGracePeriodSeconds: 0,
+            stopSignal: "9",
+            secrets: [{ name: "consul-web-token", version: 1, target: "t", mode: 0 }],
+            convergeTimeoutSeconds: 1,
+            readyTimeoutSeconds: 1,
+        };
+        expect(problems(low)).toEqual([]);
+        const high: WebServiceSpec = {
+            ...SPEC,
+            name: `w${"x".repeat(62)}`,
+            replicas: 1000,
+            cpuLimit: 1024,
+            cpuReservation: 1024,
+            memoryLimitMiB: 4194304,
+            memoryReservationMiB: 4194304,
+            healthcheck: { cmd: "x", intervalSeconds: 3600, timeoutSeconds: 3600, retries: 100, startPeriodSeconds: 3600 },
+            updatePolicy: { ...policy, parallelism: 1000, delaySeconds: 3600, monitorSeconds: 3600, maxFailureRatio: 1 },
+            rollbackPolicy: {
+                ...SPEC.rollbackPolicy,
+                parallelism: 1000,
+                delaySeconds: 3600,
+                monitorSeconds: 3600,
+                maxFailureRatio: 1,
+                order: "stop-first",
+                failureAction: "continue",
+            },
+            stopGracePeriodSeconds: 3600,
+            stopSignal: "SIGRTMIN+3",
+            secrets: [{ name: `c${"x".repeat(54)}`, version: 1_000_000, target: "t", mode: 0o777, uid: "1000", gid: "1000" }],
+            convergeTimeoutSeconds: 86400,
+            readyTimeoutSeconds: 3600,
+        };
+        expect(problems(high, { [`c${"x".repeat(54)}`]: "v" })).toEqual([]);
+    });
+
+    it("stop signals: a name with or without SIG, or a number", () => {
+        for (const ok of ["TERM", "SIGQUIT", "15"]) expect(problems({ ...SPEC, stopSignal: ok })).toEqual([]);
+        for (const bad of ["1SIGTERM", "x9"])
+            expect(problems({ ...SPEC, stopSignal: bad })).toEqual([`stopSignal "${bad}" must be a signal name like SIGTERM`]);
+    });
+
+    it.each<[string, Partial<WebServiceSpec>, string[]]>([
+        ["a name too long", { name: `w${"x".repeat(63)}` }, [`name "w${"x".repeat(63)}" must match /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/`]],
+        ["a name with a bad last character", { name: "web!" }, ['name "web!" must match /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/']],
+        ["an empty image", { image: "" }, ['image "" must be a non-empty reference without whitespace']],
+        ["an image with a space", { image: "web :1" }, ['image "web :1" must be a non-empty reference without whitespace']],
+        ["an image ending in a newline", { image: "web\n" }, ['image "web\\n" must be a non-empty reference without whitespace']],
+        ["1001 replicas", { replicas: 1001 }, ["replicas 1001 must be an integer from 0 to 1000"]],
+        ["an env key with a bad last character", { env: { "A-": "x" } }, ['env key "A-" must match /^[A-Za-z_][A-Za-z0-9_]*$/']],
+        ["an env key starting with a digit", { env: { "1A": "x" } }, ['env key "1A" must match /^[A-Za-z_][A-Za-z0-9_]*$/']],
+        ["TASK_NAME in env", { env: { TASK_NAME: "mine" } }, ["env key TASK_NAME is reserved (always the Swarm task name)"]],
+        ["a NUL in an env value", { env: { A: "a\0b" } }, ["env A must not contain NUL or newline characters"]],
+        ["a CR in an env value", { env: { A: "a\rb" } }, ["env A must not contain NUL or newline characters"]],
+        ["cpuLimit under 0.001", { cpuLimit: 0.0009, cpuReservation: undefined }, ["cpuLimit 0.0009 must be from 0.001 to 1024 cores"]],
+        ["cpuLimit over 1024", { cpuLimit: 1024.5 }, ["cpuLimit 1024.5 must be from 0.001 to 1024 cores"]],
+        ["memoryLimitMiB 5", { memoryLimitMiB: 5, memoryReservationMiB: undefined }, ["memoryLimitMiB 5 must be an integer of at least 6"]],
+        [
+            "memoryLimitMiB over 4 TiB",
+            { memoryLimitMiB: 4194305, memoryReservationMiB: undefined },
+            ["memoryLimitMiB 4194305 must be an integer of at least 6"],
+        ],
+        ["a cpu reservation over the limit", { cpuReservation: 0.6 }, ["cpuReservation 0.6 must be from 0.001 to cpuLimit (0.5)"]],
+        ["a cpu reservation under 0.001", { cpuReservation: 0.0009 }, ["cpuReservation 0.0009 must be from 0.001 to cpuLimit (0.5)"]],
+        [
+            "a memory reservation over the limit",
+            { memoryReservationMiB: 129 },
+            ["memoryReservationMiB 129 must be an integer from 1 to memoryLimitMiB (128)"],
+        ],
+        [
+            "a memory reservation of 0",
+            { memoryReservationMiB: 0 },
+            ["memoryReservationMiB 0 must be an integer from 1 to memoryLimitMiB (128)"],
+        ],
+        ["an empty argv health check", { healthcheck: { ...hc, cmd: [] } }, ["healthcheck.cmd must be a non-empty single-line command"]],
+        ["a blank health check", { healthcheck: { ...hc, cmd: "  " } }, ["healthcheck.cmd must be a non-empty single-line command"]],
+        [
+            "a health check argv with a newline",
+            { healthcheck: { ...hc, cmd: ["sh", "a\nb"] } },
+            ["healthcheck.cmd must be a non-empty single-line command"],
+        ],
+        ["a health check with a CR", { healthcheck: { ...hc, cmd: "a\rb" } }, ["healthcheck.cmd must be a non-empty single-line command"]],
+        ["a health check with a NUL", { healthcheck: { ...hc, cmd: "a\0b" } }, ["healthcheck.cmd must be a non-empty single-line command"]],
+        [
+            "health check bounds below",
+            { healthcheck: { ...hc, intervalSeconds: 0, timeoutSeconds: 0, retries: 0, startPeriodSeconds: -1 } },
+            [
+                "healthcheck.intervalSeconds 0 must be an integer from 1 to 3600",
+                "healthcheck.timeoutSeconds 0 must be an integer from 1 to 3600",
+                "healthcheck.retries 0 must be an integer from 1 to 100",
+                "healthcheck.startPeriodSeconds -1 must be an integer from 0 to 3600",
+            ],
+        ],
+        [
+            "health check bounds above",
+            { healthcheck: { ...hc, intervalSeconds: 3601, timeoutSeconds: 3601, retries: 101, startPeriodSeconds: 3601 } },
+            [
+                "healthcheck.intervalSeconds 3601 must be an integer from 1 to 3600",
+                "healthcheck.timeoutSeconds 3601 must be an integer from 1 to 3600",
+                "healthcheck.retries 101 must be an integer from 1 to 100",
+                "healthcheck.startPeriodSeconds 3601 must be an integer from 0 to 3600",
+            ],
+        ],
+        [
+            "update policy bounds below",
+            { updatePolicy: { ...policy, parallelism: 0, delaySeconds: -1, monitorSeconds: -1, maxFailureRatio: -0.1 } },
+            [
+                "updatePolicy.parallelism 0 must be an integer from 1 to 1000",
+                "updatePolicy.delaySeconds -1 must be an integer from 0 to 3600",
+                "updatePolicy.monitorSeconds -1 must be an integer from 0 to 3600",
+                "updatePolicy.maxFailureRatio -0.1 must be from 0 to 1",
+            ],
+        ],
+        [
+            "rollback policy bounds above and bad words",
+            {
+                rollbackPolicy: {
+                    parallelism: 1001,
+                    delaySeconds: 3601,
+                    monitorSeconds: 3601,
+                    maxFailureRatio: 1.1,
+                    order: "random" as "start-first",
+                    failureAction: "retry" as "pause",
+                },
+            },
+            [
+                "rollbackPolicy.parallelism 1001 must be an integer from 1 to 1000",
+                "rollbackPolicy.delaySeconds 3601 must be an integer from 0 to 3600",
+                "rollbackPolicy.monitorSeconds 3601 must be an integer from 0 to 3600",
+                "rollbackPolicy.maxFailureRatio 1.1 must be from 0 to 1",
+                'rollbackPolicy.order "random" must be "start-first" or "stop-first"',
+                'rollbackPolicy.failureAction "retry" must be "pause", "continue" or "rollback"',
+            ],
+        ],
+        [
+            "a rollback that would roll back",
+            { rollbackPolicy: { ...SPEC.rollbackPolicy, failureAction: "rollback" } },
+            ['rollbackPolicy.failureAction cannot be "rollback"'],
+        ],
+        ["grace -1", { stopGracePeriodSeconds: -1 }, ["stopGracePeriodSeconds -1 must be an integer from 0 to 3600"]],
+        ["grace 3601", { stopGracePeriodSeconds: 3601 }, ["stopGracePeriodSeconds 3601 must be an integer from 0 to 3600"]],
+        ["a lower-case signal", { stopSignal: "sigterm" }, ['stopSignal "sigterm" must be a signal name like SIGTERM']],
+        ["a signal with a trailing space", { stopSignal: "SIGTERM " }, ['stopSignal "SIGTERM " must be a signal name like SIGTERM']],
+        ["a number and a word", { stopSignal: "9x" }, ['stopSignal "9x" must be a signal name like SIGTERM']],
+        [
+            "a constraint without a comparison",
+            { placementConstraints: ["node.role"] },
+            ['placement constraint "node.role" must be one line with == or !='],
+        ],
+        [
+            "a constraint on two lines",
+            { placementConstraints: ["a==b\nc==d"] },
+            ['placement constraint "a==b\\nc==d" must be one line with == or !='],
+        ],
+        ["an empty constraint", { placementConstraints: [""] }, ['placement constraint "" must be one line with == or !=']],
+        ["a label key with a space", { labels: { "a b": "x" } }, ['label key "a b" must match /^[A-Za-z0-9][A-Za-z0-9_./-]*$/']],
+        ["a label key starting with a dot", { labels: { ".a": "x" } }, ['label key ".a" must match /^[A-Za-z0-9][A-Za-z0-9_./-]*$/']],
+        ["a NUL in a label", { labels: { a: "x\0" } }, ["label a must not contain a NUL character"]],
+        ["convergeTimeoutSeconds 0", { convergeTimeoutSeconds: 0 }, ["convergeTimeoutSeconds 0 must be an integer from 1 to 86400"]],
+        [
+            "convergeTimeoutSeconds 86401",
+            { convergeTimeoutSeconds: 86401 },
+            ["convergeTimeoutSeconds 86401 must be an integer from 1 to 86400"],
+        ],
+        ["readyTimeoutSeconds 0", { readyTimeoutSeconds: 0 }, ["readyTimeoutSeconds 0 must be an integer from 1 to 3600"]],
+        ["readyTimeoutSeconds 3601", { readyTimeoutSeconds: 3601 }, ["readyTimeoutSeconds 3601 must be an integer from 1 to 3600"]],
+    ])("refuses %s", (_name, patch, expected) => {
+        expect(problems({ ...SPEC, ...patch })).toEqual(expected);
+    });
+
+    it.each<[string, WebServiceSpec["secrets"], Record<string, string>, string[]]>([
+        [
+            "a secret name too long",
+            [{ name: `c${"x".repeat(55)}`, version: 1, target: "t" }],
+            { [`c${"x".repeat(55)}`]: "v" },
+            [`secret name "c${"x".repeat(55)}" must match /^[A-Za-z0-9][A-Za-z0-9_.-]{0,54}$/`],
+        ],
+        [
+            "version 1000001",
+            [{ name: "s", version: 1_000_001, target: "t" }],
+            { s: "v" },
+            ["secret s: version 1000001 must be an integer of at least 1"],
+        ],
+        [
+            "a target with a slash",
+            [{ name: "s", version: 1, target: "a/b" }],
+            { s: "v" },
+            ['secret s: target "a/b" must be a file name (letters, digits, _ . -)'],
+        ],
+        [
+            "an empty value",
+            [{ name: "s", version: 1, target: "t" }],
+            { s: "" },
+            ["secret s: value must be non-empty and contain no NUL character"],
+        ],
+        [
+            "a NUL in a value",
+            [{ name: "s", version: 1, target: "t" }],
+            { s: "a\0" },
+            ["secret s: value must be non-empty and contain no NUL character"],
+        ],
+        [
+            "a non-string value",
+            [{ name: "s", version: 1, target: "t" }],
+            { s: 7 as unknown as string },
+            ["secret s: no value given in secretValues"],
+        ],
+        [
+            "a value inherited from Object",
+            [{ name: "toString", version: 1, target: "t" }],
+            {},
+            ["secret toString: no value given in secretValues"],
+        ],
+        [
+            "bad owner and mode",
+            [{ name: "s", version: 1, target: "t", uid: "a1", gid: "a1", mode: 0o1000 }],
+            { s: "v" },
+            ["secret s: uid must be numeric", "secret s: gid must be numeric", "secret s: mode must be from 0 to 0o777"],
+        ],
+        ["a negative mode", [{ name: "s", version: 1, target: "t", mode: -1 }], { s: "v" }, ["secret s: mode must be from 0 to 0o777"]],
+        [
+            "a name and a target twice",
+            [
+                { name: "s", version: 1, target: "t" },
+                { name: "s", version: 2, target: "t" },
+            ],
+            { s: "v" },
+            ["secret s is listed twice", "secret target t is used twice"],
+        ],
+        [
+            "values for undeclared secrets, in byte order",
+            [],
+            { b: "v", B: "v", a: "v" },
+            [
+                'secretValues has "B", which is not a declared secret',
+                'secretValues has "a", which is not a declared secret',
+                'secretValues has "b", which is not a declared secret',
+            ],
+        ],
+        [
+            "a uid with a trailing letter",
+            [{ name: "s", version: 1, target: "t", uid: "1a", gid: "1a" }],
+            { s: "v" },
+            ["secret s: uid must be numeric", "secret s: gid must be numeric"],
+        ],
+    ])("refuses %s", (_name, secrets, values, expected) => {
+        expect(problems({ ...SPEC, secrets }, values)).toEqual(expected);
+    });
+});
+
+describe("renderServiceRemoveScript: its input", () => {
+    it("accepts the bounds and refuses what is past them, naming every problem", () => {
+        expect(() => renderServiceRemoveScript(`w${"x".repeat(62)}`, { drainTimeoutSeconds: 1, readyTimeoutSeconds: 1 })).not.toThrow();
+        expect(() => renderServiceRemoveScript("w", { drainTimeoutSeconds: 86400, readyTimeoutSeconds: 3600 })).not.toThrow();
+        expect(() => renderServiceRemoveScript("-w", { drainTimeoutSeconds: 0, readyTimeoutSeconds: 0 })).toThrow(
+            [
+                "renderServiceRemoveScript: invalid input:",
+                '  - name "-w" must match /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/',
+                "  - drainTimeoutSeconds 0 must be an integer from 1 to 86400",
+                "  - readyTimeoutSeconds 0 must be an integer from 1 to 3600",
+            ].join("\n"),
+        );
+        expect(() => renderServiceRemoveScript("w", { drainTimeoutSeconds: 86401, readyTimeoutSeconds: 3601 })).toThrow(
+            [
+                "renderServiceRemoveScript: invalid input:",
+                "  - drainTimeoutSeconds 86401 must be an integer from 1 to 86400",
+                "  - readyTimeoutSeconds 3601 must be an integer from 1 to 3600",
+            ].join("\n"),
+        );
     });
 });

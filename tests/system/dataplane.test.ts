@@ -104,6 +104,19 @@ function hardKillPanel(title: string, runs: readonly FailoverTrial[]): ChartPane
 const movedToPeer = (p: DataPlane, runs: readonly FailoverTrial[]) =>
     runs.filter((t) => t.to.length === 1 && t.to[0] === p.peerOf(t.from)).length;
 
+/** `<scenario>_vip_moved`: in how many trials the peer took the VIP; the goal is every trial. */
+function recordVipMoved(scenario: string, p: DataPlane, runs: readonly FailoverTrial[], command: string): void {
+    record({
+        key: `${scenario}_vip_moved`,
+        what: "trials where the peer took the VIP",
+        value: movedToPeer(p, runs),
+        unit: "trials",
+        stat: `count of ${runs.length}`,
+        goal: all(runs.length),
+        command,
+    });
+}
+
 async function specFor(vrrp?: VrrpSetting, webVersion?: string): Promise<DataPlaneSpec> {
     return dataPlaneFromGraph(await evaluateGraph(settings, vrrp, webVersion), settings);
 }
@@ -176,15 +189,7 @@ describe("default VRRP settings (the program's defaults)", () => {
             command,
             note: "in-flight requests on the killed node are lost",
         });
-        record({
-            key: "lb_hard_kill_vip_moved",
-            what: "trials where the peer took the VIP",
-            value: movedToPeer(p, runs),
-            unit: "trials",
-            stat: `count of ${runs.length}`,
-            goal: all(runs.length),
-            command,
-        });
+        recordVipMoved("lb_hard_kill", p, runs, command);
         results.detail("lb_hard_kill_trials", runs);
         results.chart("1-hard-kill", hardKillPanel("1. docker kill of the MASTER, the program's VRRP (v3, 0.1 s adverts)", runs));
         results.check("lb_hard_kill_gap_ms", "lb_hard_kill_failed", "lb_hard_kill_vip_moved");
@@ -223,15 +228,7 @@ describe("default VRRP settings (the program's defaults)", () => {
             goal: none(),
             command,
         });
-        record({
-            key: "lb_graceful_vip_moved",
-            what: "trials where the peer took the VIP",
-            value: movedToPeer(p, runs),
-            unit: "trials",
-            stat: `count of ${runs.length}`,
-            goal: all(runs.length),
-            command,
-        });
+        recordVipMoved("lb_graceful", p, runs, command);
         record({
             key: "lb_graceful_return_vip_moves",
             what: "VIP moves when the stopped node returns",
@@ -271,15 +268,7 @@ describe("default VRRP settings (the program's defaults)", () => {
             return t;
         });
         const command = `${CMD} "HAProxy dies"`;
-        record({
-            key: "lb_haproxy_dies_vip_moved",
-            what: "trials where the peer took the VIP",
-            value: movedToPeer(p, runs),
-            unit: "trials",
-            stat: `count of ${runs.length}`,
-            goal: all(runs.length),
-            command,
-        });
+        recordVipMoved("lb_haproxy_dies", p, runs, command);
         record({
             key: "lb_haproxy_dies_gap_ms",
             what: "longest time without an answer",

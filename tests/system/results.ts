@@ -17,37 +17,13 @@ import * as path from "path";
 import { REPO_ROOT } from "../harness/program";
 import { ChartPanel, writeRequestsChart } from "./chart";
 import { dockerResult } from "./docker";
-import {
-    BenchResults,
-    Bound,
-    CHART_FILE,
-    ciText,
-    Goal,
-    goalText,
-    meets,
-    MetricRecord,
-    renderResultsMd,
-    RunRecord,
-    verdictOf,
-} from "./tables";
+import { BenchResults, CHART_FILE, ciText, goalText, meets, MetricRecord, renderResultsMd, RunRecord, verdictOf } from "./tables";
 
 /** `npm run bench`: figures are judged against their goals and written to bench/. */
 export const BENCH = process.env.BENCH_WRITE === "1";
 
-/** What a test hands to Results.set (the rest is filled in). */
-export interface MetricInput {
-    readonly key: string;
-    readonly value: number | null;
-    readonly unit: string;
-    readonly what: string;
-    readonly stat: string;
-    readonly trials?: readonly (number | null)[];
-    readonly of?: number;
-    readonly goal?: Goal;
-    readonly ci?: Bound | null;
-    readonly command: string;
-    readonly note?: string;
-}
+/** What a test hands to Results.set; the run, the verdict and the load average are filled in. */
+export type MetricInput = Omit<MetricRecord, "run" | "verdict" | "loadAvg1">;
 
 /** Files `npm run bench` itself writes: not a change to the code measured. */
 const BENCH_OUTPUTS = ["bench/results.json", "bench/results.md", `bench/${CHART_FILE}`];

@@ -140,7 +140,7 @@ afterAll(async () => {
     }
     if (BENCH) {
         results.write();
-        log("wrote bench/results.json and bench/results.md (npm run bench:tables regenerates the READMEs' tables)");
+        log("wrote bench/results.json (npm run bench:tables writes bench/results.md and the READMEs' tables from it)");
     }
 }, 5 * 60_000);
 

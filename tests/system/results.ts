@@ -1,5 +1,5 @@
 // Measurements of a system-test run: each figure with its goal and what CI asserts of it, judged
-// here; and the benchmark's record (bench/results.json, then bench/results.md and the chart) written
+// here; and the benchmark's record (bench/results.json and the chart; tables.ts writes bench/results.md) written
 // when BENCH_WRITE=1 (`npm run bench`), only from a clean tree, with the tree, the suite's settings
 // and the machine measured at run time.
 //
@@ -17,7 +17,7 @@ import * as path from "path";
 import { REPO_ROOT } from "../harness/program";
 import { ChartPanel, writeRequestsChart } from "./chart";
 import { dockerResult } from "./docker";
-import { BenchResults, CHART_FILE, ciText, goalText, meets, MetricRecord, renderResultsMd, RunRecord, verdictOf } from "./tables";
+import { BenchResults, CHART_FILE, ciText, goalText, meets, MetricRecord, RunRecord, verdictOf } from "./tables";
 
 /** `npm run bench`: figures are judged against their goals and written to bench/. */
 export const BENCH = process.env.BENCH_WRITE === "1";
@@ -106,7 +106,7 @@ export class Results {
     }
 
     /**
-     * Writes bench/results.json and bench/results.md. Each suite writes when it ends; figures that
+     * Writes bench/results.json (and the chart). Each suite writes when it ends; figures that
      * another suite wrote for the same tree are kept (this run's own win), so `npm run bench` over
      * both suites ends with all of them. Refuses when the tree is not the one begin() saw.
      */
@@ -147,10 +147,8 @@ export class Results {
         fs.writeFileSync(file, `${JSON.stringify(results, withoutTimelines, 2)}\n`);
         const panels = [...this.panels.keys()].sort().map((k) => this.panels.get(k)!);
         if (panels.length > 0) writeRequestsChart(path.join(dir, CHART_FILE), panels);
-        fs.writeFileSync(
-            path.join(dir, "results.md"),
-            renderResultsMd(results, fs.existsSync(path.join(dir, CHART_FILE)) ? CHART_FILE : undefined),
-        );
+        // bench/results.md and the READMEs' tables have one writer: tables.ts, which scripts/bench.sh
+        // runs after the suites (npm run bench:tables).
     }
 }
 

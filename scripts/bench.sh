@@ -9,7 +9,7 @@
 #   bench/results.json (tests/bench/tables.test.ts fails while they differ), even when a goal was
 #   missed: the documents show what was measured. The exit status is the suites'.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 BENCH_WRITE=1 npx jest -c tests/system/jest.config.js --runInBand "$@"
 status=$?
 npx ts-node --transpile-only tests/system/tables.ts || status=1

@@ -33,15 +33,12 @@ export interface KeyDoc {
 }
 
 const both = (value: DefaultValue): Partial<Record<PlatformName, DefaultValue>> => ({ local: value, aws: value });
-const QUORUM_RULE = `odd, 1–${MAX_QUORUM}; ≥ ${PROD_MIN_QUORUM} on platform aws and on stacks named ${PRODUCTION_STACKS.join(" or ")}`;
-const LIMITS_RULE = `\`cpus\` > 0 (≤ ${LIMIT_BOUNDS.maxCpus}), \`memoryMb\` a whole number ≥ ${LIMIT_BOUNDS.minMemoryMb}`;
 const limits = (key: string, of: string, value: ResourceLimits, platforms: readonly PlatformName[] = PLATFORMS): KeyDoc => ({
     key,
     meaning: `CPU and memory limits of ${of} (\`.cpus\`, \`.memoryMb\`)`,
-    rule: LIMITS_RULE,
+    rule: `\`cpus\` > 0 (≤ ${LIMIT_BOUNDS.maxCpus}), \`memoryMb\` a whole number ≥ ${LIMIT_BOUNDS.minMemoryMb}`,
     defaults: Object.fromEntries(platforms.map((p) => [p, value])),
 });
-const localVip = hostAddress(DEFAULTS.network.subnet.local, DEFAULTS.lb.vipHostOffset);
 const instanceType = (role: keyof typeof DEFAULTS.aws.instanceTypes, of: string): KeyDoc => ({
     key: `aws.instanceTypes.${role}`,
     meaning: `EC2 instance type of ${of}`,
@@ -49,173 +46,181 @@ const instanceType = (role: keyof typeof DEFAULTS.aws.instanceTypes, of: string)
     defaults: { aws: DEFAULTS.aws.instanceTypes[role] },
 });
 
-export const CONFIG_KEYS: readonly KeyDoc[] = [
-    {
-        key: "platform",
-        meaning: "where the nodes run: containers on the local Docker engine, or EC2",
-        rule: PLATFORMS.map((p) => `\`${p}\``).join(" or "),
-        defaults: both(REQUIRED),
-    },
-    { key: "consul.servers", meaning: "Consul servers", rule: QUORUM_RULE, defaults: both(DEFAULTS.consul.servers) },
-    {
-        key: "consul.version",
-        meaning: "the official Consul image tag (local) / release (aws), pinned",
-        rule: "a Docker image tag",
-        defaults: both(DEFAULTS.consul.version),
-    },
-    {
-        key: "consul.datacenter",
-        meaning: "the Consul datacenter",
-        rule: "a lowercase DNS label",
-        defaults: both(DEFAULTS.consul.datacenter),
-    },
-    limits("consul.resources", "each Consul server", DEFAULTS.consul.resources),
-    limits("consul.agentResources", "each Consul client agent beside a node", DEFAULTS.consul.agentResources),
-    { key: "swarm.managers", meaning: "Swarm managers", rule: QUORUM_RULE, defaults: both(DEFAULTS.swarm.managers) },
-    { key: "swarm.workers", meaning: "Swarm workers", rule: "a whole number ≥ 0", defaults: both(DEFAULTS.swarm.workers) },
-    limits("swarm.nodeResources", "each swarm node (local: the Docker-in-Docker container)", DEFAULTS.swarm.nodeResources),
-    { key: "web.replicas", meaning: "web service tasks", rule: "a whole number ≥ 1", defaults: both(DEFAULTS.web.replicas) },
-    { key: "web.version", meaning: "the web image version (its tag)", rule: "a Docker image tag", defaults: both(REQUIRED) },
-    limits("web.resources", "each web task", DEFAULTS.web.resources),
-    {
-        key: "web.portMin",
-        meaning: "first host port a task may bind (tasks use the node's network)",
-        rule: "1024–65535; the range holds no port of the swarm node's own services",
-        defaults: both(DEFAULTS.web.portMin),
-    },
-    {
-        key: "web.portMax",
-        meaning: "last host port a task may bind",
-        rule: "1024–65535, ≥ `web.portMin`, at least `web.replicas` + 1 ports in the range",
-        defaults: both(DEFAULTS.web.portMax),
-    },
-    {
-        key: "web.drainSeconds",
-        meaning: "how long a stopping task keeps serving after leaving Consul",
-        rule: `${LB_DEREGISTRATION_LAG_SECONDS}–${MAX_DRAIN_SECONDS} s (HAProxy drops a deregistered task within ${LB_DEREGISTRATION_LAG_SECONDS} s)`,
-        defaults: both(DEFAULTS.web.drainSeconds),
-    },
-    {
-        key: "web.stopGraceSeconds",
-        meaning: "Swarm's stop grace period: SIGTERM to SIGKILL",
-        rule: `whole seconds ≥ \`web.drainSeconds\` + ${STOP_GRACE_MARGIN_SECONDS}`,
-        defaults: both(DEFAULTS.web.stopGraceSeconds),
-    },
-    {
-        key: "lb.vip",
-        meaning: "the virtual IP the HAProxy pair shares",
-        rule: "local: a free host of `network.subnet`; aws: a private address outside the VPC (routed to the MASTER)",
-        defaults: { local: localVip, aws: DEFAULTS.lb.awsOverlayVip },
-        shown: { local: `\`${localVip}\` (host ${DEFAULTS.lb.vipHostOffset} of \`network.subnet\`)` },
-    },
-    {
-        key: "lb.vrrpVersion",
-        meaning: "VRRP version: 3 has sub-second adverts and no authentication, 2 has PASS authentication",
-        rule: "2 or 3",
-        defaults: both(DEFAULTS.lb.vrrpVersion),
-    },
-    {
-        key: "lb.advertIntervalSeconds",
-        meaning: "VRRP advert interval; a dead MASTER is replaced after about 3 × this",
-        rule: "VRRPv3: 0.01–40 in steps of 0.01; VRRPv2: whole seconds 1–255",
-        defaults: both(DEFAULTS.lb.advertIntervalSeconds[DEFAULTS.lb.vrrpVersion]),
-        shown: Object.fromEntries(
-            PLATFORMS.map((p) => [p, `${DEFAULTS.lb.advertIntervalSeconds[3]} (v3), ${DEFAULTS.lb.advertIntervalSeconds[2]} (v2)`]),
-        ),
-    },
-    {
-        key: "lb.virtualRouterId",
-        meaning: "VRRP virtual router id, unique on the network",
-        rule: "1–255",
-        defaults: both(DEFAULTS.lb.virtualRouterId),
-    },
-    limits("lb.resources", "each LB node", DEFAULTS.lb.resources),
-    {
-        key: "network.subnet",
-        meaning: "the nodes' private IPv4 range: local, the Docker network; aws, the VPC",
-        rule: `a private CIDR (host bits zero) that holds the address plan; aws: /${AWS_BOUNDS.vpcPrefix.min}–/${AWS_BOUNDS.vpcPrefix.max}`,
-        defaults: { local: DEFAULTS.network.subnet.local, aws: DEFAULTS.network.subnet.aws },
-    },
-    {
-        key: "edge.bindAddress",
-        meaning: "host address the edge (the local stand-in for the cloud load balancer) listens on",
-        rule: "an IPv4 address of this host",
-        defaults: { local: DEFAULTS.edge.bindAddress },
-    },
-    {
-        key: "edge.webPort",
-        meaning: "host port of the web service",
-        rule: "a TCP port, unique among the edge's",
-        defaults: { local: DEFAULTS.edge.webPort },
-    },
-    {
-        key: "edge.consulUiPort",
-        meaning: "host port of the Consul UI",
-        rule: "a TCP port, unique among the edge's",
-        defaults: { local: DEFAULTS.edge.consulUiPort },
-    },
-    {
-        key: "edge.statsPort",
-        meaning: "host port of the HAProxy stats page",
-        rule: "a TCP port, unique among the edge's",
-        defaults: { local: DEFAULTS.edge.statsPort },
-    },
-    limits("edge.resources", "the edge container", DEFAULTS.edge.resources, ["local"]),
-    {
-        key: "aws.zones",
-        meaning: "availability zones the nodes spread over (node i of a group in zone i mod zones)",
-        rule: `${AWS_BOUNDS.zones.min}–${AWS_BOUNDS.zones.max}, and the region must have as many`,
-        defaults: { aws: DEFAULTS.aws.zones },
-    },
-    instanceType("consulServer", "the Consul servers"),
-    instanceType("manager", "the Swarm managers"),
-    instanceType("worker", "the Swarm workers"),
-    instanceType("lb", "the LB nodes"),
-    {
-        key: "aws.amiName",
-        meaning: "the AMI of every node, by official Debian 12 image name (the same in every region)",
-        rule: "`debian-12-amd64-YYYYMMDD-NNNN`; this or `aws.amiId` (README: Updating the AMI)",
-        defaults: { aws: REQUIRED },
-        shown: { aws: "required (or `aws.amiId`)" },
-    },
-    {
-        key: "aws.amiId",
-        meaning: "the AMI of every node, by id (region-specific)",
-        rule: "`ami-…`; this or `aws.amiName`",
-        defaults: { aws: REQUIRED },
-        shown: { aws: "required (or `aws.amiName`)" },
-    },
-    {
-        key: "aws.operatorCidrs",
-        meaning: "CIDRs that may reach the nodes on SSH (22); without, operators use SSM Session Manager",
-        rule: "a list of CIDRs, each /8 or narrower (never `0.0.0.0/0`)",
-        defaults: { aws: DEFAULTS.aws.operatorCidrs },
-    },
-    {
-        key: "aws.rootVolumeGb",
-        meaning: "size of each node's encrypted gp3 root volume, GiB",
-        rule: `${AWS_BOUNDS.rootVolumeGb.min}–${AWS_BOUNDS.rootVolumeGb.max}`,
-        defaults: { aws: DEFAULTS.aws.rootVolumeGb },
-    },
-    {
-        key: "aws.interface",
-        meaning: "the primary network interface on the AMI (keepalived's)",
-        rule: "an interface name",
-        defaults: { aws: DEFAULTS.aws.interface },
-    },
-    {
-        key: "aws.natGateways",
-        meaning: "NAT gateways: one per zone (survives a zone outage) or a single one (cheaper)",
-        rule: "`perZone` or `single`",
-        defaults: { aws: DEFAULTS.aws.natGateways },
-    },
-    {
-        key: "aws.ssmAgentVersion",
-        meaning: "the Amazon SSM agent release installed at first boot",
-        rule: "`latest` or a release such as 3.3.1611.0",
-        defaults: { aws: DEFAULTS.aws.ssmAgentVersion },
-    },
-];
+/**
+ * Every stack-config key, in the order the docs list them. Built per call, not when the module loads:
+ * StrykerJS can then tell which tests cover each entry (tests/mutation/README.md).
+ */
+export function configKeys(): readonly KeyDoc[] {
+    const quorumRule = `odd, 1–${MAX_QUORUM}; ≥ ${PROD_MIN_QUORUM} on platform aws and on stacks named ${PRODUCTION_STACKS.join(" or ")}`;
+    const localVip = hostAddress(DEFAULTS.network.subnet.local, DEFAULTS.lb.vipHostOffset);
+    return [
+        {
+            key: "platform",
+            meaning: "where the nodes run: containers on the local Docker engine, or EC2",
+            rule: PLATFORMS.map((p) => `\`${p}\``).join(" or "),
+            defaults: both(REQUIRED),
+        },
+        { key: "consul.servers", meaning: "Consul servers", rule: quorumRule, defaults: both(DEFAULTS.consul.servers) },
+        {
+            key: "consul.version",
+            meaning: "the official Consul image tag (local) / release (aws), pinned",
+            rule: "a Docker image tag",
+            defaults: both(DEFAULTS.consul.version),
+        },
+        {
+            key: "consul.datacenter",
+            meaning: "the Consul datacenter",
+            rule: "a lowercase DNS label",
+            defaults: both(DEFAULTS.consul.datacenter),
+        },
+        limits("consul.resources", "each Consul server", DEFAULTS.consul.resources),
+        limits("consul.agentResources", "each Consul client agent beside a node", DEFAULTS.consul.agentResources),
+        { key: "swarm.managers", meaning: "Swarm managers", rule: quorumRule, defaults: both(DEFAULTS.swarm.managers) },
+        { key: "swarm.workers", meaning: "Swarm workers", rule: "a whole number ≥ 0", defaults: both(DEFAULTS.swarm.workers) },
+        limits("swarm.nodeResources", "each swarm node (local: the Docker-in-Docker container)", DEFAULTS.swarm.nodeResources),
+        { key: "web.replicas", meaning: "web service tasks", rule: "a whole number ≥ 1", defaults: both(DEFAULTS.web.replicas) },
+        { key: "web.version", meaning: "the web image version (its tag)", rule: "a Docker image tag", defaults: both(REQUIRED) },
+        limits("web.resources", "each web task", DEFAULTS.web.resources),
+        {
+            key: "web.portMin",
+            meaning: "first host port a task may bind (tasks use the node's network)",
+            rule: "1024–65535; the range holds no port of the swarm node's own services",
+            defaults: both(DEFAULTS.web.portMin),
+        },
+        {
+            key: "web.portMax",
+            meaning: "last host port a task may bind",
+            rule: "1024–65535, ≥ `web.portMin`, at least `web.replicas` + 1 ports in the range",
+            defaults: both(DEFAULTS.web.portMax),
+        },
+        {
+            key: "web.drainSeconds",
+            meaning: "how long a stopping task keeps serving after leaving Consul",
+            rule: `${LB_DEREGISTRATION_LAG_SECONDS}–${MAX_DRAIN_SECONDS} s (HAProxy drops a deregistered task within ${LB_DEREGISTRATION_LAG_SECONDS} s)`,
+            defaults: both(DEFAULTS.web.drainSeconds),
+        },
+        {
+            key: "web.stopGraceSeconds",
+            meaning: "Swarm's stop grace period: SIGTERM to SIGKILL",
+            rule: `whole seconds ≥ \`web.drainSeconds\` + ${STOP_GRACE_MARGIN_SECONDS}`,
+            defaults: both(DEFAULTS.web.stopGraceSeconds),
+        },
+        {
+            key: "lb.vip",
+            meaning: "the virtual IP the HAProxy pair shares",
+            rule: "local: a free host of `network.subnet`; aws: a private address outside the VPC (routed to the MASTER)",
+            defaults: { local: localVip, aws: DEFAULTS.lb.awsOverlayVip },
+            shown: { local: `\`${localVip}\` (host ${DEFAULTS.lb.vipHostOffset} of \`network.subnet\`)` },
+        },
+        {
+            key: "lb.vrrpVersion",
+            meaning: "VRRP version: 3 has sub-second adverts and no authentication, 2 has PASS authentication",
+            rule: "2 or 3",
+            defaults: both(DEFAULTS.lb.vrrpVersion),
+        },
+        {
+            key: "lb.advertIntervalSeconds",
+            meaning: "VRRP advert interval; a dead MASTER is replaced after about 3 × this",
+            rule: "VRRPv3: 0.01–40 in steps of 0.01; VRRPv2: whole seconds 1–255",
+            defaults: both(DEFAULTS.lb.advertIntervalSeconds[DEFAULTS.lb.vrrpVersion]),
+            shown: Object.fromEntries(
+                PLATFORMS.map((p) => [p, `${DEFAULTS.lb.advertIntervalSeconds[3]} (v3), ${DEFAULTS.lb.advertIntervalSeconds[2]} (v2)`]),
+            ),
+        },
+        {
+            key: "lb.virtualRouterId",
+            meaning: "VRRP virtual router id, unique on the network",
+            rule: "1–255",
+            defaults: both(DEFAULTS.lb.virtualRouterId),
+        },
+        limits("lb.resources", "each LB node", DEFAULTS.lb.resources),
+        {
+            key: "network.subnet",
+            meaning: "the nodes' private IPv4 range: local, the Docker network; aws, the VPC",
+            rule: `a private CIDR (host bits zero) that holds the address plan; aws: /${AWS_BOUNDS.vpcPrefix.min}–/${AWS_BOUNDS.vpcPrefix.max}`,
+            defaults: { local: DEFAULTS.network.subnet.local, aws: DEFAULTS.network.subnet.aws },
+        },
+        {
+            key: "edge.bindAddress",
+            meaning: "host address the edge (the local stand-in for the cloud load balancer) listens on",
+            rule: "an IPv4 address of this host",
+            defaults: { local: DEFAULTS.edge.bindAddress },
+        },
+        {
+            key: "edge.webPort",
+            meaning: "host port of the web service",
+            rule: "a TCP port, unique among the edge's",
+            defaults: { local: DEFAULTS.edge.webPort },
+        },
+        {
+            key: "edge.consulUiPort",
+            meaning: "host port of the Consul UI",
+            rule: "a TCP port, unique among the edge's",
+            defaults: { local: DEFAULTS.edge.consulUiPort },
+        },
+        {
+            key: "edge.statsPort",
+            meaning: "host port of the HAProxy stats page",
+            rule: "a TCP port, unique among the edge's",
+            defaults: { local: DEFAULTS.edge.statsPort },
+        },
+        limits("edge.resources", "the edge container", DEFAULTS.edge.resources, ["local"]),
+        {
+            key: "aws.zones",
+            meaning: "availability zones the nodes spread over (node i of a group in zone i mod zones)",
+            rule: `${AWS_BOUNDS.zones.min}–${AWS_BOUNDS.zones.max}, and the region must have as many`,
+            defaults: { aws: DEFAULTS.aws.zones },
+        },
+        instanceType("consulServer", "the Consul servers"),
+        instanceType("manager", "the Swarm managers"),
+        instanceType("worker", "the Swarm workers"),
+        instanceType("lb", "the LB nodes"),
+        {
+            key: "aws.amiName",
+            meaning: "the AMI of every node, by official Debian 12 image name (the same in every region)",
+            rule: "`debian-12-amd64-YYYYMMDD-NNNN`; this or `aws.amiId` (README: Updating the AMI)",
+            defaults: { aws: REQUIRED },
+            shown: { aws: "required (or `aws.amiId`)" },
+        },
+        {
+            key: "aws.amiId",
+            meaning: "the AMI of every node, by id (region-specific)",
+            rule: "`ami-…`; this or `aws.amiName`",
+            defaults: { aws: REQUIRED },
+            shown: { aws: "required (or `aws.amiName`)" },
+        },
+        {
+            key: "aws.operatorCidrs",
+            meaning: "CIDRs that may reach the nodes on SSH (22); without, operators use SSM Session Manager",
+            rule: "a list of CIDRs, each /8 or narrower (never `0.0.0.0/0`)",
+            defaults: { aws: DEFAULTS.aws.operatorCidrs },
+        },
+        {
+            key: "aws.rootVolumeGb",
+            meaning: "size of each node's encrypted gp3 root volume, GiB",
+            rule: `${AWS_BOUNDS.rootVolumeGb.min}–${AWS_BOUNDS.rootVolumeGb.max}`,
+            defaults: { aws: DEFAULTS.aws.rootVolumeGb },
+        },
+        {
+            key: "aws.interface",
+            meaning: "the primary network interface on the AMI (keepalived's)",
+            rule: "an interface name",
+            defaults: { aws: DEFAULTS.aws.interface },
+        },
+        {
+            key: "aws.natGateways",
+            meaning: "NAT gateways: one per zone (survives a zone outage) or a single one (cheaper)",
+            rule: "`perZone` or `single`",
+            defaults: { aws: DEFAULTS.aws.natGateways },
+        },
+        {
+            key: "aws.ssmAgentVersion",
+            meaning: "the Amazon SSM agent release installed at first boot",
+            rule: "`latest` or a release such as 3.3.1611.0",
+            defaults: { aws: DEFAULTS.aws.ssmAgentVersion },
+        },
+    ];
+}
 
 /** Array.isArray, narrowing a readonly list too. */
 const isList = (value: DefaultValue | undefined): value is readonly string[] => Array.isArray(value);
@@ -233,7 +238,7 @@ export function showDefault(doc: KeyDoc, platform: PlatformName): string {
 }
 
 /** The README's table. */
-export function renderConfigTable(keys: readonly KeyDoc[] = CONFIG_KEYS): string {
+export function renderConfigTable(keys: readonly KeyDoc[] = configKeys()): string {
     const row = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
     return [
         row(["key", "what it sets", "rule", ...PLATFORMS.map((p) => `default (\`${p}\`)`)]),
@@ -243,7 +248,7 @@ export function renderConfigTable(keys: readonly KeyDoc[] = CONFIG_KEYS): string
 }
 
 /** The comment in Pulumi.yaml: one key per entry, wrapped, without Markdown's backquotes. */
-export function renderPulumiYamlComment(keys: readonly KeyDoc[] = CONFIG_KEYS, width = 100): string {
+export function renderPulumiYamlComment(keys: readonly KeyDoc[] = configKeys(), width = 100): string {
     const plain = (s: string) => s.replace(/`/g, "");
     const column = 4 + Math.max(...keys.map((k) => k.key.length)) + 2;
     const lines: string[] = [];

@@ -52,13 +52,34 @@ export function registeredOutputs(component: pulumi.ComponentResource): Promise<
     return settled(pulumi.output(componentOutputs.get(component) ?? {}) as pulumi.Output<Record<string, unknown>>);
 }
 
+/**
+ * Every Output a component handed the fake platform or registered as its outputs. The applies that
+ * render their text run when their inputs resolve — under the mock runtime, often after the test's
+ * last `await`. useMocks waits for them after each test, so that a renderer runs inside the test that
+ * built the component: StrykerJS attributes what runs between tests to no test ("static"), and then
+ * runs each of those mutants against every related test file instead of the tests that cover it.
+ */
+const pending: Promise<unknown>[] = [];
+
+/** The longest useMocks waits for a test's pending Outputs: one that never settles is not the test's verdict. */
+const SETTLE_LIMIT_MS = 3000;
+
+async function settlePending(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, SETTLE_LIMIT_MS)));
+    await Promise.race([Promise.all(pending.splice(0)), limit]);
+    clearTimeout(timer);
+}
+
 /** Pulumi's mock runtime for a test file: registrations recorded, every invoke refused. */
 export function useMocks(): void {
+    afterEach(settlePending);
     const prototype = pulumi.ComponentResource.prototype as unknown as { registerOutputs(outputs?: pulumi.Inputs): void };
     const registerOutputs = prototype.registerOutputs;
     prototype.registerOutputs = function (this: pulumi.ComponentResource, outputs?: pulumi.Inputs) {
         // Only the first call counts (Pulumi ignores later ones, such as its own after `initialize`).
         if (!componentOutputs.has(this)) componentOutputs.set(this, outputs);
+        pending.push((pulumi.output(outputs ?? {}) as any).promise().catch(() => undefined));
         return registerOutputs.call(this, outputs);
     };
     pulumi.runtime.setMocks(
@@ -98,6 +119,7 @@ function observe(...inputs: unknown[]): void {
         if (!pulumi.Output.isInstance(input)) continue;
         const o = input as any;
         for (const p of [o.promise(), o.isKnown, o.isSecret, o.allResources()]) p.catch(() => undefined);
+        pending.push(o.promise().catch(() => undefined));
     }
 }
 

@@ -26,11 +26,12 @@ describe("shellQuote", () => {
 });
 
 describe("renderShellPrelude", () => {
-    const prelude = renderShellPrelude({ title: "Joins node-0 to the swarm.", logTag: "swarm-join[node 0]" });
+    // Rendered in each test, not while jest collects them: StrykerJS then knows which tests cover it.
+    const prelude = () => renderShellPrelude({ title: "Joins node-0 to the swarm.", logTag: "swarm-join[node 0]" });
 
     test("is the exact script head: strict mode, no tracing, private umask, log/fail, wait_for_docker, swarm_field", () => {
         // Prose comments and blank lines (read by no program) are left out; the shebang and the shellcheck directive are not prose.
-        const code = prelude
+        const code = prelude()
             .split("\n")
             .filter((l) => l.startsWith("#!") || l.startsWith("# shellcheck") || (l !== "" && !l.startsWith("#")));
         expect(code).toEqual([
@@ -59,7 +60,7 @@ describe("renderShellPrelude", () => {
     });
 
     test("names what the script does in its third line", () => {
-        expect(prelude.split("\n")[2]).toBe("# Joins node-0 to the swarm.");
+        expect(prelude().split("\n")[2]).toBe("# Joins node-0 to the swarm.");
     });
 
     test("refuses a title of more than one line (it is a comment line)", () => {

@@ -1,5 +1,5 @@
 // tools/mutation/score.ts: the per-folder score the mutation run prints and judges.
-import { formatScores, scoreByFolder, type EquivalentMutant, type MutationReport } from "../../tools/mutation/score";
+import { formatScores, mergeReports, scoreByFolder, type EquivalentMutant, type MutationReport } from "../../tools/mutation/score";
 
 function mutant(id: string, line: number, status: string, replacement = "false") {
     return {
@@ -66,5 +66,24 @@ describe("mutation score per folder", () => {
             "| render/ | 1000 | 799 | 201 | 0 | 0 | 79.9 % | ≥ 80 % | BELOW GOAL |",
             "| components/ | 0 | 0 | 0 | 0 | 0 | no mutants | ≥ 80 % | BELOW GOAL |",
         ]);
+    });
+
+    it("merges the passes' reports, and refuses a file two passes mutated (it would count twice)", () => {
+        const a: MutationReport = { files: { "config/a.ts": report.files["config/a.ts"] } };
+        const b: MutationReport = { files: { "render/b.ts": report.files["render/b.ts"] } };
+        expect(
+            mergeReports([
+                { name: "layers", report: a },
+                { name: "components", report: b },
+            ]),
+        ).toEqual({
+            files: { "config/a.ts": report.files["config/a.ts"], "render/b.ts": report.files["render/b.ts"] },
+        });
+        expect(() =>
+            mergeReports([
+                { name: "layers", report: a },
+                { name: "components", report: a },
+            ]),
+        ).toThrow("config/a.ts is mutated by two passes (layers, components): count it once");
     });
 });

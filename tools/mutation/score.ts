@@ -6,7 +6,7 @@
 // survivor is an error too, so the list cannot go stale silently.
 //
 //   npm run test:mutation          # stryker run, then this
-//   npx ts-node --transpile-only tools/mutation/score.ts [report.json]
+//   npx ts-node --transpile-only tools/mutation/score.ts [report.json ...]   # default: every pass's report
 import * as fs from "node:fs";
 import * as path from "node:path";
 
@@ -104,12 +104,34 @@ export function formatScores(scores: readonly FolderScore[], goal = GOAL_PERCENT
     ].join("\n");
 }
 
+/** The two passes of `npm run test:mutation` (tests/mutation/*.stryker.mjs), each writing its own report. */
+export const PASSES = ["layers", "components"] as const;
+
+/** One report of every pass's files; a file mutated by two passes would be counted twice, so it is refused. */
+export function mergeReports(reports: readonly { name: string; report: MutationReport }[]): MutationReport {
+    const files: Record<string, MutationReport["files"][string]> = {};
+    const from = new Map<string, string>();
+    for (const { name, report } of reports) {
+        for (const [file, result] of Object.entries(report.files)) {
+            const earlier = from.get(file);
+            if (earlier !== undefined) throw new Error(`${file} is mutated by two passes (${earlier}, ${name}): count it once`);
+            from.set(file, name);
+            files[file] = result;
+        }
+    }
+    return { files };
+}
+
 function main(): void {
     const root = path.join(__dirname, "..", "..");
-    const reportFile = process.argv[2] ?? path.join(root, "reports", "mutation", "mutation.json");
-    const report = JSON.parse(fs.readFileSync(reportFile, "utf8")) as MutationReport;
+    const reportFiles =
+        process.argv.length > 2 ? process.argv.slice(2) : PASSES.map((p) => path.join(root, "reports", "mutation", p, "mutation.json"));
+    const reports = reportFiles.map((file) => {
+        if (!fs.existsSync(file)) throw new Error(`no mutation report at ${file}: run \`npm run test:mutation\``);
+        return { name: file, report: JSON.parse(fs.readFileSync(file, "utf8")) as MutationReport };
+    });
     const equivalents = JSON.parse(fs.readFileSync(path.join(root, "tests", "mutation", "equivalent.json"), "utf8")) as EquivalentMutant[];
-    const { scores, stale } = scoreByFolder(report, equivalents);
+    const { scores, stale } = scoreByFolder(mergeReports(reports), equivalents);
     console.log(formatScores(scores));
     for (const e of stale)
         console.error(

@@ -91,11 +91,9 @@ function checkSeconds(errors: string[], field: string, value: number, min: numbe
 /** Checks address pools: valid CIDRs, pool size fits, no overlap with `avoid`. */
 function checkPools(errors: string[], field: string, pools: readonly string[], maskLength: number, avoid: readonly string[]): void {
     if (pools.length === 0) errors.push(`${field} must name at least one CIDR`);
-    const avoidParsed: Array<[string, Cidr]> = [];
-    for (const a of avoid) {
-        const c = parseCidr(a);
-        if (c) avoidParsed.push([a, c]);
-        else errors.push(`avoidSubnets entry ${JSON.stringify(a)} is not an IPv4 CIDR (a.b.c.d/n, no host bits)`);
+    const avoidParsed = avoid.map((text) => ({ text, cidr: parseCidr(text) }));
+    for (const { text, cidr } of avoidParsed) {
+        if (cidr === undefined) errors.push(`avoidSubnets entry ${JSON.stringify(text)} is not an IPv4 CIDR (a.b.c.d/n, no host bits)`);
     }
     for (const p of pools) {
         const c = parseCidr(p);
@@ -107,8 +105,8 @@ function checkPools(errors: string[], field: string, pools: readonly string[], m
         if (!Number.isInteger(maskLength) || maskLength < prefix || maskLength > 29) {
             errors.push(`${field} entry ${p}: subnet size /${maskLength} must be from /${prefix} to /29`);
         }
-        for (const [text, a] of avoidParsed) {
-            if (cidrsOverlap(a, c)) errors.push(`${field} entry ${p} overlaps ${text}`);
+        for (const { text, cidr } of avoidParsed) {
+            if (cidr !== undefined && cidrsOverlap(cidr, c)) errors.push(`${field} entry ${p} overlaps ${text}`);
         }
     }
 }

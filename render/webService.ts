@@ -163,9 +163,9 @@ function validatePolicy(errors: string[], field: string, p: RolloutPolicy): void
 /** The env entry every task gets: Swarm expands the template per task. */
 const TASK_NAME_ENV = "TASK_NAME={{.Task.Name}}";
 
-/** Byte-wise order (Go's sort.Strings) for ASCII-keyed strings. */
+/** Byte-wise order of the UTF-8 text, as Go's sort.Strings orders it. */
 function byteOrder(a: string, b: string): number {
-    return a < b ? -1 : a > b ? 1 : 0;
+    return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
 function sortedEntries(record: Readonly<Record<string, string>> | undefined): Array<[string, string]> {

@@ -157,7 +157,10 @@ export interface AclBootstrapInput {
 /**
  * A POSIX sh script, run on one Consul server once the servers are up: waits for a leader, then
  * creates the platform's policies and tokens if they do not exist yet. Idempotent (safe to re-run
- * after a server is replaced). Prints no secret: tokens travel in the script text only.
+ * after a server is replaced). Prints no secret, and puts none in a process's arguments (`ps` and
+ * /proc/PID/cmdline show those to every process on the node): the management token reaches the
+ * consul CLI in its environment (CONSUL_HTTP_TOKEN) and curl in a header file of mode 0600; a
+ * token's secret travels in the body of the request on curl's stdin.
  */
 export function renderAclBootstrapScript(input: AclBootstrapInput): string {
     const lines: string[] = [
@@ -179,7 +182,11 @@ export function renderAclBootstrapScript(input: AclBootstrapInput): string {
         "done",
         "",
         "rules=$(mktemp)",
-        "trap 'rm -f \"$rules\"' EXIT",
+        // mktemp creates the file 0600 (mkstemp(3)): only root, which runs this script, reads the header.
+        "headers=$(mktemp)",
+        'trap \'rm -f "$rules" "$headers"\' EXIT',
+        // printf is a shell builtin (dash, BusyBox ash): no process gets the token as an argument.
+        'printf \'X-Consul-Token: %s\\n\' "$CONSUL_HTTP_TOKEN" >"$headers"',
     ];
     for (const policy of input.policies) {
         lines.push(
@@ -197,14 +204,42 @@ export function renderAclBootstrapScript(input: AclBootstrapInput): string {
         lines.push(
             "",
             `if ! consul acl token read -accessor-id ${shellQuote(token.accessorId)} >/dev/null 2>&1; then`,
-            `  consul acl token create -accessor ${shellQuote(token.accessorId)} -secret ${shellQuote(token.secretId)} \\`,
-            `    -policy-name ${shellQuote(token.policy)} -description ${shellQuote(token.description)} >/dev/null`,
+            ...tokenCreateLines(token),
             `  echo "acl-bootstrap: created token '${token.description}' (accessor ${token.accessorId})"`,
             "fi",
         );
     }
     lines.push("", 'echo "acl-bootstrap: done"', "");
     return lines.join("\n");
+}
+
+/**
+ * Creates a token with a known secret through the HTTP API (PUT /v1/acl/token: AccessorID, SecretID,
+ * Description, Policies by name — Consul's "ACL Token HTTP API",
+ * https://developer.hashicorp.com/consul/api-docs/acl/tokens), not `consul acl token create`:
+ * that CLI takes the secret only as the `-secret` flag's value (a plain string flag:
+ * hashicorp/consul command/acl/token/create/token_create.go), i.e. in argv. The body, secret
+ * included, goes to curl on stdin (`--data-binary @-`, a here-document: no process argument holds
+ * it); the management token in the header file (`-H @file`, curl ≥ 7.55). curl is in the official
+ * image (hashicorp/consul Dockerfile: `apk add … curl`), which runs this script on every platform.
+ * The response (it echoes the secret) is discarded. The CONSUL_* TLS variables the consul CLI reads
+ * are honoured too, so the request follows CONSUL_HTTP_ADDR wherever the CLI goes.
+ */
+function tokenCreateLines(token: AclToken): string[] {
+    const body = JSON.stringify({
+        AccessorID: token.accessorId,
+        SecretID: token.secretId,
+        Description: token.description,
+        Policies: [{ Name: token.policy }],
+    });
+    // JSON.stringify escapes every newline: the body is one line, never the here-document's end marker.
+    return [
+        '  curl -sS --fail -X PUT -H @"$headers" --data-binary @- \\',
+        '    ${CONSUL_CACERT:+--cacert "$CONSUL_CACERT"} ${CONSUL_CLIENT_CERT:+--cert "$CONSUL_CLIENT_CERT"} ${CONSUL_CLIENT_KEY:+--key "$CONSUL_CLIENT_KEY"} \\',
+        "    \"$CONSUL_HTTP_ADDR/v1/acl/token\" >/dev/null <<'TOKEN'",
+        body,
+        "TOKEN",
+    ];
 }
 
 export interface ConsulServerReadyInput {

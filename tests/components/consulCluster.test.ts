@@ -120,13 +120,13 @@ describe("what it asks the platform for", () => {
         expect(script).toContain("no Consul leader after 120s");
         for (const policy of ["agent", "dns-read", "web-register"]) expect(script).toContain(`consul acl policy read -name ${policy} `);
         expect(script).toContain(
-            "consul acl token create -accessor uuid-consul-agent-accessor -secret uuid-consul-agent-token \\\n    -policy-name agent -description agents",
+            '{"AccessorID":"uuid-consul-agent-accessor","SecretID":"uuid-consul-agent-token","Description":"agents","Policies":[{"Name":"agent"}]}',
         );
         expect(script).toContain(
-            "consul acl token create -accessor uuid-consul-dns-accessor -secret uuid-consul-dns-token \\\n    -policy-name dns-read -description 'lb dns'",
+            '{"AccessorID":"uuid-consul-dns-accessor","SecretID":"uuid-consul-dns-token","Description":"lb dns","Policies":[{"Name":"dns-read"}]}',
         );
         expect(script).toContain(
-            "consul acl token create -accessor uuid-consul-web-register-accessor -secret uuid-consul-web-register-token \\\n    -policy-name web-register -description 'web registration'",
+            '{"AccessorID":"uuid-consul-web-register-accessor","SecretID":"uuid-consul-web-register-token","Description":"web registration","Policies":[{"Name":"web-register"}]}',
         );
         expect(Object.keys(consul.serviceTokens)).toEqual(["web"]);
         expect(await settled(consul.serviceTokens.web)).toBe("uuid-consul-web-register-token");

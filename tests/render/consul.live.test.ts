@@ -38,7 +38,7 @@ test("a non-voter (autopilot has not promoted it) does not pass; the bound is th
 });
 
 describe("the ACL bootstrap script", () => {
-    test("runs against a fake consul CLI: waits for a leader, creates what is missing, prints no secret", () => {
+    test("runs against fake consul and curl: waits for a leader, creates what is missing, prints no secret, passes none in argv", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "acl-run-"));
         try {
             const log = path.join(dir, "calls.log");
@@ -46,6 +46,25 @@ describe("the ACL bootstrap script", () => {
             fs.writeFileSync(
                 path.join(dir, "consul"),
                 `#!/bin/sh\necho "$*" >> ${log}\ncase "$1 $2" in\n  "operator raft") echo "node1 id 10.0.0.1:8300 leader true 3";;\n  "acl policy"|"acl token") [ "$3" = read ] && exit 1; exit 0;;\nesac\n`,
+                { mode: 0o755 },
+            );
+            // Fake curl: logs its argv, the header file it was given (-H @FILE) and its mode, and the body on stdin.
+            fs.writeFileSync(
+                path.join(dir, "curl"),
+                [
+                    "#!/bin/sh",
+                    `echo "curl $*" >> ${log}`,
+                    'for a; do case "$a" in @-) ;; @*) f=${a#@}; stat -c %a "$f" >> ' +
+                        dir +
+                        '/header-modes; cat "$f" >> ' +
+                        dir +
+                        "/headers ;; esac; done",
+                    `cat >> ${dir}/bodies`,
+                    `echo >> ${dir}/bodies`,
+                    // The API answers with the token, secret included: the script must discard it.
+                    'echo \'{"SecretID":"s3cr3t"}\'',
+                    "",
+                ].join("\n"),
                 { mode: 0o755 },
             );
             const out = execFileSync("sh", ["-s"], {
@@ -56,7 +75,13 @@ describe("the ACL bootstrap script", () => {
             const calls = fs.readFileSync(log, "utf8");
             expect(calls).toMatch(/acl policy create -name agent/);
             expect(calls).toMatch(/acl policy create -name web-register/);
-            expect(calls).toMatch(/acl token create -accessor 11111111-1111-1111-1111-111111111111 -secret s3cr3t -policy-name agent/);
+            expect(calls).not.toMatch(/s3cr3t|mgmt-/);
+            expect(calls).toMatch(/^curl -sS --fail -X PUT -H @\S+ --data-binary @- http:\/\/127\.0\.0\.1:8500\/v1\/acl\/token$/m);
+            expect(fs.readFileSync(path.join(dir, "bodies"), "utf8")).toBe(
+                '{"AccessorID":"11111111-1111-1111-1111-111111111111","SecretID":"s3cr3t","Description":"agents","Policies":[{"Name":"agent"}]}\n\n',
+            );
+            expect(fs.readFileSync(path.join(dir, "headers"), "utf8")).toBe("X-Consul-Token: mgmt-'quote\n");
+            expect(fs.readFileSync(path.join(dir, "header-modes"), "utf8")).toBe("600\n");
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

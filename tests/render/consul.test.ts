@@ -84,7 +84,8 @@ describe("ACL bootstrap script", () => {
     test("creates each policy and token only when missing (idempotent)", () => {
         expect(script).toMatch(/if ! consul acl policy read -name agent /);
         expect(script).toMatch(/if ! consul acl token read -accessor-id 11111111-1111-1111-1111-111111111111 /);
-        expect(script).toContain("-secret s3cr3t ");
+        expect(script).toContain('"SecretID":"s3cr3t"');
+        expect(script).not.toContain("consul acl token create");
     });
 
     test("the web service's tokens may write only its own service", () => {
@@ -220,7 +221,9 @@ describe("the whole rendered scripts (each line a command the server runs, or a 
             "done",
             "",
             "rules=$(mktemp)",
-            "trap 'rm -f \"$rules\"' EXIT",
+            "headers=$(mktemp)",
+            'trap \'rm -f "$rules" "$headers"\' EXIT',
+            'printf \'X-Consul-Token: %s\\n\' "$CONSUL_HTTP_TOKEN" >"$headers"',
             "",
             "if ! consul acl policy read -name web-register >/dev/null 2>&1; then",
             "  cat >\"$rules\" <<'RULES'",
@@ -239,8 +242,11 @@ describe("the whole rendered scripts (each line a command the server runs, or a 
             "fi",
             "",
             "if ! consul acl token read -accessor-id 11111111-1111-1111-1111-111111111111 >/dev/null 2>&1; then",
-            "  consul acl token create -accessor 11111111-1111-1111-1111-111111111111 -secret s3cr3t \\",
-            "    -policy-name agent -description agents >/dev/null",
+            '  curl -sS --fail -X PUT -H @"$headers" --data-binary @- \\',
+            '    ${CONSUL_CACERT:+--cacert "$CONSUL_CACERT"} ${CONSUL_CLIENT_CERT:+--cert "$CONSUL_CLIENT_CERT"} ${CONSUL_CLIENT_KEY:+--key "$CONSUL_CLIENT_KEY"} \\',
+            "    \"$CONSUL_HTTP_ADDR/v1/acl/token\" >/dev/null <<'TOKEN'",
+            '{"AccessorID":"11111111-1111-1111-1111-111111111111","SecretID":"s3cr3t","Description":"agents","Policies":[{"Name":"agent"}]}',
+            "TOKEN",
             "  echo \"acl-bootstrap: created token 'agents' (accessor 11111111-1111-1111-1111-111111111111)\"",
             "fi",
             "",

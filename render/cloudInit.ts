@@ -168,8 +168,9 @@ export function renderVipRouteNotifyScript(input: VipRouteNotifyInput): string {
         '[ "${3:-}" = MASTER ] || exit 0',
         `export AWS_DEFAULT_REGION=${shellQuote(input.region)}`,
         'imds_token=$(curl -fsS -m 2 -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://169.254.169.254/latest/api/token)',
-        'mac=$(curl -fsS -m 2 -H "X-aws-ec2-metadata-token: $imds_token" http://169.254.169.254/latest/meta-data/mac)',
-        'eni=$(curl -fsS -m 2 -H "X-aws-ec2-metadata-token: $imds_token" "http://169.254.169.254/latest/meta-data/network/interfaces/macs/$mac/interface-id")',
+        // The session token opens IMDS (the instance role's keys): on curl's stdin (-H @-), never in argv.
+        "mac=$(printf 'X-aws-ec2-metadata-token: %s\\n' \"$imds_token\" | curl -fsS -m 2 -H @- http://169.254.169.254/latest/meta-data/mac)",
+        'eni=$(printf \'X-aws-ec2-metadata-token: %s\\n\' "$imds_token" | curl -fsS -m 2 -H @- "http://169.254.169.254/latest/meta-data/network/interfaces/macs/$mac/interface-id")',
         `for rt in ${input.routeTableIds.map(shellQuote).join(" ")}; do`,
         `  aws ec2 replace-route --route-table-id "$rt" --destination-cidr-block ${shellQuote(`${input.vip}/32`)} --network-interface-id "$eni" \\`,
         `    || aws ec2 create-route --route-table-id "$rt" --destination-cidr-block ${shellQuote(`${input.vip}/32`)} --network-interface-id "$eni"`,

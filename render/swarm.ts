@@ -45,6 +45,7 @@ const RESERVED_VARS = new Set([
     "wfd_deadline",
     "engine_name",
     "wm_deadline",
+    "code",
 ]);
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
@@ -191,11 +192,8 @@ function joinFunctions(role: SwarmRole, healthTimeoutSeconds: number): string[] 
         "      remaining=$((deadline - $(date +%s)))",
         '      [ "$remaining" -ge 5 ] || remaining=5',
         '      [ "$remaining" -le 30 ] || remaining=30',
-        '      if timeout "$remaining" docker swarm join --token "$JOIN_TOKEN" \\',
-        '        --advertise-addr "$ADVERTISE_ADDR" \\',
-        `        --listen-addr "$ADVERTISE_ADDR:${SWARM_MANAGER_PORT}" \\`,
-        '        --data-path-addr "$ADVERTISE_ADDR" \\',
-        '        "$manager" >/dev/null 2>"$err_file"; then',
+        ...joinRequestLines(),
+        '      if [ "$code" = 200 ]; then',
         "        check_role",
         '        log "joined the swarm as a $ROLE via $manager (attempt $attempt)"',
         "        return 0",
@@ -207,7 +205,7 @@ function joinFunctions(role: SwarmRole, healthTimeoutSeconds: number): string[] 
         '        log "joined the swarm as a $ROLE via $manager (attempt $attempt)"',
         "        return 0",
         "      fi",
-        "      log \"join via $manager failed (attempt $attempt): $(sed 's/SWMTKN-[A-Za-z0-9-]*/<redacted>/g' \"$err_file\" | tr '\\n' ' ')\"",
+        "      log \"join via $manager failed (attempt $attempt, HTTP $code): $(sed 's/SWMTKN-[A-Za-z0-9-]*/<redacted>/g' \"$err_file\" | tr '\\n' ' ')\"",
         '      if [ "$state" != inactive ]; then',
         "        docker swarm leave --force >/dev/null 2>&1 || true",
         "      fi",
@@ -216,6 +214,33 @@ function joinFunctions(role: SwarmRole, healthTimeoutSeconds: number): string[] 
         "  done",
         "}",
         "",
+    ];
+}
+
+/** The Docker engine's API socket on a swarm node (dockerd's default `-H unix:///var/run/docker.sock`). */
+export const DOCKER_SOCKET = "/var/run/docker.sock";
+
+/**
+ * `docker swarm join` through the engine's API instead of the CLI: the CLI takes the token only as
+ * the value of `--token` (a plain string flag, docker/cli cli/command/swarm/join.go), i.e. in argv,
+ * where `ps` and /proc/PID/cmdline show it to every process on the node. The same request the CLI
+ * sends — POST /swarm/join with JoinToken, RemoteAddrs, ListenAddr, AdvertiseAddr, DataPathAddr
+ * (Docker Engine API, "Join an existing swarm",
+ * https://docs.docker.com/reference/api/engine/version/v1.41/#tag/Swarm/operation/SwarmJoin) — goes over the engine's socket with curl, its JSON
+ * body (token included) on curl's stdin, written by printf, a shell builtin: no process argument
+ * holds the token. The path carries no API version: the engine then serves its own ("If you omit
+ * the version-prefix, the current version of the API is used", Docker Engine API docs, "Versioned
+ * API and SDK"). Like the CLI, the call returns once the node has joined or the engine's own join
+ * timeout (20 s) passed. Sets `code` to the HTTP status (000: no answer); the engine's error
+ * message is left in $err_file. curl is on every swarm node: images/swarm-node installs it, and on
+ * AWS it is a base package of every role (platforms/aws/node.ts).
+ */
+function joinRequestLines(): string[] {
+    return [
+        `      code=$(printf '{"JoinToken":"%s","RemoteAddrs":["%s"],"ListenAddr":"%s:${SWARM_MANAGER_PORT}","AdvertiseAddr":"%s","DataPathAddr":"%s"}' \\`,
+        '        "$JOIN_TOKEN" "$manager" "$ADVERTISE_ADDR" "$ADVERTISE_ADDR" "$ADVERTISE_ADDR" |',
+        `        timeout "$remaining" curl -s -o "$err_file" -w '%{http_code}' --unix-socket ${DOCKER_SOCKET} \\`,
+        "          -X POST -H 'Content-Type: application/json' --data-binary @- http://localhost/swarm/join) || code=000",
     ];
 }
 
@@ -323,6 +348,8 @@ export function renderSwarmInitScript(input: SwarmInitScriptInput): string {
         // Copy the token (if any) out of the environment so `docker` children do not inherit it.
         ...(join === undefined ? ["JOIN_TOKEN="] : ["JOIN_TOKEN=${" + join.tokenEnv + ":-}", `unset ${join.tokenEnv}`]),
         'case "$JOIN_TOKEN" in',
+        // Letters, digits and dashes only: the token is spliced into the join request's JSON.
+        "  *[!A-Za-z0-9-]*) fail 'the join token variable does not hold a Swarm join token' ;;",
         "  '' | SWMTKN-1-*) ;;",
         "  *) fail 'the join token variable does not hold a Swarm join token' ;;",
         "esac",
@@ -524,6 +551,8 @@ export function renderSwarmJoinScript(input: SwarmJoinScriptInput): string {
         "JOIN_TOKEN=${" + input.tokenEnv + ":-}",
         `unset ${input.tokenEnv}`,
         'case "$JOIN_TOKEN" in',
+        // Letters, digits and dashes only: the token is spliced into the join request's JSON.
+        `  *[!A-Za-z0-9-]*) fail 'environment variable ${input.tokenEnv} does not hold a Swarm join token' ;;`,
         "  SWMTKN-1-*) ;;",
         `  *) fail 'environment variable ${input.tokenEnv} does not hold a Swarm join token' ;;`,
         "esac",

@@ -269,10 +269,12 @@ function runAssociation(
 
 /**
  * Sets AWS_DEFAULT_REGION from IMDSv2 for scripts run by SSM on a node. Separate assignments, so a
- * failed metadata call stops the script under `set -e` (an `export X=$(…)` would hide it).
+ * failed metadata call stops the script under `set -e` (an `export X=$(…)` would hide it). The
+ * session token is a credential (it opens IMDS, and so the instance role's keys): it reaches curl
+ * on stdin (`-H @-`, curl ≥ 7.55; Debian 12 has 7.88), written by the printf builtin, never in argv.
  */
 const REGION_FROM_IMDS = [
     "imds_token=$(curl -fsS -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token)",
-    'AWS_DEFAULT_REGION=$(curl -fsS -m 2 -H "X-aws-ec2-metadata-token: $imds_token" http://169.254.169.254/latest/meta-data/placement/region)',
+    "AWS_DEFAULT_REGION=$(printf 'X-aws-ec2-metadata-token: %s\\n' \"$imds_token\" | curl -fsS -m 2 -H @- http://169.254.169.254/latest/meta-data/placement/region)",
     "export AWS_DEFAULT_REGION",
 ];

@@ -74,12 +74,7 @@ case "$1 $2" in
     if [ -f "$F/join-token-error" ]; then cat "$F/join-token-error" >&2; exit 1; fi
     case "$last" in worker) val worker-token "${WORKER_TOKEN}" ;; manager) val manager-token "${MANAGER_TOKEN}" ;; esac
     exit 0 ;;
-  "swarm join")
-    if grep -qxF "$last" "$F/bad-managers" 2>/dev/null; then
-      echo "Error response from daemon: cannot join via $last with token $4" >&2; exit 1
-    fi
-    echo active >"$F/state"; val join-control false >"$F/control"
-    echo "This node joined a swarm."; exit 0 ;;
+  "swarm join") echo "fake docker: the scripts join through the engine API (curl), never with the token in argv" >&2; exit 3 ;;
   "swarm leave") echo inactive >"$F/state"; echo false >"$F/control"; exit 0 ;;
   "node ls")
     case "$*" in *role=manager*) val managers-q "" ;; *) val node-lines "" ;; esac
@@ -106,12 +101,63 @@ echo "fake docker: unexpected call: $*" >&2
 exit 3
 `;
 
+/**
+ * A fake `curl` for the engine API calls the scripts make over the engine's socket (render/swarm.ts
+ * joinRequestLines): records its argv in the same call log as docker's (first word "curl") and the
+ * request body it read on stdin; answers POST /swarm/join like the engine — 200 and the node active,
+ * or 500 with the daemon's error message in the -o file for a manager listed in bad-managers.
+ */
+const FAKE_CURL = `#!/bin/sh
+F="$FAKE_DIR"
+n=$(($(cat "$F/n" 2>/dev/null || echo 0) + 1))
+echo "$n" >"$F/n"
+printf '%s\\0' curl "$@" >"$F/call.$n"
+val() { if [ -f "$F/$1" ]; then cat "$F/$1"; else printf '%s\\n' "$2"; fi; }
+env | grep -q SWMTKN && : >"$F/env-leak"
+out=/dev/null; url=; sock=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -o) out=$2; shift ;;
+    --unix-socket) sock=$2; shift ;;
+    -w | -X | -H | --data-binary) shift ;;
+    http*) url=$1 ;;
+  esac
+  shift
+done
+cat >"$F/request.$n"
+[ -f "$F/engine-down" ] && { printf 000; exit 7; }
+case "$sock $url" in
+  "/var/run/docker.sock http://localhost/swarm/join")
+    manager=$(sed -n 's/.*"RemoteAddrs":\\["\\([^"]*\\)"\\].*/\\1/p' "$F/request.$n")
+    if grep -qxF "$manager" "$F/bad-managers" 2>/dev/null; then
+      token=$(sed -n 's/.*"JoinToken":"\\([^"]*\\)".*/\\1/p' "$F/request.$n")
+      printf '{"message":"cannot join via %s with token %s"}\\n' "$manager" "$token" >"$out"
+      printf 500; exit 0
+    fi
+    echo active >"$F/state"; val join-control false >"$F/control"
+    : >"$out"; printf 200; exit 0 ;;
+esac
+echo "fake curl: unexpected call to $sock $url" >&2
+exit 3
+`;
+
+/** A join request the scripts sent to the engine API (POST /swarm/join), its JSON body parsed. */
+export interface JoinRequest {
+    readonly JoinToken: string;
+    readonly RemoteAddrs: string[];
+    readonly ListenAddr: string;
+    readonly AdvertiseAddr: string;
+    readonly DataPathAddr: string;
+}
+
 export interface Run {
     readonly status: number | null;
     readonly stdout: string;
     readonly stderr: string;
-    /** argv of every docker call, in order. */
+    /** argv of every docker call, in order; curl calls too, their first word "curl". */
     readonly calls: string[][];
+    /** Bodies of the engine API requests curl sent (its stdin), in order. */
+    readonly requests: string[];
     readonly ms: number;
 }
 
@@ -125,6 +171,7 @@ function fakeWorld(files: Record<string, string> = {}): { dir: string; state: st
     fs.mkdirSync(bin);
     fs.mkdirSync(state);
     fs.writeFileSync(path.join(bin, "docker"), FAKE_DOCKER, { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, "curl"), FAKE_CURL, { mode: 0o755 });
     for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(state, name), content);
     const run: RunFn = (script, shFlags = "-s", env = {}) => {
         const started = Date.now();
@@ -137,7 +184,10 @@ function fakeWorld(files: Record<string, string> = {}): { dir: string; state: st
         const ms = Date.now() - started;
         const n = fs.existsSync(path.join(state, "n")) ? Number(fs.readFileSync(path.join(state, "n"), "utf8")) : 0;
         const calls: string[][] = [];
+        const requests: string[] = [];
         for (let i = 1; i <= n; i++) {
+            const request = path.join(state, `request.${i}`);
+            if (fs.existsSync(request)) requests.push(fs.readFileSync(request, "utf8"));
             calls.push(
                 fs
                     .readFileSync(path.join(state, `call.${i}`), "utf8")
@@ -145,7 +195,7 @@ function fakeWorld(files: Record<string, string> = {}): { dir: string; state: st
                     .slice(0, -1),
             );
         }
-        return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls, ms };
+        return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls, requests, ms };
     };
     return { dir, state, run };
 }
@@ -160,6 +210,11 @@ export function worldWithState(files: Record<string, string> = {}): { state: str
     const w = fakeWorld(files);
     worlds.push(w.dir);
     return w;
+}
+
+/** The swarm join requests (POST /swarm/join) the run sent, in order. */
+export function joinRequests(r: Run): JoinRequest[] {
+    return r.requests.map((body) => JSON.parse(body) as JoinRequest);
 }
 
 export function callsOf(r: Run, ...prefix: string[]): string[][] {

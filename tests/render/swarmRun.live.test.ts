@@ -19,7 +19,7 @@ import {
     renderSwarmNodeDrainScript,
     renderSwarmNodeRemoveScript,
 } from "../../render/swarm";
-import { callsOf, cleanupWorlds, MANAGER_TOKEN, world, worldWithState, WORKER_JOIN_INPUT, WORKER_TOKEN } from "./swarmFakes";
+import { callsOf, cleanupWorlds, joinRequests, MANAGER_TOKEN, world, worldWithState, WORKER_JOIN_INPUT, WORKER_TOKEN } from "./swarmFakes";
 
 afterAll(cleanupWorlds);
 
@@ -150,21 +150,36 @@ describe("renderSwarmJoinScript", () => {
     it("joins with the token from the environment, this node's addresses and the first manager", () => {
         const r = world()(script, "-s", withToken(WORKER_TOKEN));
         expect(r.status).toBe(0);
-        expect(callsOf(r, "swarm", "join")).toEqual([
+        expect(joinRequests(r)).toEqual([
+            {
+                JoinToken: WORKER_TOKEN,
+                RemoteAddrs: ["10.213.0.10:2377"],
+                ListenAddr: "10.213.0.20:2377",
+                AdvertiseAddr: "10.213.0.20",
+                DataPathAddr: "10.213.0.20",
+            },
+        ]);
+        // The engine API over its socket, the body (token included) on stdin: no argv holds the token.
+        expect(callsOf(r, "curl")).toEqual([
             [
-                "swarm",
-                "join",
-                "--token",
-                WORKER_TOKEN,
-                "--advertise-addr",
-                "10.213.0.20",
-                "--listen-addr",
-                "10.213.0.20:2377",
-                "--data-path-addr",
-                "10.213.0.20",
-                "10.213.0.10:2377",
+                "curl",
+                "-s",
+                "-o",
+                expect.any(String),
+                "-w",
+                "%{http_code}",
+                "--unix-socket",
+                "/var/run/docker.sock",
+                "-X",
+                "POST",
+                "-H",
+                "Content-Type: application/json",
+                "--data-binary",
+                "@-",
+                "http://localhost/swarm/join",
             ],
         ]);
+        expect(r.calls.flat().join(" ")).not.toContain("SWMTKN");
         expect(r.stderr).toMatch(/joined the swarm as a worker via 10.213.0.10:2377/);
     });
 
@@ -174,7 +189,7 @@ describe("renderSwarmJoinScript", () => {
         const w = worldWithState();
         const r = w.run(script, "-s", withToken(WORKER_TOKEN));
         expect(r.status).toBe(0);
-        expect(callsOf(r, "swarm", "join").map((c) => c[3])).toEqual([WORKER_TOKEN]);
+        expect(joinRequests(r).map((j) => j.JoinToken)).toEqual([WORKER_TOKEN]);
         expect(fs.existsSync(path.join(w.state, "env-leak"))).toBe(false);
     });
 
@@ -183,20 +198,20 @@ describe("renderSwarmJoinScript", () => {
             const r = world()(script, "-s", env);
             expect(r.status).not.toBe(0);
             expect(r.stderr).toMatch(/environment variable SWARM_JOIN_TOKEN does not hold a Swarm join token/);
-            expect(callsOf(r, "swarm", "join")).toHaveLength(0);
+            expect(joinRequests(r)).toHaveLength(0);
         }
     });
 
     it("is a no-op on a node that is already an active member", () => {
         const r = world({ state: "active\n" })(script, "-s", withToken(WORKER_TOKEN));
         expect(r.status).toBe(0);
-        expect(callsOf(r, "swarm", "join")).toHaveLength(0);
+        expect(joinRequests(r)).toHaveLength(0);
     });
 
     it("moves on to the next manager when one fails", () => {
         const r = world({ "bad-managers": "10.213.0.10:2377\n" })(script, "-s", withToken(WORKER_TOKEN));
         expect(r.status).toBe(0);
-        expect(callsOf(r, "swarm", "join").map((c) => c[c.length - 1])).toEqual(["10.213.0.10:2377", "10.213.0.11:2377"]);
+        expect(joinRequests(r).map((j) => j.RemoteAddrs)).toEqual([["10.213.0.10:2377"], ["10.213.0.11:2377"]]);
     });
 
     it("keeps the token out of stdout and stderr, even under sh -xv and when docker echoes it", () => {
@@ -239,8 +254,8 @@ describe("renderSwarmInitScript on a replaced first manager (joinExisting)", () 
         const r = world({ "join-control": "true", "remote-addr": "10.213.0.10:2377" })(script, "-s", { SWARM_JOIN_TOKEN: MANAGER_TOKEN });
         expect(r.status).toBe(0);
         expect(callsOf(r, "swarm", "init")).toHaveLength(0);
-        const [join] = callsOf(r, "swarm", "join");
-        expect(join[join.length - 1]).toBe("10.213.0.11:2377");
+        const [join] = joinRequests(r);
+        expect(join.RemoteAddrs).toEqual(["10.213.0.11:2377"]);
         expect(r.stderr).toMatch(/joining it instead of initialising/);
         expect(r.stderr).toMatch(/healthy swarm manager/);
         expect(`${r.stdout}${r.stderr}`).not.toContain("SWMTKN");
@@ -251,7 +266,7 @@ describe("renderSwarmInitScript on a replaced first manager (joinExisting)", () 
         const r = world({ "remote-addr": "10.213.0.10:2377" })(script, "-s", { SWARM_JOIN_TOKEN: "" });
         expect(r.status).toBe(0);
         expect(callsOf(r, "swarm", "init")).toHaveLength(1);
-        expect(callsOf(r, "swarm", "join")).toHaveLength(0);
+        expect(joinRequests(r)).toHaveLength(0);
     });
 });
 

@@ -25,3 +25,17 @@ export function runWithFakeConsul(
         fs.rmSync(dir, { recursive: true, force: true });
     }
 }
+
+/**
+ * A fake `consul` CLI of a healthy cluster, for running every script of a graph
+ * (tests/security/argv.test.ts): a leader exists and the node it runs on ($FAKE_NODE) is a voter and
+ * alive; no ACL policy or token exists yet (reads fail, creates succeed); anything else succeeds.
+ */
+export const FAKE_CONSUL_CLUSTER = `#!/bin/sh
+case "$1 $2" in
+  "operator raft") printf 'Node ID Address State Voter RaftProtocol\\n%s id 10.0.0.1:8300 leader true 3\\n' "$FAKE_NODE" ;;
+  "members -status=alive") printf 'Node Address Status Type\\n%s 10.0.0.1:8301 alive server\\n' "$FAKE_NODE" ;;
+  "acl policy" | "acl token") [ "$3" = read ] && exit 1; exit 0 ;;
+  *) exit 0 ;;
+esac
+`;

@@ -55,7 +55,7 @@ export const VALUES = { "consul-web-token": SECRET };
 // A fake `docker` for services and secrets
 // ---------------------------------------------------------------------------
 
-const FAKE_DOCKER = `#!/bin/sh
+export const FAKE_DOCKER = `#!/bin/sh
 F="$FAKE_DIR"
 n=$(($(cat "$F/n" 2>/dev/null || echo 0) + 1))
 echo "$n" >"$F/n"

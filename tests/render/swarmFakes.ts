@@ -43,7 +43,7 @@ export function scriptHeader(text: string): string[] {
 // A fake `docker` that keeps swarm state in files and records every argv
 // ---------------------------------------------------------------------------
 
-const FAKE_DOCKER = `#!/bin/sh
+export const FAKE_DOCKER = `#!/bin/sh
 F="$FAKE_DIR"
 n=$(($(cat "$F/n" 2>/dev/null || echo 0) + 1))
 echo "$n" >"$F/n"
@@ -107,7 +107,7 @@ exit 3
  * request body it read on stdin; answers POST /swarm/join like the engine — 200 and the node active,
  * or 500 with the daemon's error message in the -o file for a manager listed in bad-managers.
  */
-const FAKE_CURL = `#!/bin/sh
+export const FAKE_CURL = `#!/bin/sh
 F="$FAKE_DIR"
 n=$(($(cat "$F/n" 2>/dev/null || echo 0) + 1))
 echo "$n" >"$F/n"

@@ -80,9 +80,9 @@ function expectedArtifacts(config: StackConfig): Expected[] {
         { what: "Consul server configs", atLeast: config.consul.servers, matches: (a) => consulServerFlag(a) === true },
         { what: "Consul client configs (swarm + LB nodes)", atLeast: swarmNodes + 2, matches: (a) => consulServerFlag(a) === false },
         { what: "daemon.json (one per swarm node)", atLeast: swarmNodes, matches: (a) => a.kind === "docker-daemon-json" },
-        { what: "Consul ACL bootstrap script", atLeast: 1, matches: script(/consul acl token create/) },
+        { what: "Consul ACL bootstrap script", atLeast: 1, matches: script(/"\$CONSUL_HTTP_ADDR\/v1\/acl\/token"/) },
         { what: "swarm init script", atLeast: 1, matches: script(/docker swarm init\b/) },
-        { what: "swarm join scripts", atLeast: swarmNodes - 1, matches: script(/docker swarm join\b(?!-token)/) },
+        { what: "swarm join scripts", atLeast: swarmNodes - 1, matches: script(/http:\/\/localhost\/swarm\/join\b/) },
         { what: "web service deploy script", atLeast: 1, matches: script(/docker service create\b/) },
     ];
 }

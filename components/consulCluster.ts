@@ -36,9 +36,12 @@ export interface ConsulAgentOptions {
 }
 
 const CONFIG_DIR = "/consul/config";
-// Config files are 0644: the official image drops to its `consul` user, whose uid differs between
-// image releases, and nothing else runs in the agent's container.
-const CONFIG_MODE = "0644";
+// Config files hold the gossip key and ACL tokens: readable by the agent's user alone. The agent
+// runs as its image's `consul` user (the official image's docker-entrypoint.sh drops to it with
+// su-exec; images/consul-agent/consul-agent-supervise with setpriv): the platform makes that user
+// the files' owner (NodeFile.owner).
+const CONFIG_MODE = "0600";
+const CONFIG_OWNER = "consul";
 
 /**
  * A Consul server cluster: N servers (odd) with gossip encryption, ACLs default-deny, and the
@@ -131,7 +134,7 @@ export class ConsulCluster extends pulumi.ComponentResource {
                     role: "consul-server",
                     name: nodeName,
                     index: i,
-                    files: [{ path: `${CONFIG_DIR}/server.json`, content: config, mode: CONFIG_MODE }],
+                    files: [{ path: `${CONFIG_DIR}/server.json`, content: config, mode: CONFIG_MODE, owner: CONFIG_OWNER }],
                     resources,
                     dependsOn: previous === undefined ? [] : [previous.resource],
                 },
@@ -222,6 +225,9 @@ export class ConsulCluster extends pulumi.ComponentResource {
                 defaultToken: options.catalogReadByDefault ? dnsToken : undefined,
             }),
         );
-        return { files: [{ path: `${CONFIG_DIR}/client.json`, content: config, mode: CONFIG_MODE }], resources: this.agentResources };
+        return {
+            files: [{ path: `${CONFIG_DIR}/client.json`, content: config, mode: CONFIG_MODE, owner: CONFIG_OWNER }],
+            resources: this.agentResources,
+        };
     }
 }

@@ -53,6 +53,24 @@ function uploads(files: readonly NodeFile[]): docker.types.input.ContainerUpload
     return files.map((f) => ({ file: f.path, content: f.content, permissions: f.mode }));
 }
 
+/** The official Consul image's entrypoint (hashicorp/consul Dockerfile: `ENTRYPOINT ["docker-entrypoint.sh"]`). */
+const CONSUL_IMAGE_ENTRYPOINT = "docker-entrypoint.sh";
+
+/** Where the node images' Consul agent reads its config, which its supervisor chowns to `consul` (images/consul-agent). */
+const NODE_AGENT_CONFIG_DIR = "/consul/config/";
+
+/**
+ * Files with an owner, made theirs before the image's entrypoint runs. The Docker provider uploads
+ * every file as root: an upload has a path, a mode and content but no owner (pulumi-docker
+ * ContainerUpload: content, contentBase64, executable, file, permissions, source, sourceHash). The
+ * entrypoint starts as root, so a `chown` ahead of it makes a 0600 file readable by the daemon's
+ * user alone, which it then drops to (the official Consul entrypoint: su-exec to `consul`).
+ */
+function chownThenExec(files: readonly NodeFile[], entrypoint: string): string[] {
+    const chowns = files.map((f) => `chown ${shellQuote(`${f.owner}:${f.owner}`)} ${shellQuote(f.path)}`);
+    return ["/bin/sh", "-c", `${chowns.join(" && ")} && exec ${entrypoint} "$@"`, entrypoint];
+}
+
 /** Candidate loops are rendered the same for one node or several. */
 const ONE_CANDIDATE_IS_A_LIST = "# shellcheck disable=SC2043 # a single candidate is still a list";
 
@@ -216,6 +234,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
             ...limits(resources),
         };
 
+        const owned = [...args.files, ...(agent?.files ?? [])].filter((f) => f.owner !== undefined);
         let container: docker.Container;
         switch (args.role) {
             case "consul-server": {
@@ -226,6 +245,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
                         ...common,
                         image: this.consulImage.imageId,
                         // The image's entrypoint adds -data-dir/-config-dir and drops to the consul user.
+                        ...(owned.length > 0 ? { entrypoints: chownThenExec(owned, CONSUL_IMAGE_ENTRYPOINT) } : {}),
                         command: ["agent"],
                         volumes: [{ volumeName: data.name, containerPath: "/consul/data" }],
                         // leave_on_terminate needs time to leave the Raft peer set.
@@ -237,6 +257,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
             }
             case "swarm-manager":
             case "swarm-worker": {
+                this.checkAgentOwnedFiles(args.name, owned);
                 // Docker-in-Docker without --privileged (not available everywhere): everything but
                 // CAP_SYS_RESOURCE, its own cgroup namespace, and /var/lib/docker on a volume
                 // (overlay2 cannot sit on the container's own overlay rootfs).
@@ -262,6 +283,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
                 break;
             }
             case "lb": {
+                this.checkAgentOwnedFiles(args.name, owned);
                 container = new docker.Container(
                     args.name,
                     {
@@ -288,6 +310,21 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
         }
 
         return { name: args.name, role: args.role, address, resource: container, instanceId: container.id };
+    }
+
+    /**
+     * In the LB and swarm node images the only daemon that reads a file of its own is the Consul
+     * agent, whose supervisor chowns its config directory to `consul` before starting it
+     * (images/consul-agent/consul-agent-supervise): any other owner would silently stay root.
+     */
+    private checkAgentOwnedFiles(node: string, owned: readonly NodeFile[]): void {
+        for (const f of owned) {
+            if (f.owner !== "consul" || !f.path.startsWith(NODE_AGENT_CONFIG_DIR)) {
+                throw new Error(
+                    `local platform: ${node}: ${f.path} is to be owned by ${f.owner}, but this node's image makes only files under ${NODE_AGENT_CONFIG_DIR} consul's`,
+                );
+            }
+        }
     }
 
     /**

@@ -15,8 +15,14 @@ export interface NodeFile {
     readonly path: string;
     /** File content; pass a secret Output when it holds secrets, it stays secret. */
     readonly content: pulumi.Input<string>;
-    /** Octal mode string, e.g. "0600". */
+    /** Octal mode string, e.g. "0600". A file that holds a secret is 0600 or 0400. */
     readonly mode: string;
+    /**
+     * The user (by name) of the daemon that reads the file: the platform makes the file theirs
+     * before the daemon starts, so a secret file (mode 0600) is readable by that daemon alone.
+     * Defaults to root.
+     */
+    readonly owner?: string;
 }
 
 export interface NodeArgs {

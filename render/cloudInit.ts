@@ -16,6 +16,8 @@ export interface ParameterFile {
     readonly mode: string;
     /** SSM parameter name holding the content (SecureString, gzip + base64). */
     readonly parameter: string;
+    /** The system user that owns it (created when missing): the daemon that reads it. Defaults to root. */
+    readonly owner?: string;
 }
 
 /** A container the node runs with host networking (Consul agents and servers). */
@@ -25,6 +27,11 @@ export interface HostContainer {
     /** Extra `docker run` flags, e.g. volumes. */
     readonly flags: readonly string[];
     readonly command: readonly string[];
+    /**
+     * Run the container's daemon as this host user, whose uid and gid the image's entrypoint reads
+     * from the two variables: host files it owns (mode 0600) are then readable by the daemon alone.
+     */
+    readonly runAs?: { readonly user: string; readonly uidVariable: string; readonly gidVariable: string };
 }
 
 export interface NodeBootInput {
@@ -67,16 +74,28 @@ export function renderNodeBootScript(input: NodeBootInput): string {
         "set -eu",
         `export AWS_DEFAULT_REGION=${shellQuote(input.region)}`,
         "",
-        "# fetch PARAMETER PATH MODE: write the SecureString's value to PATH, atomically, with MODE.",
+        "# fetch PARAMETER PATH MODE [OWNER]: write the SecureString's value to PATH, atomically, with MODE",
+        "# (and OWNER): it is never readable by anyone else, not even while it is written.",
         "fetch() {",
         '  mkdir -p "$(dirname "$2")"',
         '  tmp="$2.tmp.$$"',
         `  ( umask 077; aws ssm get-parameter --with-decryption --name "$1" --query Parameter.Value --output text | ${DECODE_STORED_TEXT} >"$tmp" )`,
         '  chmod "$3" "$tmp"',
+        '  [ -z "${4:-}" ] || chown "$4:$4" "$tmp"',
         '  mv -f "$tmp" "$2"',
         "}",
         "",
     ];
+    const owners = [...new Set([...input.files.flatMap((f) => f.owner ?? []), ...input.containers.flatMap((c) => c.runAs?.user ?? [])])];
+    if (owners.length > 0) {
+        lines.push("# The daemons' own system users: each owns the files only it may read.");
+        for (const user of owners) {
+            lines.push(
+                `id -u ${shellQuote(user)} >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin ${shellQuote(user)}`,
+            );
+        }
+        lines.push("");
+    }
     if (input.files.length > 0) {
         lines.push(
             "# The instance role may be a few seconds behind the instance: retry the first fetch.",
@@ -88,7 +107,9 @@ export function renderNodeBootScript(input: NodeBootInput): string {
             "",
         );
     }
-    for (const f of input.files) lines.push(`fetch ${shellQuote(f.parameter)} ${shellQuote(f.path)} ${shellQuote(f.mode)}`);
+    for (const f of input.files) {
+        lines.push(`fetch ${[f.parameter, f.path, f.mode, ...(f.owner === undefined ? [] : [f.owner])].map(shellQuote).join(" ")}`);
+    }
     if (input.services.length > 0) {
         lines.push("", ...input.services.map((s) => `systemctl enable ${shellQuote(s)} && systemctl restart ${shellQuote(s)}`));
     }
@@ -103,11 +124,21 @@ export function renderNodeBootScript(input: NodeBootInput): string {
             "host",
             "--restart",
             "unless-stopped",
+            ...(c.runAs === undefined ? [] : ["-e", c.runAs.uidVariable, "-e", c.runAs.gidVariable]),
             ...c.flags,
             c.image,
             ...c.command,
         ];
-        lines.push("", `docker rm -f ${shellQuote(c.name)} >/dev/null 2>&1 || true`, run.map(shellQuote).join(" "));
+        lines.push("", `docker rm -f ${shellQuote(c.name)} >/dev/null 2>&1 || true`);
+        if (c.runAs !== undefined) {
+            const { user, uidVariable, gidVariable } = c.runAs;
+            lines.push(
+                `${uidVariable}=$(id -u ${shellQuote(user)})`,
+                `${gidVariable}=$(id -g ${shellQuote(user)})`,
+                `export ${uidVariable} ${gidVariable}`,
+            );
+        }
+        lines.push(run.map(shellQuote).join(" "));
     }
     lines.push(
         "",

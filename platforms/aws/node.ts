@@ -69,6 +69,16 @@ const BASE_PACKAGES = ["curl", "iptables"];
  */
 const CONSUL_CONFIG_MOUNT = "/consul/config:/consul/config";
 
+/**
+ * The Consul agent runs as the host's own `consul` system user, which owns its config files (mode
+ * 0600, NodeFile.owner): the official entrypoint drops to the uid and gid in CONSUL_UID/CONSUL_GID
+ * when set, else to the image's consul user (hashicorp/consul .release/docker/docker-entrypoint.sh:
+ * `CONSUL_UID="$(id -u consul)"` only `if [ -z "$CONSUL_UID" ]`, then `su-exec ${CONSUL_UID}:${CONSUL_GID}`),
+ * and chowns /consul/data and /consul/config to them. The image's uid means nothing on the host
+ * (another daemon may hold it there): the host's user is the one the files are given to.
+ */
+const CONSUL_RUN_AS = { user: "consul", uidVariable: "CONSUL_UID", gidVariable: "CONSUL_GID" } as const;
+
 export function roleRuntime(role: NodeRole, withAgent: boolean, consulVersion: string): RoleRuntime {
     const consulImage = `hashicorp/consul:${consulVersion}`;
     const agent: HostContainer[] = withAgent
@@ -78,6 +88,7 @@ export function roleRuntime(role: NodeRole, withAgent: boolean, consulVersion: s
                   image: consulImage,
                   flags: ["-v", CONSUL_CONFIG_MOUNT, "-v", "consul-data:/consul/data"],
                   command: ["agent"],
+                  runAs: CONSUL_RUN_AS,
               },
           ]
         : [];
@@ -92,6 +103,7 @@ export function roleRuntime(role: NodeRole, withAgent: boolean, consulVersion: s
                         image: consulImage,
                         flags: ["-v", CONSUL_CONFIG_MOUNT, "-v", "consul-data:/consul/data", "--stop-timeout", "30"],
                         command: ["agent"],
+                        runAs: CONSUL_RUN_AS,
                     },
                 ],
                 exec: (env) => ["docker exec -i", ...env.map((v) => `-e ${v}`), "consul sh -s"].join(" "),
@@ -211,14 +223,19 @@ export function createNode(ctx: AwsContext, placement: NodePlacement, args: Node
     const parameters = files.map((file, i) => {
         const parameterName = `${ctx.parameterRoot}/${args.role}/${args.name}/file-${i}`;
         const resource = storedText(`${args.name}-file-${i}`, parameterName, file.content, `${args.name}:${file.path}`, parent);
-        return { file: { path: file.path, mode: file.mode, parameter: parameterName } as ParameterFile, resource };
+        const owner = file.owner === undefined ? {} : { owner: file.owner };
+        return { file: { path: file.path, mode: file.mode, parameter: parameterName, ...owner } as ParameterFile, resource };
     });
     // The files' digest goes into user data: a changed file replaces the node (see NodeBootInput).
     // A hash of the contents, never the contents: user data stays free of secrets.
     const filesDigest = pulumi.unsecret(
         pulumi.all(files.map((f) => pulumi.output(f.content))).apply((contents) => {
             const hash = crypto.createHash("sha256");
-            files.forEach((f, i) => hash.update(`${f.path}\0${f.mode}\0${contents[i]}\0`));
+            files.forEach((f, i) => {
+                hash.update(`${f.path}\0${f.mode}\0${contents[i]}\0`);
+                // Only when set: files without an owner keep the digest they had before owners existed.
+                if (f.owner !== undefined) hash.update(`owner\0${f.owner}\0`);
+            });
             return hash.digest("hex");
         }),
     );

@@ -28,7 +28,8 @@ describe("defaults", () => {
 
     test("the server config: datacenter dc1, bootstrap_expect 3, its address, the platform's retry_join", async () => {
         const [file] = platform.node("consul-server-1").args.files;
-        expect([file.path, file.mode]).toEqual(["/consul/config/server.json", "0644"]);
+        // The gossip key and the tokens: readable by the agent's user alone.
+        expect([file.path, file.mode, file.owner]).toEqual(["/consul/config/server.json", "0600", "consul"]);
         expect(await json(file.content)).toMatchObject({
             node_name: "consul-server-1",
             datacenter: "dc1",
@@ -56,7 +57,7 @@ describe("defaults", () => {
     test("a client agent: its own config file, 0.25 CPU and 128 MiB, no default token unless asked", async () => {
         const plain = consul.agentFor("swarm-worker-4", "10.0.3.14");
         expect(plain.resources).toEqual({ cpus: 0.25, memoryMb: 128 });
-        expect(plain.files.map((f) => [f.path, f.mode])).toEqual([["/consul/config/client.json", "0644"]]);
+        expect(plain.files.map((f) => [f.path, f.mode, f.owner])).toEqual([["/consul/config/client.json", "0600", "consul"]]);
         const config = await json(plain.files[0].content);
         expect(config).toMatchObject({
             node_name: "swarm-worker-4",

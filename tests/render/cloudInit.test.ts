@@ -70,6 +70,44 @@ describe("cloud-config user-data", () => {
     });
 });
 
+describe("files owned by a daemon's user", () => {
+    const owned = {
+        ...input,
+        files: [{ path: "/consul/config/client.json", mode: "0600", parameter: "/p/file-1", owner: "consul" }],
+        containers: [
+            {
+                name: "consul-agent",
+                image: "hashicorp/consul:1.20.2",
+                flags: ["-v", "/consul/config:/consul/config"],
+                command: ["agent"],
+                runAs: { user: "consul", uidVariable: "CONSUL_UID", gidVariable: "CONSUL_GID" },
+            },
+        ],
+    };
+
+    test("the user exists before the fetch, which gives the file to it; the container's daemon runs as that user", () => {
+        const lines = renderNodeBootScript(owned).split("\n");
+        const useradd = lines.indexOf(
+            "id -u consul >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin consul",
+        );
+        const fetch = lines.indexOf("fetch /p/file-1 /consul/config/client.json 0600 consul");
+        expect(useradd).toBeGreaterThan(0);
+        expect(fetch).toBeGreaterThan(useradd);
+        const run = lines.findIndex((l) => l.startsWith("docker run "));
+        expect(lines.slice(run - 3, run + 1)).toEqual([
+            "CONSUL_UID=$(id -u consul)",
+            "CONSUL_GID=$(id -g consul)",
+            "export CONSUL_UID CONSUL_GID",
+            "docker run -d --name consul-agent --network host --restart unless-stopped -e CONSUL_UID -e CONSUL_GID -v /consul/config:/consul/config hashicorp/consul:1.20.2 agent",
+        ]);
+    });
+
+    test("without owners, no user is made and the fetch takes three arguments", () => {
+        expect(renderNodeBootScript(input)).not.toContain("useradd");
+        expect(renderNodeBootScript(input)).not.toContain("CONSUL_UID");
+    });
+});
+
 describe("VIP route notify script", () => {
     test("acts only on MASTER and rewrites the /32 route in every table", () => {
         const script = renderVipRouteNotifyScript({ vip: "192.168.255.10", routeTableIds: ["rtb-1", "rtb-2"], region: "eu-west-1" });
@@ -84,12 +122,14 @@ describe("the boot script, whole: the exact commands a node runs at first boot",
     /** The blank line before and after `fetch()`, and the function itself. */
     const FETCH_FUNCTION = [
         "",
-        "# fetch PARAMETER PATH MODE: write the SecureString's value to PATH, atomically, with MODE.",
+        "# fetch PARAMETER PATH MODE [OWNER]: write the SecureString's value to PATH, atomically, with MODE",
+        "# (and OWNER): it is never readable by anyone else, not even while it is written.",
         "fetch() {",
         '  mkdir -p "$(dirname "$2")"',
         '  tmp="$2.tmp.$$"',
         '  ( umask 077; aws ssm get-parameter --with-decryption --name "$1" --query Parameter.Value --output text | base64 -d | gunzip >"$tmp" )',
         '  chmod "$3" "$tmp"',
+        '  [ -z "${4:-}" ] || chown "$4:$4" "$tmp"',
         '  mv -f "$tmp" "$2"',
         "}",
         "",

@@ -21,8 +21,15 @@ if [ "$1" = consul ] && [ -z "${CONSUL_DISABLE_PERM_MGMT+x}" ]; then
   gid=${CONSUL_GID:-$(id -g consul)}
   [ "$(stat -c %u "$CONSUL_DATA_DIR")" = "$uid" ] || chown "$uid:$gid" "$CONSUL_DATA_DIR"
   [ "$(stat -c %u "$CONSUL_CONFIG_DIR")" = "$uid" ] || chown "$uid:$gid" "$CONSUL_CONFIG_DIR"
-  # The official image uses su-exec; BusyBox's su does the same here (root needs no password).
+  # The official image uses su-exec UID:GID, which needs no passwd entry; BusyBox's su needs a name
+  # (root needs no password): a uid the image does not know (the host's consul user, CONSUL_UID on
+  # AWS) gets one.
+  user=$(awk -F: -v u="$uid" '$3 == u { print $1; exit }' /etc/passwd)
+  if [ -z "$user" ]; then
+    user=consul-$uid
+    echo "$user:x:$uid:$gid:consul:/consul:/sbin/nologin" >>/etc/passwd
+  fi
   # shellcheck disable=SC2016 # expanded by the user's shell
-  set -- su -s /bin/sh -c 'exec "$0" "$@"' -- "$(awk -F: -v u="$uid" '$3 == u { print $1; exit }' /etc/passwd)" "$@"
+  set -- su -s /bin/sh -c 'exec "$0" "$@"' -- "$user" "$@"
 fi
 exec "$@"

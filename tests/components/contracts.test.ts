@@ -45,7 +45,12 @@ describe("defaults, literally", () => {
     });
 
     test("SwarmCluster", () => {
-        expect(SWARM_CLUSTER_DEFAULTS).toEqual({ managers: 3, workers: 2, nodeResources: { cpus: 1, memoryMb: 1024 }, joinTokenRotation: 0 });
+        expect(SWARM_CLUSTER_DEFAULTS).toEqual({
+            managers: 3,
+            workers: 2,
+            nodeResources: { cpus: 1, memoryMb: 1024 },
+            joinTokenRotation: 0,
+        });
     });
 
     test("LoadBalancerPair", () => {

@@ -36,6 +36,7 @@ const swarm = new SwarmCluster("swarm", {
     nodeResources: config.swarm.nodeResources,
     consul,
     images: [webImage],
+    joinTokenRotation: config.rotation.swarmJoinTokens,
 });
 
 const web = new WebService("web", {
@@ -61,6 +62,7 @@ const lb = new LoadBalancerPair("lb", {
     consul,
     service: { name: serviceName, healthPath: WEB_HEALTH_PATH, maxServers: backendSlots(config.web.replicas) },
     resources: config.lb.resources,
+    statsPasswordRotation: config.rotation.statsPassword,
 });
 
 const ingress = platform.ingress("edge", [lb.webListener, lb.statsListener, consul.uiListener]);

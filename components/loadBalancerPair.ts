@@ -39,6 +39,11 @@ export interface LoadBalancerPairArgs {
     readonly statsPort?: number;
     /** Limits of each LB node. Defaults to 0.5 CPU, 128 MiB. */
     readonly resources?: ResourceLimits;
+    /**
+     * Generation of the stats password: each change draws a new one, which reaches the nodes by their
+     * rolling replacement (one at a time, the VIP stays up). Defaults to 0 (the first password).
+     */
+    readonly statsPasswordRotation?: number;
 }
 
 /**
@@ -77,6 +82,7 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
         const webPort = args.webPort ?? defaults.webPort;
         const statsPort = args.statsPort ?? defaults.statsPort;
         const resources = args.resources ?? defaults.resources;
+        const statsPasswordRotation = args.statsPasswordRotation ?? defaults.statsPasswordRotation;
         const addresses = [0, 1].map((i) => args.platform.nodeAddress("lb", i));
         collectErrors("LoadBalancerPair", [
             ...loadBalancerPairIssues({
@@ -89,15 +95,25 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
                 resources,
                 addresses,
                 maxServers: args.service.maxServers,
+                statsPasswordRotation,
             }),
         ]);
         this.vip = args.vip;
         const child = { parent: this };
 
         // pulumi.secret: explicit, so every config rendered from them is secret whatever the provider marks.
-        this.statsPassword = pulumi.secret(
-            new random.RandomPassword(`${name}-stats-password`, { length: 24, special: false }, child).result,
-        );
+        // Rotation: a RandomPassword keeps its result until an input changes; any change (here its
+        // `keepers`) replaces it with a new random value (pulumi registry, random: "hold those values
+        // steady until the inputs are changed"; RandomPassword `keepers`: "Arbitrary map of values
+        // that, when changed, will trigger recreation of resource"). The new password changes every
+        // LB node's haproxy.cfg, so the nodes roll one at a time (the chain below). Generation 0 sets
+        // no keepers: stacks that never rotate keep their inputs, and their password, as they were.
+        const statsPasswordInputs = {
+            length: 24,
+            special: false,
+            ...(statsPasswordRotation > 0 ? { keepers: { rotation: String(statsPasswordRotation) } } : {}),
+        };
+        this.statsPassword = pulumi.secret(new random.RandomPassword(`${name}-stats-password`, statsPasswordInputs, child).result);
         // VRRPv2 PASS authentication carries at most 8 characters; VRRPv3 has no authentication.
         const vrrpPassword = pulumi.secret(new random.RandomPassword(`${name}-vrrp-password`, { length: 8, special: false }, child).result);
 

@@ -5,6 +5,7 @@ import {
     renderDockerDaemonConfig,
     renderSwarmInitScript,
     renderSwarmJoinScript,
+    renderSwarmJoinTokenRotateScript,
     renderSwarmLeaveScript,
     renderSwarmNodeDrainScript,
     renderSwarmNodeRemoveScript,
@@ -32,6 +33,11 @@ export interface SwarmClusterArgs {
      * rejoins (replaced) never gets a task it cannot start. Defaults to none.
      */
     readonly images?: readonly BuiltImage[];
+    /**
+     * Generation of the join tokens: 0 keeps the tokens the swarm was created with; each increase
+     * rotates the worker and manager tokens once, in place (no node is touched). Defaults to 0.
+     */
+    readonly joinTokenRotation?: number;
 }
 
 /** A promise kept later in the constructor: lets a node depend on a script declared after it. */
@@ -66,7 +72,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
         const managers = args.managers ?? defaults.managers;
         const workers = args.workers ?? defaults.workers;
         const resources = args.nodeResources ?? defaults.nodeResources;
-        collectErrors("SwarmCluster", [...swarmClusterIssues({ managers, workers, nodeResources: resources })]);
+        const joinTokenRotation = args.joinTokenRotation ?? defaults.joinTokenRotation;
+        collectErrors("SwarmCluster", [...swarmClusterIssues({ managers, workers, nodeResources: resources, joinTokenRotation })]);
         const daemonConfig = renderDockerDaemonConfig({ outerSubnet: args.subnet });
 
         // Nodes are created in a rolling chain: each node waits until the previous node of its group
@@ -177,6 +184,22 @@ export class SwarmCluster extends pulumi.ComponentResource {
             return run;
         });
         this.ready = [...[init, ...managerJoins, ...workerJoins].map((r) => r.resource), ...loads];
+
+        // Join-token rotation is cluster-wide work, not node-bound: a generation change re-runs it in
+        // place (an update), no node is replaced and no membership script re-runs. Joins read the
+        // token from a live manager when they run, so a node that joins after it gets the new token.
+        // Generation 0 declares nothing: a stack that never rotates keeps its graph as it was.
+        if (joinTokenRotation > 0) {
+            args.platform.runClusterScript(
+                `${name}-rotate-join-tokens`,
+                {
+                    nodes: this.managers,
+                    script: renderSwarmJoinTokenRotateScript({ generation: joinTokenRotation }),
+                    dependsOn: this.ready,
+                },
+                this,
+            );
+        }
         // Platforms that return no script output (SSM) give "": their swarm outlives the state.
         this.identity = init.stdout.apply((out) => (out.trim() === "" ? "" : parseSwarmInitOutput(out).clusterId));
 

@@ -166,6 +166,19 @@ export function configKeys(): readonly KeyDoc[] {
         },
         limits("edge.resources", "the edge container", DEFAULTS.edge.resources, ["local"]),
         {
+            key: "rotation.swarmJoinTokens",
+            meaning:
+                "raise it to rotate the swarm's worker and manager join tokens on the next `pulumi up` (joined nodes stay; later joins get the new token)",
+            rule: "a whole number ≥ 0; each increase rotates once",
+            defaults: both(DEFAULTS.rotation.swarmJoinTokens),
+        },
+        {
+            key: "rotation.statsPassword",
+            meaning: "change it to draw a new HAProxy stats password on the next `pulumi up` (LB nodes roll one at a time)",
+            rule: "a whole number ≥ 0; each change draws a new password",
+            defaults: both(DEFAULTS.rotation.statsPassword),
+        },
+        {
             key: "aws.zones",
             meaning: "availability zones the nodes spread over (node i of a group in zone i mod zones)",
             rule: `${AWS_BOUNDS.zones.min}–${AWS_BOUNDS.zones.max}, and the region must have as many`,

@@ -6,7 +6,7 @@ import { ConfigIssue, RawStackConfig } from "./schema";
 import { validateStackConfig, ValidationResult } from "./validate";
 
 /** The stack config's top-level keys: the platform and one object per section. */
-export const TOP_LEVEL_KEYS = ["platform", "consul", "swarm", "web", "lb", "network", "edge", "aws"] as const;
+export const TOP_LEVEL_KEYS = ["platform", "consul", "swarm", "web", "lb", "network", "edge", "rotation", "aws"] as const;
 
 export function readStackConfig(values: Readonly<Record<string, string>>, project: string, stack: string): ValidationResult {
     const parseIssues: ConfigIssue[] = [];

@@ -89,6 +89,18 @@ export interface EdgeConfig {
     readonly resources: ResourceLimits;
 }
 
+/**
+ * Day-2 secret rotations: generation counters. Raising one (`pulumi config set --path
+ * rotation.statsPassword 2`) makes the next `pulumi up` rotate that secret once while the platform
+ * keeps serving; leaving it alone changes nothing (docs/security.md, "Rotation").
+ */
+export interface RotationConfig {
+    /** Swarm worker and manager join tokens (`docker swarm join-token --rotate`); a whole number ≥ 0. */
+    readonly swarmJoinTokens: number;
+    /** The HAProxy stats password (a new random password, rolled to the LB nodes one at a time); a whole number ≥ 0. */
+    readonly statsPassword: number;
+}
+
 /** EC2 instance type per node role. */
 export interface InstanceTypes {
     readonly consulServer: string;
@@ -135,6 +147,7 @@ export interface StackConfig {
     readonly lb: LbConfig;
     readonly network: NetworkConfig;
     readonly edge: EdgeConfig;
+    readonly rotation: RotationConfig;
     readonly aws: AwsConfig;
 }
 
@@ -147,6 +160,7 @@ export interface RawStackConfig {
     readonly lb?: unknown;
     readonly network?: unknown;
     readonly edge?: unknown;
+    readonly rotation?: unknown;
     readonly aws?: unknown;
 }
 
@@ -194,6 +208,10 @@ export const DEFAULTS = {
         consulUiPort: 8500,
         statsPort: 8404,
         resources: { cpus: 0.5, memoryMb: 64 },
+    },
+    rotation: {
+        swarmJoinTokens: SWARM_CLUSTER_DEFAULTS.joinTokenRotation,
+        statsPassword: LOAD_BALANCER_PAIR_DEFAULTS.statsPasswordRotation,
     },
     aws: {
         zones: 3,

@@ -313,8 +313,17 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
     });
     e.rejectUnknown();
 
+    // rotation: generation counters of the day-2 secret rotations, checked by the rules of the
+    // components that rotate them.
+    const r = new Section("rotation", raw.rotation, issues);
+    const rotation = {
+        swarmJoinTokens: r.number("swarmJoinTokens", DEFAULTS.rotation.swarmJoinTokens, SWARM_CLUSTER_RULES.joinTokenRotation),
+        statsPassword: r.number("statsPassword", DEFAULTS.rotation.statsPassword, LOAD_BALANCER_PAIR_RULES.statsPasswordRotation),
+    };
+    r.rejectUnknown();
+
     if (issues.length > 0) return { issues };
-    return { issues, config: { stack, platform, consul, swarm, web, lb, network: { subnet }, edge, aws } };
+    return { issues, config: { stack, platform, consul, swarm, web, lb, network: { subnet }, edge, rotation, aws } };
 }
 
 /** The subnet must hold the address plan: local, one network; aws, zone subnets 4 bits longer. */

@@ -952,3 +952,68 @@ export function renderRegistryAuthRefreshScript(): string {
         "",
     ].join("\n");
 }
+
+/** Input of {@link renderSwarmJoinTokenRotateScript}. */
+export interface SwarmJoinTokenRotateScriptInput {
+    /** The rotation's generation (stack config `rotation.swarmJoinTokens`), ≥ 1: each one rotates once. */
+    readonly generation: number;
+    /** How long to wait for the local engine. Defaults to 60 s. */
+    readonly readyTimeoutSeconds?: number;
+}
+
+/** Name of the swarm config object that records a rotation's generation (cluster-wide, in Raft). */
+export function joinTokenRotationMarker(generation: number): string {
+    return `swarm-platform-join-tokens-rotated-${generation}`;
+}
+
+/**
+ * Cluster-wide work, run on a manager: rotates the worker and the manager join token ONCE per
+ * generation. Docker (docs.docker.com/reference/cli/docker/swarm/join-token/): "Nodes use the join
+ * token only when they join the swarm", and after `--rotate` only the new token is valid for joining
+ * with that role — joined nodes are not touched, no task moves. Nodes joining later read the token
+ * from a live manager at join time (SwarmCluster), so they get the new one.
+ *
+ * Exactly once: the generation is recorded as a swarm config object (stored in the managers' Raft
+ * log, seen by every manager), checked before rotating. A platform that runs the script on every
+ * manager in turn (aws: an association per role), or again for a replaced manager, rotates once.
+ * The new tokens are never printed (`-q` to /dev/null; errors redacted): the runner logs both outputs.
+ */
+export function renderSwarmJoinTokenRotateScript(input: SwarmJoinTokenRotateScriptInput): string {
+    const readyTimeout = input.readyTimeoutSeconds ?? 60;
+    const errors: string[] = [];
+    if (!Number.isInteger(input.generation) || input.generation < 1) {
+        errors.push(`generation ${input.generation} must be a whole number ≥ 1 (0 means: never rotated, no script)`);
+    }
+    checkSeconds(errors, "readyTimeoutSeconds", readyTimeout, 1, 3600);
+    throwIfErrors("renderSwarmJoinTokenRotateScript", errors);
+
+    return [
+        renderShellPrelude({
+            title: `Rotate the swarm's worker and manager join tokens, generation ${input.generation} (run on a manager).`,
+            logTag: "swarm-join-token-rotate",
+        }),
+        `GENERATION=${input.generation}`,
+        `MARKER=${shellQuote(joinTokenRotationMarker(input.generation))}`,
+        "err_file=$(mktemp)",
+        "trap 'rm -f \"$err_file\"' EXIT",
+        "",
+        `wait_for_docker ${readyTimeout}`,
+        "if [ \"$(swarm_field '{{.Swarm.ControlAvailable}}')\" != true ]; then",
+        "  fail 'this engine is not a swarm manager; join tokens rotate on a manager'",
+        "fi",
+        'if docker config inspect "$MARKER" >/dev/null 2>&1; then',
+        '  log "join tokens already rotated for generation $GENERATION; nothing to do"',
+        "  exit 0",
+        "fi",
+        "for role in worker manager; do",
+        '  if ! docker swarm join-token --rotate -q "$role" >/dev/null 2>"$err_file"; then',
+        "    fail \"docker swarm join-token --rotate $role failed: $(sed 's/SWMTKN-[A-Za-z0-9-]*/<redacted>/g' \"$err_file\" | tr '\\n' ' ')\"",
+        "  fi",
+        '  log "rotated the $role join token (joined nodes are unaffected; new joins need the new token)"',
+        "done",
+        "# Recorded only after both rotated: a failure above rotates again on the next run.",
+        'printf \'%s\\n\' "$GENERATION" | docker config create --label swarm-platform.rotation=join-tokens "$MARKER" - >/dev/null',
+        'log "generation $GENERATION recorded"',
+        "",
+    ].join("\n");
+}

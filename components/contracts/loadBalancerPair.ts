@@ -12,6 +12,8 @@ export const LOAD_BALANCER_PAIR_DEFAULTS = {
     webPort: 80,
     statsPort: 8404,
     resources: { cpus: 0.5, memoryMb: 128 },
+    /** 0: the stats password the pair was created with; each change draws a new one. */
+    statsPasswordRotation: 0,
 } as const;
 
 /**
@@ -51,6 +53,7 @@ export const LOAD_BALANCER_PAIR_RULES = {
     statsPort: PORT,
     resources: LIMITS,
     maxServers: wholeAtLeast(1),
+    statsPasswordRotation: wholeAtLeast(0),
 } as const;
 
 /** The arguments the rules look at, defaults resolved. */
@@ -66,6 +69,8 @@ export interface LoadBalancerPairSettings {
     readonly addresses: readonly string[];
     /** Server slots for the balanced service. */
     readonly maxServers: number;
+    /** Optional for callers that predate rotation: the default then applies. */
+    readonly statsPasswordRotation?: number;
 }
 
 export function loadBalancerPairIssues(s: LoadBalancerPairSettings, key: KeyNames = ownKeys): Issue[] {
@@ -84,5 +89,10 @@ export function loadBalancerPairIssues(s: LoadBalancerPairSettings, key: KeyName
         s.statsPort === s.webPort ? { key: key("statsPort"), value: s.statsPort, rule: `must differ from ${key("webPort")}` } : undefined,
         ...limitsIssues(key("resources"), s.resources),
         check(key("service.maxServers"), s.maxServers, r.maxServers),
+        check(
+            key("statsPasswordRotation"),
+            s.statsPasswordRotation ?? LOAD_BALANCER_PAIR_DEFAULTS.statsPasswordRotation,
+            r.statsPasswordRotation,
+        ),
     ]);
 }

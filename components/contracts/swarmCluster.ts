@@ -8,12 +8,15 @@ export const SWARM_CLUSTER_DEFAULTS = {
     managers: 3,
     workers: 2,
     nodeResources: { cpus: 1, memoryMb: 1024 },
+    /** 0: the join tokens the swarm was created with; each increase rotates them once. */
+    joinTokenRotation: 0,
 } as const;
 
 export const SWARM_CLUSTER_RULES = {
     managers: ODD_QUORUM,
     workers: wholeAtLeast(0),
     nodeResources: LIMITS,
+    joinTokenRotation: wholeAtLeast(0),
 } as const;
 
 /** Ports a swarm node's own services listen on: its engine's swarm ports and its Consul agent's. */
@@ -33,6 +36,8 @@ export interface SwarmClusterSettings {
     readonly managers: number;
     readonly workers: number;
     readonly nodeResources: ResourceLimits;
+    /** Optional for callers that predate rotation: the default then applies. */
+    readonly joinTokenRotation?: number;
 }
 
 export function swarmClusterIssues(s: SwarmClusterSettings, key: KeyNames = ownKeys): Issue[] {
@@ -41,5 +46,6 @@ export function swarmClusterIssues(s: SwarmClusterSettings, key: KeyNames = ownK
         check(key("managers"), s.managers, r.managers),
         check(key("workers"), s.workers, r.workers),
         ...limitsIssues(key("nodeResources"), s.nodeResources),
+        check(key("joinTokenRotation"), s.joinTokenRotation ?? SWARM_CLUSTER_DEFAULTS.joinTokenRotation, r.joinTokenRotation),
     ]);
 }

@@ -87,6 +87,10 @@ export function runNodeScript(ctx: ScriptContext, name: string, args: RunScriptA
             `value=$(${source.command})`,
             pulumi.interpolate`printf %s "$value" | aws ssm put-parameter --type SecureString --overwrite --name ${token.name.apply(shellQuote)} --value file:///dev/stdin >/dev/null`,
         ];
+        // Published again whenever this script runs again (its node replaced, its triggers changed),
+        // not only when the source node changes: the value may have changed at the source since the
+        // last publish (a rotated swarm join token, rotation.swarmJoinTokens), and a stale one would
+        // make the rejoin fail.
         dependsOn.push(
             runAssociation(
                 ctx,
@@ -95,6 +99,7 @@ export function runNodeScript(ctx: ScriptContext, name: string, args: RunScriptA
                 publish,
                 [source.nodes[0].resource, token.resource, ...(args.dependsOn ?? [])],
                 parent,
+                [args.node.instanceId, ...(args.triggers ?? [])],
             ),
         );
         lines.push(pulumi.interpolate`${variable}=$(${token.name.apply(readParameter)})`, `export ${variable}`);

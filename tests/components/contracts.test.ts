@@ -45,7 +45,12 @@ describe("defaults, literally", () => {
     });
 
     test("SwarmCluster", () => {
-        expect(SWARM_CLUSTER_DEFAULTS).toEqual({ managers: 3, workers: 2, nodeResources: { cpus: 1, memoryMb: 1024 } });
+        expect(SWARM_CLUSTER_DEFAULTS).toEqual({
+            managers: 3,
+            workers: 2,
+            nodeResources: { cpus: 1, memoryMb: 1024 },
+            joinTokenRotation: 0,
+        });
     });
 
     test("LoadBalancerPair", () => {
@@ -56,6 +61,7 @@ describe("defaults, literally", () => {
             webPort: 80,
             statsPort: 8404,
             resources: { cpus: 0.5, memoryMb: 128 },
+            statsPasswordRotation: 0,
         });
         expect(LB_DEREGISTRATION_LAG_SECONDS).toBe(2);
     });

@@ -251,6 +251,7 @@ describe("bad arguments are refused before anything is created, all at once, wit
         [{ statsPort: 80 }, "statsPort = 80: must differ from webPort"],
         [{ resources: { cpus: 0.5, memoryMb: 2 } }, "resources.memoryMb = 2: must be a whole number of MiB, at least 6 (Docker's minimum)"],
         [{ service: { ...SERVICE, maxServers: 0 } }, "service.maxServers = 0: must be a whole number ≥ 1"],
+        [{ statsPasswordRotation: -1 }, "statsPasswordRotation = -1: must be a whole number ≥ 0"],
     ])("%j", (args, issue) => {
         const consul = new ConsulCluster("consul", { platform: new FakePlatform() });
         const platform = new FakePlatform();

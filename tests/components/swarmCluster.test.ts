@@ -202,6 +202,29 @@ describe("images: every node holds them before it counts, loaded one node at a t
     });
 });
 
+describe("join-token rotation (joinTokenRotation)", () => {
+    test("a generation asks for one cluster script on the managers, after every node joined, that rotates once for it; 0 (the default) for none", async () => {
+        expect(build().platform.clusterScripts.map((c) => c.name)).toEqual([]);
+        const { platform, swarm } = build({ joinTokenRotation: 2 });
+        expect(platform.clusterScripts.map((c) => c.name)).toEqual(["swarm-rotate-join-tokens"]);
+        const [rotate] = platform.clusterScripts;
+        expect(rotate.args.nodes.map((n) => n.name)).toEqual(["swarm-manager-0", "swarm-manager-1", "swarm-manager-2"]);
+        expect(rotate.args.dependsOn).toEqual(swarm.ready);
+        expect(await vars(rotate.args.script)).toMatchObject({ GENERATION: "2", MARKER: "swarm-platform-join-tokens-rotated-2" });
+        // Cluster-wide work: nothing to undo when it leaves the program.
+        expect(rotate.args.deleteScript).toBeUndefined();
+    });
+
+    test("a generation that is not a whole number ≥ 0 is refused before anything is created", () => {
+        const platform = new FakePlatform();
+        const consul = new ConsulCluster("consul", { platform: new FakePlatform() });
+        expect(thrown(() => new SwarmCluster("swarm", { platform, consul, subnet: "10.77.0.0/24", joinTokenRotation: 1.5 })).message).toBe(
+            "SwarmCluster: invalid arguments: joinTokenRotation = 1.5: must be a whole number ≥ 0",
+        );
+        expect(platform.nodes).toEqual([]);
+    });
+});
+
 describe("identity: the swarm's cluster ID from the init script", () => {
     test("read from the init script's output", async () => {
         const { swarm } = build({}, { initStdout: '{"managerAddr":"10.0.2.10:2377","nodeId":"n0","clusterId":"c0ffee"}\n' });

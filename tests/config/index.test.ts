@@ -83,7 +83,7 @@ describe("loadStackConfig", () => {
         });
         expect(thrown().message).toBe(
             'Invalid stack config for stack "dev" (nothing was created):\n' +
-                '  - webb = "{\\"replicas\\":7}": is not a known key (known: platform, consul, swarm, web, lb, network, edge, aws)',
+                '  - webb = "{\\"replicas\\":7}": is not a known key (known: platform, consul, swarm, web, lb, network, edge, rotation, aws)',
         );
     });
 

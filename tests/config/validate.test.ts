@@ -80,6 +80,7 @@ describe("defaults: a minimal config resolves to the documented values", () => {
             },
             network: { subnet: "10.77.0.0/24" },
             edge: { bindAddress: "127.0.0.1", webPort: 8080, consulUiPort: 8500, statsPort: 8404, resources: { cpus: 0.5, memoryMb: 64 } },
+            rotation: { swarmJoinTokens: 0, statsPassword: 0 },
             aws: {
                 zones: 3,
                 instanceTypes: { consulServer: "t3.small", manager: "t3.medium", worker: "t3.medium", lb: "t3.small" },
@@ -550,6 +551,31 @@ describe("edge", () => {
             "edge.consulUiPort = 9000: must differ from edge.webPort",
             "edge.statsPort = 9000: must differ from edge.webPort",
         ]);
+    });
+});
+
+describe("rotation (day-2 secret rotations)", () => {
+    test("each generation counter is a whole number ≥ 0, on both platforms", () => {
+        expect(localConfig({ rotation: { swarmJoinTokens: 3, statsPassword: "2" } }).rotation).toEqual({
+            swarmJoinTokens: 3,
+            statsPassword: 2,
+        });
+        expect(awsConfig({ rotation: { swarmJoinTokens: 0, statsPassword: 1 } }).rotation).toEqual({
+            swarmJoinTokens: 0,
+            statsPassword: 1,
+        });
+        expect(local({ rotation: { swarmJoinTokens: -1, statsPassword: 1.5 } })).toEqual([
+            "rotation.swarmJoinTokens = -1: must be a whole number ≥ 0",
+            "rotation.statsPassword = 1.5: must be a whole number ≥ 0",
+        ]);
+        expect(aws({ rotation: { statsPassword: "next" } })).toEqual(['rotation.statsPassword = "next": must be a whole number ≥ 0']);
+    });
+
+    test("a misspelt rotation key or a rotation set as a plain value is refused", () => {
+        expect(local({ rotation: { joinTokens: 1 } })).toEqual([
+            "rotation.joinTokens = 1: is not a known key (known: statsPassword, swarmJoinTokens)",
+        ]);
+        expect(local({ rotation: 2 })).toEqual([`rotation = 2: ${OBJECT}`]);
     });
 });
 

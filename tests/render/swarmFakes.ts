@@ -72,6 +72,12 @@ case "$1 $2" in
     echo active >"$F/state"; echo true >"$F/control"; exit 0 ;;
   "swarm join-token")
     if [ -f "$F/join-token-error" ]; then cat "$F/join-token-error" >&2; exit 1; fi
+    # --rotate: a new token for the role, the old one no longer valid (printed like -q does).
+    if [ "$3" = --rotate ]; then
+      r=$(($(cat "$F/rotations" 2>/dev/null || echo 0) + 1)); echo "$r" >"$F/rotations"
+      printf 'SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-rotated%s%s\n' "$r" "$last" >"$F/$last-token"
+      cat "$F/$last-token"; exit 0
+    fi
     case "$last" in worker) val worker-token "${WORKER_TOKEN}" ;; manager) val manager-token "${MANAGER_TOKEN}" ;; esac
     exit 0 ;;
   "swarm join") echo "fake docker: the scripts join through the engine API (curl), never with the token in argv" >&2; exit 3 ;;
@@ -90,6 +96,12 @@ case "$1 $2" in
   "service update")
     [ -f "$F/update-hangs" ] && sleep 10
     echo "$last" >>"$F/forced"; exit 0 ;;
+  "config inspect") [ -f "$F/config-$last" ] || { echo "Error: No such config: $last" >&2; exit 1; }; cat "$F/config-$last"; exit 0 ;;
+  "config create")
+    eval "name=\\\${$(($# - 1))}"
+    [ "$last" = - ] || { echo "fake docker: config create reads stdin only" >&2; exit 2; }
+    [ -f "$F/config-$name" ] && { echo "Error response from daemon: config $name already exists" >&2; exit 1; }
+    cat >"$F/config-$name"; echo "config-id"; exit 0 ;;
   "node demote") [ "$last" = self-id ] && echo false >"$F/control"; exit 0 ;;
   "node rm")
     if grep -qxF "$last" "$F/not-found" 2>/dev/null; then

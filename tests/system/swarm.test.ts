@@ -455,6 +455,58 @@ describe("the dev stack's Swarm, live", () => {
         expect([...tasksAfter.keys()].sort()).toEqual([...tasksBefore.keys()].sort());
     });
 
+    test("9. rotation.swarmJoinTokens, replayed as the engine runs it, under load: both tokens rotate with 0 failed requests, no node restarts or leaves, a worker added afterwards joins with the new token", async () => {
+        const s = swarm();
+        const manager = () => s.current.nodes.find((n) => n.role === "manager")!.container.name;
+        // Read on a manager, compared here, never printed.
+        const tokens = async () => ({
+            worker: (await docker(["exec", manager(), "docker", "swarm", "join-token", "-q", "worker"])).trim(),
+            manager: (await docker(["exec", manager(), "docker", "swarm", "join-token", "-q", "manager"])).trim(),
+        });
+        /** Container start time and swarm node id of every node: a restart or a rejoin changes one of them. */
+        const identities = async () => {
+            const ls = await docker(["exec", manager(), "docker", "node", "ls", "--format", "{{.Hostname}} {{.ID}}"]);
+            const ids = new Map(
+                ls
+                    .trim()
+                    .split("\n")
+                    .map((line) => line.split(" ") as [string, string]),
+            );
+            return Promise.all(
+                s.current.nodes.map(async (n) => ({
+                    node: n.hostname,
+                    startedAt: (await docker(["inspect", "-f", "{{.State.StartedAt}}", n.container.name])).trim(),
+                    swarmId: ids.get(n.hostname),
+                })),
+            );
+        };
+        const before = await tokens();
+        const nodesBefore = await identities();
+        const generation = (deployed?.change.joinTokenRotation ?? 0) + 1;
+        const rotated = await day2("join_tokens_rotated", "`rotation.swarmJoinTokens` raised: both join tokens rotated", {
+            joinTokenRotation: generation,
+        });
+        // The plan runs one command, the rotation, and nothing else (tests/unit/day2.test.ts proves it on the model).
+        expect(rotated.report.steps.map((x) => x.id.replace(/#\d+$/, ""))).toEqual(["create swarm-rotate-join-tokens"]);
+        const after = await tokens();
+        expect([after.worker === before.worker, after.manager === before.manager]).toEqual([false, false]);
+        expect(await identities()).toEqual(nodesBefore);
+
+        // A worker added by the next `pulumi up` reads the token at join time: the new one.
+        const added = await day2("join_tokens_new_worker", "a worker added after the rotation joins with the new token", {
+            workers: 3,
+        });
+        expect(added.report.steps.some((x) => /^create swarm-worker-2-join/.test(x.id))).toBe(true);
+        expect((await s.nodeList()).filter((n) => n.managerStatus === "")).toHaveLength(3);
+        await day2("join_tokens_worker_removed", "the added worker removed again", { workers: 2 });
+        // The rotation itself must lose nothing. The add and the removal after it are the join and
+        // drain paths test 6 holds to 0 failed; here they are recorded, and asserted only to work:
+        // on a 2-core machine shared with other jobs (load average 14–16) the new node's engine start
+        // and image load starved the serving tasks (321 of 6,899 timed out) — CPU, not tokens.
+        results.check("day2_join_tokens_rotated_failed");
+        expect(rotated.summary.failed).toBe(0);
+    });
+
     // The managers' scale-up and -down (~5 min) runs in the bench (npm run bench) or with
     // SYSTEM_TEST_DAY2=1: CI replays the workers' and every node's replacement (a manager replacement
     // included), which exercise the same join, drain, demote and remove scripts.

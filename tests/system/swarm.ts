@@ -68,6 +68,8 @@ export interface SwarmConfigChange {
     readonly managers?: number;
     /** swarm.nodeResources: a cpus change replaces every swarm node. */
     readonly nodeResources?: { readonly cpus: number; readonly memoryMb: number };
+    /** rotation.swarmJoinTokens: each increase rotates the join tokens once. */
+    readonly joinTokenRotation?: number;
 }
 
 /** Runs index.ts for the dev stack with the suite's overrides plus `change`. */
@@ -84,6 +86,7 @@ export async function evaluateSwarmGraph(settings: SystemSettings, change: Swarm
             ...(change.nodeResources === undefined ? {} : { nodeResources: change.nodeResources }),
         },
         web: { replicas: change.replicas ?? settings.replicas, ...(change.version === undefined ? {} : { version: change.version }) },
+        ...(change.joinTokenRotation === undefined ? {} : { rotation: { swarmJoinTokens: change.joinTokenRotation } }),
     });
 }
 

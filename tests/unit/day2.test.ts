@@ -447,3 +447,121 @@ describe("upgrading a stack whose web-deploy was node-bound (state written befor
         expectDay2Contract(p);
     });
 });
+
+// Secret rotation as day-2 operations (issue #15; docs/security.md, "Rotation"): a generation counter
+// in stack config, raised by the user; the next `pulumi up` rotates that one secret and keeps serving.
+const SWARM_NODE = /^swarm-(manager|worker)-\d+$/;
+
+describe("rotation.swarmJoinTokens (dev): join tokens rotate in place, no node is touched", () => {
+    it("0 → 1 adds one cluster script that rotates both tokens on a manager; nothing else changes", async () => {
+        const p = await plan("dev", {}, { rotation: { swarmJoinTokens: 1 } });
+        expect(p.changedNames()).toEqual(["swarm-rotate-join-tokens"]);
+        expect(p.stepsOf("swarm-rotate-join-tokens").map((s) => s.kind)).toEqual(["create"]);
+        const run = p.op("swarm-rotate-join-tokens");
+        expect(run.type).toBe(COMMAND);
+        const step = p.stepsOf("swarm-rotate-join-tokens")[0];
+        expect(String(step.resource.inputs.stdin)).toMatch(/docker swarm join-token --rotate -q "\$role"/);
+        expect(String(step.resource.inputs.stdin)).toContain("GENERATION=1\n");
+        // Cluster-wide: tried on each manager in turn, with no delete script to run when it goes.
+        expect(String(step.resource.inputs.create)).toMatch(/for c in \S*swarm-manager-0 \S*swarm-manager-1 \S*swarm-manager-2; do/);
+        expect(step.resource.inputs.delete).toBeUndefined();
+        expectDay2Contract(p);
+    });
+
+    it("1 → 2 re-runs it in place (an update, no replacement) and touches no swarm node or membership script", async () => {
+        const p = await plan("dev", { rotation: { swarmJoinTokens: 1 } }, { rotation: { swarmJoinTokens: 2 } });
+        expect(p.changedNames()).toEqual(["swarm-rotate-join-tokens"]);
+        expect(p.op("swarm-rotate-join-tokens").op).toBe("update");
+        expect(String(p.stepsOf("swarm-rotate-join-tokens")[0].resource.inputs.stdin)).toContain("GENERATION=2\n");
+        expectDay2Contract(p);
+    });
+
+    it("a worker added with the next rotation joins with the token its join reads from a live manager when it runs", async () => {
+        const p = await plan("dev", { rotation: { swarmJoinTokens: 1 } }, { rotation: { swarmJoinTokens: 2 }, swarm: { workers: 3 } });
+        // Only the new worker and its scripts are created; no existing node is replaced, updated or deleted.
+        expect(names(p, "replace")).toEqual([]);
+        expect(names(p, "delete")).toEqual([]);
+        expect([...p.dispositions.values()].filter((d) => SWARM_NODE.test(d.name) && d.op !== "same").map((d) => d.name)).toEqual([
+            "swarm-worker-2",
+        ]);
+        expect(p.op("swarm-rotate-join-tokens").op).toBe("update");
+        const join = p.stepsOf("swarm-worker-2-join").find((s) => s.kind === "create")!;
+        expect(String(join.resource.inputs.create)).toMatch(
+            /SWARM_JOIN_TOKEN=\$\(for c in .*docker exec "\$c" sh -c 'docker swarm join-token -q worker'/,
+        );
+        expectDay2Contract(p);
+    });
+});
+
+describe("rotation.statsPassword (dev): a new password rolls the LB pair one node at a time", () => {
+    let p: EnginePlan;
+    beforeAll(async () => {
+        p = await plan("dev", {}, { rotation: { statsPassword: 1 } });
+    });
+
+    it("replaces the password (create-before-delete: the old one is deleted after the program) and exactly the two LB nodes", () => {
+        expect(p.op("lb-stats-password").op).toBe("replace");
+        expect(p.stepsOf("lb-stats-password").map((s) => [s.kind, s.phase])).toEqual([
+            ["create", "program"],
+            ["delete", "deletes"],
+        ]);
+        expect(names(p, "replace", CONTAINER)).toEqual(["lb-0", "lb-1"]);
+        expect(names(p, "delete")).toEqual([]);
+        // No swarm node, Consul server, swarm script or the edge is touched.
+        const touched = p.changedNames().filter((n) => !/^lb-/.test(n));
+        expect(touched).toEqual([]);
+        expectDay2Contract(p);
+    });
+
+    it("rotates once: the next `pulumi up` with the same generation changes nothing", async () => {
+        const same = await plan("dev", { rotation: { statsPassword: 1 } }, { rotation: { statsPassword: 1 } });
+        expect(same.changedNames()).toEqual([]);
+        // …and that is not because the generation is ignored: the next one draws a new password again.
+        expect((await plan("dev", { rotation: { statsPassword: 1 } }, { rotation: { statsPassword: 2 } })).op("lb-stats-password").op).toBe(
+            "replace",
+        );
+    });
+
+    it("the second LB node goes only once the first serves again with the new password (the VIP keeps a holder)", () => {
+        expect(mostMissingAtOnce(p, GROUPS.find((g) => g.name === "LB pair")!).count).toBe(1);
+        const [ready0] = p.stepsOf("lb-0-ready").filter((s) => s.kind === "create");
+        const [deleteLb1] = p.stepsOf("lb-1").filter((s) => s.kind === "delete");
+        expect(p.before(ready0, deleteLb1)).toBe(true);
+    });
+});
+
+describe("rotation on prod", () => {
+    it("rotation.statsPassword replaces the two LB instances one at a time and nothing else that serves", async () => {
+        const p = await plan("prod", {}, { rotation: { statsPassword: 1 } });
+        expect(names(p, "replace", INSTANCE)).toEqual(["lb-0", "lb-1"]);
+        expect(mostMissingAtOnce(p, GROUPS.find((g) => g.name === "LB pair")!).count).toBe(1);
+        expect(p.changedNames().filter((n) => !/^lb-/.test(n))).toEqual([]);
+        expectDay2Contract(p);
+    });
+
+    it("rotation.swarmJoinTokens runs the rotation as a cluster association on the managers and replaces no instance", async () => {
+        const p = await plan("prod", {}, { rotation: { swarmJoinTokens: 1 } });
+        expect(names(p, "replace")).toEqual([]);
+        expect(names(p, "delete")).toEqual([]);
+        expect(names(p, "create")).toEqual(["swarm-rotate-join-tokens", "swarm-rotate-join-tokens-script"]);
+        expectDay2Contract(p);
+    });
+});
+
+describe("prod: a node that rejoins after a rotation", () => {
+    it("publishes the manager's current join token again before it joins (the SecureString would hold the rotated-out one)", async () => {
+        // `pulumi up --refresh` after worker 1's instance was lost: Read finds it gone, the program
+        // creates it again and its join runs again — with manager 0 and every other node unchanged.
+        const rotated = { rotation: { swarmJoinTokens: 2 } };
+        const a = await evaluate("prod", rotated);
+        const b = await evaluate("prod", rotated);
+        const p = planUpdate(stateOf(a), b, { gone: (r) => r.name === "swarm-worker-1" });
+        expect(names(p, "create", INSTANCE)).toEqual(["swarm-worker-1"]);
+        const joined = p.stepsOf("swarm-worker-1-join").find((s) => s.kind === "create")!;
+        const published = p.stepsOf("swarm-worker-1-join-swarm_join_token-publish").find((s) => s.kind === "create");
+        expect(published).toBeDefined();
+        expect(p.before(published!, joined)).toBe(true);
+        // The rotation itself does not run again.
+        expect(p.op("swarm-rotate-join-tokens").op).toBe("same");
+    });
+});

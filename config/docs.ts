@@ -11,6 +11,9 @@ import {
     MAX_QUORUM,
     ResourceLimits,
     STOP_GRACE_MARGIN_SECONDS,
+    MAX_REPLICAS,
+    MAX_STOP_GRACE_SECONDS,
+    SWARM_ADDRESS_POOLS,
 } from "../components/contracts";
 import { hostAddress } from "./addresses";
 import { AWS_BOUNDS, DEFAULTS, PlatformName, PLATFORMS, PRODUCTION_STACKS, PROD_MIN_QUORUM } from "./schema";
@@ -36,7 +39,9 @@ const both = (value: DefaultValue): Partial<Record<PlatformName, DefaultValue>> 
 const limits = (key: string, of: string, value: ResourceLimits, platforms: readonly PlatformName[] = PLATFORMS): KeyDoc => ({
     key,
     meaning: `CPU and memory limits of ${of} (\`.cpus\`, \`.memoryMb\`)`,
-    rule: `\`cpus\` > 0 (≤ ${LIMIT_BOUNDS.maxCpus}), \`memoryMb\` a whole number ≥ ${LIMIT_BOUNDS.minMemoryMb}`,
+    rule:
+        `\`cpus\` ${LIMIT_BOUNDS.minCpus}–${LIMIT_BOUNDS.maxCpus} (at most ${LIMIT_BOUNDS.cpuDecimals} decimals), ` +
+        `\`memoryMb\` a whole number ${LIMIT_BOUNDS.minMemoryMb}–${LIMIT_BOUNDS.maxMemoryMb}`,
     defaults: Object.fromEntries(platforms.map((p) => [p, value])),
 });
 const instanceType = (role: keyof typeof DEFAULTS.aws.instanceTypes, of: string): KeyDoc => ({
@@ -78,7 +83,12 @@ export function configKeys(): readonly KeyDoc[] {
         { key: "swarm.managers", meaning: "Swarm managers", rule: quorumRule, defaults: both(DEFAULTS.swarm.managers) },
         { key: "swarm.workers", meaning: "Swarm workers", rule: "a whole number ≥ 0", defaults: both(DEFAULTS.swarm.workers) },
         limits("swarm.nodeResources", "each swarm node (local: the Docker-in-Docker container)", DEFAULTS.swarm.nodeResources),
-        { key: "web.replicas", meaning: "web service tasks", rule: "a whole number ≥ 1", defaults: both(DEFAULTS.web.replicas) },
+        {
+            key: "web.replicas",
+            meaning: "web service tasks",
+            rule: `a whole number 1–${MAX_REPLICAS}`,
+            defaults: both(DEFAULTS.web.replicas),
+        },
         { key: "web.version", meaning: "the web image version (its tag)", rule: "a Docker image tag", defaults: both(REQUIRED) },
         limits("web.resources", "each web task", DEFAULTS.web.resources),
         {
@@ -102,7 +112,7 @@ export function configKeys(): readonly KeyDoc[] {
         {
             key: "web.stopGraceSeconds",
             meaning: "Swarm's stop grace period: SIGTERM to SIGKILL",
-            rule: `whole seconds ≥ \`web.drainSeconds\` + ${STOP_GRACE_MARGIN_SECONDS}`,
+            rule: `whole seconds ≥ \`web.drainSeconds\` + ${STOP_GRACE_MARGIN_SECONDS}, ≤ ${MAX_STOP_GRACE_SECONDS}`,
             defaults: both(DEFAULTS.web.stopGraceSeconds),
         },
         {
@@ -137,7 +147,9 @@ export function configKeys(): readonly KeyDoc[] {
         {
             key: "network.subnet",
             meaning: "the nodes' private IPv4 range: local, the Docker network; aws, the VPC",
-            rule: `a private CIDR (host bits zero) that holds the address plan; aws: /${AWS_BOUNDS.vpcPrefix.min}–/${AWS_BOUNDS.vpcPrefix.max}`,
+            rule:
+                `a private CIDR (host bits zero) that holds the address plan and overlaps no swarm address pool ` +
+                `(${SWARM_ADDRESS_POOLS.map((p) => `\`${p.cidr}\``).join(", ")}); aws: /${AWS_BOUNDS.vpcPrefix.min}–/${AWS_BOUNDS.vpcPrefix.max}`,
             defaults: { local: DEFAULTS.network.subnet.local, aws: DEFAULTS.network.subnet.aws },
         },
         {

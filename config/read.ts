@@ -26,7 +26,9 @@ export function readStackConfig(values: Readonly<Record<string, string>>, projec
     const raw: RawStackConfig = Object.fromEntries(TOP_LEVEL_KEYS.map((key) => [key, key === "platform" ? get(key) : section(key)]));
     // A misspelt top-level key (`swarm-platform:webb`) would otherwise be ignored silently.
     for (const fullKey of Object.keys(values)) {
-        const [namespace, key] = fullKey.split(":");
+        // Split at the first colon only: `swarm-platform:web:x` is the key `web:x`, not `web`.
+        const colon = fullKey.indexOf(":");
+        const [namespace, key] = colon < 0 ? ["", fullKey] : [fullKey.slice(0, colon), fullKey.slice(colon + 1)];
         if (namespace === project && !(TOP_LEVEL_KEYS as readonly string[]).includes(key)) {
             parseIssues.push({ key, value: get(key), rule: `is not a known key (known: ${TOP_LEVEL_KEYS.join(", ")})` });
         }

@@ -13,6 +13,7 @@ import {
     PORT,
     Rule,
     SWARM_CLUSTER_RULES,
+    subnetPoolIssue,
     WEB_SERVICE_RULES,
     webServiceRelationIssues,
 } from "../components/contracts";
@@ -48,6 +49,15 @@ export interface ValidationResult {
     readonly config?: StackConfig;
     readonly issues: readonly ConfigIssue[];
 }
+
+/**
+ * The number grammar of a number given as text: an optional minus, decimal digits, an optional
+ * decimal fraction. Number() would also read "0x10", "0b11", "1e3", " 5 " and "Infinity": none is
+ * how a count, a port or a size is written, and a hex or exponent form would reach no renderer the
+ * way the user meant it.
+ */
+const DECIMAL = /^-?\d+(\.\d+)?$/;
+const NOT_DECIMAL = "is not a decimal number (digits, an optional leading - and .fraction: no hex, exponent, Infinity or spaces)";
 
 /** Reads one config section, recording type errors and unknown keys as it goes. */
 class Section {
@@ -85,11 +95,15 @@ class Section {
         this.issues.push({ key: this.key(k), value, rule });
     }
 
-    /** A number (YAML may hand numbers over as strings) passing `rule`; the default when absent or refused. */
+    /** A number (YAML may hand numbers over as strings, in the number grammar) passing `rule`; the default when absent or refused. */
     number(k: string, fallback: number, rule: Rule<number>): number {
         const value = this.raw(k);
         if (value === undefined) return fallback;
-        const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+        if (typeof value === "string" && !DECIMAL.test(value)) {
+            this.fail(k, value, `${NOT_DECIMAL}; ${rule.text}`);
+            return fallback;
+        }
+        const n = typeof value === "string" ? Number(value) : value;
         // Number.isFinite is false for anything but a finite number.
         if (!Number.isFinite(n) || !rule.holds(n as number)) {
             this.fail(k, value, rule.text);
@@ -161,6 +175,11 @@ function cidrProblem(s: string, requirePrivate = true): string | undefined {
     if (network !== address) return `must name the network address (host bits zero): ${network}/${prefix}`;
     if (requirePrivate && ipaddr.parse(address).range() !== "private") return "must be a private (RFC 1918) range";
     return undefined;
+}
+
+/** A valid CIDR that overlaps an address pool of the swarm's engines (render/swarm.ts refuses it): the rule broken. */
+function poolOverlap(cidr: string): string | undefined {
+    return subnetPoolIssue("network.subnet", cidr)?.rule;
 }
 
 /** Config keys of the web service's arguments (the port range is two keys). */
@@ -258,7 +277,7 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
     const rawSubnet = n.raw("subnet");
     // A refused subnet reads as the default: the address plan and the VIP are then checked against
     // neither (the user did not set the default, so its issues would only mislead).
-    const subnetProblem = rawSubnet === undefined ? undefined : cidrProblem(String(rawSubnet));
+    const subnetProblem = rawSubnet === undefined ? undefined : (cidrProblem(String(rawSubnet)) ?? poolOverlap(String(rawSubnet)));
     const subnet = n.string(
         "subnet",
         DEFAULTS.network.subnet[platform],

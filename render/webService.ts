@@ -138,13 +138,28 @@ const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_./-]*$/;
 const SIGNAL = /^(SIG)?[A-Z][A-Z0-9+-]*$|^\d+$/;
 
+/**
+ * The bounds this renderer holds a task's spec to, exported so the component contracts (and through
+ * them the stack config) refuse a value before any resource exists instead of here, inside an
+ * `apply`, after the swarm was built. `cores()` writes CPUs in thousandths, so a limit is a multiple
+ * of 0.001 ≥ 0.001; 4 TiB of memory and 1000 tasks are past anything this platform runs; an hour is
+ * past any stop grace a rolling update should wait through.
+ */
+export const TASK_BOUNDS = {
+    cpus: { min: 0.001, max: 1024, decimals: 3 },
+    memoryMiB: { min: 6, max: 4194304 },
+    replicas: { min: 0, max: 1000 },
+    stopGraceSeconds: { min: 0, max: 3600 },
+} as const;
+
 function isInt(n: number, min: number, max: number): boolean {
     return Number.isInteger(n) && n >= min && n <= max;
 }
 
 /** Decimal text for a number of cores (no exponent notation). */
 function cores(n: number): string {
-    return String(Math.round(n * 1000) / 1000);
+    const scale = 10 ** TASK_BOUNDS.cpus.decimals;
+    return String(Math.round(n * scale) / scale);
 }
 
 function validatePolicy(errors: string[], field: string, p: RolloutPolicy): void {
@@ -177,17 +192,21 @@ function validateSpec(spec: WebServiceSpec, secretValues: Readonly<Record<string
     const errors: string[] = [];
     if (!SERVICE_NAME.test(spec.name)) errors.push(`name ${JSON.stringify(spec.name)} must match ${SERVICE_NAME}`);
     if (!/^[^\s]+$/.test(spec.image)) errors.push(`image ${JSON.stringify(spec.image)} must be a non-empty reference without whitespace`);
-    if (!isInt(spec.replicas, 0, 1000)) errors.push(`replicas ${spec.replicas} must be an integer from 0 to 1000`);
+    const { cpus, memoryMiB, replicas } = TASK_BOUNDS;
+    if (!isInt(spec.replicas, replicas.min, replicas.max))
+        errors.push(`replicas ${spec.replicas} must be an integer from ${replicas.min} to ${replicas.max}`);
     for (const [k, v] of sortedEntries(spec.env)) {
         if (!ENV_KEY.test(k)) errors.push(`env key ${JSON.stringify(k)} must match ${ENV_KEY}`);
         if (k === "TASK_NAME") errors.push("env key TASK_NAME is reserved (always the Swarm task name)");
         // One variable per line in `docker service inspect` output: no newlines.
         if (/[\0\n\r]/.test(v)) errors.push(`env ${k} must not contain NUL or newline characters`);
     }
-    if (!(spec.cpuLimit >= 0.001 && spec.cpuLimit <= 1024)) errors.push(`cpuLimit ${spec.cpuLimit} must be from 0.001 to 1024 cores`);
-    if (!isInt(spec.memoryLimitMiB, 6, 4194304)) errors.push(`memoryLimitMiB ${spec.memoryLimitMiB} must be an integer of at least 6`);
-    if (spec.cpuReservation !== undefined && !(spec.cpuReservation >= 0.001 && spec.cpuReservation <= spec.cpuLimit)) {
-        errors.push(`cpuReservation ${spec.cpuReservation} must be from 0.001 to cpuLimit (${spec.cpuLimit})`);
+    if (!(spec.cpuLimit >= cpus.min && spec.cpuLimit <= cpus.max))
+        errors.push(`cpuLimit ${spec.cpuLimit} must be from ${cpus.min} to ${cpus.max} cores`);
+    if (!isInt(spec.memoryLimitMiB, memoryMiB.min, memoryMiB.max))
+        errors.push(`memoryLimitMiB ${spec.memoryLimitMiB} must be an integer from ${memoryMiB.min} to ${memoryMiB.max}`);
+    if (spec.cpuReservation !== undefined && !(spec.cpuReservation >= cpus.min && spec.cpuReservation <= spec.cpuLimit)) {
+        errors.push(`cpuReservation ${spec.cpuReservation} must be from ${cpus.min} to cpuLimit (${spec.cpuLimit})`);
     }
     if (spec.memoryReservationMiB !== undefined && !isInt(spec.memoryReservationMiB, 1, spec.memoryLimitMiB)) {
         errors.push(
@@ -210,7 +229,9 @@ function validateSpec(spec: WebServiceSpec, secretValues: Readonly<Record<string
     validatePolicy(errors, "rollbackPolicy", spec.rollbackPolicy);
     if (spec.rollbackPolicy.failureAction === "rollback") errors.push('rollbackPolicy.failureAction cannot be "rollback"');
     const grace = spec.stopGracePeriodSeconds;
-    if (!isInt(grace, 0, 3600)) errors.push(`stopGracePeriodSeconds ${grace} must be an integer from 0 to 3600`);
+    const graceBounds = TASK_BOUNDS.stopGraceSeconds;
+    if (!isInt(grace, graceBounds.min, graceBounds.max))
+        errors.push(`stopGracePeriodSeconds ${grace} must be an integer from ${graceBounds.min} to ${graceBounds.max}`);
     const signal = spec.stopSignal ?? "SIGTERM";
     if (!SIGNAL.test(signal)) errors.push(`stopSignal ${JSON.stringify(signal)} must be a signal name like SIGTERM`);
     if (spec.network !== "host") errors.push(`network ${JSON.stringify(spec.network)} must be "host"`);

@@ -2,6 +2,8 @@
 // rules more than one component applies (odd quorum groups, container limits, image tags).
 // Pure — no Pulumi, no platform — because config/ imports the contracts too: a stack-config key that
 // feeds a component argument is checked by that component's own rule, so the two cannot disagree.
+// A bound a renderer enforces is imported from that renderer (the layer below), never copied.
+import { TASK_BOUNDS } from "../../render/webService";
 
 /** CPU (cores) and memory (MiB) limits of one container or task. */
 export interface ResourceLimits {
@@ -19,14 +21,28 @@ export interface Issue {
     readonly rule: string;
 }
 
-/** A value as error messages show it. */
+/** The most characters of a value (or of a key nobody knows) an error message echoes. */
+export const ECHO_CHARACTERS = 60;
+
+/**
+ * `text` cut to ECHO_CHARACTERS, saying how long the original was (`length`, in characters): a
+ * 5,000-character value must not make a 5,000-character message.
+ */
+function capped(text: string, length = [...text].length): string {
+    const chars = [...text];
+    return chars.length <= ECHO_CHARACTERS ? text : `${chars.slice(0, ECHO_CHARACTERS).join("")}… (${length} characters)`;
+}
+
+/** A value as error messages show it: JSON, capped (a string's length is its own, quotes aside). */
 export function formatValue(value: unknown): string {
-    return value === undefined ? "(missing)" : JSON.stringify(value);
+    if (value === undefined) return "(missing)";
+    const text = JSON.stringify(value) ?? String(value);
+    return capped(text, typeof value === "string" ? [...value].length : [...text].length);
 }
 
 /** `key = value: rule`, one line per issue in every error message. */
 export function formatIssue(issue: Issue): string {
-    return `${issue.key} = ${formatValue(issue.value)}: ${issue.rule}`;
+    return `${capped(issue.key)} = ${formatValue(issue.value)}: ${issue.rule}`;
 }
 
 /** A rule on one value: what it demands, in words, and the check. */
@@ -57,17 +73,33 @@ export function wholeAtLeast(min: number): Rule<number> {
     return { text: `must be a whole number ≥ ${min}`, holds: (n) => Number.isInteger(n) && n >= min };
 }
 
-/** Limits of one container: Docker refuses less than 6 MiB; 64 CPUs is more than any node here has. */
-export const LIMIT_BOUNDS = { maxCpus: 64, minMemoryMb: 6 } as const;
+/**
+ * Limits of one container or task. The task renderer (render/webService.ts) owns the floor and step
+ * of CPUs (thousandths: it writes them so) and the memory range (Docker refuses less than 6 MiB);
+ * 64 CPUs is more than any node here has.
+ */
+export const LIMIT_BOUNDS = {
+    minCpus: TASK_BOUNDS.cpus.min,
+    maxCpus: 64,
+    cpuDecimals: TASK_BOUNDS.cpus.decimals,
+    minMemoryMb: TASK_BOUNDS.memoryMiB.min,
+    maxMemoryMb: TASK_BOUNDS.memoryMiB.max,
+} as const;
+
+/** Whether `n` has at most `decimals` digits after the point (a float's rounding noise aside). */
+export function hasDecimals(n: number, decimals: number): boolean {
+    const scaled = n * 10 ** decimals;
+    return Math.abs(scaled - Math.round(scaled)) < 1e-6;
+}
 
 export const CPUS: Rule<number> = {
-    text: `must be a positive number of CPUs (at most ${LIMIT_BOUNDS.maxCpus})`,
-    holds: (n) => n > 0 && n <= LIMIT_BOUNDS.maxCpus,
+    text: `must be a number of CPUs from ${LIMIT_BOUNDS.minCpus} to ${LIMIT_BOUNDS.maxCpus}, at most ${LIMIT_BOUNDS.cpuDecimals} decimals`,
+    holds: (n) => n >= LIMIT_BOUNDS.minCpus && n <= LIMIT_BOUNDS.maxCpus && hasDecimals(n, LIMIT_BOUNDS.cpuDecimals),
 };
 
 export const MEMORY_MB: Rule<number> = {
-    text: `must be a whole number of MiB, at least ${LIMIT_BOUNDS.minMemoryMb} (Docker's minimum)`,
-    holds: (n) => Number.isInteger(n) && n >= LIMIT_BOUNDS.minMemoryMb,
+    text: `must be a whole number of MiB from ${LIMIT_BOUNDS.minMemoryMb} (Docker's minimum) to ${LIMIT_BOUNDS.maxMemoryMb}`,
+    holds: (n) => Number.isInteger(n) && n >= LIMIT_BOUNDS.minMemoryMb && n <= LIMIT_BOUNDS.maxMemoryMb,
 };
 
 /** The rules of every resource-limits argument. */

@@ -1,4 +1,5 @@
 // The WebService contract: its defaults (the rolling-update policy included) and its argument rules.
+import { TASK_BOUNDS } from "../../render/webService";
 import { SWARM_NODE_SERVICE_PORTS } from "./swarmCluster";
 import { check, IMAGE_TAG, Issue, KeyNames, LIMITS, limitsIssues, ownKeys, present, ResourceLimits, Rule, wholeAtLeast } from "./common";
 
@@ -48,11 +49,18 @@ export const WEB_SERVICE_DEFAULTS = {
     preferWorkers: true,
 } as const;
 
+/** The task renderer's bounds (render/webService.ts owns them): more tasks, or a longer stop grace, it refuses. */
+export const MAX_REPLICAS = TASK_BOUNDS.replicas.max;
+export const MAX_STOP_GRACE_SECONDS = TASK_BOUNDS.stopGraceSeconds.max;
+
 /** Seconds a stopping task may drain: longer only delays every rolling update. */
 export const MAX_DRAIN_SECONDS = 60;
 
 export const WEB_SERVICE_RULES = {
-    replicas: wholeAtLeast(1),
+    replicas: {
+        text: `must be a whole number from 1 to ${MAX_REPLICAS}`,
+        holds: (n: number) => Number.isInteger(n) && n >= 1 && n <= MAX_REPLICAS,
+    } as Rule<number>,
     version: {
         text: "must be a non-empty image tag ([A-Za-z0-9_.-], at most 128 characters, not starting with . or -)",
         holds: (v: string) => IMAGE_TAG.test(v),
@@ -67,8 +75,8 @@ export const WEB_SERVICE_RULES = {
         holds: (n: number) => n >= 0 && n <= MAX_DRAIN_SECONDS,
     } as Rule<number>,
     stopGraceSeconds: {
-        text: "must be a whole number of seconds ≥ 1",
-        holds: (n: number) => Number.isInteger(n) && n >= 1,
+        text: `must be a whole number of seconds from 1 to ${MAX_STOP_GRACE_SECONDS}`,
+        holds: (n: number) => Number.isInteger(n) && n >= 1 && n <= MAX_STOP_GRACE_SECONDS,
     } as Rule<number>,
     parallelism: wholeAtLeast(1),
     delaySeconds: wholeAtLeast(0),

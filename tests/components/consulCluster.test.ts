@@ -222,10 +222,10 @@ describe("bad arguments are refused before anything is created, all at once, wit
             "servers = 0: must be an odd whole number from 1 to 7 (an even count adds a member without surviving one more failure)",
         ],
         [{ datacenter: "DC 1" }, 'datacenter = "DC 1": must be a lowercase DNS label'],
-        [{ resources: { cpus: 0, memoryMb: 256 } }, "resources.cpus = 0: must be a positive number of CPUs (at most 64)"],
+        [{ resources: { cpus: 0, memoryMb: 256 } }, "resources.cpus = 0: must be a number of CPUs from 0.001 to 64, at most 3 decimals"],
         [
             { agentResources: { cpus: 0.25, memoryMb: 5 } },
-            "agentResources.memoryMb = 5: must be a whole number of MiB, at least 6 (Docker's minimum)",
+            "agentResources.memoryMb = 5: must be a whole number of MiB from 6 (Docker's minimum) to 4194304",
         ],
     ])("%j", (args, issue) => {
         const platform = new FakePlatform();
@@ -245,8 +245,8 @@ describe("bad arguments are refused before anything is created, all at once, wit
                 reason: "2: must be an odd whole number from 1 to 7 (an even count adds a member without surviving one more failure)",
             },
             { propertyPath: "datacenter", reason: '"": must be a lowercase DNS label' },
-            { propertyPath: "resources.cpus", reason: "65: must be a positive number of CPUs (at most 64)" },
-            { propertyPath: "resources.memoryMb", reason: "1.5: must be a whole number of MiB, at least 6 (Docker's minimum)" },
+            { propertyPath: "resources.cpus", reason: "65: must be a number of CPUs from 0.001 to 64, at most 3 decimals" },
+            { propertyPath: "resources.memoryMb", reason: "1.5: must be a whole number of MiB from 6 (Docker's minimum) to 4194304" },
         ]);
         expect(platform.nodes).toEqual([]);
     });

@@ -350,8 +350,8 @@ describe("each rule's words", () => {
             [ODD_QUORUM, CPUS, MEMORY_MB, PORT, DATACENTER, VRRP_VERSION, VIRTUAL_ROUTER_ID, IPV4, advertInterval(3)].map((r) => r.text),
         ).toEqual([
             "must be an odd whole number from 1 to 7 (an even count adds a member without surviving one more failure)",
-            "must be a positive number of CPUs (at most 64)",
-            "must be a whole number of MiB, at least 6 (Docker's minimum)",
+            "must be a number of CPUs from 0.001 to 64, at most 3 decimals",
+            "must be a whole number of MiB from 6 (Docker's minimum) to 4194304",
             "must be a TCP port, a whole number from 1 to 65535",
             "must be a lowercase DNS label",
             "must be 2 or 3",
@@ -400,7 +400,7 @@ describe("issues of each contract, under the caller's key names", () => {
             { key: "lb.webPort", value: 0, rule: "must be a TCP port, a whole number from 1 to 65535" },
             { key: "lb.statsPort", value: 0, rule: "must be a TCP port, a whole number from 1 to 65535" },
             { key: "lb.statsPort", value: 0, rule: "must differ from lb.webPort" },
-            { key: "lb.resources.cpus", value: 0, rule: "must be a positive number of CPUs (at most 64)" },
+            { key: "lb.resources.cpus", value: 0, rule: "must be a number of CPUs from 0.001 to 64, at most 3 decimals" },
             { key: "lb.service.maxServers", value: 0, rule: "must be a whole number ≥ 1" },
         ]);
         expect(loadBalancerPairIssues({ ...lbSettings, vip: "10.0.4", vrrpVersion: 4 as 3 }, lb)).toEqual([

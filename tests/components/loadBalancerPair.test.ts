@@ -249,7 +249,10 @@ describe("bad arguments are refused before anything is created, all at once, wit
         [{ webPort: 0 }, "webPort = 0: must be a TCP port, a whole number from 1 to 65535"],
         [{ statsPort: 65536 }, "statsPort = 65536: must be a TCP port, a whole number from 1 to 65535"],
         [{ statsPort: 80 }, "statsPort = 80: must differ from webPort"],
-        [{ resources: { cpus: 0.5, memoryMb: 2 } }, "resources.memoryMb = 2: must be a whole number of MiB, at least 6 (Docker's minimum)"],
+        [
+            { resources: { cpus: 0.5, memoryMb: 2 } },
+            "resources.memoryMb = 2: must be a whole number of MiB from 6 (Docker's minimum) to 4194304",
+        ],
         [{ service: { ...SERVICE, maxServers: 0 } }, "service.maxServers = 0: must be a whole number ≥ 1"],
         [{ statsPasswordRotation: -1 }, "statsPasswordRotation = -1: must be a whole number ≥ 0"],
     ])("%j", (args, issue) => {

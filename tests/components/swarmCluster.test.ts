@@ -271,10 +271,13 @@ describe("arguments", () => {
         ],
         [{ workers: -1 }, "workers = -1: must be a whole number ≥ 0"],
         [{ workers: 1.5 }, "workers = 1.5: must be a whole number ≥ 0"],
-        [{ nodeResources: { cpus: -1, memoryMb: 1024 } }, "nodeResources.cpus = -1: must be a positive number of CPUs (at most 64)"],
+        [
+            { nodeResources: { cpus: -1, memoryMb: 1024 } },
+            "nodeResources.cpus = -1: must be a number of CPUs from 0.001 to 64, at most 3 decimals",
+        ],
         [
             { nodeResources: { cpus: 1, memoryMb: 0 } },
-            "nodeResources.memoryMb = 0: must be a whole number of MiB, at least 6 (Docker's minimum)",
+            "nodeResources.memoryMb = 0: must be a whole number of MiB from 6 (Docker's minimum) to 4194304",
         ],
     ])("%j is refused before any node exists", (args, issue) => {
         const consul = new ConsulCluster("consul", { platform: new FakePlatform() });

@@ -191,14 +191,14 @@ describe("arguments", () => {
 
 describe("bad arguments are refused before anything is deployed, all at once, with key, value and rule", () => {
     test.each([
-        [{ replicas: 0 }, "replicas = 0: must be a whole number ≥ 1"],
-        [{ replicas: 2.5 }, "replicas = 2.5: must be a whole number ≥ 1"],
+        [{ replicas: 0 }, "replicas = 0: must be a whole number from 1 to 1000"],
+        [{ replicas: 2.5 }, "replicas = 2.5: must be a whole number from 1 to 1000"],
         [{ version: "" }, 'version = "": must be a non-empty image tag ([A-Za-z0-9_.-], at most 128 characters, not starting with . or -)'],
         [
             { version: ".1" },
             'version = ".1": must be a non-empty image tag ([A-Za-z0-9_.-], at most 128 characters, not starting with . or -)',
         ],
-        [{ resources: { cpus: 0, memoryMb: 64 } }, "resources.cpus = 0: must be a positive number of CPUs (at most 64)"],
+        [{ resources: { cpus: 0, memoryMb: 64 } }, "resources.cpus = 0: must be a number of CPUs from 0.001 to 64, at most 3 decimals"],
         [{ portRange: { min: 1023, max: 1030 } }, "portRange.min = 1023: must be an unprivileged TCP port, 1024–65535"],
         [{ portRange: { min: 20000, max: 65536 } }, "portRange.max = 65536: must be an unprivileged TCP port, 1024–65535"],
         [
@@ -219,7 +219,7 @@ describe("bad arguments are refused before anything is deployed, all at once, wi
         ],
         [{ drainSeconds: 61, stopGraceSeconds: 70 }, "drainSeconds = 61: must be 0–60 seconds"],
         [{ drainSeconds: -1 }, "drainSeconds = -1: must be 0–60 seconds"],
-        [{ stopGraceSeconds: 5.5 }, "stopGraceSeconds = 5.5: must be a whole number of seconds ≥ 1"],
+        [{ stopGraceSeconds: 5.5 }, "stopGraceSeconds = 5.5: must be a whole number of seconds from 1 to 3600"],
         [
             { drainSeconds: 3, stopGraceSeconds: 4 },
             "stopGraceSeconds = 4: must be at least drainSeconds + 2 = 5 so a draining task is not killed mid-request",
@@ -244,12 +244,12 @@ describe("bad arguments are refused before anything is deployed, all at once, wi
     test("every broken rule in one error, each with its key, value and rule", () => {
         const error = thrown(() => build({ replicas: 0, version: "", stopGraceSeconds: 0, serviceName: "api" }));
         expect(error.errors).toEqual([
-            { propertyPath: "replicas", reason: "0: must be a whole number ≥ 1" },
+            { propertyPath: "replicas", reason: "0: must be a whole number from 1 to 1000" },
             {
                 propertyPath: "version",
                 reason: '"": must be a non-empty image tag ([A-Za-z0-9_.-], at most 128 characters, not starting with . or -)',
             },
-            { propertyPath: "stopGraceSeconds", reason: "0: must be a whole number of seconds ≥ 1" },
+            { propertyPath: "stopGraceSeconds", reason: "0: must be a whole number of seconds from 1 to 3600" },
             {
                 propertyPath: "stopGraceSeconds",
                 reason: "0: must be at least drainSeconds + 2 = 5 so a draining task is not killed mid-request",

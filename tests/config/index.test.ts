@@ -60,7 +60,7 @@ describe("loadStackConfig", () => {
         expect(error.message).toBe(
             'Invalid stack config for stack "staging" (nothing was created):\n' +
                 "  - consul.servers = 4: must be an odd whole number from 1 to 7 (an even count adds a member without surviving one more failure)\n" +
-                "  - web.replicas = 0: must be a whole number ≥ 1",
+                "  - web.replicas = 0: must be a whole number from 1 to 1000",
         );
     });
 
@@ -85,6 +85,25 @@ describe("loadStackConfig", () => {
             'Invalid stack config for stack "dev" (nothing was created):\n' +
                 '  - webb = "{\\"replicas\\":7}": is not a known key (known: platform, consul, swarm, web, lb, network, edge, rotation, aws)',
         );
+    });
+
+    // Before, `swarm-platform:web:x` was split at every colon and read as the known key `web`.
+    test("a top-level key named like an Object member, or with a second colon, is refused as unknown", async () => {
+        await stack("dev", {
+            "swarm-platform:platform": "local",
+            "swarm-platform:web": '{"version":"1"}',
+            "swarm-platform:toString": "x",
+            "swarm-platform:__proto__": "{}",
+            "swarm-platform:constructor": "1",
+            "swarm-platform:web:x": "1",
+        });
+        const known = "is not a known key (known: platform, consul, swarm, web, lb, network, edge, aws)";
+        expect(thrown().issues.map((i) => `${i.key}: ${i.rule}`)).toEqual([
+            `toString: ${known}`,
+            `__proto__: ${known}`,
+            `constructor: ${known}`,
+            `web:x: ${known}`,
+        ]);
     });
 
     test("the stack's name reaches the rules (the production quorum floor)", async () => {

@@ -3,6 +3,7 @@
 // literally — and the values at each bound are accepted. tests/unit/config.test.ts proves end to end
 // that the program creates nothing when these refuse.
 import * as fc from "fast-check";
+import { formatValue } from "../../components/contracts";
 import { assertNever, formatIssue, StackConfig } from "../../config/schema";
 import { validateStackConfig } from "../../config/validate";
 import { propertyRuns } from "./propertyRuns";
@@ -39,8 +40,9 @@ const awsConfig = (override: Raw, stack = "prod"): StackConfig => {
 };
 
 const ODD = "must be an odd whole number from 1 to 7 (an even count adds a member without surviving one more failure)";
-const CPUS = "must be a positive number of CPUs (at most 64)";
-const MIB = "must be a whole number of MiB, at least 6 (Docker's minimum)";
+const NOT_DECIMAL = "is not a decimal number (digits, an optional leading - and .fraction: no hex, exponent, Infinity or spaces)";
+const CPUS = "must be a number of CPUs from 0.001 to 64, at most 3 decimals";
+const MIB = "must be a whole number of MiB from 6 (Docker's minimum) to 4194304";
 const OBJECT = "must be an object (set its keys with `pulumi config set --path`)";
 const PORT = "must be a TCP port, a whole number from 1 to 65535";
 const UNPRIVILEGED = "must be an unprivileged TCP port, 1024–65535";
@@ -117,16 +119,28 @@ describe("defaults: a minimal config resolves to the documented values", () => {
         expect(localConfig({ swarm: { workers: 0 } }).swarm.workers).toBe(0);
     });
 
-    test("numbers may arrive as strings (YAML): they are read as numbers", () => {
-        const config = localConfig({ consul: { servers: "5" }, web: { replicas: " 7 " } });
+    test("numbers may arrive as strings (YAML): decimal text is read as a number", () => {
+        const config = localConfig({ consul: { servers: "5" }, web: { replicas: "7", drainSeconds: "2.5" } });
         expect(config.consul.servers).toBe(5);
         expect(config.web.replicas).toBe(7);
+        expect(config.web.drainSeconds).toBe(2.5);
+        expect(local({ swarm: { workers: "-1" } })).toEqual(['swarm.workers = "-1": must be a whole number ≥ 0']);
     });
 
     test('a blank string is not a number (not 0): swarm.workers " " and "" are refused', () => {
-        expect(local({ swarm: { workers: " " } })).toEqual(['swarm.workers = " ": must be a whole number ≥ 0']);
-        expect(local({ swarm: { workers: "" } })).toEqual(['swarm.workers = "": must be a whole number ≥ 0']);
+        expect(local({ swarm: { workers: " " } })).toEqual([`swarm.workers = " ": ${NOT_DECIMAL}; must be a whole number ≥ 0`]);
+        expect(local({ swarm: { workers: "" } })).toEqual([`swarm.workers = "": ${NOT_DECIMAL}; must be a whole number ≥ 0`]);
     });
+
+    // Number() reads all of these, and each passed the workers rule before: 16, 1000, 3, 7, 5, 5.
+    test.each(["0x10", "1e3", "1E3", "0b11", "0o7", " 7 ", "+5", "5.", ".5", "1_000", "Infinity", "-Infinity", "NaN"])(
+        "%p is not a number: hex, exponent, spaces, Infinity are refused",
+        (workers) => {
+            expect(local({ swarm: { workers } })).toEqual([
+                `swarm.workers = ${JSON.stringify(workers)}: ${NOT_DECIMAL}; must be a whole number ≥ 0`,
+            ]);
+        },
+    );
 
     test("a section given as null is an empty section", () => {
         expect(localConfig({ consul: null }).consul.servers).toBe(3);
@@ -192,7 +206,7 @@ describe("sections and keys", () => {
             `consul.servers = 2: ${ODD}`,
             `swarm.managers = 4: ${ODD}`,
             "swarm.workers = -1: must be a whole number ≥ 0",
-            "web.replicas = 0: must be a whole number ≥ 1",
+            "web.replicas = 0: must be a whole number from 1 to 1000",
             `web.version = (missing): is required; ${WEB_TAG}`,
         ]);
     });
@@ -205,8 +219,8 @@ describe("quorum groups: consul.servers and swarm.managers", () => {
 
     test.each([0, 2, 4, 6, 8, 9, -1, 3.5, " ", "", "three", true, null])("%p is refused", (n) => {
         expect(local({ consul: { servers: n }, swarm: { managers: n } })).toEqual([
-            `consul.servers = ${JSON.stringify(n)}: ${ODD}`,
-            `swarm.managers = ${JSON.stringify(n)}: ${ODD}`,
+            `consul.servers = ${JSON.stringify(n)}: ${typeof n === "string" ? `${NOT_DECIMAL}; ` : ""}${ODD}`,
+            `swarm.managers = ${JSON.stringify(n)}: ${typeof n === "string" ? `${NOT_DECIMAL}; ` : ""}${ODD}`,
         ]);
     });
 
@@ -242,7 +256,7 @@ describe("consul", () => {
     });
     test.each([".1", "-1", "1.0 beta", " 1.0", "a".repeat(129), "", 120])("version %p is refused", (version) => {
         expect(local({ consul: { version } })).toEqual([
-            `consul.version = ${JSON.stringify(version)}: must be a Consul release such as 1.20.2`,
+            `consul.version = ${formatValue(version)}: must be a Consul release such as 1.20.2`,
         ]);
     });
     test.each(["dc1", "a", "a-b", "0", "a".repeat(63)])("datacenter %s is accepted", (datacenter) => {
@@ -250,7 +264,7 @@ describe("consul", () => {
     });
     test.each(["DC1", "-dc", "dc-", "dc_1", "dc 1", " dc", "dc ", "a".repeat(64), ""])("datacenter %p is refused", (datacenter) => {
         expect(local({ consul: { datacenter } })).toEqual([
-            `consul.datacenter = ${JSON.stringify(datacenter)}: must be a lowercase DNS label`,
+            `consul.datacenter = ${formatValue(datacenter)}: must be a lowercase DNS label`,
         ]);
     });
 });
@@ -263,9 +277,18 @@ describe("resource limits (every container and task)", () => {
         ["web", "resources"],
         ["lb", "resources"],
         ["edge", "resources"],
-    ])("%s.%s: cpus in (0, 64], memoryMb a whole number ≥ 6", (section, k) => {
+    ])("%s.%s: cpus 0.001–64 in thousandths (the task renderer's), memoryMb a whole number 6–4194304", (section, k) => {
         const at = (limits: Raw) => local({ [section]: { [k]: limits } });
         expect(at({ cpus: 0.01, memoryMb: 6 })).toEqual([]);
+        expect(at({ cpus: 0.001, memoryMb: 4194304 })).toEqual([]);
+        expect(at({ cpus: 1.125 })).toEqual([]);
+        // Below the renderer's floor, or finer than it writes (a limit rendered 1e-7, or silently rounded).
+        expect(at({ cpus: 0.0009, memoryMb: 4194305 })).toEqual([
+            `${section}.${k}.cpus = 0.0009: ${CPUS}`,
+            `${section}.${k}.memoryMb = 4194305: ${MIB}`,
+        ]);
+        expect(at({ cpus: 1e-7 })).toEqual([`${section}.${k}.cpus = 1e-7: ${CPUS}`]);
+        expect(at({ cpus: 0.0015 })).toEqual([`${section}.${k}.cpus = 0.0015: ${CPUS}`]);
         expect(at({ cpus: 64, memoryMb: 100000 })).toEqual([]);
         expect(at({ cpus: 0, memoryMb: 5 })).toEqual([`${section}.${k}.cpus = 0: ${CPUS}`, `${section}.${k}.memoryMb = 5: ${MIB}`]);
         expect(at({ cpus: 64.5, memoryMb: 6.5 })).toEqual([
@@ -304,8 +327,8 @@ describe("web", () => {
 
     test("replicas: a whole number ≥ 1", () => {
         expect(local({ web: { replicas: 1 } })).toEqual([]);
-        expect(local({ web: { replicas: 0 } })).toEqual(["web.replicas = 0: must be a whole number ≥ 1"]);
-        expect(local({ web: { replicas: 2.5 } })).toEqual(["web.replicas = 2.5: must be a whole number ≥ 1"]);
+        expect(local({ web: { replicas: 0 } })).toEqual(["web.replicas = 0: must be a whole number from 1 to 1000"]);
+        expect(local({ web: { replicas: 2.5 } })).toEqual(["web.replicas = 2.5: must be a whole number from 1 to 1000"]);
     });
 
     test("the port range: unprivileged ports, 1024–65535", () => {
@@ -391,8 +414,27 @@ describe("web", () => {
             "web.stopGraceSeconds = 4: must be at least web.drainSeconds + 2 = 4.5 so a draining task is not killed mid-request",
         ]);
         // A refused stopGraceSeconds falls back to its default 15 for the cross-check.
-        expect(local({ web: { stopGraceSeconds: 0 } })).toEqual(["web.stopGraceSeconds = 0: must be a whole number of seconds ≥ 1"]);
-        expect(local({ web: { stopGraceSeconds: 6.5 } })).toEqual(["web.stopGraceSeconds = 6.5: must be a whole number of seconds ≥ 1"]);
+        expect(local({ web: { stopGraceSeconds: 0 } })).toEqual([
+            "web.stopGraceSeconds = 0: must be a whole number of seconds from 1 to 3600",
+        ]);
+        expect(local({ web: { stopGraceSeconds: 6.5 } })).toEqual([
+            "web.stopGraceSeconds = 6.5: must be a whole number of seconds from 1 to 3600",
+        ]);
+    });
+
+    // The task renderer (render/webService.ts) refuses these: before, config passed them and the
+    // deploy script's `apply` failed after the whole swarm was registered, naming stopGracePeriodSeconds.
+    test("stopGraceSeconds: at most the task renderer's 3600", () => {
+        expect(local({ web: { stopGraceSeconds: 3600 } })).toEqual([]);
+        expect(local({ web: { stopGraceSeconds: 3601 } })).toEqual([
+            "web.stopGraceSeconds = 3601: must be a whole number of seconds from 1 to 3600",
+        ]);
+    });
+
+    test("replicas: at most the task renderer's 1000", () => {
+        const wide = { portMin: 10000, portMax: 65535 };
+        expect(local({ web: { ...wide, replicas: 1000 } })).toEqual([]);
+        expect(local({ web: { ...wide, replicas: 1001 } })).toEqual(["web.replicas = 1001: must be a whole number from 1 to 1000"]);
     });
 });
 
@@ -428,8 +470,31 @@ describe("network.subnet", () => {
         expect(local({ network: { subnet } })).toEqual([`network.subnet = "${subnet}": must be a private (RFC 1918) range`]);
     });
 
-    test.each(["10.0.0.0/8", "172.16.0.0/12", "192.168.77.0/24"])("%s is private and large enough", (subnet) => {
+    test.each(["10.0.0.0/9", "172.16.0.0/12", "192.168.77.0/24"])("%s is private and large enough", (subnet) => {
         expect(local({ network: { subnet } })).toEqual([]);
+    });
+
+    // render/swarm.ts refuses a nodes' subnet that overlaps the pools the engines allocate from
+    // (daemon.json's default-address-pools, `swarm init --default-addr-pool`); before, config passed
+    // 10.0.0.0/8 and the program failed in the swarm component, after the Consul cluster was registered.
+    test.each([
+        ["local", "10.0.0.0/8", "10.214.0.0/16, the address pool of Swarm's overlay networks"],
+        ["local", "10.214.7.0/24", "10.214.0.0/16, the address pool of Swarm's overlay networks"],
+        ["local", "10.215.0.0/24", "10.215.0.0/16, the address pool of each swarm node engine's bridge networks"],
+        ["aws", "10.214.0.0/16", "10.214.0.0/16, the address pool of Swarm's overlay networks"],
+        ["aws", "10.215.0.0/16", "10.215.0.0/16, the address pool of each swarm node engine's bridge networks"],
+    ])("%s: %s overlaps a swarm address pool", (platform, subnet, pool) => {
+        const refused = platform === "local" ? local({ network: { subnet }, lb: { vip: undefined } }) : aws({ network: { subnet } });
+        expect(refused).toEqual([`network.subnet = "${subnet}": overlaps ${pool}: pick a range outside it`]);
+    });
+
+    test.each([
+        ["local", "10.213.255.0/24"],
+        ["local", "10.216.0.0/24"],
+        ["aws", "10.213.0.0/16"],
+        ["aws", "10.216.0.0/16"],
+    ])("%s: %s, beside the pools, is accepted", (platform, subnet) => {
+        expect(platform === "local" ? local({ network: { subnet }, lb: { vip: undefined } }) : aws({ network: { subnet } })).toEqual([]);
     });
 
     test("local: the subnet must hold the plan up to the last worker", () => {
@@ -772,5 +837,51 @@ describe("robustness", () => {
             }),
             propertyRuns(500),
         );
+    });
+});
+
+describe("keys named like Object members are unknown keys, never read off the prototype", () => {
+    const members = ["toString", "constructor", "__proto__", "hasOwnProperty", "valueOf", "isPrototypeOf"];
+    /** `{ [key]: value }` with `key` an own property, as JSON.parse makes `__proto__`. */
+    const own = (key: string, value: unknown): Raw => JSON.parse(`{${JSON.stringify(key)}: ${JSON.stringify(value)}}`);
+    test.each(members.flatMap((m) => ["consul", "swarm", "web", "lb", "network", "edge", "aws"].map((section) => [section, m])))(
+        "%s.%s",
+        (section, member) => {
+            const issues = local({ [section]: own(member, 3) });
+            expect(issues).toHaveLength(1);
+            expect(issues[0]).toMatch(new RegExp(`^${section}\\.${member.replace(/\$/g, "\\$")} = 3: is not a known key \\(known: `));
+        },
+    );
+    test.each(members)("web.resources.%s and aws.instanceTypes.%s", (member) => {
+        expect(local({ web: { version: "1", resources: own(member, 1) }, aws: { instanceTypes: own(member, "t3.small") } })).toEqual([
+            `web.resources.${member} = 1: is not a known key (known: cpus, memoryMb)`,
+            `aws.instanceTypes.${member} = "t3.small": is not a known key (known: consulServer, lb, manager, worker)`,
+        ]);
+    });
+});
+
+describe("a long value is echoed cut short, with its length", () => {
+    test("a 5,000-character value gives a line of its first 60 characters and the count", () => {
+        const version = "v".repeat(5000);
+        const [line] = local({ web: { version } });
+        expect(line).toBe(`web.version = "${"v".repeat(59)}… (5000 characters): ${WEB_TAG}`);
+        expect(line.length).toBeLessThan(300);
+    });
+    test("a long list or object is cut the same way; a short value is whole", () => {
+        const cidrs = Array.from({ length: 500 }, (_, i) => `10.${i % 256}.0.0/16`);
+        expect(
+            validateStackConfig(merge(AWS, { aws: { amiName: AMI_NAME, operatorCidrs: cidrs, zones: cidrs } }), "prod").issues.map(
+                formatIssue,
+            ),
+        ).toEqual([
+            `aws.zones = ${JSON.stringify(cidrs).slice(0, 60)}… (${JSON.stringify(cidrs).length} characters): must be a whole number from 2 to 6 (a quorum must survive a zone outage)`,
+        ]);
+        expect(local({ web: { version: "v".repeat(129) } })[0]).toContain("… (129 characters)");
+        expect(local({ web: { version: "." + "v".repeat(57) } })).toEqual([`web.version = ".${"v".repeat(57)}": ${WEB_TAG}`]);
+    });
+    test("a long unknown key is cut the same way", () => {
+        const key = "k".repeat(5000);
+        const [line] = local({ web: { version: "1", [key]: 1 } });
+        expect(line.startsWith(`web.${"k".repeat(56)}… (5004 characters) = 1: is not a known key`)).toBe(true);
     });
 });

@@ -233,6 +233,14 @@ export async function runProgramExpectingError(
     return { error: error as Error, resources: run.resources };
 }
 
+/**
+ * Runs index.ts for `stack` and returns the run and the program's error, if any — for callers that
+ * accept either outcome (the config-totality property).
+ */
+export async function tryProgram(stack: string, overrides: ConfigOverrides = {}): Promise<{ run: ProgramRun; error: unknown }> {
+    return evaluate(stack, overrides, []);
+}
+
 async function evaluate(
     stack: string,
     overrides: ConfigOverrides,
@@ -245,6 +253,15 @@ async function evaluate(
     let outputs: Record<string, any> = {};
     const secretOutputs = new Set<string>();
     let programError: unknown;
+    // A renderer that throws inside an `apply` rejects a resource's inputs, not the program's import:
+    // the SDK leaves that rejection unhandled on purpose (runtime/resource.ts, runAsyncResourceOp) and
+    // the language host's `unhandledRejection` handler fails the update (cmd/run/run.ts in
+    // @pulumi/pulumi 3.248.0: `process.on("unhandledRejection", uncaughtHandler)` logs the error and
+    // the run exits non-zero). The mocks have no such handler, so the harness listens instead: such a
+    // rejection is the program's error, as it is for the CLI.
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
 
     // isolateModulesAsync: the program's require() calls come after awaits and must stay isolated.
     await jest.isolateModulesAsync(async () => {
@@ -317,6 +334,8 @@ async function evaluate(
             await new Promise((r) => setTimeout(r, 20));
         }
     });
+    process.off("unhandledRejection", onUnhandled);
+    if (programError === undefined && unhandled.length > 0) programError = unhandled[0];
     outputs = unwrapSecrets(outputs);
     const run: ProgramRun = {
         stack,

@@ -179,11 +179,15 @@ describe("renderServiceDeployScript: every rule of the spec, at its bounds", () 
         ["a CR in an env value", { env: { A: "a\rb" } }, ["env A must not contain NUL or newline characters"]],
         ["cpuLimit under 0.001", { cpuLimit: 0.0009, cpuReservation: undefined }, ["cpuLimit 0.0009 must be from 0.001 to 1024 cores"]],
         ["cpuLimit over 1024", { cpuLimit: 1024.5 }, ["cpuLimit 1024.5 must be from 0.001 to 1024 cores"]],
-        ["memoryLimitMiB 5", { memoryLimitMiB: 5, memoryReservationMiB: undefined }, ["memoryLimitMiB 5 must be an integer of at least 6"]],
+        [
+            "memoryLimitMiB 5",
+            { memoryLimitMiB: 5, memoryReservationMiB: undefined },
+            ["memoryLimitMiB 5 must be an integer from 6 to 4194304"],
+        ],
         [
             "memoryLimitMiB over 4 TiB",
             { memoryLimitMiB: 4194305, memoryReservationMiB: undefined },
-            ["memoryLimitMiB 4194305 must be an integer of at least 6"],
+            ["memoryLimitMiB 4194305 must be an integer from 6 to 4194304"],
         ],
         ["a cpu reservation over the limit", { cpuReservation: 0.6 }, ["cpuReservation 0.6 must be from 0.001 to cpuLimit (0.5)"]],
         ["a cpu reservation under 0.001", { cpuReservation: 0.0009 }, ["cpuReservation 0.0009 must be from 0.001 to cpuLimit (0.5)"]],

@@ -13,7 +13,27 @@ describe("the program refuses bad config before creating anything", () => {
         expect(error.message).toContain('Invalid stack config for stack "dev"');
         expect(error.message).toMatch(/consul\.servers = 4: must be an odd/);
         expect(error.message).toMatch(/swarm\.workers = -2: must be a whole number ≥ 0/);
-        expect(error.message).toMatch(/web\.replicas = 0: must be a whole number ≥ 1/);
+        expect(error.message).toMatch(/web\.replicas = 0: must be a whole number from 1 to 1000/);
+        expect(resources.filter((r) => r.type !== "pulumi:pulumi:Stack")).toEqual([]);
+    });
+
+    // The issue's examples: each passed validation before, and a renderer refused it later — the
+    // swarm's daemon.json after the Consul cluster was registered, the deploy script inside an apply
+    // after the whole swarm was — naming its own field (defaultAddressPools, stopGracePeriodSeconds).
+    test("a value only a renderer refused is refused up front, named by its config key", async () => {
+        const { error, resources } = await runProgramExpectingError("dev", {
+            network: { subnet: "10.0.0.0/8" },
+            lb: { vip: undefined },
+            web: { stopGraceSeconds: 4000, replicas: 1001, portMin: 10000, portMax: 65535, resources: { cpus: 0.0001, memoryMb: 5000000 } },
+        });
+        expect(error.name).toBe("StackConfigError");
+        expect(error.message.split("\n").slice(1)).toEqual([
+            "  - web.replicas = 1001: must be a whole number from 1 to 1000",
+            "  - web.resources.cpus = 0.0001: must be a number of CPUs from 0.001 to 64, at most 3 decimals",
+            "  - web.resources.memoryMb = 5000000: must be a whole number of MiB from 6 (Docker's minimum) to 4194304",
+            "  - web.stopGraceSeconds = 4000: must be a whole number of seconds from 1 to 3600",
+            '  - network.subnet = "10.0.0.0/8": overlaps 10.214.0.0/16, the address pool of Swarm\'s overlay networks: pick a range outside it',
+        ]);
         expect(resources.filter((r) => r.type !== "pulumi:pulumi:Stack")).toEqual([]);
     });
 

@@ -97,7 +97,7 @@ describe("loadStackConfig", () => {
             "swarm-platform:constructor": "1",
             "swarm-platform:web:x": "1",
         });
-        const known = "is not a known key (known: platform, consul, swarm, web, lb, network, edge, aws)";
+        const known = "is not a known key (known: platform, consul, swarm, web, lb, network, edge, rotation, aws)";
         expect(thrown().issues.map((i) => `${i.key}: ${i.rule}`)).toEqual([
             `toString: ${known}`,
             `__proto__: ${known}`,

@@ -633,7 +633,9 @@ describe("rotation (day-2 secret rotations)", () => {
             "rotation.swarmJoinTokens = -1: must be a whole number ≥ 0",
             "rotation.statsPassword = 1.5: must be a whole number ≥ 0",
         ]);
-        expect(aws({ rotation: { statsPassword: "next" } })).toEqual(['rotation.statsPassword = "next": must be a whole number ≥ 0']);
+        expect(aws({ rotation: { statsPassword: "next" } })).toEqual([
+            'rotation.statsPassword = "next": is not a decimal number (digits, an optional leading - and .fraction: no hex, exponent, Infinity or spaces); must be a whole number ≥ 0',
+        ]);
     });
 
     test("a misspelt rotation key or a rotation set as a plain value is refused", () => {

@@ -120,6 +120,8 @@ export interface TracedRun {
 export class FakeNodes {
     readonly root: string;
     private readonly bin: string;
+    /** The Swarm secrets' values once every create had run. */
+    secretsAfterCreates: string[] = [];
 
     constructor(private readonly run: ProgramRun) {
         this.root = fs.mkdtempSync(path.join(os.tmpdir(), `fake-nodes-${run.stack}-`));
@@ -220,6 +222,8 @@ export class FakeNodes {
             fs.writeFileSync(file, Array.isArray(lines) ? lines.join("\n") : String(lines));
             return [this.traced(label(r, "commands"), ["sh", file], this.associationNode(r), "")];
         });
+        // What the creates left (a delete removes the service and its secrets again).
+        this.secretsAfterCreates = this.swarmSecrets();
         const updates = commands.flatMap((r) => command(r, "update"));
         const deletes = [...commands].reverse().flatMap((r) => command(r, "delete"));
         return [...creates, ...updates, ...deletes];

@@ -66,7 +66,11 @@ describe.each(["dev", "prod"])("%s: no secret in any process's arguments", (stac
         expect(joins.length).toBeGreaterThanOrEqual(joinScripts.length);
         for (const body of joins) expect(HANDED_OUT_SECRETS.some((s) => body.includes(s))).toBe(true);
         // The web service's Consul token became a Swarm secret.
-        expect(world.swarmSecrets().some((v) => secrets.includes(v))).toBe(true);
+        const deploy = runs.filter((r) => /web-deploy (create|commands)$/.test(r.label));
+        expect(deploy.map((r) => [r.label, r.status, r.status === 0 ? "" : r.stderr.slice(-600)])).toEqual([
+            [stack === "dev" ? "dev web-deploy create" : "prod web-deploy commands", 0, ""],
+        ]);
+        expect(world.secretsAfterCreates.some((v) => secrets.includes(v))).toBe(true);
         expect(runs.flatMap((r) => r.execs).length).toBeGreaterThan(100);
     });
 

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { joinTokenRotationMarker, renderSwarmJoinScript, renderSwarmJoinTokenRotateScript } from "../../render/swarm";
 import { requireShellcheck, shellcheck } from "../harness/shellcheck";
-import { callsOf, cleanupWorlds, MANAGER_TOKEN, WORKER_JOIN_INPUT, WORKER_TOKEN, worldWithState } from "./swarmFakes";
+import { callsOf, cleanupWorlds, joinRequests, MANAGER_TOKEN, WORKER_JOIN_INPUT, WORKER_TOKEN, worldWithState } from "./swarmFakes";
 
 beforeAll(requireShellcheck);
 afterAll(cleanupWorlds);
@@ -75,7 +75,8 @@ describe("renderSwarmJoinTokenRotateScript", () => {
         // …and handed to the node's join script in its environment.
         const joining = worldWithState({}).run(renderSwarmJoinScript(WORKER_JOIN_INPUT), "-s", { SWARM_JOIN_TOKEN: token });
         expect(joining.status).toBe(0);
-        expect(callsOf(joining, "swarm", "join")[0]).toContain(token);
+        // The join goes through the engine API with the token in the body (render/swarm.ts joinRequestLines).
+        expect(joinRequests(joining).map((r) => r.JoinToken)).toEqual([token]);
     });
 
     it("refuses to run on an engine that is not a manager, rotating nothing", () => {

@@ -123,6 +123,17 @@ export interface AwsConfig {
      * AWS's own recommendation, the agent is backward compatible) or a pinned release such as 3.3.1611.0.
      */
     readonly ssmAgentVersion: string;
+    /**
+     * The web service's public name: the load balancer's ACM certificate is issued for it (DNS
+     * validation) and `webUrl` is `https://<domain>`. Required on platform aws.
+     */
+    readonly domain: string;
+    /**
+     * A Route 53 public hosted zone holding `domain`: when set, the certificate's validation record
+     * and the domain's alias to the load balancer are created there; when absent, they are stack
+     * outputs for the operator's DNS. "" (the default) for none.
+     */
+    readonly route53ZoneId: string;
 }
 
 /** The whole, validated stack config with every default resolved. */
@@ -203,6 +214,8 @@ export const DEFAULTS = {
         interface: "ens5",
         natGateways: "perZone" as const,
         ssmAgentVersion: "latest",
+        /** No Route 53 zone: the DNS records are outputs. */
+        route53ZoneId: "",
     },
 } as const;
 

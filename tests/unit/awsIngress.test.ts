@@ -48,7 +48,7 @@ function ingress(listeners: readonly IngressListener[]) {
             stack: "test",
             plan: planAwsAddresses("10.20.0.0/16", 2, "192.168.255.10", { consulServers: 3, managers: 3, workers: 2 }),
             consulVersion: "1.20.2",
-            aws: { ...DEFAULTS.aws, operatorCidrs: [] },
+            aws: { ...DEFAULTS.aws, operatorCidrs: [], domain: "www.example.com" },
             webPorts: { min: 20000, max: 20099 },
         },
         region: pulumi.output("eu-west-1"),

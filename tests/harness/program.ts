@@ -8,6 +8,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
+import { mockTlsState, TLS_TYPES } from "./tls";
 
 export const REPO_ROOT = path.join(__dirname, "..", "..");
 const PROJECT = "swarm-platform";
@@ -122,6 +123,12 @@ function mockState(type: string, name: string, inputs: Record<string, any>, secr
         secrets.push(value);
         return value;
     };
+    // @pulumi/tls: real keys and certificates (tests/harness/tls.ts); private keys are generated secrets.
+    const tlsState = mockTlsState(type, inputs);
+    if (tlsState !== undefined) {
+        if (typeof tlsState.privateKeyPem === "string" && type === TLS_TYPES.privateKey) secrets.push(tlsState.privateKeyPem);
+        return tlsState;
+    }
     switch (type) {
         case "random:index/randomPassword:RandomPassword": {
             // Honour `length`: renderers enforce real limits (VRRPv2 auth_pass is at most 8 characters).

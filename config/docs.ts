@@ -148,9 +148,15 @@ export function configKeys(): readonly KeyDoc[] {
         },
         {
             key: "edge.webPort",
-            meaning: "host port of the web service",
+            meaning: "host port of the web service, HTTPS with a certificate from the stack's own CA (output `webCaCertificate`)",
             rule: "a TCP port, unique among the edge's",
             defaults: { local: DEFAULTS.edge.webPort },
+        },
+        {
+            key: "edge.httpPort",
+            meaning: "host port that answers plain HTTP with a redirect (301) to `edge.webPort`",
+            rule: "a TCP port, unique among the edge's",
+            defaults: { local: DEFAULTS.edge.httpPort },
         },
         {
             key: "edge.consulUiPort",

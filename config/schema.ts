@@ -79,8 +79,10 @@ export interface NetworkConfig {
 export interface EdgeConfig {
     /** Host address the edge listens on (local stand-in for the ELB). */
     readonly bindAddress: string;
-    /** Host port for the web service. */
+    /** Host port for the web service: HTTPS, with the edge's own certificate. */
     readonly webPort: number;
+    /** Host port that answers plain HTTP with a redirect to `webPort`. */
+    readonly httpPort: number;
     /** Host port for the Consul UI. */
     readonly consulUiPort: number;
     /** Host port for the HAProxy stats page. */
@@ -201,7 +203,8 @@ export const DEFAULTS = {
     network: { subnet: { local: "10.77.0.0/24", aws: "10.20.0.0/16" } },
     edge: {
         bindAddress: "127.0.0.1",
-        webPort: 8080,
+        webPort: 8443,
+        httpPort: 8080,
         consulUiPort: 8500,
         statsPort: 8404,
         resources: { cpus: 0.5, memoryMb: 64 },

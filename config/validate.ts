@@ -323,12 +323,14 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
             ruleOf(isIPv4, "must be an IPv4 address of this host (127.0.0.1 keeps the platform private)"),
         ),
         webPort: e.number("webPort", DEFAULTS.edge.webPort, PORT),
+        httpPort: e.number("httpPort", DEFAULTS.edge.httpPort, PORT),
         consulUiPort: e.number("consulUiPort", DEFAULTS.edge.consulUiPort, PORT),
         statsPort: e.number("statsPort", DEFAULTS.edge.statsPort, PORT),
         resources: e.resources("resources", DEFAULTS.edge.resources),
     };
     const ports = [
         ["webPort", edge.webPort],
+        ["httpPort", edge.httpPort],
         ["consulUiPort", edge.consulUiPort],
         ["statsPort", edge.statsPort],
     ] as const;

@@ -142,7 +142,9 @@ describe("how the docs read", () => {
         expect(lines).toContain(
             "| `consul.servers` | Consul servers | odd, 1–7; ≥ 3 on platform aws and on stacks named prod or production | 3 | 3 |",
         );
-        expect(lines).toContain("| `edge.webPort` | host port of the web service | a TCP port, unique among the edge's | 8080 | — |");
+        expect(lines).toContain(
+            "| `edge.webPort` | host port of the web service, HTTPS with a certificate from the stack's own CA (output `webCaCertificate`) | a TCP port, unique among the edge's | 8443 | — |",
+        );
     });
 
     test("the Pulumi.yaml comment: keys in a column, text wrapped under it, one scope and one default per key", () => {

@@ -79,7 +79,14 @@ describe("defaults: a minimal config resolves to the documented values", () => {
                 resources: { cpus: 0.5, memoryMb: 128 },
             },
             network: { subnet: "10.77.0.0/24" },
-            edge: { bindAddress: "127.0.0.1", webPort: 8080, consulUiPort: 8500, statsPort: 8404, resources: { cpus: 0.5, memoryMb: 64 } },
+            edge: {
+                bindAddress: "127.0.0.1",
+                webPort: 8443,
+                httpPort: 8080,
+                consulUiPort: 8500,
+                statsPort: 8404,
+                resources: { cpus: 0.5, memoryMb: 64 },
+            },
             aws: {
                 zones: 3,
                 instanceTypes: { consulServer: "t3.small", manager: "t3.medium", worker: "t3.medium", lb: "t3.small" },
@@ -170,7 +177,11 @@ describe("sections and keys", () => {
             'lb.vipp = "x": is not a known key (known: advertIntervalSeconds, resources, vip, virtualRouterId, vrrpVersion)',
         ],
         ["network", { cidr: "x" }, 'network.cidr = "x": is not a known key (known: subnet)'],
-        ["edge", { port: 1 }, "edge.port = 1: is not a known key (known: bindAddress, consulUiPort, resources, statsPort, webPort)"],
+        [
+            "edge",
+            { port: 1 },
+            "edge.port = 1: is not a known key (known: bindAddress, consulUiPort, httpPort, resources, statsPort, webPort)",
+        ],
         [
             "aws",
             { zone: 3 },
@@ -544,9 +555,12 @@ describe("edge", () => {
         expect(local({ edge: { statsPort: 80.5 } })).toEqual([`edge.statsPort = 80.5: ${PORT}`]);
     });
 
-    test("the three ports differ; a clash names the port it clashes with", () => {
+    test("the four ports differ; a clash names the port it clashes with", () => {
         expect(local({ edge: { webPort: 8500 } })).toEqual(["edge.consulUiPort = 8500: must differ from edge.webPort"]);
-        expect(local({ edge: { statsPort: 8080 } })).toEqual(["edge.statsPort = 8080: must differ from edge.webPort"]);
+        expect(local({ edge: { statsPort: 8443 } })).toEqual(["edge.statsPort = 8443: must differ from edge.webPort"]);
+        expect(local({ edge: { statsPort: 8080 } })).toEqual(["edge.statsPort = 8080: must differ from edge.httpPort"]);
+        expect(local({ edge: { httpPort: 8443 } })).toEqual(["edge.httpPort = 8443: must differ from edge.webPort"]);
+        expect(local({ edge: { httpPort: 65536 } })).toEqual([`edge.httpPort = 65536: ${PORT}`]);
         expect(local({ edge: { statsPort: 8500 } })).toEqual(["edge.statsPort = 8500: must differ from edge.consulUiPort"]);
         expect(local({ edge: { webPort: 9000, consulUiPort: 9000, statsPort: 9000 } })).toEqual([
             "edge.consulUiPort = 9000: must differ from edge.webPort",

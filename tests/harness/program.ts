@@ -124,7 +124,7 @@ function mockState(type: string, name: string, inputs: Record<string, any>, secr
         return value;
     };
     // @pulumi/tls: real keys and certificates (tests/harness/tls.ts); private keys are generated secrets.
-    const tlsState = mockTlsState(type, inputs);
+    const tlsState = mockTlsState(type, name, inputs);
     if (tlsState !== undefined) {
         if (typeof tlsState.privateKeyPem === "string" && type === TLS_TYPES.privateKey) secrets.push(tlsState.privateKeyPem);
         return tlsState;

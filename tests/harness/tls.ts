@@ -184,8 +184,39 @@ export function locallySignedCert(inputs: Record<string, any>): Record<string, a
     return { ...inputs, certPem };
 }
 
-/** The mock state of a tls resource, or undefined for any other type. */
-export function mockTlsState(type: string, inputs: Record<string, any>): Record<string, any> | undefined {
+/** Pulumi's marker of a secret value as mocks receive it (sdk/nodejs/runtime/rpc.ts, specialSigKey / specialSecretSig). */
+const SECRET_SIG = { key: "4dabf18193072939515e22adb298388d", value: "1b47061264138c4ac30d75fd1eb44270" } as const;
+
+/** `value` with every secret wrapper removed (a program passes private keys as secrets). */
+function plain(value: any): any {
+    if (Array.isArray(value)) return value.map(plain);
+    if (value !== null && typeof value === "object") {
+        if (value[SECRET_SIG.key] === SECRET_SIG.value) return plain(value.value);
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+    }
+    return value;
+}
+
+/**
+ * States made so far, by type, name and inputs: the same resource with the same inputs gets the same
+ * key and certificate again, as a real engine keeps them in state between two `pulumi up` — so a
+ * program evaluated twice yields the same graph (tests/artifacts checks byte-identical artifacts).
+ */
+const made = new Map<string, Record<string, any>>();
+
+/** The mock state of a tls resource (`name` its logical name), or undefined for any other type. */
+export function mockTlsState(type: string, name: string, rawInputs: Record<string, any>): Record<string, any> | undefined {
+    const inputs = plain(rawInputs);
+    if (!(Object.values(TLS_TYPES) as string[]).includes(type)) return undefined;
+    const key = `${type}\u0000${name}\u0000${JSON.stringify(inputs)}`;
+    const known = made.get(key);
+    if (known !== undefined) return known;
+    const state = freshTlsState(type, inputs);
+    if (state !== undefined) made.set(key, state);
+    return state;
+}
+
+function freshTlsState(type: string, inputs: Record<string, any>): Record<string, any> | undefined {
     switch (type) {
         case TLS_TYPES.privateKey:
             return privateKey(inputs);

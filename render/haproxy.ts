@@ -413,7 +413,10 @@ export function renderEdgeConfig(input: EdgeConfigInput): string {
         "    group haproxy",
         "    hard-stop-after 5s",
         ...(input.listeners.some((l) => l.tls !== undefined)
-            ? ["    # TLS: Mozilla's intermediate profile (render/haproxy.ts, EDGE_TLS_GLOBALS).", ...EDGE_TLS_GLOBALS.map((g) => `    ${g}`)]
+            ? [
+                  "    # TLS: Mozilla's intermediate profile (render/haproxy.ts, EDGE_TLS_GLOBALS).",
+                  ...EDGE_TLS_GLOBALS.map((g) => `    ${g}`),
+              ]
             : []),
         "",
         "defaults",

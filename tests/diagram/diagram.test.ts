@@ -28,7 +28,7 @@ describe("the topology read off the graph", () => {
         expect(names(t, "lb")).toEqual(["lb-0", "lb-1"]);
         expect(t.vip.address).toBe("10.77.0.10");
         expect(t.ingress.listeners.map((l) => [l.name, l.bind, l.targets[0]])).toEqual([
-            ["web", "127.0.0.1:8080", "vip"],
+            ["web", "127.0.0.1:8443", "vip"],
             ["stats", "127.0.0.1:8404", "vip"],
             ["consul-ui", "127.0.0.1:8500", "consul-server-0"],
         ]);

@@ -16,6 +16,7 @@ import {
     planAwsAddresses,
     reservedAddresses,
 } from "../../config/addresses";
+import { subnetPoolIssue } from "../../components/contracts";
 import { validateStackConfig } from "../../config/validate";
 import { propertyRuns } from "./propertyRuns";
 
@@ -193,7 +194,10 @@ const privateNetwork = (prefix: number): fc.Arbitrary<string> =>
             fc
                 .integer({ min: 0, max: 2 ** (prefix - (outer as number)) - 1 })
                 .map((i) => `${hostAddress(`${base}/${outer}`, i * 2 ** (32 - prefix))}/${prefix}`),
-        );
+        )
+        // Not over the swarm's own address pools: that is a rule of its own (the subnet is refused
+        // whatever the counts), proven in validate.test.ts and by the totality property.
+        .filter((subnet) => subnetPoolIssue("network.subnet", subnet) === undefined);
 
 interface LocalCase {
     readonly subnet: string;

@@ -157,10 +157,11 @@ export function aclFromGraph(run: ProgramRun): AclSetup {
     const policyRe = new RegExp(String.raw`cat >"\$rules" <<'RULES'\n([\s\S]*?)\nRULES\n\s+consul acl policy create -name ${WORD}`, "g");
     for (let m = policyRe.exec(script); m !== null; m = policyRe.exec(script)) policies[unquote(m[2])] = m[1];
     const tokens: Record<string, string[]> = {};
-    const tokenRe = new RegExp(String.raw`consul acl token create -accessor ${WORD} -secret ${WORD} \\\n\s+-policy-name ${WORD}`, "g");
+    // Each token is a PUT /v1/acl/token whose JSON body is a here-document (render/consul.ts tokenCreateLines).
+    const tokenRe = /<<'TOKEN'\n(.*)\nTOKEN\n/g;
     for (let m = tokenRe.exec(script); m !== null; m = tokenRe.exec(script)) {
-        const secret = unquote(m[2]);
-        tokens[secret] = [...(tokens[secret] ?? []), unquote(m[3])];
+        const body = JSON.parse(m[1]) as { SecretID: string; Policies: { Name: string }[] };
+        tokens[body.SecretID] = [...(tokens[body.SecretID] ?? []), ...body.Policies.map((p) => p.Name)];
     }
     if (Object.keys(policies).length === 0 || Object.keys(tokens).length === 0)
         throw new Error("graph: no ACL policies or tokens found in consul-acl-bootstrap's script");

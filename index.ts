@@ -68,6 +68,10 @@ const lb = new LoadBalancerPair("lb", {
 const ingress = platform.ingress("edge", [lb.webListener, lb.statsListener, consul.uiListener]);
 
 export const webUrl = ingress.urls.web;
+/** prod without aws.route53ZoneId: the records to make at your DNS provider (certificate validation, the domain). */
+export const ingressDnsRecords = ingress.dnsRecords;
+/** dev: the CA that issued the edge's certificate (`curl --cacert`). */
+export const webCaCertificate = ingress.caCertificate;
 export const vip = lb.vip;
 export const consulUiUrl = ingress.urls["consul-ui"];
 export const haproxyStatsUrl = ingress.urls.stats;

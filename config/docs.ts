@@ -160,9 +160,15 @@ export function configKeys(): readonly KeyDoc[] {
         },
         {
             key: "edge.webPort",
-            meaning: "host port of the web service",
+            meaning: "host port of the web service, HTTPS with a certificate from the stack's own CA (output `webCaCertificate`)",
             rule: "a TCP port, unique among the edge's",
             defaults: { local: DEFAULTS.edge.webPort },
+        },
+        {
+            key: "edge.httpPort",
+            meaning: "host port that answers plain HTTP with a redirect (301) to `edge.webPort`",
+            rule: "a TCP port, unique among the edge's",
+            defaults: { local: DEFAULTS.edge.httpPort },
         },
         {
             key: "edge.consulUiPort",
@@ -243,6 +249,21 @@ export function configKeys(): readonly KeyDoc[] {
             meaning: "the Amazon SSM agent release installed at first boot",
             rule: "`latest` or a release such as 3.3.1611.0",
             defaults: { aws: DEFAULTS.aws.ssmAgentVersion },
+        },
+        {
+            key: "aws.domain",
+            meaning:
+                "the web service's public name: the load balancer's HTTPS certificate (ACM, DNS-validated) is for it, `webUrl` is `https://` it",
+            rule: "a lowercase fully qualified host name (RFC 1123 labels, ≤ 253 characters)",
+            defaults: { aws: REQUIRED },
+        },
+        {
+            key: "aws.route53ZoneId",
+            meaning:
+                "a Route 53 public hosted zone holding `aws.domain`: the certificate's validation record and the domain's alias to the load balancer are made there; without, both are the output `ingressDnsRecords` for your DNS",
+            rule: "a hosted zone id such as `Z0123456789ABCDEFGHIJ`",
+            defaults: { aws: DEFAULTS.aws.route53ZoneId },
+            shown: { aws: "none" },
         },
     ];
 }

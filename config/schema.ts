@@ -79,8 +79,10 @@ export interface NetworkConfig {
 export interface EdgeConfig {
     /** Host address the edge listens on (local stand-in for the ELB). */
     readonly bindAddress: string;
-    /** Host port for the web service. */
+    /** Host port for the web service: HTTPS, with the edge's own certificate. */
     readonly webPort: number;
+    /** Host port that answers plain HTTP with a redirect to `webPort`. */
+    readonly httpPort: number;
     /** Host port for the Consul UI. */
     readonly consulUiPort: number;
     /** Host port for the HAProxy stats page. */
@@ -135,6 +137,17 @@ export interface AwsConfig {
      * AWS's own recommendation, the agent is backward compatible) or a pinned release such as 3.3.1611.0.
      */
     readonly ssmAgentVersion: string;
+    /**
+     * The web service's public name: the load balancer's ACM certificate is issued for it (DNS
+     * validation) and `webUrl` is `https://<domain>`. Required on platform aws.
+     */
+    readonly domain: string;
+    /**
+     * A Route 53 public hosted zone holding `domain`: when set, the certificate's validation record
+     * and the domain's alias to the load balancer are created there; when absent, they are stack
+     * outputs for the operator's DNS. "" (the default) for none.
+     */
+    readonly route53ZoneId: string;
 }
 
 /** The whole, validated stack config with every default resolved. */
@@ -204,7 +217,8 @@ export const DEFAULTS = {
     network: { subnet: { local: "10.77.0.0/24", aws: "10.20.0.0/16" } },
     edge: {
         bindAddress: "127.0.0.1",
-        webPort: 8080,
+        webPort: 8443,
+        httpPort: 8080,
         consulUiPort: 8500,
         statsPort: 8404,
         resources: { cpus: 0.5, memoryMb: 64 },
@@ -221,6 +235,8 @@ export const DEFAULTS = {
         interface: "ens5",
         natGateways: "perZone" as const,
         ssmAgentVersion: "latest",
+        /** No Route 53 zone: the DNS records are outputs. */
+        route53ZoneId: "",
     },
 } as const;
 

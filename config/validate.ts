@@ -182,6 +182,23 @@ function poolOverlap(cidr: string): string | undefined {
     return subnetPoolIssue("network.subnet", cidr)?.rule;
 }
 
+/**
+ * A fully qualified host name (RFC 1123 §2.1 labels: letters, digits and inner hyphens, 1–63
+ * characters each; 253 in all), lowercase, with at least two labels and a top-level label that
+ * starts with a letter (RFC 3696 §2: no all-numeric TLD). ACM issues certificates only for such
+ * names ("must have a fully-qualified domain name", DomainName: 1–253 characters,
+ * https://docs.aws.amazon.com/acm/latest/APIReference/API_RequestCertificate.html). No wildcard: the
+ * certificate names exactly the host users reach.
+ */
+const DOMAIN_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const DOMAIN_NAME_RULE = "must be a lowercase fully qualified host name such as www.example.com (RFC 1123 labels, ≤ 253 characters)";
+
+/**
+ * Route 53 hosted zone ids: "Z" and uppercase letters and digits, at most 32 characters
+ * (HostedZone Id, https://docs.aws.amazon.com/Route53/latest/APIReference/API_HostedZone.html).
+ */
+const ROUTE53_ZONE_ID = /^Z[A-Z0-9]{1,31}$/;
+
 /** Config keys of the web service's arguments (the port range is two keys). */
 const webKey: KeyNames = (k) => (k === "portRange.min" ? "web.portMin" : k === "portRange.max" ? "web.portMax" : `web.${k}`);
 
@@ -262,6 +279,14 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
 
     // aws: read on every stack so a misspelt key is caught anywhere; only platform aws uses it.
     const aws = readAwsSection(new Section("aws", raw.aws, issues));
+    // (A refused domain reads as "" too, and was reported as refused.)
+    if (platform === "aws" && aws.domain === "" && !issues.some((i) => i.key === "aws.domain")) {
+        issues.push({
+            key: "aws.domain",
+            value: undefined,
+            rule: "is required with platform aws: the load balancer serves HTTPS with an ACM certificate for this name",
+        });
+    }
     if (platform === "aws" && aws.amiId === undefined && aws.amiName === undefined) {
         issues.push({
             key: "aws.amiName",
@@ -317,12 +342,14 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
             ruleOf(isIPv4, "must be an IPv4 address of this host (127.0.0.1 keeps the platform private)"),
         ),
         webPort: e.number("webPort", DEFAULTS.edge.webPort, PORT),
+        httpPort: e.number("httpPort", DEFAULTS.edge.httpPort, PORT),
         consulUiPort: e.number("consulUiPort", DEFAULTS.edge.consulUiPort, PORT),
         statsPort: e.number("statsPort", DEFAULTS.edge.statsPort, PORT),
         resources: e.resources("resources", DEFAULTS.edge.resources),
     };
     const ports = [
         ["webPort", edge.webPort],
+        ["httpPort", edge.httpPort],
         ["consulUiPort", edge.consulUiPort],
         ["statsPort", edge.statsPort],
     ] as const;
@@ -496,6 +523,20 @@ function readAwsSection(a: Section): AwsConfig {
             "ssmAgentVersion",
             DEFAULTS.aws.ssmAgentVersion,
             ruleOf((v) => /^(latest|\d+\.\d+\.\d+\.\d+)$/.test(v), 'must be "latest" or an SSM agent release such as 3.3.1611.0'),
+        ),
+        // Absent reads as "" and is refused on platform aws only (validateStackConfig): dev stacks need none.
+        domain:
+            a.raw("domain") === undefined
+                ? ""
+                : a.string(
+                      "domain",
+                      undefined,
+                      ruleOf((v) => DOMAIN_NAME.test(v), DOMAIN_NAME_RULE),
+                  ),
+        route53ZoneId: a.string(
+            "route53ZoneId",
+            DEFAULTS.aws.route53ZoneId,
+            ruleOf((v) => ROUTE53_ZONE_ID.test(v), "must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ"),
         ),
     };
     a.rejectUnknown();

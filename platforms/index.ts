@@ -23,6 +23,7 @@ export function createPlatform(config: StackConfig): Platform {
                 edge: {
                     bindAddress: config.edge.bindAddress,
                     hostPorts: { web: config.edge.webPort, stats: config.edge.statsPort, "consul-ui": config.edge.consulUiPort },
+                    httpPort: config.edge.httpPort,
                     resources: config.edge.resources,
                 },
             });

@@ -5,6 +5,7 @@ import * as path from "path";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
 import {
     assertNever,
     BuiltImage,
@@ -38,8 +39,10 @@ export interface LocalPlatformArgs {
     /** The edge container: the local stand-in for the cloud load balancer. */
     readonly edge: {
         readonly bindAddress: string;
-        /** Host port of each ingress listener. */
+        /** Host port of each ingress listener (the public one's is HTTPS). */
         readonly hostPorts: Readonly<Record<ListenerName, number>>;
+        /** Host port that redirects plain HTTP to the public listener's HTTPS port. */
+        readonly httpPort: number;
         readonly resources: ResourceLimits;
     };
 }
@@ -73,6 +76,18 @@ function chownThenExec(files: readonly NodeFile[], entrypoint: string): string[]
 
 /** Candidate loops are rendered the same for one node or several. */
 const ONE_CANDIDATE_IS_A_LIST = "# shellcheck disable=SC2043 # a single candidate is still a list";
+
+/** Where the edge container holds its certificate and key (HAProxy's `crt`). */
+const EDGE_CERT_PATH = "/etc/haproxy/edge.pem";
+
+/** Ports inside the edge container of the public listener: HTTPS, and plain HTTP that only redirects. */
+const EDGE_TLS_PORTS = { https: 443, http: 80 } as const;
+
+/**
+ * Lifetimes of the edge's certificates, hours: the leaf a year (browsers refuse leaves over 398 days),
+ * renewed by the first `pulumi up` in its last 30 days; the CA ten years, renewed in its last one.
+ */
+export const EDGE_CERT_HOURS = { leaf: 365 * 24, leafRenewal: 30 * 24, ca: 10 * 365 * 24, caRenewal: 365 * 24 } as const;
 
 /** Network alias every Consul server carries: what agents retry_join. */
 const CONSUL_SERVERS_ALIAS = "consul-servers";
@@ -481,12 +496,83 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
         );
     }
 
+    /**
+     * The edge's certificate: a CA of this stack and a leaf it signs for the names clients use
+     * (localhost, 127.0.0.1, the bind address, the edge's own address on the network). Keys are ECDSA
+     * P-256 and stay Pulumi secrets (the provider marks `privateKeyPem` secret; so does this). The
+     * leaf lives a year and the CA ten; within `earlyRenewalHours` of the end a `pulumi up` replaces
+     * it (the provider's readyForRenewal), which replaces the edge with the new one (README: HTTPS).
+     * A LocallySignedCert takes its subject and SANs from the request
+     * (https://registry.terraform.io/providers/hashicorp/tls/latest/docs/resources/locally_signed_cert).
+     */
+    private edgeCertificate(name: string): { pem: pulumi.Output<string>; caCertPem: pulumi.Output<string> } {
+        const child = { parent: this };
+        const prefix = `${this.platformName}-${name}`;
+        const caKey = new tls.PrivateKey(`${prefix}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, child);
+        const ca = new tls.SelfSignedCert(
+            `${prefix}-ca`,
+            {
+                privateKeyPem: caKey.privateKeyPem,
+                subject: { commonName: `${this.args.namePrefix}edge CA`, organization: "swarm-platform" },
+                isCaCertificate: true,
+                validityPeriodHours: EDGE_CERT_HOURS.ca,
+                earlyRenewalHours: EDGE_CERT_HOURS.caRenewal,
+                allowedUses: ["cert_signing", "crl_signing"],
+            },
+            child,
+        );
+        const key = new tls.PrivateKey(`${prefix}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, child);
+        const bind = this.args.edge.bindAddress;
+        const addresses = [...new Set(["127.0.0.1", ...(bind === "0.0.0.0" ? [] : [bind]), this.args.plan.edge])];
+        const request = new tls.CertRequest(
+            `${prefix}-csr`,
+            { privateKeyPem: key.privateKeyPem, subject: { commonName: "localhost" }, dnsNames: ["localhost"], ipAddresses: addresses },
+            child,
+        );
+        const cert = new tls.LocallySignedCert(
+            `${prefix}-cert`,
+            {
+                certRequestPem: request.certRequestPem,
+                caPrivateKeyPem: caKey.privateKeyPem,
+                caCertPem: ca.certPem,
+                validityPeriodHours: EDGE_CERT_HOURS.leaf,
+                earlyRenewalHours: EDGE_CERT_HOURS.leafRenewal,
+                allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
+            },
+            child,
+        );
+        // HAProxy's `crt` reads the certificate and its key from one PEM file.
+        return { pem: pulumi.secret(pulumi.interpolate`${cert.certPem}${key.privateKeyPem}`), caCertPem: ca.certPem };
+    }
+
     ingress<L extends ListenerName>(name: string, listeners: readonly IngressListener<L>[]): Ingress<L> {
         const edge = this.args.edge;
+        // The public listener (the web service) is HTTPS on the host, with plain HTTP redirected to it,
+        // as the prod ALB does; the others (stats, Consul UI) stay plain HTTP on the bind address.
+        const published = listeners.filter((l) => l.public === true);
+        if (published.length > 1) {
+            throw new Error(`local platform: the edge serves one listener over HTTPS, got ${published.map((l) => l.name).join(", ")}`);
+        }
+        const certificate = published.length > 0 ? this.edgeCertificate(name) : undefined;
+        const bindPort = (l: IngressListener<L>) => (l.public === true ? EDGE_TLS_PORTS.https : l.port);
         const config = renderEdgeConfig({
-            listeners: listeners.map((l) => ({ name: l.name, bindPort: l.port, upstreams: l.upstreams, check: l.check })),
+            listeners: listeners.map((l) => ({
+                name: l.name,
+                bindPort: bindPort(l),
+                upstreams: l.upstreams,
+                check: l.check,
+                tls:
+                    l.public === true
+                        ? { crtPath: EDGE_CERT_PATH, redirect: { bindPort: EDGE_TLS_PORTS.http, httpsPort: edge.hostPorts[l.name] } }
+                        : undefined,
+            })),
         });
-        const ports = listeners.map((l) => ({ internal: l.port, external: edge.hostPorts[l.name], ip: edge.bindAddress, protocol: "tcp" }));
+        const ports = [
+            ...listeners.map((l) => ({ internal: bindPort(l), external: edge.hostPorts[l.name], ip: edge.bindAddress, protocol: "tcp" })),
+            ...(published.length > 0
+                ? [{ internal: EDGE_TLS_PORTS.http, external: edge.httpPort, ip: edge.bindAddress, protocol: "tcp" }]
+                : []),
+        ];
         const container = new docker.Container(
             `${this.platformName}-${name}`,
             {
@@ -499,7 +585,11 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
                 healthcheck: { tests: ["NONE"] },
                 init: true,
                 networksAdvanced: this.networkAttachment(name, this.args.plan.edge),
-                uploads: [{ file: "/etc/haproxy/edge.cfg", content: config, permissions: "0644" }],
+                uploads: [
+                    { file: "/etc/haproxy/edge.cfg", content: config, permissions: "0644" },
+                    // The key: readable by root only (HAProxy reads it before it drops to its user).
+                    ...(certificate === undefined ? [] : [{ file: EDGE_CERT_PATH, content: certificate.pem, permissions: "0600" }]),
+                ],
                 ports,
                 destroyGraceSeconds: 10,
                 restart: "unless-stopped",
@@ -509,7 +599,9 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
             { parent: this, deleteBeforeReplace: true },
         );
         const host = edge.bindAddress === "0.0.0.0" ? "localhost" : edge.bindAddress;
-        const urls = Object.fromEntries(listeners.map((l) => [l.name, pulumi.output(`http://${host}:${edge.hostPorts[l.name]}`)]));
-        return { urls: urls as Record<L, pulumi.Output<string>>, resources: [container] };
+        const urls = Object.fromEntries(
+            listeners.map((l) => [l.name, pulumi.output(`${l.public === true ? "https" : "http"}://${host}:${edge.hostPorts[l.name]}`)]),
+        );
+        return { urls: urls as Record<L, pulumi.Output<string>>, resources: [container], caCertificate: certificate?.caCertPem };
     }
 }

@@ -137,12 +137,12 @@ export interface IngressListener<L extends ListenerName = ListenerName> {
     readonly check: boolean;
     /**
      * Published beyond the platform's private network where the platform has a public entry (AWS:
-     * the internet-facing NLB); the others stay internal. Defaults to false.
+     * the internet-facing ALB, HTTPS); the others stay internal. Defaults to false.
      */
     readonly public?: boolean;
     /**
      * Nodes that can serve the listener directly, for ingresses that balance active-active
-     * instead of following a VIP (the AWS NLB health-checks both HAProxy nodes).
+     * instead of following a VIP (the AWS ALB health-checks both HAProxy nodes).
      */
     readonly activeActive?: readonly { readonly name: string; readonly address: string; readonly port: number }[];
 }
@@ -155,10 +155,26 @@ export interface VipFailover {
     readonly notifyCommand?: string;
 }
 
+/** A DNS record the operator must create (the platform could not: no zone it manages). */
+export interface DnsRecord {
+    /** Fully qualified name. */
+    readonly name: string;
+    /** Record type, e.g. "CNAME". */
+    readonly type: string;
+    readonly value: string;
+}
+
 export interface Ingress<L extends ListenerName = ListenerName> {
     /** URL of each listener by name, as a client reaches it. */
     readonly urls: Readonly<Record<L, pulumi.Output<string>>>;
     readonly resources: readonly pulumi.Resource[];
+    /** Records to create at the operator's DNS provider for the public listener's name and certificate; undefined when none. */
+    readonly dnsRecords?: pulumi.Output<DnsRecord[]>;
+    /**
+     * PEM of the CA that issued the public listener's certificate, where clients cannot know it already
+     * (the dev stack's own CA: `curl --cacert`); undefined where a public CA issued it.
+     */
+    readonly caCertificate?: pulumi.Output<string>;
 }
 
 /** An image the platform builds from `images/` for the swarm's services. */

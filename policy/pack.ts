@@ -123,6 +123,11 @@ export const policies: Policies = [
         "No security group ingress from 0.0.0.0/0 or ::/0, except a load balancer's listener port on that load balancer's group.",
         rules.noPublicIngress,
     ),
+    stackPolicy(
+        "public-listener-tls",
+        "Every listener of an internet-facing load balancer is HTTPS/TLS with a TLS 1.2+ policy, or HTTP that only redirects to HTTPS.",
+        rules.publicListenerTls,
+    ),
     resourcePolicy(
         "imdsv2-required",
         "EC2 instances and launch templates require IMDSv2 (metadataOptions.httpTokens = required).",

@@ -247,6 +247,49 @@ export function noPublicIngress(resources: readonly RuleResource[]): Violation[]
 }
 
 // ---------------------------------------------------------------------------------------------
+// public-listener-tls (stack: a listener is public when its load balancer is internet-facing)
+
+/**
+ * Security policies that accept TLS 1.2 and 1.3 only (the "TLS13-1-2" family and TLS 1.3-only
+ * ones), per the policy tables of
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html and
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/network/describe-ssl-policies.html.
+ * Unset is not modern: API-created listeners then get ELBSecurityPolicy-2016-08 (TLS 1.0 up).
+ */
+export const MODERN_TLS_POLICY = /^ELBSecurityPolicy-TLS13-1-[23]-/;
+
+/**
+ * Every listener of an internet-facing load balancer encrypts: HTTPS or TLS with a TLS 1.2+ security
+ * policy, or plain HTTP whose only default action redirects to HTTPS (the "redirect all HTTP to
+ * HTTPS" control: https://docs.aws.amazon.com/config/latest/developerguide/alb-http-to-https-redirection-check.html).
+ */
+export function publicListenerTls(resources: readonly RuleResource[]): Violation[] {
+    const publicLbs = new Set(
+        resources.filter((r) => LOAD_BALANCER_TYPES.has(r.type) && isFalse(r.props.internal ?? false)).map((r) => r.urn),
+    );
+    const violations: Violation[] = [];
+    for (const l of resources.filter((r) => LISTENER_TYPES.has(r.type))) {
+        if (!dependencyUrns(l, "loadBalancerArn").some((urn) => publicLbs.has(urn))) continue;
+        const protocol = l.props.protocol;
+        const actions = asArray(l.props.defaultActions).map(asRecord);
+        let problem: string | undefined;
+        if (protocol === "HTTPS" || protocol === "TLS") {
+            const policy = l.props.sslPolicy;
+            if (!(typeof policy === "string" && MODERN_TLS_POLICY.test(policy)))
+                problem = `sslPolicy is ${show(policy)}; a public TLS listener must accept TLS 1.2 and 1.3 only (ELBSecurityPolicy-TLS13-1-2-…)`;
+        } else if (protocol === "HTTP") {
+            const redirectsToHttps =
+                actions.length > 0 && actions.every((a) => a.type === "redirect" && asRecord(a.redirect).protocol === "HTTPS");
+            if (!redirectsToHttps) problem = "is plain HTTP that does not only redirect to HTTPS";
+        } else {
+            problem = `protocol is ${show(protocol)}; a public listener must be HTTPS or TLS (or HTTP redirecting to HTTPS)`;
+        }
+        if (problem !== undefined) violations.push({ urn: l.urn, message: `${l.name}: ${problem}` });
+    }
+    return violations;
+}
+
+// ---------------------------------------------------------------------------------------------
 // imdsv2-required
 
 export function imdsV2Required(r: RuleResource): string[] {
@@ -445,6 +488,7 @@ export const RESOURCE_RULES: Readonly<Record<string, ResourceRule>> = {
 export const STACK_RULES: Readonly<Record<string, StackRule>> = {
     "odd-quorum": oddQuorum,
     "no-public-ingress": noPublicIngress,
+    "public-listener-tls": publicListenerTls,
 };
 
 /** Runs every rule (including the secret-marking check, when `secretPaths` are known) over a graph. */

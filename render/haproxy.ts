@@ -301,7 +301,36 @@ export interface EdgeListener {
     readonly upstreams: readonly EdgeUpstream[];
     /** TCP-connect health checks (1 s interval): use with several upstreams so a dead one is skipped. */
     readonly check: boolean;
+    /** Terminate TLS on `bindPort` (and redirect plain HTTP to it); absent: plain HTTP. */
+    readonly tls?: EdgeTls;
 }
+
+/** TLS on an edge listener. */
+export interface EdgeTls {
+    /** Absolute path of the PEM holding the certificate (chain) and its private key, as HAProxy's `crt` reads it. */
+    readonly crtPath: string;
+    /** A plain-HTTP port inside the container that answers every request with a 301 to `https://<host>:<httpsPort>`. */
+    readonly redirect?: {
+        readonly bindPort: number;
+        /** The HTTPS port clients reach (the host port the listener is published on). */
+        readonly httpsPort: number;
+    };
+}
+
+/**
+ * Mozilla's "intermediate" server-side TLS profile for HAProxy (TLS 1.2 and 1.3; ECDHE key
+ * exchange, AEAD ciphers only; https://ssl-config.mozilla.org/#server=haproxy&config=intermediate,
+ * https://wiki.mozilla.org/Security/Server_Side_TLS#Intermediate_compatibility_.28recommended.29),
+ * without its DHE suites: they need a DH parameter file and a client that cannot do ECDHE does not
+ * exist among the ones this serves. `ssl-min-ver TLSv1.2` rather than a list of `no-tlsv1x`
+ * (HAProxy 2.6 configuration manual, bind options `ssl-min-ver`; `ssl-default-bind-options` applies
+ * them to every `ssl` bind). No session tickets: their key never rotates in a long-lived process.
+ */
+export const EDGE_TLS_GLOBALS = [
+    "ssl-default-bind-ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305",
+    "ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",
+    "ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets",
+] as const;
 
 /** Input of {@link renderEdgeConfig}. */
 export interface EdgeConfigInput {
@@ -343,6 +372,16 @@ export function renderEdgeConfig(input: EdgeConfigInput): string {
         if (ports.has(l.bindPort)) throw new Error(`renderEdgeConfig: duplicate bindPort ${l.bindPort}`);
         names.add(l.name);
         ports.add(l.bindPort);
+        if (l.tls !== undefined) {
+            assertAbsolutePath(`listener ${l.name} tls.crtPath`, l.tls.crtPath);
+            const redirect = l.tls.redirect;
+            if (redirect !== undefined) {
+                assertPort(`listener ${l.name} tls.redirect.bindPort`, redirect.bindPort);
+                assertPort(`listener ${l.name} tls.redirect.httpsPort`, redirect.httpsPort);
+                if (ports.has(redirect.bindPort)) throw new Error(`renderEdgeConfig: duplicate bindPort ${redirect.bindPort}`);
+                ports.add(redirect.bindPort);
+            }
+        }
         if (l.upstreams.length === 0) throw new Error(`renderEdgeConfig: listener ${l.name} has no upstreams`);
         const servers = new Set<string>();
         for (const u of l.upstreams) {
@@ -373,6 +412,12 @@ export function renderEdgeConfig(input: EdgeConfigInput): string {
         "    user haproxy",
         "    group haproxy",
         "    hard-stop-after 5s",
+        ...(input.listeners.some((l) => l.tls !== undefined)
+            ? [
+                  "    # TLS: Mozilla's intermediate profile (render/haproxy.ts, EDGE_TLS_GLOBALS).",
+                  ...EDGE_TLS_GLOBALS.map((g) => `    ${g}`),
+              ]
+            : []),
         "",
         "defaults",
         "    mode http",
@@ -412,7 +457,21 @@ export function renderEdgeConfig(input: EdgeConfigInput): string {
         );
     }
     for (const l of input.listeners) {
-        out.push("", `listen ${l.name}`, `    bind :${l.bindPort}`);
+        const redirect = l.tls?.redirect;
+        if (redirect !== undefined) {
+            // Plain HTTP gets nothing but a redirect to the HTTPS port, host and path kept (the Host
+            // header's port is the plain one, so the host part is cut at ':').
+            out.push(
+                "",
+                `frontend ${l.name}-http`,
+                `    bind :${redirect.bindPort}`,
+                `    http-request redirect location https://%[req.hdr(host),field(1,:)]:${redirect.httpsPort}%[capture.req.uri] code 301`,
+            );
+        }
+        const bind = l.tls === undefined ? `    bind :${l.bindPort}` : `    bind :${l.bindPort} ssl crt ${l.tls.crtPath} alpn h2,http/1.1`;
+        out.push("", `listen ${l.name}`, bind);
+        // Behind a TLS listener the upstreams learn the client's scheme from this header.
+        if (l.tls !== undefined) out.push("    http-request set-header X-Forwarded-Proto https");
         out.push(`    ${L7_RETRY_SAFE_METHODS_ONLY}`);
         if (l.upstreams.length > 1 || l.upstreams.some((u) => u.maxServers !== undefined)) out.push("    balance roundrobin");
         for (const u of l.upstreams) {

@@ -1,13 +1,13 @@
 // The `aws` platform: every node is an EC2 instance in a private subnet (one subnet per zone,
 // quorum groups spread over zones); scripts run through SSM; the web service is published by an
-// internet-facing NLB. Each concern has its file:
+// internet-facing ALB (HTTPS). Each concern has its file:
 //   network.ts         VPC, subnets, NAT, route tables
 //   securityGroups.ts  who may reach whom
 //   iam.ts             one instance role per node role
 //   node.ts            the instance, its files in Parameter Store, what runs on it
 //   scripts.ts         node and cluster scripts as SSM associations
 //   image.ts           app images in ECR
-//   ingress.ts         the NLB
+//   ingress.ts         the ALB: HTTPS with an ACM certificate, HTTP redirected
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";

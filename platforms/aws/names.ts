@@ -46,7 +46,7 @@ function stackPart(stack: string): string {
     return s === stack ? s : `${s}-${shortHash(stack).slice(0, 6)}`;
 }
 
-/** NLB / target group name of this stack's `purpose` (e.g. "ingress"). */
+/** Load balancer / target group name of this stack's `purpose` (e.g. "ingress"). */
 export function elbName(project: string, stack: string, purpose: string): string {
     return bounded(`${slug(project)}-${stackPart(stack)}-${slug(purpose)}`, ELB_NAME_MAX);
 }

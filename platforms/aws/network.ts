@@ -1,4 +1,4 @@
-// The VPC: public subnets for the NLB and the NAT gateways, private subnets for every node, one of
+// The VPC: public subnets for the ALB and the NAT gateways, private subnets for every node, one of
 // each per zone.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";

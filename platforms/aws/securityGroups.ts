@@ -1,11 +1,11 @@
-// Security groups reference each other, never CIDRs — except the NLB listener and operator SSH.
+// Security groups reference each other, never CIDRs — except the load balancer's listeners and operator SSH.
 import * as aws from "@pulumi/aws";
 import { CONSUL_PORTS } from "../../render/consul";
 import { SWARM_PORTS } from "../../render/swarm";
 import { assertNever, NodeRole } from "../types";
 import { AwsContext, stackTags } from "./context";
 
-export interface SecurityGroups extends Record<"nlb" | "nodes" | "lb" | "consulServer" | "swarm", aws.ec2.SecurityGroup> {
+export interface SecurityGroups extends Record<"alb" | "nodes" | "lb" | "consulServer" | "swarm", aws.ec2.SecurityGroup> {
     /** The nodes' egress rule: a node boots only after it exists (its first boot installs packages). */
     readonly nodesEgress: aws.vpc.SecurityGroupEgressRule;
 }
@@ -17,9 +17,9 @@ export function createSecurityGroups(ctx: AwsContext, vpc: aws.ec2.Vpc): Securit
     const group = (role: string, description: string) =>
         new aws.ec2.SecurityGroup(`${name}-${role}-sg`, { vpcId: vpc.id, description, tags: tags(`${role}-sg`) }, child);
     const sg = {
-        nlb: group("nlb", "Internet-facing NLB: the web listener only"),
+        alb: group("alb", "Internet-facing ALB: HTTPS, and HTTP redirected to it"),
         nodes: group("nodes", "Every node: Consul gossip between agents, egress"),
-        lb: group("lb", "HAProxy pair: web traffic from the NLB only, VRRP between the pair"),
+        lb: group("lb", "HAProxy pair: web traffic from the ALB only, VRRP between the pair"),
         consulServer: group("consul-server", "Consul servers: RPC and API from nodes"),
         swarm: group("swarm", "Swarm managers and workers"),
     };
@@ -32,7 +32,7 @@ export function createSecurityGroups(ctx: AwsContext, vpc: aws.ec2.Vpc): Securit
     const tcp = (port: number, to = port) => ({ ipProtocol: "tcp", fromPort: port, toPort: to });
     const udp = (port: number) => ({ ipProtocol: "udp", fromPort: port, toPort: port });
 
-    // The NLB's listener and the HAProxy port behind it: allowPublicListener, from the listener itself.
+    // The ALB's listeners and the HAProxy port behind them: allowPublicListener, from the listener itself.
     ingress("lb-vrrp-from-lb", sg.lb, { ipProtocol: "112", ...from(sg.lb), description: "VRRP between the pair" });
 
     ingress("nodes-serf-tcp", sg.nodes, { ...tcp(CONSUL_PORTS.serfLan), ...from(sg.nodes), description: "Consul LAN gossip" });
@@ -67,30 +67,41 @@ export function createSecurityGroups(ctx: AwsContext, vpc: aws.ec2.Vpc): Securit
 }
 
 /**
- * The only ingress from the internet: the NLB's public listener (its port), and the NLB on to the
- * HAProxy nodes (the port they serve the listener on, health checks included).
+ * The only ingress from the internet: the ALB's public ports (HTTPS, and HTTP that only redirects),
+ * and the ALB on to the HAProxy nodes (the port they serve the listener on, health checks included).
+ * An ALB's security group must admit its listener ports and allow egress to its targets on their
+ * listener and health-check ports
+ * (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-update-security-groups.html).
  */
-export function allowPublicListener(ctx: AwsContext, sg: SecurityGroups, listener: string, port: number, targetPort: number): void {
+export function allowPublicListener(
+    ctx: AwsContext,
+    sg: SecurityGroups,
+    listener: string,
+    ports: readonly number[],
+    targetPort: number,
+): void {
     const name = ctx.platformName;
     const child = { parent: ctx.component };
     const tcp = (p: number) => ({ ipProtocol: "tcp", fromPort: p, toPort: p });
-    new aws.vpc.SecurityGroupIngressRule(
-        `${name}-nlb-${listener}-from-internet`,
-        { securityGroupId: sg.nlb.id, ...tcp(port), cidrIpv4: "0.0.0.0/0", description: `${listener} listener` },
-        child,
-    );
+    for (const port of ports) {
+        new aws.vpc.SecurityGroupIngressRule(
+            `${name}-alb-${listener}-${port}-from-internet`,
+            { securityGroupId: sg.alb.id, ...tcp(port), cidrIpv4: "0.0.0.0/0", description: `${listener} listener on ${port}` },
+            child,
+        );
+    }
     new aws.vpc.SecurityGroupEgressRule(
-        `${name}-nlb-to-lb`,
-        { securityGroupId: sg.nlb.id, ...tcp(targetPort), referencedSecurityGroupId: sg.lb.id },
+        `${name}-alb-to-lb`,
+        { securityGroupId: sg.alb.id, ...tcp(targetPort), referencedSecurityGroupId: sg.lb.id },
         child,
     );
     new aws.vpc.SecurityGroupIngressRule(
-        `${name}-lb-${listener}-from-nlb`,
+        `${name}-lb-${listener}-from-alb`,
         {
             securityGroupId: sg.lb.id,
             ...tcp(targetPort),
-            referencedSecurityGroupId: sg.nlb.id,
-            description: `${listener} traffic and health checks from the NLB`,
+            referencedSecurityGroupId: sg.alb.id,
+            description: `${listener} traffic and health checks from the ALB`,
         },
         child,
     );

@@ -21,6 +21,7 @@ import {
     disposeCheckers,
     dockerClientJsonCheck,
     haproxyCheck,
+    pemCheck,
     keepalivedCheck,
     reservedSubnets,
     shellCheck,
@@ -75,7 +76,10 @@ function expectedArtifacts(config: StackConfig): Expected[] {
         { what: "LB haproxy.cfg (2 LB nodes)", atLeast: 2, matches: (a) => a.kind === "haproxy" },
         { what: "keepalived.conf (2 LB nodes)", atLeast: 2, matches: (a) => a.kind === "keepalived" },
         ...(config.platform === "local"
-            ? [{ what: "edge HAProxy config", atLeast: 1, matches: (a: Artifact) => a.kind === "haproxy-edge" }]
+            ? [
+                  { what: "edge HAProxy config", atLeast: 1, matches: (a: Artifact) => a.kind === "haproxy-edge" },
+                  { what: "edge certificate and key", atLeast: 1, matches: (a: Artifact) => a.kind === "pem" },
+              ]
             : []),
         { what: "Consul server configs", atLeast: config.consul.servers, matches: (a) => consulServerFlag(a) === true },
         { what: "Consul client configs (swarm + LB nodes)", atLeast: swarmNodes + 2, matches: (a) => consulServerFlag(a) === false },
@@ -111,7 +115,14 @@ function serverGroupNames(run: ProgramRun): string[] {
 /** One checker per kind: a new ArtifactKind does not compile until it has one. */
 const CHECKS: Readonly<Record<ArtifactKind, { readonly title: string; readonly check: (of: Artifact[], ctx: Checked) => string[] }>> = {
     haproxy: { title: "haproxy -c accepts every LB haproxy.cfg", check: (of) => rejected(of, (a) => haproxyCheck(a.content)) },
-    "haproxy-edge": { title: "haproxy -c accepts the edge config", check: (of) => rejected(of, (a) => haproxyCheck(a.content)) },
+    "haproxy-edge": {
+        title: "haproxy -c accepts the edge config, with the certificate the edge holds",
+        check: (of, ctx) => rejected(of, (a) => haproxyCheck(a.content, filesOnNode(ctx.run, ctx.artifacts, a))),
+    },
+    pem: {
+        title: "every certificate file parses and holds the certificate's own key (openssl)",
+        check: (of) => rejected(of, (a) => pemCheck(a.content)),
+    },
     keepalived: {
         title: "keepalived -t accepts every keepalived.conf (in a namespace with its interface)",
         check: (of, ctx) => rejected(of, (a) => keepalivedCheck(a.content, filesOnNode(ctx.run, ctx.artifacts, a))),

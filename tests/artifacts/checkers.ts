@@ -69,13 +69,36 @@ export function disposeCheckers(): void {
  * `haproxy -c -f FILE`: exit 0 and no warning. Checked as shipped: `haproxy -c` neither binds nor
  * creates the runtime socket (/run/haproxy/admin.sock), so no path needs substituting.
  */
-export function haproxyCheck(text: string): CheckResult {
+export function haproxyCheck(text: string, files: ReadonlyMap<string, string> = new Map()): CheckResult {
     requireTool("haproxy", ["-v"], "haproxy");
-    const r = run("haproxy", ["-c", "-f", tempFile("haproxy.cfg", text)]);
+    // A `crt` file the node holds (the edge's certificate) is loaded by haproxy -c: point the config at
+    // a copy of the node's file, so the check runs with the certificate present. A path the node does
+    // not hold stays as it is, and haproxy -c fails on it.
+    const checked = text.replace(/ crt (\S+)/g, (whole, p: string) => {
+        const content = files.get(p);
+        return content === undefined ? whole : ` crt ${tempFile(path.basename(p), content)}`;
+    });
+    const r = run("haproxy", ["-c", "-f", tempFile("haproxy.cfg", checked)]);
     return {
         ok: r.status === 0 && r.output.includes("Configuration file is valid") && !/\[(WARNING|ALERT)\]/.test(r.output),
         output: r.output,
     };
+}
+
+/**
+ * A PEM holding a certificate and its private key (HAProxy's `crt`): openssl parses both, and the
+ * key is the certificate's (the same public key).
+ */
+export function pemCheck(text: string): CheckResult {
+    requireTool("openssl", ["version"], "openssl");
+    const file = tempFile("cert.pem", text);
+    const cert = run("openssl", ["x509", "-in", file, "-noout", "-pubkey"]);
+    const key = run("openssl", ["pkey", "-in", file, "-pubout"]);
+    const found: string[] = [];
+    if (cert.status !== 0) found.push(`no certificate: ${cert.output}`);
+    if (key.status !== 0) found.push(`no private key: ${key.output}`);
+    if (found.length === 0 && cert.output.trim() !== key.output.trim()) found.push("the private key is not the certificate's");
+    return problems(found);
 }
 
 /** systemd-analyze verify: the unit parses, every directive is known and its commands exist on this machine. */

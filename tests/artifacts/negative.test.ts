@@ -5,6 +5,7 @@
 import * as yaml from "js-yaml";
 import { Artifact, collectArtifacts, filesOnNode } from "../harness/artifacts";
 import { ProgramRun, runProgram } from "../harness/program";
+import { privateKey } from "../harness/tls";
 import {
     CheckResult,
     cloudConfigCheck,
@@ -13,6 +14,7 @@ import {
     disposeCheckers,
     dockerClientJsonCheck,
     haproxyCheck,
+    pemCheck,
     keepalivedCheck,
     requireTool,
     reservedSubnets,
@@ -59,8 +61,22 @@ describe("haproxy -c", () => {
 
     test("rejects the edge config with an invalid mode", () => {
         const cfg = file("local-edge", "/etc/haproxy/edge.cfg");
-        expectAccepted(haproxyCheck(cfg));
-        expectRejected(haproxyCheck(broken(cfg, "    mode http\n", "    mode httpx\n")), /unknown proxy mode 'httpx'/);
+        const files = new Map([["/etc/haproxy/edge.pem", file("local-edge", "/etc/haproxy/edge.pem")]]);
+        expectAccepted(haproxyCheck(cfg, files));
+        expectRejected(haproxyCheck(broken(cfg, "    mode http\n", "    mode httpx\n"), files), /unknown proxy mode 'httpx'/);
+        // Without the certificate on the node, the edge would not start: haproxy -c says so.
+        expectRejected(haproxyCheck(cfg), /edge\.pem/);
+    });
+
+    test("openssl: the edge's PEM holds a certificate and its own key; a foreign key or none is rejected", () => {
+        const pem = file("local-edge", "/etc/haproxy/edge.pem");
+        expectAccepted(pemCheck(pem));
+        const certOnly = pem.slice(0, pem.indexOf("-----END CERTIFICATE-----") + "-----END CERTIFICATE-----\n".length);
+        expectRejected(pemCheck(certOnly), /no private key/);
+        expectRejected(
+            pemCheck(`${certOnly}${privateKey({ algorithm: "ECDSA", ecdsaCurve: "P256" }).privateKeyPem}`),
+            /not the certificate's/,
+        );
     });
 });
 

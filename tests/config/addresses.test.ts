@@ -330,7 +330,7 @@ const acceptsAws = (c: AwsCase) =>
             consul: { servers: c.counts.consulServers },
             swarm: { managers: c.counts.managers, workers: c.counts.workers },
             network: { subnet: c.vpc },
-            aws: { zones: c.zones, amiName: "debian-12-amd64-20250316-2053" },
+            aws: { zones: c.zones, amiName: "debian-12-amd64-20250316-2053", domain: "www.example.com" },
         },
         "prod",
     );
@@ -422,7 +422,7 @@ describe("properties of the aws plan, for every config the rules accept", () => 
                         swarm: { managers: c.counts.managers, workers: c.counts.workers },
                         network: { subnet: c.vpc },
                         lb: { vip },
-                        aws: { zones: c.zones, amiName: "debian-12-amd64-20250316-2053" },
+                        aws: { zones: c.zones, amiName: "debian-12-amd64-20250316-2053", domain: "www.example.com" },
                     },
                     "prod",
                 );

@@ -21,7 +21,7 @@ const AMI_NAME = "debian-12-amd64-20250316-2053";
 /** The least each platform needs: its required keys. */
 const MINIMAL: Record<PlatformName, object> = {
     local: { platform: "local", web: { version: "1.0.0" } },
-    aws: { platform: "aws", web: { version: "1.0.0" }, aws: { amiName: AMI_NAME } },
+    aws: { platform: "aws", web: { version: "1.0.0" }, aws: { amiName: AMI_NAME, domain: "www.example.com" } },
 };
 
 describe("the committed docs are the generated ones", () => {
@@ -108,7 +108,10 @@ describe("every default shown is the one the validator resolves", () => {
     test("a required key is reported missing", () => {
         expect(validateStackConfig({ web: { version: "1" } }, "dev").issues.map((i) => i.key)).toContain("platform");
         expect(validateStackConfig({ platform: "local" }, "dev").issues.map((i) => i.key)).toEqual(["web.version"]);
-        expect(validateStackConfig({ platform: "aws", web: { version: "1" } }, "prod").issues.map((i) => i.key)).toEqual(["aws.amiName"]);
+        expect(validateStackConfig({ platform: "aws", web: { version: "1" } }, "prod").issues.map((i) => i.key)).toEqual([
+            "aws.domain",
+            "aws.amiName",
+        ]);
     });
 });
 
@@ -139,7 +142,9 @@ describe("how the docs read", () => {
         expect(lines).toContain(
             "| `consul.servers` | Consul servers | odd, 1–7; ≥ 3 on platform aws and on stacks named prod or production | 3 | 3 |",
         );
-        expect(lines).toContain("| `edge.webPort` | host port of the web service | a TCP port, unique among the edge's | 8080 | — |");
+        expect(lines).toContain(
+            "| `edge.webPort` | host port of the web service, HTTPS with a certificate from the stack's own CA (output `webCaCertificate`) | a TCP port, unique among the edge's | 8443 | — |",
+        );
     });
 
     test("the Pulumi.yaml comment: keys in a column, text wrapped under it, one scope and one default per key", () => {

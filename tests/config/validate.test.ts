@@ -11,7 +11,7 @@ import { propertyRuns } from "./propertyRuns";
 /** An official Debian 12 image name, as the prod stack pins it. */
 const AMI_NAME = "debian-12-amd64-20250316-2053";
 const LOCAL = { platform: "local", web: { version: "1.0.0" } };
-const AWS = { platform: "aws", web: { version: "1.0.0" }, aws: { amiName: AMI_NAME } };
+const AWS = { platform: "aws", web: { version: "1.0.0" }, aws: { amiName: AMI_NAME, domain: "www.example.com" } };
 
 type Raw = Record<string, unknown>;
 /** `base` with `override`'s sections merged in, one level deep (`{ web: { replicas: 0 } }` keeps web.version). */
@@ -81,7 +81,14 @@ describe("defaults: a minimal config resolves to the documented values", () => {
                 resources: { cpus: 0.5, memoryMb: 128 },
             },
             network: { subnet: "10.77.0.0/24" },
-            edge: { bindAddress: "127.0.0.1", webPort: 8080, consulUiPort: 8500, statsPort: 8404, resources: { cpus: 0.5, memoryMb: 64 } },
+            edge: {
+                bindAddress: "127.0.0.1",
+                webPort: 8443,
+                httpPort: 8080,
+                consulUiPort: 8500,
+                statsPort: 8404,
+                resources: { cpus: 0.5, memoryMb: 64 },
+            },
             rotation: { swarmJoinTokens: 0, statsPassword: 0 },
             aws: {
                 zones: 3,
@@ -93,6 +100,8 @@ describe("defaults: a minimal config resolves to the documented values", () => {
                 interface: "ens5",
                 natGateways: "perZone",
                 ssmAgentVersion: "latest",
+                domain: "",
+                route53ZoneId: "",
             },
         });
     });
@@ -183,11 +192,15 @@ describe("sections and keys", () => {
             'lb.vipp = "x": is not a known key (known: advertIntervalSeconds, resources, vip, virtualRouterId, vrrpVersion)',
         ],
         ["network", { cidr: "x" }, 'network.cidr = "x": is not a known key (known: subnet)'],
-        ["edge", { port: 1 }, "edge.port = 1: is not a known key (known: bindAddress, consulUiPort, resources, statsPort, webPort)"],
+        [
+            "edge",
+            { port: 1 },
+            "edge.port = 1: is not a known key (known: bindAddress, consulUiPort, httpPort, resources, statsPort, webPort)",
+        ],
         [
             "aws",
             { zone: 3 },
-            "aws.zone = 3: is not a known key (known: amiId, amiName, instanceTypes, interface, natGateways, operatorCidrs, rootVolumeGb, ssmAgentVersion, zones)",
+            "aws.zone = 3: is not a known key (known: amiId, amiName, domain, instanceTypes, interface, natGateways, operatorCidrs, rootVolumeGb, route53ZoneId, ssmAgentVersion, zones)",
         ],
     ])("a misspelt %s key is named with the known ones (on any platform)", (section, value, message) => {
         expect(local({ [section]: value })).toEqual([message]);
@@ -608,9 +621,12 @@ describe("edge", () => {
         expect(local({ edge: { statsPort: 80.5 } })).toEqual([`edge.statsPort = 80.5: ${PORT}`]);
     });
 
-    test("the three ports differ; a clash names the port it clashes with", () => {
+    test("the four ports differ; a clash names the port it clashes with", () => {
         expect(local({ edge: { webPort: 8500 } })).toEqual(["edge.consulUiPort = 8500: must differ from edge.webPort"]);
-        expect(local({ edge: { statsPort: 8080 } })).toEqual(["edge.statsPort = 8080: must differ from edge.webPort"]);
+        expect(local({ edge: { statsPort: 8443 } })).toEqual(["edge.statsPort = 8443: must differ from edge.webPort"]);
+        expect(local({ edge: { statsPort: 8080 } })).toEqual(["edge.statsPort = 8080: must differ from edge.httpPort"]);
+        expect(local({ edge: { httpPort: 8443 } })).toEqual(["edge.httpPort = 8443: must differ from edge.webPort"]);
+        expect(local({ edge: { httpPort: 65536 } })).toEqual([`edge.httpPort = 65536: ${PORT}`]);
         expect(local({ edge: { statsPort: 8500 } })).toEqual(["edge.statsPort = 8500: must differ from edge.consulUiPort"]);
         expect(local({ edge: { webPort: 9000, consulUiPort: 9000, statsPort: 9000 } })).toEqual([
             "edge.consulUiPort = 9000: must differ from edge.webPort",
@@ -648,12 +664,68 @@ describe("rotation (day-2 secret rotations)", () => {
 
 describe("aws", () => {
     test("platform aws must pin its AMI", () => {
-        expect(problems({ platform: "aws", web: { version: "1" } }, "prod")).toEqual([
+        expect(problems({ platform: "aws", web: { version: "1" }, aws: { domain: "www.example.com" } }, "prod")).toEqual([
             "aws.amiName = (missing): is required with platform aws (or aws.amiId): the AMI is pinned in stack config so an upstream release never " +
                 "replaces the nodes by surprise; a new one rolls them one at a time (README: Updating the AMI)",
         ]);
-        expect(problems({ platform: "aws", web: { version: "1" }, aws: { amiId: "ami-0123456789abcdef0" } }, "prod")).toEqual([]);
+        expect(
+            problems(
+                { platform: "aws", web: { version: "1" }, aws: { amiId: "ami-0123456789abcdef0", domain: "www.example.com" } },
+                "prod",
+            ),
+        ).toEqual([]);
     });
+
+    test("platform aws must name the domain its HTTPS certificate is for; local needs none", () => {
+        expect(aws({ aws: { domain: undefined } })).toEqual([
+            "aws.domain = (missing): is required with platform aws: the load balancer serves HTTPS with an ACM certificate for this name",
+        ]);
+        expect(local({})).toEqual([]);
+        expect(awsConfig({}).aws).toMatchObject({ domain: "www.example.com", route53ZoneId: "" });
+    });
+
+    const DOMAIN_RULE = "must be a lowercase fully qualified host name such as www.example.com (RFC 1123 labels, ≤ 253 characters)";
+    test.each([
+        "example.com",
+        "www.example.com",
+        "a-b.c1.example.co",
+        "1and1.example.io",
+        `${"a".repeat(63)}.example.com`,
+        // 253 characters in all: 3 labels of 63, one of 61, three dots.
+        `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(61)}`,
+    ])("domain %s is accepted", (domain) => {
+        expect(awsConfig({ aws: { domain } }).aws.domain).toBe(domain);
+    });
+    test.each([
+        "localhost",
+        "Example.com",
+        "-a.example.com",
+        "a-.example.com",
+        "a..example.com",
+        "example.com.",
+        "*.example.com",
+        "www.example.123",
+        "exa mple.com",
+        "exa_mple.com",
+        `${"a".repeat(64)}.example.com`,
+        `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(62)}`,
+        "",
+        80,
+    ])("domain %p is refused", (domain) => {
+        expect(aws({ aws: { domain } })).toEqual([`aws.domain = ${formatValue(domain)}: ${DOMAIN_RULE}`]);
+    });
+
+    test.each(["Z1D633PJN98FT9", "Z0123456789ABCDEFGHIJ", "Z" + "A".repeat(31)])("route53ZoneId %s is accepted", (route53ZoneId) => {
+        expect(awsConfig({ aws: { route53ZoneId } }).aws.route53ZoneId).toBe(route53ZoneId);
+    });
+    test.each(["z1D633PJN98FT9", "Z", "Z" + "A".repeat(32), "/hostedzone/Z1D633PJN98FT9", "Z1D633PJN98FT9 ", "", 7])(
+        "route53ZoneId %p is refused",
+        (route53ZoneId) => {
+            expect(aws({ aws: { route53ZoneId } })).toEqual([
+                `aws.route53ZoneId = ${JSON.stringify(route53ZoneId)}: must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ`,
+            ]);
+        },
+    );
 
     test.each(["ami-01234567", "ami-0123456789abcdef0", "ami-" + "a".repeat(17)])("amiId %s is accepted", (amiId) => {
         expect(awsConfig({ aws: { amiId, amiName: undefined } }).aws.amiId).toBe(amiId);

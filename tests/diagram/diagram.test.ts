@@ -28,7 +28,7 @@ describe("the topology read off the graph", () => {
         expect(names(t, "lb")).toEqual(["lb-0", "lb-1"]);
         expect(t.vip.address).toBe("10.77.0.10");
         expect(t.ingress.listeners.map((l) => [l.name, l.bind, l.targets[0]])).toEqual([
-            ["web", "127.0.0.1:8080", "vip"],
+            ["web", "127.0.0.1:8443", "vip"],
             ["stats", "127.0.0.1:8404", "vip"],
             ["consul-ui", "127.0.0.1:8500", "consul-server-0"],
         ]);
@@ -38,14 +38,16 @@ describe("the topology read off the graph", () => {
         expect(t.web).toMatchObject({ replicas: 3, placement: "workers" });
     });
 
-    test("prod: nodes spread over the zones, the NLB forwarding to both HAProxy nodes, the overlay VIP", () => {
+    test("prod: nodes spread over the zones, the ALB forwarding HTTPS to both HAProxy nodes and redirecting HTTP, the overlay VIP", () => {
         const t = topologyOf(prod);
         expect(t.platform).toBe("aws");
         expect(t.zones).toEqual(["eu-west-1a", "eu-west-1b", "eu-west-1c"]);
         expect(t.nodes.filter((n) => n.role === "consul-server").map((n) => n.zone)).toEqual(t.zones);
         expect(t.ingress.listeners).toEqual([
-            { name: "TCP :80", bind: ":80", targets: ["lb-0", "lb-1"], targetPort: 80, note: "health HTTP /lb-health" },
+            { name: "HTTPS :443", bind: ":443", targets: ["lb-0", "lb-1"], targetPort: 80, note: "health HTTP /lb-health" },
+            { name: "HTTP :80", bind: ":80", targets: [], note: "redirect to HTTPS :443" },
         ]);
+        expect(t.ingress.kind).toBe("ALB, internet-facing");
         expect(t.vip.address).toBe("192.168.255.10");
         expect(t.vrrpPeers).toEqual([["lb-0", "lb-1"]]);
         expect(t.quorum).toEqual({ consulServers: 3, consulTolerates: 1, managers: 3, managersTolerate: 1 });
@@ -73,8 +75,8 @@ describe("the DOT picture", () => {
         expect(dot).toMatch(/"lb-0" -> web \[label="HTTP via Consul DNS SRV _web\._tcp"\]/);
         expect(dot).toMatch(/row_workers -> row_consul \[label="Consul agent on every/);
         const prodDot = toDot(topologyOf(prod));
-        expect(prodDot).toMatch(/ingress -> "lb-0" \[label="TCP :80 → :80"/);
-        expect(prodDot).toMatch(/ingress -> "lb-1" \[label="TCP :80 → :80"/);
+        expect(prodDot).toMatch(/ingress -> "lb-0" \[label="HTTPS :443 → :80"/);
+        expect(prodDot).toMatch(/ingress -> "lb-1" \[label="HTTPS :443 → :80"/);
         for (const zone of ["eu-west-1a", "eu-west-1b", "eu-west-1c"]) expect(prodDot).toContain(`label="${zone}"`);
     });
 

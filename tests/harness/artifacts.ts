@@ -32,7 +32,8 @@ export type ArtifactKind =
     | "docker-daemon-json"
     | "docker-client-json"
     | "cloud-config"
-    | "systemd-unit";
+    | "systemd-unit"
+    | "pem";
 
 export interface Artifact {
     readonly stack: string;
@@ -65,6 +66,7 @@ export class UnknownArtifactError extends Error {
 /** Files recognised by path (on the node). First match wins. */
 const PATH_RULES: readonly (readonly [RegExp, ArtifactKind])[] = [
     [/^\/etc\/haproxy\/edge\.cfg$/, "haproxy-edge"],
+    [/^\/etc\/haproxy\/[^/]+\.pem$/, "pem"],
     [/^\/etc\/haproxy\/[^/]+\.cfg$/, "haproxy"],
     [/^\/etc\/keepalived\/keepalived\.conf$/, "keepalived"],
     [/^(\/consul\/config|\/etc\/consul\.d)\/[^/]+\.json$/, "consul-json"],

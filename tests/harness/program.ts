@@ -8,6 +8,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
+import { mockTlsState, TLS_TYPES } from "./tls";
 
 export const REPO_ROOT = path.join(__dirname, "..", "..");
 const PROJECT = "swarm-platform";
@@ -122,6 +123,12 @@ function mockState(type: string, name: string, inputs: Record<string, any>, secr
         secrets.push(value);
         return value;
     };
+    // @pulumi/tls: real keys and certificates (tests/harness/tls.ts); private keys are generated secrets.
+    const tlsState = mockTlsState(type, name, inputs);
+    if (tlsState !== undefined) {
+        if (typeof tlsState.privateKeyPem === "string" && type === TLS_TYPES.privateKey) secrets.push(tlsState.privateKeyPem);
+        return tlsState;
+    }
     switch (type) {
         case "random:index/randomPassword:RandomPassword": {
             // Honour `length`: renderers enforce real limits (VRRPv2 auth_pass is at most 8 characters).
@@ -148,9 +155,29 @@ function mockState(type: string, name: string, inputs: Record<string, any>, secr
         case "aws:lb/loadBalancer:LoadBalancer":
             return {
                 ...inputs,
-                arn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/${name}`,
+                arn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/${inputs.loadBalancerType === "application" ? "app" : "net"}/${name}`,
                 dnsName: `${name}.elb.eu-west-1.amazonaws.com`,
+                // The ALBs' canonical hosted zone in eu-west-1 (what an alias record names).
+                zoneId: "Z32O12XQLNTSW2",
             };
+        case "aws:acm/certificate:Certificate":
+            // ACM's shape: one validation option per name, a CNAME under the name itself.
+            return {
+                ...inputs,
+                arn: `arn:aws:acm:eu-west-1:123456789012:certificate/${name}`,
+                domainValidationOptions: [
+                    {
+                        domainName: inputs.domainName,
+                        resourceRecordName: `_0123456789abcdef.${inputs.domainName}.`,
+                        resourceRecordType: "CNAME",
+                        resourceRecordValue: `_fedcba9876543210.acm-validations.aws.`,
+                    },
+                ],
+            };
+        case "aws:acm/certificateValidation:CertificateValidation":
+            return { ...inputs, certificateArn: inputs.certificateArn };
+        case "aws:route53/record:Record":
+            return { ...inputs, fqdn: String(inputs.name).replace(/\.$/, "") };
         case "aws:iam/instanceProfile:InstanceProfile":
         case "aws:iam/role:Role":
             return { ...inputs, name: inputs.name ?? name };

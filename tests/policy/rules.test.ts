@@ -7,6 +7,7 @@ import {
     noPublicIngress,
     noPublicIp,
     oddQuorum,
+    publicListenerTls,
     RuleResource,
     secretContent,
     secretsAtRest,
@@ -59,6 +60,49 @@ describe("odd-quorum", () => {
         const tagged = nodes.map((n) => ({ ...n, props: { tags: { "swarm-platform:role": "swarm-manager" } } }));
         expect(oddQuorum([swarm, ...tagged]).map((v) => v.message)).toEqual([expect.stringMatching(/^Swarm managers of swarm: 2/)]);
         expect(oddQuorum([swarm, ...tagged.slice(1)])).toEqual([]);
+    });
+});
+
+describe("public-listener-tls", () => {
+    /** A load balancer (internet-facing unless `internal`) with one listener of these props. */
+    function lbGraph(listener: Record<string, unknown>, internal = false): RuleResource[] {
+        const lb = res("aws:lb/loadBalancer:LoadBalancer", "alb", { internal });
+        const l = res("aws:lb/listener:Listener", "web", listener, { propertyDependencies: { loadBalancerArn: [lb.urn] } });
+        return [lb, l];
+    }
+    const forward = [{ type: "forward", targetGroupArn: "arn:tg" }];
+    const toHttps = [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }];
+
+    test("HTTPS or TLS with a TLS 1.2+ policy passes, and HTTP that only redirects to HTTPS", () => {
+        expect(
+            publicListenerTls(lbGraph({ protocol: "HTTPS", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06", defaultActions: forward })),
+        ).toEqual([]);
+        expect(
+            publicListenerTls(lbGraph({ protocol: "TLS", sslPolicy: "ELBSecurityPolicy-TLS13-1-3-2021-06", defaultActions: forward })),
+        ).toEqual([]);
+        expect(publicListenerTls(lbGraph({ protocol: "HTTP", defaultActions: toHttps }))).toEqual([]);
+    });
+
+    test("plain HTTP or TCP that forwards, an old or unset TLS policy, a redirect to HTTP: each fails, on the listener", () => {
+        expect(publicListenerTls(lbGraph({ protocol: "HTTP", defaultActions: forward }))).toEqual([
+            { urn: urnOf("aws:lb/listener:Listener", "web"), message: "web: is plain HTTP that does not only redirect to HTTPS" },
+        ]);
+        expect(publicListenerTls(lbGraph({ protocol: "TCP", defaultActions: forward })).map((v) => v.message)).toEqual([
+            'web: protocol is "TCP"; a public listener must be HTTPS or TLS (or HTTP redirecting to HTTPS)',
+        ]);
+        expect(publicListenerTls(lbGraph({ protocol: "HTTPS", defaultActions: forward })).map((v) => v.message)).toEqual([
+            "web: sslPolicy is unset; a public TLS listener must accept TLS 1.2 and 1.3 only (ELBSecurityPolicy-TLS13-1-2-…)",
+        ]);
+        expect(
+            publicListenerTls(lbGraph({ protocol: "HTTPS", sslPolicy: "ELBSecurityPolicy-2016-08", defaultActions: forward })),
+        ).toHaveLength(1);
+        const toHttp = [{ type: "redirect", redirect: { protocol: "HTTP", port: "8080" } }];
+        expect(publicListenerTls(lbGraph({ protocol: "HTTP", defaultActions: toHttp }))).toHaveLength(1);
+        expect(publicListenerTls(lbGraph({ protocol: "HTTP", defaultActions: [] }))).toHaveLength(1);
+    });
+
+    test("an internal load balancer's listeners are not public", () => {
+        expect(publicListenerTls(lbGraph({ protocol: "HTTP", defaultActions: forward }, true))).toEqual([]);
     });
 });
 

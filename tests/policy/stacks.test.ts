@@ -1,6 +1,15 @@
 // Every policy of the pack over the real program's graph (index.ts under the mock runtime), for both
 // stacks: both pass clean — and the rules demonstrably look at that graph (a mutated copy fails).
-import { checkAll, noPublicIngress, oddQuorum, RuleResource, secretContent, stringLeaves, TYPES } from "../../policy/rules";
+import {
+    checkAll,
+    noPublicIngress,
+    oddQuorum,
+    publicListenerTls,
+    RuleResource,
+    secretContent,
+    stringLeaves,
+    TYPES,
+} from "../../policy/rules";
 import { ProgramRun, RecordedResource, runProgram } from "../harness/program";
 import { ruleResources, runPack } from "./graph";
 
@@ -58,14 +67,25 @@ describe("the rules read the real graph", () => {
         expect(oddQuorum(without(dev, (r) => r.name === "swarm-worker-1"))).toEqual([]);
     });
 
-    test("no-public-ingress allows the NLB's listener port and nothing else", () => {
+    test("no-public-ingress allows the ALB's listener ports and nothing else", () => {
         const graph = ruleResources(prod);
         const open = graph.filter((r) => r.type === TYPES.ingressRule && r.props.cidrIpv4 === "0.0.0.0/0");
-        expect(open.map((r) => r.name)).toEqual(["aws-nlb-web-from-internet"]);
-        expect(noPublicIngress(mutate(graph, "aws-nlb-web-from-internet", { fromPort: 22, toPort: 22 }))).toHaveLength(1);
-        expect(noPublicIngress(mutate(graph, "aws-lb-web-from-nlb", { cidrIpv4: "0.0.0.0/0" }))).toHaveLength(1);
-        // Without the listener, the port is not a listener's any more.
-        expect(noPublicIngress(graph.filter((r) => r.type !== "aws:lb/listener:Listener"))).toHaveLength(1);
+        expect(open.map((r) => r.name)).toEqual(["aws-alb-web-443-from-internet", "aws-alb-web-80-from-internet"]);
+        expect(noPublicIngress(mutate(graph, "aws-alb-web-443-from-internet", { fromPort: 22, toPort: 22 }))).toHaveLength(1);
+        expect(noPublicIngress(mutate(graph, "aws-lb-web-from-alb", { cidrIpv4: "0.0.0.0/0" }))).toHaveLength(1);
+        // Without the listeners, the ports are not a listener's any more.
+        expect(noPublicIngress(graph.filter((r) => r.type !== "aws:lb/listener:Listener"))).toHaveLength(2);
+    });
+
+    test("public-listener-tls reads the prod ALB's listeners: the HTTPS one's policy and the HTTP one's redirect", () => {
+        const graph = ruleResources(prod);
+        expect(publicListenerTls(graph)).toEqual([]);
+        expect(
+            publicListenerTls(mutate(graph, "aws-edge-web-https", { sslPolicy: "ELBSecurityPolicy-2016-08" })).map((v) => v.message),
+        ).toEqual([expect.stringMatching(/^aws-edge-web-https: sslPolicy is "ELBSecurityPolicy-2016-08"/)]);
+        expect(
+            publicListenerTls(mutate(graph, "aws-edge-web-http", { defaultActions: [{ type: "forward", targetGroupArn: "arn:tg" }] })),
+        ).toHaveLength(1);
     });
 
     test("with VRRPv2, keepalived's auth_pass is found in the LB nodes' configs, and is a secret", async () => {

@@ -15,9 +15,11 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as dgram from "node:dgram";
 import * as fs from "node:fs";
 import * as http from "node:http";
+import * as https from "node:https";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as tls from "node:tls";
 
 import {
     DEFAULT_HAPROXY_DNS_TIMINGS,
@@ -28,6 +30,7 @@ import {
     type EdgeConfigInput,
     type HaproxyConfigInput,
 } from "../../render/haproxy";
+import * as tlsMock from "../harness/tls";
 
 const INSTALL_HINT = "run `apt-get install -y haproxy keepalived` (Debian 12: HAProxy 2.6, keepalived 2.2.7)";
 
@@ -546,5 +549,126 @@ describe("renderEdgeConfig: the rendered config, run for real", () => {
         const post = await request(edgePort, "POST", "/order");
         expect(post.status).toBe(502);
         expect(seen.POST - before.POST).toBe(1);
+    });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The edge terminating TLS: the rendered config with a real certificate (from the shared tls mock)
+// passes haproxy -c, serves HTTPS a client verifies against the CA, redirects plain HTTP, and refuses
+// what Mozilla's intermediate profile leaves out (TLS 1.1, CBC suites).
+// ---------------------------------------------------------------------------------------------
+
+describe("renderEdgeConfig with TLS: run for real with a generated certificate", () => {
+    let upstream: http.Server;
+    let haproxy: RunningHaproxy | undefined;
+    let httpsPort = 0;
+    let httpPort = 0;
+    let caPem = "";
+    let text = "";
+    const seenProto: (string | undefined)[] = [];
+
+    beforeAll(async () => {
+        const caKey = tlsMock.privateKey({ algorithm: "ECDSA", ecdsaCurve: "P256" });
+        caPem = tlsMock.selfSignedCert({
+            privateKeyPem: caKey.privateKeyPem,
+            subject: { commonName: "edge test CA" },
+            isCaCertificate: true,
+            validityPeriodHours: 24,
+            allowedUses: ["cert_signing"],
+        }).certPem;
+        const key = tlsMock.privateKey({ algorithm: "ECDSA", ecdsaCurve: "P256" });
+        const csr = tlsMock.certRequest({
+            privateKeyPem: key.privateKeyPem,
+            subject: { commonName: "localhost" },
+            dnsNames: ["localhost"],
+            ipAddresses: ["127.0.0.1"],
+        });
+        const leaf = tlsMock.locallySignedCert({
+            certRequestPem: csr.certRequestPem,
+            caPrivateKeyPem: caKey.privateKeyPem,
+            caCertPem: caPem,
+            validityPeriodHours: 24,
+            allowedUses: ["digital_signature", "server_auth"],
+        }).certPem;
+        const crtPath = writeConfig(`${leaf}${key.privateKeyPem}`, "edge.pem");
+        upstream = http.createServer((req, res) => {
+            seenProto.push(req.headers["x-forwarded-proto"] as string | undefined);
+            res.end("ok");
+        });
+        await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+        httpsPort = await freePort();
+        httpPort = await freePort();
+        text = renderEdgeConfig({
+            listeners: [
+                {
+                    name: "web",
+                    bindPort: httpsPort,
+                    upstreams: [{ name: "vip", address: "127.0.0.1", port: (upstream.address() as net.AddressInfo).port }],
+                    check: false,
+                    tls: { crtPath, redirect: { bindPort: httpPort, httpsPort } },
+                },
+            ],
+        });
+        haproxy = new RunningHaproxy(text, "edge-tls.cfg");
+        await waitFor("the edge to serve HTTPS", 5000, async () => (await httpsGet(httpsPort, "/", { ca: caPem })).status === 200);
+    }, 20000);
+
+    afterAll(async () => {
+        await haproxy?.stop();
+        await new Promise((r) => upstream?.close(r));
+    });
+
+    function httpsGet(port: number, urlPath: string, opts: https.RequestOptions): Promise<Reply> {
+        return new Promise((resolve, reject) => {
+            const req = https.request({ host: "127.0.0.1", port, path: urlPath, agent: false, timeout: 2000, ...opts }, (res) => {
+                let body = "";
+                res.setEncoding("utf8");
+                res.on("data", (c: string) => (body += c));
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+            });
+            req.on("timeout", () => req.destroy(new Error("timeout")));
+            req.on("error", reject);
+            req.end();
+        });
+    }
+
+    test("passes haproxy -c without warnings, with the certificate present", () => {
+        expectCleanCheck(text);
+    });
+
+    test("serves HTTPS that verifies against the CA (for 127.0.0.1 and localhost), telling the upstream the scheme", async () => {
+        const r = await httpsGet(httpsPort, "/a", { ca: caPem });
+        expect({ status: r.status, body: r.body }).toEqual({ status: 200, body: "ok" });
+        expect((await httpsGet(httpsPort, "/b", { ca: caPem, servername: "localhost" })).status).toBe(200);
+        expect(seenProto.at(-1)).toBe("https");
+        // Without the CA the chain does not verify: the certificate is the generated one, not a public CA's.
+        await expect(httpsGet(httpsPort, "/c", {})).rejects.toThrow(/self[- ]signed|unable to verify/i);
+    });
+
+    test("plain HTTP gets a 301 to the HTTPS port, host, path and query kept, and never reaches the upstream", async () => {
+        const before = seenProto.length;
+        const r = await request(httpPort, "GET", "/path/x?q=1");
+        expect(r.status).toBe(301);
+        expect(r.headers.location).toBe(`https://127.0.0.1:${httpsPort}/path/x?q=1`);
+        expect(seenProto.length).toBe(before);
+    });
+
+    test("TLS 1.2 with an AEAD suite and TLS 1.3 are accepted; TLS 1.1 and a CBC suite are refused by the server", async () => {
+        const handshake = (opts: tls.ConnectionOptions) =>
+            new Promise<string>((resolve, reject) => {
+                const c = tls.connect({ host: "127.0.0.1", port: httpsPort, ca: caPem, ...opts }, () => {
+                    const v = c.getProtocol() ?? "";
+                    c.end();
+                    resolve(v);
+                });
+                c.on("error", reject);
+            });
+        expect(await handshake({ maxVersion: "TLSv1.3", minVersion: "TLSv1.3" })).toBe("TLSv1.3");
+        expect(await handshake({ maxVersion: "TLSv1.2", ciphers: "ECDHE-ECDSA-AES128-GCM-SHA256" })).toBe("TLSv1.2");
+        // The client allows them (security level 0); the server's alert refuses them.
+        await expect(handshake({ maxVersion: "TLSv1.1", minVersion: "TLSv1", ciphers: "DEFAULT@SECLEVEL=0" })).rejects.toThrow(
+            /alert protocol version/i,
+        );
+        await expect(handshake({ maxVersion: "TLSv1.2", ciphers: "ECDHE-ECDSA-AES128-SHA256" })).rejects.toThrow(/handshake failure/i);
     });
 });

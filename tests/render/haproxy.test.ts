@@ -12,6 +12,7 @@ import {
     haproxyDeregistrationLagMs,
     haproxyServerNames,
     haproxyWord,
+    EDGE_TLS_GLOBALS,
     renderEdgeConfig,
     renderHaproxyConfig,
     type EdgeConfigInput,
@@ -787,5 +788,50 @@ describe("renderEdgeConfig: upstream addresses", () => {
             "http-request disable-l7-retry unless METH_GET || METH_OPTIONS",
             "server a 10.0.0.1:80",
         ]);
+    });
+});
+
+describe("renderEdgeConfig: TLS on a listener", () => {
+    const web = { name: "web", bindPort: 443, upstreams: [{ name: "vip", address: "10.0.0.10", port: 80 }], check: false };
+    const stats = { name: "stats", bindPort: 8404, upstreams: [{ name: "vip", address: "10.0.0.10", port: 8404 }], check: false };
+    const tls = { crtPath: "/etc/haproxy/edge.pem", redirect: { bindPort: 80, httpsPort: 8443 } };
+
+    test("the TLS listener binds with its certificate; plain HTTP only redirects to the HTTPS port; Mozilla's intermediate globals", () => {
+        const cfg = renderEdgeConfig({ listeners: [{ ...web, tls }, stats] });
+        expect(cfg).toContain(
+            [
+                "frontend web-http",
+                "    bind :80",
+                "    http-request redirect location https://%[req.hdr(host),field(1,:)]:8443%[capture.req.uri] code 301",
+                "",
+                "listen web",
+                "    bind :443 ssl crt /etc/haproxy/edge.pem alpn h2,http/1.1",
+                "    http-request set-header X-Forwarded-Proto https",
+            ].join("\n"),
+        );
+        expect(cfg).toContain("\nlisten stats\n    bind :8404\n");
+        for (const line of EDGE_TLS_GLOBALS) expect(cfg).toContain(`\n    ${line}\n`);
+        expect(cfg).toContain("ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets");
+        expect(EDGE_TLS_GLOBALS[0]).not.toMatch(/CBC|SHA:|RC4|3DES|-SHA$/);
+    });
+
+    test("without TLS nothing TLS is rendered", () => {
+        const cfg = renderEdgeConfig({ listeners: [web, stats] });
+        expect(cfg).not.toMatch(/ssl|redirect|X-Forwarded-Proto/);
+    });
+
+    test("a redirect port that another listener binds, a bad port or a relative certificate path is refused", () => {
+        expect(() =>
+            renderEdgeConfig({ listeners: [{ ...web, tls: { ...tls, redirect: { bindPort: 8404, httpsPort: 8443 } } }, stats] }),
+        ).toThrow("renderEdgeConfig: duplicate bindPort 8404");
+        expect(() => renderEdgeConfig({ listeners: [{ ...web, tls: { ...tls, redirect: { bindPort: 443, httpsPort: 8443 } } }] })).toThrow(
+            "renderEdgeConfig: duplicate bindPort 443",
+        );
+        expect(() => renderEdgeConfig({ listeners: [{ ...web, tls: { ...tls, redirect: { bindPort: 80, httpsPort: 0 } } }] })).toThrow(
+            "haproxy render: listener web tls.redirect.httpsPort must be an integer port 1-65535 (got 0)",
+        );
+        expect(() => renderEdgeConfig({ listeners: [{ ...web, tls: { crtPath: "edge.pem" } }] })).toThrow(
+            'haproxy render: listener web tls.crtPath must be an absolute file path of [A-Za-z0-9._/-] (got "edge.pem")',
+        );
     });
 });

@@ -22,7 +22,7 @@ import { ConsulCatalog, consulDnsRecords, ServiceInstance } from "./catalog";
 import { docker, dockerResult, removeSystemTestObjects, waitFor } from "./docker";
 import { ContainerSpec, DataPlaneSpec, LbNodeSpec, taskContainer } from "./graph";
 import { buildImage } from "./images";
-import { httpGet, taskOf } from "./probe";
+import { httpGet, taskOf, trustCa } from "./probe";
 
 /** One keepalived state change, from the container log. */
 export interface VrrpTransition {
@@ -61,6 +61,8 @@ export class DataPlane {
 
     constructor(spec: DataPlaneSpec) {
         this.spec = spec;
+        // The load and probes go through the edge's HTTPS, verified against the stack's own CA.
+        trustCa(spec.caCertPem);
         this.dnsDir = fs.mkdtempSync(path.join(os.tmpdir(), `${spec.settings.namePrefix}consul-dns-`));
         fs.chmodSync(this.dnsDir, 0o755);
         fs.writeFileSync(path.join(this.dnsDir, DNS_RECORDS), consulDnsRecords(spec.srvName, spec.datacenter, []));

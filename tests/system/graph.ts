@@ -82,6 +82,8 @@ export interface DataPlaneSpec {
     readonly webUrl: string;
     /** The edge's web listener itself, at the edge container's address (without Docker's port publishing in front). */
     readonly edgeUrl: string;
+    /** The CA that issued the edge's certificate (the stack output webCaCertificate): what clients verify against. */
+    readonly caCertPem: string;
     /** SRV name HAProxy resolves (from haproxy.cfg's server-template). */
     readonly srvName: string;
     /** Consul datacenter (SRV targets are `<hex ip>.addr.<dc>.consul`). */
@@ -205,8 +207,15 @@ export function dataPlaneFromGraph(run: ProgramRun, settings: SystemSettings): D
     });
 
     const edge = fromGraph(containerByName("local-edge"));
-    const webPort = (containerByName("local-edge").inputs.ports ?? []).find((p: any) => p.internal === lbWebPort(lbs[0].haproxyCfg));
-    if (webPort === undefined) throw new Error("graph: the edge publishes no port for the LB's web frontend");
+    // The web listener is the edge's TLS bind (`bind :<port> ssl crt …` in the listen section that
+    // forwards to the LB's web port); its host port is the one published for that bind.
+    const edgeCfg = uploadOf(edge, "/etc/haproxy/edge.cfg");
+    const tlsBind = /^listen web\n {4}bind :(\d+) ssl crt /m.exec(edgeCfg);
+    if (tlsBind === null) throw new Error("graph: the edge's web listener does not terminate TLS");
+    const webPort = (containerByName("local-edge").inputs.ports ?? []).find((p: any) => p.internal === Number(tlsBind[1]));
+    if (webPort === undefined) throw new Error("graph: the edge publishes no port for its web listener");
+    if (!edgeCfg.includes(`${run.outputs.vip}:${lbWebPort(lbs[0].haproxyCfg)}`))
+        throw new Error("graph: the edge's web listener does not forward to the LB's web frontend");
 
     const srv = /server-template \S+ 1-\d+ (\S+) resolvers /.exec(lbs[0].haproxyCfg);
     if (srv === null) throw new Error("graph: haproxy.cfg has no server-template");
@@ -260,8 +269,9 @@ export function dataPlaneFromGraph(run: ProgramRun, settings: SystemSettings): D
         vip: run.outputs.vip,
         lbs,
         edge,
-        webUrl: `http://${webPort.ip}:${webPort.external}/`,
-        edgeUrl: `http://${edge.address}:${webPort.internal}/`,
+        webUrl: `https://${webPort.ip}:${webPort.external}/`,
+        edgeUrl: `https://${edge.address}:${webPort.internal}/`,
+        caCertPem: String(run.outputs.webCaCertificate),
         srvName: srv[1],
         datacenter,
         web: { spec, image: webImage, nodes },

@@ -20,7 +20,7 @@
 // Library: `runLoad(options)` resolves once every request has ended (at most duration + timeout).
 // CLI:     npx ts-node --transpile-only tests/system/load.ts --url http://127.0.0.1:28080/ \
 //              [--rate 100] [--seconds 10] [--timeout-ms 1000]   (prints the summary as JSON)
-import * as http from "http";
+import { getFor } from "./probe";
 
 export interface LoadOptions {
     /** Target; the system tests only ever aim at 127.0.0.1 (the edge) or containers they created. */
@@ -132,7 +132,8 @@ const stallMonitor = new StallMonitor();
 export async function runLoad(options: LoadOptions): Promise<LoadRun> {
     const opts: Required<LoadOptions> = { timeoutMs: 1000, nodeHeader: "X-LB-Node", ...options };
     const url = new URL(opts.url);
-    if (url.protocol !== "http:") throw new Error(`load: only http:// is supported (got ${opts.url})`);
+    // https:// goes through the edge's TLS, verified against the stack's CA (probe.ts trustCa).
+    const { get, tls } = getFor(url);
     if (!(opts.ratePerSecond > 0 && opts.ratePerSecond <= 1000))
         throw new Error(`load: rate must be in (0, 1000] (got ${opts.ratePerSecond})`);
     if (!(opts.durationMs > 0 && opts.durationMs <= 15 * 60_000)) throw new Error(`load: duration must be in (0, 15 min]`);
@@ -155,10 +156,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
                 samples[index] = { index, sentMs, doneMs, clientStallMs: Math.round(stallMonitor.stalledBetween(sentMs, doneMs)), ...s };
                 resolve();
             };
-            const req = http.get(
+            const req = get(
                 {
+                    ...tls,
                     host: url.hostname,
-                    port: url.port || 80,
+                    port: url.port || (url.protocol === "https:" ? 443 : 80),
                     path: `${url.pathname}${url.search}`,
                     agent: false,
                     headers: { "User-Agent": "swarm-platform-system-load", Connection: "close" },

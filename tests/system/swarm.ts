@@ -50,7 +50,7 @@ export function swarmSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Syst
     return {
         namePrefix: env.SWARM_TEST_PREFIX ?? "spswarm-",
         subnet: env.SWARM_TEST_SUBNET ?? "10.213.9.0/24",
-        edgePorts: { web: portBase + 80, stats: portBase + 404, consulUi: portBase + 500 },
+        edgePorts: { web: portBase + 443, http: portBase + 80, stats: portBase + 404, consulUi: portBase + 500 },
         replicas: Number(env.SWARM_TEST_REPLICAS ?? 3),
         imageNamespace: env.SYSTEM_TEST_IMAGE_NS ?? "swarm-platform-systest",
         labelKey: SWARM_LABEL,
@@ -78,7 +78,12 @@ export async function evaluateSwarmGraph(settings: SystemSettings, change: Swarm
         network: { subnet: settings.subnet },
         // Pulumi.dev.yaml pins the VIP to its own subnet: unset it, the program's default applies.
         lb: { vip: undefined },
-        edge: { webPort: settings.edgePorts.web, statsPort: settings.edgePorts.stats, consulUiPort: settings.edgePorts.consulUi },
+        edge: {
+            webPort: settings.edgePorts.web,
+            httpPort: settings.edgePorts.http,
+            statsPort: settings.edgePorts.stats,
+            consulUiPort: settings.edgePorts.consulUi,
+        },
         swarm: {
             ...SWARM_SHAPE,
             ...(change.workers === undefined ? {} : { workers: change.workers }),

@@ -1,7 +1,8 @@
-// The AWS ingress opens exactly the ports of the listener it publishes: the listener's own port to the
-// internet, its targets' port from the NLB to the HAProxy nodes — derived from the listener, never a
-// hard-coded 80 (the LB pair's web port is an argument). Built under Pulumi's mock runtime from the
-// platform's own functions, without the rest of the platform.
+// The AWS ingress: an ALB that serves HTTPS with a DNS-validated ACM certificate for aws.domain and
+// redirects HTTP to it; it opens exactly 443 and 80 to the internet and its targets' port from the
+// ALB to the HAProxy nodes — derived from the listener, never a hard-coded 80 (the LB pair's web port
+// is an argument). Built under Pulumi's mock runtime from the platform's own functions, without the
+// rest of the platform.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { DEFAULTS, planAwsAddresses } from "../../config";
@@ -16,7 +17,31 @@ pulumi.runtime.setMocks(
     {
         newResource: (args) => {
             registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-            return { id: `${args.name}-id`, state: { ...args.inputs, arn: `arn:${args.name}`, dnsName: `${args.name}.elb.example` } };
+            const validation =
+                args.type === "aws:acm/certificate:Certificate"
+                    ? {
+                          domainValidationOptions: [
+                              {
+                                  domainName: args.inputs.domainName,
+                                  resourceRecordName: `_abc.${args.inputs.domainName}.`,
+                                  resourceRecordType: "CNAME",
+                                  resourceRecordValue: "_def.acm-validations.aws.",
+                              },
+                          ],
+                      }
+                    : {};
+            const fqdn = args.type === "aws:route53/record:Record" ? { fqdn: String(args.inputs.name).replace(/\.$/, "") } : {};
+            return {
+                id: `${args.name}-id`,
+                state: {
+                    ...args.inputs,
+                    arn: `arn:${args.name}`,
+                    dnsName: `${args.name}.elb.example`,
+                    zoneId: "ZALB",
+                    ...validation,
+                    ...fqdn,
+                },
+            };
         },
         call: (args) => {
             throw new Error(`unexpected invoke ${args.token}`);
@@ -37,7 +62,7 @@ class Owner extends pulumi.ComponentResource {
 
 let run = 0;
 /** A fresh VPC, security groups and ingress for these listeners; the SG rules and NLB parts it made. */
-function ingress(listeners: readonly IngressListener[]) {
+function ingress(listeners: readonly IngressListener[], route53ZoneId = "") {
     run++;
     const ctx: AwsContext = {
         component: new Owner(`owner-${run}`),
@@ -48,7 +73,7 @@ function ingress(listeners: readonly IngressListener[]) {
             stack: "test",
             plan: planAwsAddresses("10.20.0.0/16", 2, "192.168.255.10", { consulServers: 3, managers: 3, workers: 2 }),
             consulVersion: "1.20.2",
-            aws: { ...DEFAULTS.aws, operatorCidrs: [] },
+            aws: { ...DEFAULTS.aws, operatorCidrs: [], domain: "www.example.com", route53ZoneId },
             webPorts: { min: 20000, max: 20099 },
         },
         region: pulumi.output("eu-west-1"),
@@ -102,45 +127,97 @@ const stats: IngressListener<"stats"> = {
     check: false,
 };
 
-test("the web listener on 8080: the internet reaches the NLB on 8080, the NLB the HAProxy nodes on 8080", async () => {
+const LISTENER = "aws:lb/listener:Listener";
+const byName = (made: () => { type: string; name: string; inputs: Record<string, any> }[], name: string) =>
+    made().find((r) => r.name === `aws${run}-${name}`);
+
+test("the web listener on 8080: the internet reaches the ALB on 443 and 80 only, the ALB the HAProxy nodes on 8080", async () => {
     const { ports, made, result } = ingress([web(8080), stats]);
-    expect(await ports("nlb-web-from-internet")).toEqual([8080, 8080]);
-    expect(await ports("nlb-to-lb")).toEqual([8080, 8080]);
-    expect(await ports("lb-web-from-nlb")).toEqual([8080, 8080]);
+    expect(await ports("alb-web-443-from-internet")).toEqual([443, 443]);
+    expect(await ports("alb-web-80-from-internet")).toEqual([80, 80]);
+    expect(await ports("alb-to-lb")).toEqual([8080, 8080]);
+    expect(await ports("lb-web-from-alb")).toEqual([8080, 8080]);
     expect(
         made()
             .filter((r) => r.type === INGRESS_RULE && r.inputs.cidrIpv4 === "0.0.0.0/0")
             .map((r) => r.name),
-    ).toEqual([`aws${run}-nlb-web-from-internet`]);
-    expect(made().find((r) => r.name.endsWith("-nlb-web-from-internet"))?.inputs.cidrIpv4).toBe("0.0.0.0/0");
+    ).toEqual([`aws${run}-alb-web-443-from-internet`, `aws${run}-alb-web-80-from-internet`]);
     const group = made().find((r) => r.type === "aws:lb/targetGroup:TargetGroup");
-    expect([group?.inputs.port, group?.inputs.healthCheck.port]).toEqual([8080, "8080"]);
+    expect([group?.inputs.port, group?.inputs.protocol, group?.inputs.healthCheck.port]).toEqual([8080, "HTTP", "8080"]);
     expect(
         made()
             .filter((r) => r.type === "aws:lb/targetGroupAttachment:TargetGroupAttachment")
             .map((r) => r.inputs.port),
     ).toEqual([8080, 8080]);
-    expect(await settled(result.urls.web)).toBe(`http://aws${run}-edge-nlb.elb.example:8080`);
+    expect(await settled(result.urls.web)).toBe("https://www.example.com");
 });
 
-test("a listener on 80 in front of HAProxy on 8080: 80 from the internet, 8080 between the NLB and the nodes", async () => {
-    const { ports, result } = ingress([web(80, 8080)]);
-    expect(await ports("nlb-web-from-internet")).toEqual([80, 80]);
-    expect(await ports("nlb-to-lb")).toEqual([8080, 8080]);
-    expect(await ports("lb-web-from-nlb")).toEqual([8080, 8080]);
-    expect(await settled(result.urls.web)).toBe(`http://aws${run}-edge-nlb.elb.example`);
+test("an internet-facing ALB: HTTPS on 443 with the ACM certificate once validated and a TLS 1.2+ policy; HTTP on 80 only redirects", async () => {
+    const { made } = ingress([web(80)]);
+    await quiesce();
+    expect(byName(made, "edge-alb")?.inputs).toMatchObject({
+        loadBalancerType: "application",
+        internal: false,
+        dropInvalidHeaderFields: true,
+    });
+    // Registration order follows the mock runtime's promises: by port.
+    const listeners = made()
+        .filter((r) => r.type === LISTENER)
+        .sort((a, b) => b.inputs.port - a.inputs.port);
+    expect(listeners.map((l) => [l.inputs.port, l.inputs.protocol])).toEqual([
+        [443, "HTTPS"],
+        [80, "HTTP"],
+    ]);
+    const [https, http] = listeners;
+    expect(https.inputs.sslPolicy).toBe("ELBSecurityPolicy-TLS13-1-2-2021-06");
+    // The certificate's ARN as the validation hands it on: the listener waits until ACM has issued it.
+    expect(https.inputs.certificateArn).toBe(`arn:aws${run}-edge-certificate`);
+    expect(byName(made, "edge-certificate-validation")?.type).toBe("aws:acm/certificateValidation:CertificateValidation");
+    expect(https.inputs.defaultActions).toEqual([{ type: "forward", targetGroupArn: `arn:aws${run}-edge-web-tg` }]);
+    expect(http.inputs.defaultActions).toEqual([
+        { type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } },
+    ]);
+    expect(byName(made, "edge-certificate")?.inputs).toMatchObject({ domainName: "www.example.com", validationMethod: "DNS" });
+});
+
+test("without a Route 53 zone the validation record and the domain's CNAME are outputs, and no record is made", async () => {
+    const { made, result } = ingress([web(80)]);
+    await quiesce();
+    expect(made().filter((r) => r.type === "aws:route53/record:Record")).toEqual([]);
+    expect(byName(made, "edge-certificate-validation")?.inputs.validationRecordFqdns).toBeUndefined();
+    expect(await settled(result.dnsRecords!)).toEqual([
+        { name: "_abc.www.example.com.", type: "CNAME", value: "_def.acm-validations.aws." },
+        { name: "www.example.com", type: "CNAME", value: `aws${run}-edge-alb.elb.example` },
+    ]);
+});
+
+test("with a Route 53 zone the validation record and the domain's alias are made there, and the validation waits for that record", async () => {
+    const { made, result } = ingress([web(80)], "Z0123456789ABCDEFGHIJ");
+    await quiesce();
+    const records = made().filter((r) => r.type === "aws:route53/record:Record");
+    expect(records.map((r) => [r.name, r.inputs.zoneId, r.inputs.name, r.inputs.type])).toEqual([
+        [`aws${run}-edge-certificate-validation`, "Z0123456789ABCDEFGHIJ", "_abc.www.example.com.", "CNAME"],
+        [`aws${run}-edge-domain`, "Z0123456789ABCDEFGHIJ", "www.example.com", "A"],
+    ]);
+    expect(records[0].inputs.records).toEqual(["_def.acm-validations.aws."]);
+    expect(records[1].inputs.aliases).toEqual([{ name: `aws${run}-edge-alb.elb.example`, zoneId: "ZALB", evaluateTargetHealth: true }]);
+    const validation = made().find((r) => r.type === "aws:acm/certificateValidation:CertificateValidation");
+    expect(validation?.inputs.validationRecordFqdns).toEqual(["_abc.www.example.com"]);
+    expect(result.dnsRecords).toBeUndefined();
 });
 
 test("listeners not marked public open nothing to the internet and stay internal", async () => {
     const { made, result } = ingress([stats]);
     await quiesce();
     expect(made().filter((r) => r.type === INGRESS_RULE && r.inputs.cidrIpv4 === "0.0.0.0/0")).toEqual([]);
-    expect(made().filter((r) => r.type === "aws:lb/listener:Listener")).toEqual([]);
+    expect(made().filter((r) => r.type === LISTENER)).toEqual([]);
     expect(await settled(result.urls.stats)).toBe("http://192.168.255.10:8404");
 });
 
-test("one public listener per NLB, and its targets on one port", () => {
-    expect(() => ingress([web(80), { ...stats, public: true }])).toThrow("aws platform: the NLB publishes one listener, got web, stats");
+test("one public listener per load balancer, and its targets on one port", () => {
+    expect(() => ingress([web(80), { ...stats, public: true }])).toThrow(
+        "aws platform: the load balancer publishes one listener, got web, stats",
+    );
     const mixed: IngressListener<"web"> = {
         ...web(80),
         activeActive: [...web(80).activeActive!.slice(0, 1), { name: "lb-1", address: "10.20.144.11", port: 81 }],

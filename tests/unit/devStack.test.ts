@@ -1,4 +1,8 @@
 // The real index.ts for the dev stack (Pulumi.dev.yaml) under Pulumi's mock runtime.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { isSecretMarked, ProgramRun, RecordedResource, runProgram } from "../harness/program";
 
 const CONTAINER = "docker:index/container:Container";
@@ -236,25 +240,26 @@ describe("wiring", () => {
         expect(cfg).toContain("10.77.0.10:80");
         expect(cfg).toMatch(/^ {4}server-template consul-server- 7 consul-servers:8500 check resolvers platform /m);
         expect(cfg).toMatch(/^resolvers platform\n {4}parse-resolv-conf$/m);
-        expect(dev.outputs.webUrl).toBe("http://127.0.0.1:8080");
+        expect(dev.outputs.webUrl).toBe("https://127.0.0.1:8443");
         expect(dev.outputs.consulUiUrl).toBe("http://127.0.0.1:8500");
         expect(dev.outputs.haproxyStatsUrl).toBe("http://127.0.0.1:8404");
     });
 });
 
 describe("security", () => {
-    test("nothing listens on the host except the edge's web, Consul UI and stats ports, on 127.0.0.1", () => {
+    test("nothing listens on the host except the edge's web (HTTPS, and HTTP that redirects), Consul UI and stats ports, on 127.0.0.1", () => {
         const published = containers(dev).flatMap((c) =>
-            (c.inputs.ports ?? []).map((p: any) => ({ container: c.name, ip: p.ip, external: p.external })),
+            (c.inputs.ports ?? []).map((p: any) => ({ container: c.name, ip: p.ip, external: p.external, internal: p.internal })),
         );
         expect(published).toEqual(
             expect.arrayContaining([
-                { container: "local-edge", ip: "127.0.0.1", external: 8080 },
-                { container: "local-edge", ip: "127.0.0.1", external: 8500 },
-                { container: "local-edge", ip: "127.0.0.1", external: 8404 },
+                { container: "local-edge", ip: "127.0.0.1", external: 8443, internal: 443 },
+                { container: "local-edge", ip: "127.0.0.1", external: 8080, internal: 80 },
+                { container: "local-edge", ip: "127.0.0.1", external: 8500, internal: 8500 },
+                { container: "local-edge", ip: "127.0.0.1", external: 8404, internal: 8404 },
             ]),
         );
-        expect(published).toHaveLength(3);
+        expect(published).toHaveLength(4);
         expect(containers(dev).filter((c) => c.inputs.networkMode === "host")).toEqual([]);
     });
 
@@ -273,6 +278,47 @@ describe("security", () => {
         };
         for (const r of dev.resources) walk(r.rawInputs, `${r.name}`);
         expect(leaks).toEqual([]);
+    });
+
+    test("the edge serves the web over HTTPS with the stack's own CA: a root-only, secret key file; a leaf for the names clients use; HTTP redirected", () => {
+        const edge = containerNamed(dev, "local-edge");
+        const cfg = upload(edge, "/etc/haproxy/edge.cfg");
+        expect(cfg).toMatch(/^listen web\n {4}bind :443 ssl crt \/etc\/haproxy\/edge\.pem alpn h2,http\/1\.1$/m);
+        expect(cfg).toMatch(
+            /^frontend web-http\n {4}bind :80\n {4}http-request redirect location https:\/\/%\[req\.hdr\(host\),field\(1,:\)\]:8443%\[capture\.req\.uri\] code 301$/m,
+        );
+        expect(cfg).toContain("ssl-default-bind-options ssl-min-ver TLSv1.2");
+        const pemUpload = (edge.rawInputs.uploads as any[]).find((u) => u.file === "/etc/haproxy/edge.pem");
+        expect(pemUpload.permissions).toBe("0600");
+        expect(isSecretMarked(pemUpload.content)).toBe(true);
+        // The leaf verifies against the webCaCertificate output for every name a client of this stack uses.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dev-edge-"));
+        try {
+            fs.writeFileSync(path.join(dir, "ca.pem"), String(dev.outputs.webCaCertificate));
+            fs.writeFileSync(path.join(dir, "edge.pem"), upload(edge, "/etc/haproxy/edge.pem"));
+            const verify = (...how: string[]) =>
+                spawnSync("openssl", ["verify", "-CAfile", "ca.pem", "-purpose", "sslserver", ...how, "edge.pem"], {
+                    cwd: dir,
+                    encoding: "utf8",
+                });
+            for (const how of [
+                ["-verify_ip", "127.0.0.1"],
+                ["-verify_hostname", "localhost"],
+                ["-verify_ip", "10.77.0.2"],
+            ])
+                expect([how, verify(...how).stdout]).toEqual([how, "edge.pem: OK\n"]);
+            expect(verify("-verify_hostname", "example.com").status).not.toBe(0);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+        // The CA is not the leaf: the output is a CA certificate, and holds no key.
+        expect(String(dev.outputs.webCaCertificate)).toMatch(/^-----BEGIN CERTIFICATE-----\n[^]*-----END CERTIFICATE-----\n$/);
+        expect(dev.byName("local-edge-ca").inputs).toMatchObject({
+            isCaCertificate: true,
+            validityPeriodHours: 87600,
+            earlyRenewalHours: 8760,
+        });
+        expect(dev.byName("local-edge-cert").inputs).toMatchObject({ validityPeriodHours: 8760, earlyRenewalHours: 720 });
     });
 
     test("secrets actually reach the configs that need them", () => {

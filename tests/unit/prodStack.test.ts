@@ -192,10 +192,11 @@ describe("network", () => {
 describe("security groups", () => {
     const ingress = () => prod.ofType(INGRESS);
 
-    test("nothing is open to the internet but the NLB's web listener; no SSH from anywhere by default", () => {
+    test("nothing is open to the internet but the ALB's HTTPS listener and its HTTP redirect; no SSH from anywhere by default", () => {
         const open = ingress().filter((r) => r.inputs.cidrIpv4 === "0.0.0.0/0" || r.inputs.cidrIpv6 === "::/0");
         expect(open.map((r) => ({ sg: sgName(r.inputs.securityGroupId), port: r.inputs.fromPort, to: r.inputs.toPort }))).toEqual([
-            { sg: "aws-nlb-sg", port: 80, to: 80 },
+            { sg: "aws-alb-sg", port: 443, to: 443 },
+            { sg: "aws-alb-sg", port: 80, to: 80 },
         ]);
         expect(ingress().filter((r) => r.inputs.fromPort <= 22 && r.inputs.toPort >= 22)).toEqual([]);
     });
@@ -209,7 +210,7 @@ describe("security groups", () => {
         );
     });
 
-    test("the HAProxy nodes admit web traffic only from the NLB's security group (and VRRP only from each other)", () => {
+    test("the HAProxy nodes admit web traffic only from the ALB's security group (and VRRP only from each other)", () => {
         const lbRules = ingress().filter((r) => sgName(r.inputs.securityGroupId) === "aws-lb-sg");
         expect(
             lbRules.map((r) => ({
@@ -220,7 +221,7 @@ describe("security groups", () => {
             })),
         ).toEqual(
             expect.arrayContaining([
-                { protocol: "tcp", port: 80, from: "aws-nlb-sg", cidr: undefined },
+                { protocol: "tcp", port: 80, from: "aws-alb-sg", cidr: undefined },
                 { protocol: "112", port: undefined, from: "aws-lb-sg", cidr: undefined },
             ]),
         );
@@ -230,9 +231,9 @@ describe("security groups", () => {
     });
 
     test("every rule between nodes references a security group, never a CIDR", () => {
-        const cidrRules = ingress().filter((r) => r.inputs.cidrIpv4 !== undefined && sgName(r.inputs.securityGroupId) !== "aws-nlb-sg");
+        const cidrRules = ingress().filter((r) => r.inputs.cidrIpv4 !== undefined && sgName(r.inputs.securityGroupId) !== "aws-alb-sg");
         expect(cidrRules).toEqual([]);
-        for (const r of ingress().filter((r) => sgName(r.inputs.securityGroupId) !== "aws-nlb-sg"))
+        for (const r of ingress().filter((r) => sgName(r.inputs.securityGroupId) !== "aws-alb-sg"))
             expect(r.inputs.referencedSecurityGroupId).toMatch(/-sg-id$/);
     });
 
@@ -411,15 +412,35 @@ describe("leaving (scale-down and replacement)", () => {
 });
 
 describe("ingress", () => {
-    test("an internet-facing NLB in the public subnets forwards the web port to both HAProxy nodes (active-active)", () => {
-        const nlb = prod.ofType("aws:lb/loadBalancer:LoadBalancer")[0];
-        expect(nlb.inputs).toMatchObject({ loadBalancerType: "network", internal: false, enableCrossZoneLoadBalancing: true });
-        expect(nlb.inputs.subnets).toEqual(["aws-public-0-id", "aws-public-1-id", "aws-public-2-id"]);
+    test("an internet-facing ALB in the public subnets forwards HTTPS to both HAProxy nodes (active-active)", () => {
+        const alb = prod.ofType("aws:lb/loadBalancer:LoadBalancer")[0];
+        expect(alb.inputs).toMatchObject({ loadBalancerType: "application", internal: false });
+        expect(alb.inputs.subnets).toEqual(["aws-public-0-id", "aws-public-1-id", "aws-public-2-id"]);
         const targets = prod.ofType("aws:lb/targetGroupAttachment:TargetGroupAttachment").map((t) => t.inputs.targetId);
         expect(targets).toEqual(instances(prod, /^lb-\d+$/).map((i) => i.inputs.privateIp));
         const group = prod.ofType("aws:lb/targetGroup:TargetGroup")[0];
         expect(group.inputs.healthCheck).toMatchObject({ protocol: "HTTP", path: "/lb-health" });
-        expect(prod.outputs.webUrl).toBe("http://aws-edge-nlb.elb.eu-west-1.amazonaws.com");
+        expect(prod.outputs.webUrl).toBe("https://www.example.com");
+        const listeners = prod.ofType("aws:lb/listener:Listener").map((l) => [l.inputs.port, l.inputs.protocol, l.inputs.sslPolicy]);
+        expect(listeners.sort()).toEqual([
+            [443, "HTTPS", "ELBSecurityPolicy-TLS13-1-2-2021-06"],
+            [80, "HTTP", undefined],
+        ]);
+    });
+
+    test("the certificate is for aws.domain; without aws.route53ZoneId its DNS records are outputs, with one they are made in that zone", async () => {
+        expect(prod.ofType("aws:acm/certificate:Certificate").map((c) => c.inputs.domainName)).toEqual(["www.example.com"]);
+        expect(prod.outputs.ingressDnsRecords).toEqual([
+            { name: "_0123456789abcdef.www.example.com.", type: "CNAME", value: "_fedcba9876543210.acm-validations.aws." },
+            { name: "www.example.com", type: "CNAME", value: "aws-edge-alb.elb.eu-west-1.amazonaws.com" },
+        ]);
+        const zoned = await runProgram("prod", { aws: { route53ZoneId: "Z0123456789ABCDEFGHIJ", domain: "shop.example.org" } });
+        expect(zoned.ofType("aws:route53/record:Record").map((r) => [r.inputs.name, r.inputs.type, r.inputs.zoneId])).toEqual([
+            ["_0123456789abcdef.shop.example.org.", "CNAME", "Z0123456789ABCDEFGHIJ"],
+            ["shop.example.org", "A", "Z0123456789ABCDEFGHIJ"],
+        ]);
+        expect(zoned.outputs.ingressDnsRecords).toBeUndefined();
+        expect(zoned.outputs.webUrl).toBe("https://shop.example.org");
     });
 
     test("keepalived moves the overlay VIP with a route change on MASTER, and the LB instances may route it", () => {

@@ -131,19 +131,31 @@ export function topologyOf(graph: ProgramGraph): Topology {
     if (platform === "aws") {
         const vpc = graph.resources.find((r) => r.type === "aws:ec2/vpc:Vpc");
         network = `VPC ${vpc?.inputs.cidrBlock ?? "?"}, nodes in private subnets`;
-        const nlb = graph.resources.find((r) => r.type === "aws:lb/loadBalancer:LoadBalancer");
-        const listeners = graph.resources.filter((r) => r.type === "aws:lb/listener:Listener" && r.dependencies.includes(nlb?.urn ?? ""));
+        const lb = graph.resources.find((r) => r.type === "aws:lb/loadBalancer:LoadBalancer");
+        const kinds: Record<string, string> = { network: "NLB", application: "ALB" };
+        // By port, so the picture does not follow the order the runtime registered them in.
+        const listeners = graph.resources
+            .filter((r) => r.type === "aws:lb/listener:Listener" && r.dependencies.includes(lb?.urn ?? ""))
+            .sort((a, b) => Number(b.inputs.port) - Number(a.inputs.port));
         const groups = graph.resources.filter((r) => r.type === "aws:lb/targetGroup:TargetGroup");
         const attachments = graph.resources.filter((r) => r.type === "aws:lb/targetGroupAttachment:TargetGroupAttachment");
         ingress = {
-            kind: `${nlb?.inputs.loadBalancerType === "network" ? "NLB" : "load balancer"}${nlb?.inputs.internal === false ? ", internet-facing" : ""}`,
-            name: nlb?.name ?? "load balancer",
+            kind: `${kinds[lb?.inputs.loadBalancerType] ?? "load balancer"}${lb?.inputs.internal === false ? ", internet-facing" : ""}`,
+            name: lb?.name ?? "load balancer",
             listeners: listeners.map((l) => {
                 const group = groups.find((g) => l.dependencies.includes(g.urn));
                 const targets = attachments
                     .filter((a) => group && a.dependencies.includes(group.urn))
                     .map((a) => nodeByAddress.get(a.inputs.targetId) ?? a.inputs.targetId);
                 const health = group?.inputs.healthCheck;
+                const redirect = (l.inputs.defaultActions ?? []).find((a: any) => a.type === "redirect")?.redirect;
+                if (redirect !== undefined)
+                    return {
+                        name: `${l.inputs.protocol} :${l.inputs.port}`,
+                        bind: `:${l.inputs.port}`,
+                        targets: [],
+                        note: `redirect to ${redirect.protocol} :${redirect.port}`,
+                    };
                 return {
                     name: `${l.inputs.protocol} :${l.inputs.port}`,
                     bind: `:${l.inputs.port}`,

@@ -58,7 +58,7 @@ const results = new Results("dataplane", "tests/system/dataplane.test.ts", {
     ratePerSecond: LOAD.ratePerSecond,
     timeoutMs: LOAD.timeoutMs,
     retries: 0,
-    connections: "one per request",
+    connections: "kept alive to the edge (HTTPS); the edge opens one upstream connection per request",
     trials: TRIALS,
     membershipTrials: MEMBERSHIP_TRIALS,
     soakSeconds: SOAK_SECONDS,

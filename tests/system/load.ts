@@ -1,10 +1,21 @@
 // Bounded HTTP load generator (Node only, no dependencies).
 //
-// Fixed rate, fixed duration, one new connection per request (no keep-alive: every request takes the
-// full path edge → VIP → HAProxy → task, so a VIP move shows), a per-request deadline and no
-// retries. Every request is counted and ends as exactly one success (HTTP 200) or failure (status,
-// error or timeout); every outcome is timestamped, so "the longest time without a successful answer"
-// can be computed, and the `X-LB-Node` response header says which LB node answered.
+// Fixed rate, fixed duration, a per-request deadline and no retries. Every request is counted and
+// ends as exactly one success (HTTP 200) or failure (status, error or timeout); every outcome is
+// timestamped, so "the longest time without a successful answer" can be computed, and the
+// `X-LB-Node` response header says which LB node answered.
+//
+// Connections: kept alive to the target by default (`connections: "keep-alive"`), as a browser keeps
+// its connection to a cloud load balancer. That does not hide a VIP move: the edge opens a new
+// upstream connection for every request (`option http-server-close`, render/haproxy.ts
+// renderEdgeConfig), so every request still takes edge → VIP → HAProxy → task. What it saves is a TLS
+// handshake per request: at 100 requests/s over HTTPS, a new connection per request cost this process
+// 36–38 % of a core against 10 % kept alive (12 % for plain HTTP), and those handshakes ran on the
+// jest process's event loop beside the harness, on a 2-core machine
+// (bench/experiments/2026-12-06-load-over-tls.md). The agent never queues a request: it opens another
+// connection whenever none is free (maxSockets unbounded), so no request waits behind a slow one.
+// `connections: "per-request"` (the CLI's --connections) sends `Connection: close` on a new
+// connection each time.
 //
 // The deadline counts the time this process was running, not the time it was stalled: on a loaded
 // machine the generator itself can be descheduled or blocked (a fresh-clone CI run at load average
@@ -18,9 +29,14 @@
 // and the summaries list the stalls, so a run that was stalled says so.
 //
 // Library: `runLoad(options)` resolves once every request has ended (at most duration + timeout).
-// CLI:     npx ts-node --transpile-only tests/system/load.ts --url http://127.0.0.1:28080/ \
-//              [--rate 100] [--seconds 10] [--timeout-ms 1000]   (prints the summary as JSON)
-import { getFor } from "./probe";
+// CLI:     npx ts-node --transpile-only tests/system/load.ts --url https://127.0.0.1:28443/ --ca CA.pem \
+//              [--rate 100] [--seconds 10] [--timeout-ms 1000] [--connections keep-alive|per-request]
+//          (CA.pem: the stack's webCaCertificate output; --ca only for https://)
+//          (prints the summary as JSON)
+import * as http from "http";
+import * as https from "https";
+import * as fs from "fs";
+import { getFor, trustCa } from "./probe";
 
 export interface LoadOptions {
     /** Target; the system tests only ever aim at 127.0.0.1 (the edge) or containers they created. */
@@ -33,6 +49,8 @@ export interface LoadOptions {
     readonly timeoutMs?: number;
     /** Header naming the LB node that answered. Default X-LB-Node. */
     readonly nodeHeader?: string;
+    /** Keep connections to the target alive (default) or open a new one per request (see the file's head). */
+    readonly connections?: "keep-alive" | "per-request";
 }
 
 /** One request. Times are `performance.now()` values (ms), comparable with the caller's clock. */
@@ -130,7 +148,7 @@ class StallMonitor {
 const stallMonitor = new StallMonitor();
 
 export async function runLoad(options: LoadOptions): Promise<LoadRun> {
-    const opts: Required<LoadOptions> = { timeoutMs: 1000, nodeHeader: "X-LB-Node", ...options };
+    const opts: Required<LoadOptions> = { timeoutMs: 1000, nodeHeader: "X-LB-Node", connections: "keep-alive", ...options };
     const url = new URL(opts.url);
     // https:// goes through the edge's TLS, verified against the stack's CA (probe.ts trustCa).
     const { get, tls } = getFor(url);
@@ -142,6 +160,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
     const headerName = opts.nodeHeader.toLowerCase();
     const samples: Sample[] = new Array(total);
     const pending: Promise<void>[] = [];
+    // One pool per run, closed when the run ends. Unbounded: a request never waits for a free socket.
+    const keepAlive = opts.connections === "keep-alive";
+    const agent = !keepAlive
+        ? false
+        : url.protocol === "https:"
+          ? new https.Agent({ keepAlive: true, maxSockets: Infinity, ca: tls.ca })
+          : new http.Agent({ keepAlive: true, maxSockets: Infinity });
+    const headers = { "User-Agent": "swarm-platform-system-load", ...(keepAlive ? {} : { Connection: "close" }) };
 
     const fire = (index: number): Promise<void> =>
         new Promise((resolve) => {
@@ -162,8 +188,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
                     host: url.hostname,
                     port: url.port || (url.protocol === "https:" ? 443 : 80),
                     path: `${url.pathname}${url.search}`,
-                    agent: false,
-                    headers: { "User-Agent": "swarm-platform-system-load", Connection: "close" },
+                    agent,
+                    headers,
                 },
                 (res) => {
                     let body = "";
@@ -219,6 +245,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
             tick();
         });
         await Promise.all(pending);
+        if (agent) agent.destroy();
         const stalls = stallMonitor.list(startMs, performance.now(), STALL_REPORT_MS);
         return { options: opts, startMs, endMs: startMs + opts.durationMs, startedAt, samples, stalls };
     } finally {
@@ -347,19 +374,29 @@ function parseCli(argv: readonly string[]): LoadOptions {
     const args = new Map<string, string>();
     for (let i = 0; i < argv.length; i += 2) {
         if (!argv[i].startsWith("--") || argv[i + 1] === undefined)
-            throw new Error(`usage: load.ts --url URL [--rate N] [--seconds S] [--timeout-ms MS]`);
+            throw new Error(
+                `usage: load.ts --url URL [--ca CA.pem] [--rate N] [--seconds S] [--timeout-ms MS] [--connections keep-alive|per-request]`,
+            );
         args.set(argv[i].slice(2), argv[i + 1]);
     }
     const url = args.get("url");
     if (url === undefined) throw new Error("load.ts: --url is required");
     const host = new URL(url).hostname;
     if (!/^127\./.test(host)) throw new Error(`load.ts: the CLI only sends to 127.0.0.0/8 (got ${host})`);
+    const ca = args.get("ca");
+    if (ca !== undefined) trustCa(fs.readFileSync(ca, "utf8"));
     return {
         url,
         ratePerSecond: Number(args.get("rate") ?? 100),
         durationMs: Number(args.get("seconds") ?? 10) * 1000,
         timeoutMs: Number(args.get("timeout-ms") ?? 1000),
+        connections: connectionsArg(args.get("connections") ?? "keep-alive"),
     };
+}
+
+function connectionsArg(raw: string): "keep-alive" | "per-request" {
+    if (raw !== "keep-alive" && raw !== "per-request") throw new Error(`load.ts: --connections is keep-alive or per-request (got ${raw})`);
+    return raw;
 }
 
 if (require.main === module) {

@@ -64,7 +64,13 @@ export function createIngress<L extends ListenerName>(
         const alb = new aws.lb.LoadBalancer(
             `${ctx.platformName}-${name}-alb`,
             {
-                name: elbName(ctx.args.project, ctx.args.stack, name),
+                // Not the name the NLB had (elbName(project, stack, name), up to the ALB's arrival): a
+                // stack made before moves to the ALB create-before-delete (a new logical name: the ALB
+                // is created, the Route 53 alias and listeners move to it, the NLB is deleted last),
+                // and AWS refuses a second load balancer of the same name in the region and account
+                // ("This name must be unique per region per account", elbv2 API_CreateLoadBalancer,
+                // Name; DuplicateLoadBalancerName), so a shared name would fail that `pulumi up`.
+                name: elbName(ctx.args.project, ctx.args.stack, `${name}-alb`),
                 loadBalancerType: "application",
                 internal: false,
                 subnets: network.publicSubnets.map((s) => s.id),

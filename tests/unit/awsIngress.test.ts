@@ -9,6 +9,7 @@ import { DEFAULTS, planAwsAddresses } from "../../config";
 import { AwsContext } from "../../platforms/aws/context";
 import { createIngress } from "../../platforms/aws/ingress";
 import { AwsNetwork } from "../../platforms/aws/network";
+import { elbName } from "../../platforms/aws/names";
 import { createSecurityGroups } from "../../platforms/aws/securityGroups";
 import { IngressListener, ListenerName } from "../../platforms/types";
 
@@ -178,6 +179,16 @@ test("an internet-facing ALB: HTTPS on 443 with the ACM certificate once validat
         { type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } },
     ]);
     expect(byName(made, "edge-certificate")?.inputs).toMatchObject({ domainName: "www.example.com", validationMethod: "DNS" });
+});
+
+test("the ALB is not named like the NLB it replaces: an existing stack moves create-before-delete and AWS refuses two load balancers of one name", async () => {
+    const { made } = ingress([web(80)]);
+    await quiesce();
+    const alb = byName(made, "edge-alb")!;
+    // The NLB of the same purpose was named elbName(project, stack, "edge") until the ALB; it is deleted
+    // only after the ALB exists (a new logical name), so both exist at once during that `pulumi up`.
+    expect(alb.inputs.name).not.toBe(elbName("swarm-platform", "test", "edge"));
+    expect(alb.inputs.name).toBe("swarm-platform-test-edge-alb");
 });
 
 test("without a Route 53 zone the validation record and the domain's CNAME are outputs, and no record is made", async () => {

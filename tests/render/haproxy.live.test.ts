@@ -243,14 +243,17 @@ interface Reply {
     readonly headers: http.IncomingHttpHeaders;
 }
 
-function request(port: number, method: string, urlPath: string, auth?: string): Promise<Reply> {
+/** One request on a new connection; with `tlsOptions` it is HTTPS (verified against their `ca`). */
+function request(port: number, method: string, urlPath: string, auth?: string, tlsOptions?: https.RequestOptions): Promise<Reply> {
     return new Promise((resolve, reject) => {
-        const req = http.request({ host: "127.0.0.1", port, method, path: urlPath, agent: false, timeout: 2000, auth }, (res) => {
+        const options = { host: "127.0.0.1", port, method, path: urlPath, agent: false, timeout: 2000, auth, ...tlsOptions };
+        const onResponse = (res: http.IncomingMessage) => {
             let body = "";
             res.setEncoding("utf8");
             res.on("data", (c: string) => (body += c));
             res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-        });
+        };
+        const req = tlsOptions === undefined ? http.request(options, onResponse) : https.request(options, onResponse);
         req.on("timeout", () => req.destroy(new Error("timeout")));
         req.on("error", reject);
         req.end(method === "POST" ? "payload" : undefined);
@@ -610,7 +613,11 @@ describe("renderEdgeConfig with TLS: run for real with a generated certificate",
             ],
         });
         haproxy = new RunningHaproxy(text, "edge-tls.cfg");
-        await waitFor("the edge to serve HTTPS", 5000, async () => (await httpsGet(httpsPort, "/", { ca: caPem })).status === 200);
+        await waitFor(
+            "the edge to serve HTTPS",
+            5000,
+            async () => (await request(httpsPort, "GET", "/", undefined, { ca: caPem })).status === 200,
+        );
     }, 20000);
 
     afterAll(async () => {
@@ -618,31 +625,17 @@ describe("renderEdgeConfig with TLS: run for real with a generated certificate",
         await new Promise((r) => upstream?.close(r));
     });
 
-    function httpsGet(port: number, urlPath: string, opts: https.RequestOptions): Promise<Reply> {
-        return new Promise((resolve, reject) => {
-            const req = https.request({ host: "127.0.0.1", port, path: urlPath, agent: false, timeout: 2000, ...opts }, (res) => {
-                let body = "";
-                res.setEncoding("utf8");
-                res.on("data", (c: string) => (body += c));
-                res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-            });
-            req.on("timeout", () => req.destroy(new Error("timeout")));
-            req.on("error", reject);
-            req.end();
-        });
-    }
-
     test("passes haproxy -c without warnings, with the certificate present", () => {
         expectCleanCheck(text);
     });
 
     test("serves HTTPS that verifies against the CA (for 127.0.0.1 and localhost), telling the upstream the scheme", async () => {
-        const r = await httpsGet(httpsPort, "/a", { ca: caPem });
+        const r = await request(httpsPort, "GET", "/a", undefined, { ca: caPem });
         expect({ status: r.status, body: r.body }).toEqual({ status: 200, body: "ok" });
-        expect((await httpsGet(httpsPort, "/b", { ca: caPem, servername: "localhost" })).status).toBe(200);
+        expect((await request(httpsPort, "GET", "/b", undefined, { ca: caPem, servername: "localhost" })).status).toBe(200);
         expect(seenProto.at(-1)).toBe("https");
         // Without the CA the chain does not verify: the certificate is the generated one, not a public CA's.
-        await expect(httpsGet(httpsPort, "/c", {})).rejects.toThrow(/self[- ]signed|unable to verify/i);
+        await expect(request(httpsPort, "GET", "/c", undefined, {})).rejects.toThrow(/self[- ]signed|unable to verify/i);
     });
 
     test("plain HTTP gets a 301 to the HTTPS port, host, path and query kept, and never reaches the upstream", async () => {

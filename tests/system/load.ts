@@ -10,7 +10,7 @@
 // upstream connection for every request (`option http-server-close`, render/haproxy.ts
 // renderEdgeConfig), so every request still takes edge → VIP → HAProxy → task. What it saves is a TLS
 // handshake per request: at 100 requests/s over HTTPS, a new connection per request cost this process
-// 36–38 % of a core against 10 % kept alive (12 % for plain HTTP), and those handshakes ran on the
+// 35–41 % of a core against 8–15 % kept alive (10–14 % for plain HTTP), and those handshakes ran on the
 // jest process's event loop beside the harness, on a 2-core machine
 // (bench/experiments/2026-12-06-load-over-tls.md). The agent never queues a request: it opens another
 // connection whenever none is free (maxSockets unbounded), so no request waits behind a slow one.
@@ -161,12 +161,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
     const samples: Sample[] = new Array(total);
     const pending: Promise<void>[] = [];
     // One pool per run, closed when the run ends. Unbounded: a request never waits for a free socket.
+    // The CA comes with each request (`tls` below), which the agent's sockets are made from.
     const keepAlive = opts.connections === "keep-alive";
-    const agent = !keepAlive
-        ? false
-        : url.protocol === "https:"
-          ? new https.Agent({ keepAlive: true, maxSockets: Infinity, ca: tls.ca })
-          : new http.Agent({ keepAlive: true, maxSockets: Infinity });
+    const agent = keepAlive && new (url.protocol === "https:" ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: Infinity });
     const headers = { "User-Agent": "swarm-platform-system-load", ...(keepAlive ? {} : { Connection: "close" }) };
 
     const fire = (index: number): Promise<void> =>
@@ -245,10 +242,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
             tick();
         });
         await Promise.all(pending);
-        if (agent) agent.destroy();
         const stalls = stallMonitor.list(startMs, performance.now(), STALL_REPORT_MS);
         return { options: opts, startMs, endMs: startMs + opts.durationMs, startedAt, samples, stalls };
     } finally {
+        if (agent) agent.destroy();
         stallMonitor.release();
     }
 }

@@ -65,8 +65,8 @@ export function createIngress<L extends ListenerName>(
             `${ctx.platformName}-${name}-alb`,
             {
                 // Not the name the NLB had (elbName(project, stack, name), up to the ALB's arrival): a
-                // stack made before moves to the ALB create-before-delete (a new logical name: the ALB
-                // is created, the Route 53 alias and listeners move to it, the NLB is deleted last),
+                // stack made before moves to the ALB create-before-delete (a new logical name: the ALB,
+                // its listeners and certificate are created, the NLB is deleted last),
                 // and AWS refuses a second load balancer of the same name in the region and account
                 // ("This name must be unique per region per account", elbv2 API_CreateLoadBalancer,
                 // Name; DuplicateLoadBalancerName), so a shared name would fail that `pulumi up`.

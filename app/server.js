@@ -13,7 +13,7 @@
  *   BIND_ADDR                  address to listen on                      (default 0.0.0.0)
  *   PORT                       bind exactly this port (0 = any free one; for tests)
  *   PORT_MIN, PORT_MAX         otherwise: first free port in this range  (default 20000..20099)
- *   PORT_FILE                  chosen port is written here for healthcheck.js (default /tmp/web.port)
+ *   PORT_FILE                  chosen port is written here for healthcheck.sh (default /tmp/web.port)
  *   CONSUL_HTTP_ADDR           e.g. http://127.0.0.1:8500; unset = do not register in Consul
  *   CONSUL_HTTP_TOKEN_FILE     file holding the ACL token (a Swarm secret); wins over...
  *   CONSUL_HTTP_TOKEN          ...the token itself
@@ -179,7 +179,7 @@ async function listenInRange(server, host, min, max) {
     throw new Error(`no free port in ${min}..${max} on ${host}`);
 }
 
-/** Write-then-rename, so healthcheck.js never reads a half-written file. */
+/** Write-then-rename, so healthcheck.sh never reads a half-written file. */
 function writePortFile(file, port) {
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, `${port}\n`);

@@ -119,12 +119,13 @@ export class WebService extends pulumi.ComponentResource {
                     SERVICE_NAME: this.serviceName,
                     CONSUL_HTTP_ADDR: `http://127.0.0.1:${CONSUL_PORTS.http}`,
                     CONSUL_HTTP_TOKEN_FILE: `/run/secrets/${TOKEN_SECRET.target}`,
-                    // healthcheck.js gives up a second before Docker would kill it, so the reason it prints is kept.
+                    // healthcheck.sh gives up a second before Docker would kill it, so the reason it prints is kept.
                     HEALTHCHECK_TIMEOUT_SECONDS: String(TASK_HEALTHCHECK.timeoutSeconds - 1),
                 },
                 cpuLimit: resources.cpus,
                 memoryLimitMiB: resources.memoryMb,
-                healthcheck: { cmd: ["node", "/app/healthcheck.js"], ...TASK_HEALTHCHECK },
+                // bash, not node: Docker runs it every 2 s on the task's own CPU limit (app/healthcheck.sh's head).
+                healthcheck: { cmd: ["bash", "/app/healthcheck.sh"], ...TASK_HEALTHCHECK },
                 updatePolicy: { ...update, failureAction: "rollback", maxFailureRatio: 0 },
                 rollbackPolicy: {
                     parallelism: 1,

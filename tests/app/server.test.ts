@@ -1,4 +1,4 @@
-// Tests for app/server.js and app/healthcheck.js, over real loopback sockets (127.0.0.1 only).
+// Tests for app/server.js and app/healthcheck.sh, over real loopback sockets (127.0.0.1 only).
 // Consul is a tiny fake agent started by the tests; nothing external is needed.
 import * as fs from "fs";
 import * as http from "http";
@@ -6,13 +6,14 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { spawn } from "child_process";
+import { shellcheck } from "../harness/shellcheck";
 import { EventEmitter } from "events";
 import { createApp, installSignalHandlers, loadConfig, KEEP_ALIVE_TIMEOUT_MS, App } from "../../app/server";
 
 jest.setTimeout(15000);
 
 const SERVER_JS = path.resolve(__dirname, "../../app/server.js");
-const HEALTHCHECK_JS = path.resolve(__dirname, "../../app/healthcheck.js");
+const HEALTHCHECK_SH = path.resolve(__dirname, "../../app/healthcheck.sh");
 const HOST = os.hostname();
 
 // ---------------------------------------------------------------------------
@@ -172,11 +173,14 @@ async function fakeConsul(responder: Responder = () => undefined, port = 0) {
 function runNode(
     script: string,
     env: Record<string, string | undefined>,
-    opts: { onStart?: (child: ReturnType<typeof spawn>) => void } = {},
+    opts: { onStart?: (child: ReturnType<typeof spawn>) => void; interpreter?: string } = {},
 ) {
     return new Promise<{ code: number | null; stdout: string; ms: number }>((resolve, reject) => {
         const started = Date.now();
-        const child = spawn(process.execPath, [script], { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(opts.interpreter ?? process.execPath, [script], {
+            env: { PATH: process.env.PATH, ...env },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
         let stdout = "";
         child.stdout!.on("data", (chunk) => (stdout += chunk));
         child.stderr!.on("data", (chunk) => (stdout += chunk));
@@ -616,14 +620,23 @@ describe("signal handling", () => {
 });
 
 // ---------------------------------------------------------------------------
-// healthcheck.js (the Docker HEALTHCHECK command)
+// healthcheck.sh (the Docker HEALTHCHECK command)
 // ---------------------------------------------------------------------------
 
-describe("healthcheck.js", () => {
+/** app/healthcheck.sh as Docker runs it in the image: `bash /app/healthcheck.sh`. */
+function runHealthcheck(env: Record<string, string | undefined>) {
+    return runNode(HEALTHCHECK_SH, env, { interpreter: "bash" });
+}
+
+describe("healthcheck.sh", () => {
+    test("passes shellcheck", () => {
+        expect(shellcheck(fs.readFileSync(HEALTHCHECK_SH, "utf8"), "bash")).toBe("");
+    });
+
     test("exits 0 when /health answers 200", async () => {
         const env = baseEnv();
         await startApp(env);
-        const r = await runNode(HEALTHCHECK_JS, { PORT_FILE: env.PORT_FILE, BIND_ADDR: "0.0.0.0" });
+        const r = await runHealthcheck({ PORT_FILE: env.PORT_FILE, BIND_ADDR: "0.0.0.0" });
         expect(r.stdout.trim()).toBe("ok");
         expect(r.code).toBe(0);
     });
@@ -632,25 +645,40 @@ describe("healthcheck.js", () => {
         const env = baseEnv({ DRAIN_SECONDS: "1" });
         const { app } = await startApp(env);
         const done = app.shutdown("test");
-        const r = await runNode(HEALTHCHECK_JS, { PORT_FILE: env.PORT_FILE });
+        const r = await runHealthcheck({ PORT_FILE: env.PORT_FILE });
         expect(r.stdout.trim()).toBe("/health answered 503");
         expect(r.code).toBe(1);
         await done;
     });
 
     test("exits 1 without a port file, or when nothing listens on the port", async () => {
-        const missing = await runNode(HEALTHCHECK_JS, { PORT_FILE: path.join(tmp, "nope.port") });
+        const missing = await runHealthcheck({ PORT_FILE: path.join(tmp, "nope.port") });
         expect(missing.code).toBe(1);
-        expect(missing.stdout).toContain("ENOENT");
+        expect(missing.stdout).toMatch(/^cannot read .*nope\.port: .*No such file or directory$/m);
 
         const portFile = path.join(tmp, "dead.port");
         fs.writeFileSync(portFile, `${await unusedPort()}\n`);
-        const dead = await runNode(HEALTHCHECK_JS, { PORT_FILE: portFile });
+        const dead = await runHealthcheck({ PORT_FILE: portFile });
         expect(dead.code).toBe(1);
-        expect(dead.stdout).toContain("ECONNREFUSED");
+        expect(dead.stdout.trim()).toMatch(/^request failed: cannot connect to 127\.0\.0\.1:\d+$/);
 
-        fs.writeFileSync(portFile, "garbage\n");
-        expect((await runNode(HEALTHCHECK_JS, { PORT_FILE: portFile })).code).toBe(1);
+        for (const bad of ["garbage", "0", "65536", "80 80"]) {
+            fs.writeFileSync(portFile, `${bad}\n`);
+            const r = await runHealthcheck({ PORT_FILE: portFile });
+            expect({ bad, code: r.code, out: r.stdout.trim() }).toEqual({ bad, code: 1, out: `${portFile} does not hold a port number` });
+        }
+    });
+
+    test("exits 1 when the connection closes without an answer", async () => {
+        const closing = net.createServer((sock) => sock.destroy()); // accepts, closes at once
+        await new Promise<void>((resolve) => closing.listen(0, "127.0.0.1", () => resolve()));
+        cleanups.push(() => new Promise((resolve) => closing.close(resolve)));
+        const portFile = path.join(tmp, "closing.port");
+        fs.writeFileSync(portFile, `${(closing.address() as net.AddressInfo).port}\n`);
+        const r = await runHealthcheck({ PORT_FILE: portFile });
+        // Whether the reset comes before or after the request is written is the kernel's race.
+        expect(r.code).toBe(1);
+        expect(r.stdout.trim()).toMatch(/^request failed: connection closed (before the request was sent|without an answer)$/);
     });
 
     test("exits 1 after the timeout when the app does not answer", async () => {
@@ -664,7 +692,7 @@ describe("healthcheck.js", () => {
         const portFile = path.join(tmp, "silent.port");
         fs.writeFileSync(portFile, `${(silent.address() as net.AddressInfo).port}\n`);
 
-        const r = await runNode(HEALTHCHECK_JS, { PORT_FILE: portFile, HEALTHCHECK_TIMEOUT_SECONDS: "0.3" });
+        const r = await runHealthcheck({ PORT_FILE: portFile, HEALTHCHECK_TIMEOUT_SECONDS: "0.3" });
         expect(r.code).toBe(1);
         expect(r.stdout).toContain("no answer within 0.3s");
         expect(r.ms).toBeLessThan(2000);

@@ -42,7 +42,7 @@ describe("defaults", () => {
             },
             cpuLimit: 0.25,
             memoryLimitMiB: 64,
-            healthcheck: { cmd: ["node", "/app/healthcheck.js"], intervalSeconds: 2, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 5 },
+            healthcheck: { cmd: ["bash", "/app/healthcheck.sh"], intervalSeconds: 2, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 5 },
             updatePolicy: {
                 parallelism: 1,
                 delaySeconds: 2,

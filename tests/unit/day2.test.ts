@@ -102,7 +102,7 @@ describe("a second `pulumi up` with no change", () => {
             "images/swarm-node/entrypoint.sh",
         ]);
         expect(files("web")).toEqual([
-            "app/healthcheck.js",
+            "app/healthcheck.sh",
             "app/server.js",
             "images/web/Dockerfile",
             "images/web/Dockerfile.dockerignore",

@@ -228,10 +228,20 @@ describe("wiring", () => {
         expect(interval).toBeLessThanOrEqual(2);
         expect(retries * Math.min(interval, timeout)).toBeGreaterThanOrEqual(6);
         expect(retries * timeout).toBeGreaterThanOrEqual(10);
-        // healthcheck.js gives up before Docker kills it, so its reason lands in `docker inspect`.
+        // healthcheck.sh gives up before Docker kills it, so its reason lands in `docker inspect`.
         const inner = /HEALTHCHECK_TIMEOUT_SECONDS=(\d+)/.exec(script);
         expect(inner).not.toBeNull();
         expect(Number(inner![1])).toBeLessThan(timeout);
+    });
+
+    test("the task's health check is app/healthcheck.sh under bash, in the service and in the image: not a node process every 2 s on the task's own CPU limit", () => {
+        // `node healthcheck.js` cost ~0.3 s of CPU per run; under the 0.25-CPU limit it throttled the
+        // server for 1–2 s every 2 s (bench/experiments/2026-12-06-healthcheck-cost.md).
+        const script: string = dev.byName("web-deploy").inputs.stdin;
+        expect(script).toMatch(/--health-cmd '?bash'? '?\/app\/healthcheck\.sh'?/);
+        const dockerfile = fs.readFileSync(path.join(__dirname, "../../images/web/Dockerfile"), "utf8");
+        expect(dockerfile).toMatch(/^HEALTHCHECK .*CMD \["bash", "\/app\/healthcheck\.sh"\]$/m);
+        expect(dockerfile).toMatch(/^COPY .*app\/healthcheck\.sh .*\/app\/$/m);
     });
 
     test("the edge forwards the web port to the VIP and the Consul UI to every server (found by their shared name)", () => {

@@ -10,7 +10,7 @@ import { REPO_ROOT, runProgram } from "../harness/program";
 /** A copy of the web image's build inputs (and a README) in a temp context. */
 function webContext(): { dir: string; tag: () => string } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "context-"));
-    for (const rel of ["images/web/Dockerfile", "images/web/Dockerfile.dockerignore", "app/server.js", "app/healthcheck.js", "README.md"]) {
+    for (const rel of ["images/web/Dockerfile", "images/web/Dockerfile.dockerignore", "app/server.js", "app/healthcheck.sh", "README.md"]) {
         fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
         fs.copyFileSync(path.join(REPO_ROOT, rel), path.join(dir, rel));
         fs.chmodSync(path.join(dir, rel), 0o644);

@@ -3,9 +3,10 @@
 #
 # Why bash and not node or curl: Docker runs this every 2 s inside the task's cgroup, so it is paid
 # from the task's own CPU limit (web.resources.cpus, 0.25 by default). `node healthcheck.js` cost
-# ~0.3 s of CPU per run — 1.2–2.3 s of wall time under a 0.25 quota, during which the server itself
-# was throttled and answered in up to 1.2 s (the swarm suite's timeouts). curl costs ~40 ms (its
-# shared libraries), bash's /dev/tcp ~2 ms: bench/experiments/2026-12-06-healthcheck-cost.md.
+# ~0.3 s of CPU per run — 1.0–2.3 s of wall time under a 0.25 quota, during which the server in the
+# same cgroup waited for quota and answered in up to 1.2 s (the swarm suite's timeouts). By
+# themselves curl costs ~40 ms (its shared libraries) and this script ~2 ms; Docker's exec of any
+# check adds ~45 ms: bench/experiments/2026-12-06-healthcheck-cost.md.
 #
 # The server picks its port at runtime (host networking, see server.js), so the port is read from
 # PORT_FILE. What this prints ends up in `docker inspect` (.State.Health.Log), so failures say why.

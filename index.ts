@@ -15,6 +15,7 @@ const consul = new ConsulCluster("consul", {
     resources: config.consul.resources,
     agentResources: config.consul.agentResources,
     registeringServices: [serviceName],
+    tls: config.consul.tls,
 });
 
 // Built before the swarm: every swarm node holds it before it counts as ready (a node that rejoins
@@ -78,6 +79,10 @@ export const haproxyStatsUrl = ingress.urls.stats;
 export const haproxyStatsUser = lb.statsUser;
 export const haproxyStatsPassword = pulumi.secret(lb.statsPassword);
 export const consulManagementToken = pulumi.secret(consul.managementToken);
+/** The CA of Consul's TLS (`curl --cacert`, CONSUL_CACERT); absent while consul.tls is off. */
+export const consulCaCertificate = consul.caCertificate;
+/** A client certificate and key (one PEM) for the Consul API where it requires one (consul.tls enforce); secret. */
+export const consulOperatorCertificate = consul.operatorCertificate === undefined ? undefined : pulumi.secret(consul.operatorCertificate);
 export const webVersion = config.web.version;
 export const webReplicas = web.replicas;
 export const quorum = {

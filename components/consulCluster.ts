@@ -4,7 +4,11 @@ import { IngressListener, NodeFile, Platform, PlatformNode, ScriptRun } from "..
 import {
     AclToken,
     BASE_ACL_POLICIES,
+    clientNeedsCa,
     CONSUL_PORTS,
+    CONSUL_TLS_FILES,
+    consulServerName,
+    ConsulTlsMode,
     renderAclBootstrapScript,
     renderConsulClientConfig,
     renderConsulServerConfig,
@@ -12,6 +16,7 @@ import {
     serviceRegistrationPolicy,
 } from "../render/consul";
 import { CONSUL_CLUSTER_DEFAULTS, consulClusterIssues, MAX_QUORUM, ResourceLimits } from "./contracts";
+import { selfSignedCa, signedCertificate } from "../platforms/pki";
 import { collectErrors } from "./validation";
 
 export interface ConsulClusterArgs {
@@ -27,6 +32,8 @@ export interface ConsulClusterArgs {
     readonly agentResources?: ResourceLimits;
     /** Services whose tasks register themselves; each gets a write token for its own name. Defaults to []. */
     readonly registeringServices?: readonly string[];
+    /** How far TLS is switched on (render/consul.ts CONSUL_TLS_MODES). Defaults to "enforce". */
+    readonly tls?: ConsulTlsMode;
 }
 
 /** Options for a client agent beside a node. */
@@ -42,6 +49,20 @@ const CONFIG_DIR = "/consul/config";
 // the files' owner (NodeFile.owner).
 const CONFIG_MODE = "0600";
 const CONFIG_OWNER = "consul";
+
+/**
+ * Lifetimes of the Consul certificates, in hours. A server certificate lives a year; the first
+ * `pulumi up` in its last 30 days replaces it — @pulumi/tls (terraform-provider-tls
+ * internal/provider/common_cert.go `modifyPlanIfCertificateReadyForRenewal`): once "now" is past
+ * `validity_end_time - early_renewal_hours` the plan sets `ready_for_renewal` and requires replacement;
+ * nothing happens between two `pulumi up`s, so an `up` must run inside that window. The new certificate
+ * changes the server's files, which replaces the servers one at a time (the rolling chain). The CA
+ * lives ten years and is never renewed early (earlyRenewalHours 0): a new CA is a rotation of its
+ * own, not a roll (docs/security.md, "Consul TLS").
+ */
+export const CONSUL_CERT_HOURS = { server: 365 * 24, serverRenewal: 30 * 24, ca: 10 * 365 * 24, caRenewal: 0 } as const;
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
 /**
  * A Consul server cluster: N servers (odd) with gossip encryption, ACLs default-deny, and the
@@ -69,9 +90,19 @@ export class ConsulCluster extends pulumi.ComponentResource {
     readonly serverGates: ScriptRun[];
     /** The UI/API, for the platform's ingress. */
     readonly uiListener: IngressListener<"consul-ui">;
+    /** How far TLS is switched on. */
+    readonly tls: ConsulTlsMode;
+    /** The CA every Consul certificate chains to (absent while TLS is off). */
+    readonly caCertificate?: pulumi.Output<string>;
+    /**
+     * A client certificate and its key (one PEM; secret) for operators and the dev edge, which reach
+     * the servers' HTTPS API where it verifies incoming connections. Absent while TLS is off.
+     */
+    readonly operatorCertificate?: pulumi.Output<string>;
 
     private readonly datacenter: string;
     private readonly agentResources: ResourceLimits;
+    private readonly caFile?: NodeFile;
 
     constructor(name: string, args: ConsulClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarm-platform:consul:Cluster", name, {}, opts);
@@ -80,10 +111,61 @@ export class ConsulCluster extends pulumi.ComponentResource {
         this.datacenter = args.datacenter ?? defaults.datacenter;
         const resources = args.resources ?? defaults.resources;
         this.agentResources = args.agentResources ?? defaults.agentResources;
+        this.tls = args.tls ?? defaults.tls;
         collectErrors("ConsulCluster", [
-            ...consulClusterIssues({ servers, datacenter: this.datacenter, resources, agentResources: this.agentResources }),
+            ...consulClusterIssues({ servers, datacenter: this.datacenter, resources, agentResources: this.agentResources, tls: this.tls }),
         ]);
         const child = { parent: this };
+        const tlsMode = this.tls;
+
+        // The CA of every Consul certificate: private to this cluster (Consul: "The Certificate Authority
+        // … should be a private CA … Any certificate signed by the CA will be allowed to communicate
+        // with the cluster", https://developer.hashicorp.com/consul/docs/reference/agent/configuration-file/tls).
+        // Its key stays in the state only (a Pulumi secret): no node holds it.
+        const ca =
+            tlsMode === "off"
+                ? undefined
+                : selfSignedCa(
+                      name,
+                      {
+                          subject: { commonName: `Consul CA ${this.datacenter}`, organization: "swarm-platform" },
+                          validityPeriodHours: CONSUL_CERT_HOURS.ca,
+                          earlyRenewalHours: CONSUL_CERT_HOURS.caRenewal,
+                          allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
+                      },
+                      child,
+                  );
+        /** A certificate of the CA: its key (secret) and the certificate. */
+        const issue = (certName: string, commonName: string, sans: readonly string[], uses: string[]) => {
+            if (ca === undefined) throw new Error("ConsulCluster: no CA while TLS is off");
+            const cert = signedCertificate(
+                certName,
+                ca,
+                {
+                    subject: { commonName, organization: "swarm-platform" },
+                    dnsNames: sans.filter((n) => !IPV4.test(n)),
+                    ipAddresses: sans.filter((n) => IPV4.test(n)),
+                    validityPeriodHours: CONSUL_CERT_HOURS.server,
+                    earlyRenewalHours: CONSUL_CERT_HOURS.serverRenewal,
+                    allowedUses: ["digital_signature", "key_encipherment", ...uses],
+                },
+                child,
+            );
+            return { keyPem: pulumi.secret(cert.keyPem), certPem: cert.certPem };
+        };
+        const tlsFile = (path: string, content: pulumi.Input<string>): NodeFile => ({
+            path,
+            content,
+            mode: CONFIG_MODE,
+            owner: CONFIG_OWNER,
+        });
+        this.caCertificate = ca?.certPem;
+        this.caFile = ca === undefined ? undefined : tlsFile(CONSUL_TLS_FILES.ca, ca.certPem);
+        const serverName = consulServerName(this.datacenter);
+        const operator =
+            ca === undefined ? undefined : issue(`${name}-operator`, `operator.${this.datacenter}.consul`, [], ["client_auth"]);
+        this.operatorCertificate =
+            operator === undefined ? undefined : pulumi.secret(pulumi.interpolate`${operator.certPem}${operator.keyPem}`);
 
         // Secrets: generated here, secret in state and in every input they reach (RandomBytes marks
         // its base64 and hex outputs secret itself; a UUID's result is not secret unless asked).
@@ -126,15 +208,27 @@ export class ConsulCluster extends pulumi.ComponentResource {
                         agentToken,
                         managementToken,
                         bootstrapExpect: servers,
+                        tls: tlsMode,
                     }),
                 );
+            // A server's certificate: the name verify_server_hostname checks (`server.<dc>.consul`), and
+            // the names its HTTPS API is reached by on the node (localhost, 127.0.0.1) and from the
+            // network (its address). Server and client use: servers dial each other with it too.
+            const certificate =
+                ca === undefined
+                    ? undefined
+                    : issue(nodeName, serverName, [serverName, "localhost", "127.0.0.1", addresses[i]], ["server_auth", "client_auth"]);
+            const tlsFiles =
+                certificate === undefined || this.caFile === undefined
+                    ? []
+                    : [this.caFile, tlsFile(CONSUL_TLS_FILES.cert, certificate.certPem), tlsFile(CONSUL_TLS_FILES.key, certificate.keyPem)];
             const previous = this.serverGates[i - 1];
             const server = args.platform.createNode(
                 {
                     role: "consul-server",
                     name: nodeName,
                     index: i,
-                    files: [{ path: `${CONFIG_DIR}/server.json`, content: config, mode: CONFIG_MODE, owner: CONFIG_OWNER }],
+                    files: [{ path: `${CONFIG_DIR}/server.json`, content: config, mode: CONFIG_MODE, owner: CONFIG_OWNER }, ...tlsFiles],
                     resources,
                     dependsOn: previous === undefined ? [] : [previous.resource],
                 },
@@ -147,7 +241,7 @@ export class ConsulCluster extends pulumi.ComponentResource {
                     {
                         node: server,
                         script: this.managementToken.apply((token) =>
-                            renderConsulServerReadyScript({ nodeName, bootstrapExpect: servers, token }),
+                            renderConsulServerReadyScript({ nodeName, bootstrapExpect: servers, token, tls: tlsMode }),
                         ),
                     },
                     this,
@@ -181,7 +275,7 @@ export class ConsulCluster extends pulumi.ComponentResource {
                 script: pulumi
                     .all([this.managementToken, tokens])
                     .apply(([managementToken, aclTokens]) =>
-                        renderAclBootstrapScript({ managementToken, policies, tokens: aclTokens, leaderTimeoutSeconds: 120 }),
+                        renderAclBootstrapScript({ managementToken, policies, tokens: aclTokens, leaderTimeoutSeconds: 120, tls: tlsMode }),
                     ),
                 // Servers created anew (fresh data: `up --refresh` after the containers were lost) need
                 // the ACLs again; the script is idempotent, so a rolling replacement just re-checks them.
@@ -193,22 +287,30 @@ export class ConsulCluster extends pulumi.ComponentResource {
         );
 
         const serversAddress = args.platform.roleAddress("consul-server");
+        // With TLS on, the UI and API are HTTPS (8501), and from `enforce` on plain HTTP is loopback
+        // only: the ingress speaks HTTPS to the servers, checks them against the CA and the servers'
+        // name, and presents the operator certificate (the listener verifies incoming connections).
+        const apiPort = tlsMode === "off" ? CONSUL_PORTS.http : CONSUL_PORTS.https;
         this.uiListener = {
             name: "consul-ui",
-            port: CONSUL_PORTS.http,
+            port: apiPort,
             // Through the servers' shared name where the platform has one: the ingress then does not
             // change (nor restart) when the server count does.
             upstreams:
                 serversAddress === undefined
-                    ? this.servers.map((s) => ({ name: s.name, address: s.address, port: CONSUL_PORTS.http }))
-                    : [{ name: `${name}-server`, address: serversAddress, port: CONSUL_PORTS.http, maxServers: MAX_QUORUM }],
+                    ? this.servers.map((s) => ({ name: s.name, address: s.address, port: apiPort }))
+                    : [{ name: `${name}-server`, address: serversAddress, port: apiPort, maxServers: MAX_QUORUM }],
             check: true,
+            ...(ca === undefined || this.operatorCertificate === undefined
+                ? {}
+                : { upstreamTls: { caCertificate: ca.certPem, clientCertificate: this.operatorCertificate, serverName } }),
         };
 
         this.registerOutputs({
             serverNames: this.serverNames,
             gossipKey: this.gossipKey,
             managementToken: this.managementToken,
+            caCertificate: this.caCertificate,
         });
     }
 
@@ -223,10 +325,13 @@ export class ConsulCluster extends pulumi.ComponentResource {
                 encryptKey,
                 agentToken,
                 defaultToken: options.catalogReadByDefault ? dnsToken : undefined,
+                tls: this.tls,
             }),
         );
+        // auto_encrypt brings the agent's own certificate; the CA is what it checks the servers with.
+        const ca = clientNeedsCa(this.tls) && this.caFile !== undefined ? [this.caFile] : [];
         return {
-            files: [{ path: `${CONFIG_DIR}/client.json`, content: config, mode: CONFIG_MODE, owner: CONFIG_OWNER }],
+            files: [{ path: `${CONFIG_DIR}/client.json`, content: config, mode: CONFIG_MODE, owner: CONFIG_OWNER }, ...ca],
             resources: this.agentResources,
         };
     }

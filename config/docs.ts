@@ -14,6 +14,7 @@ import {
     MAX_REPLICAS,
     MAX_STOP_GRACE_SECONDS,
     SWARM_ADDRESS_POOLS,
+    CONSUL_TLS_MODES,
 } from "../components/contracts";
 import { hostAddress } from "./addresses";
 import { AWS_BOUNDS, DEFAULTS, PlatformName, PLATFORMS, PRODUCTION_STACKS, PROD_MIN_QUORUM } from "./schema";
@@ -80,6 +81,13 @@ export function configKeys(): readonly KeyDoc[] {
         },
         limits("consul.resources", "each Consul server", DEFAULTS.consul.resources),
         limits("consul.agentResources", "each Consul client agent beside a node", DEFAULTS.consul.agentResources),
+        {
+            key: "consul.tls",
+            meaning:
+                "how far Consul's mutual TLS is on; a stack made before it steps `off` → `accept` → `permissive` → `enforce`, one `pulumi up` each (docs/day2.md)",
+            rule: CONSUL_TLS_MODES.map((m) => `\`${m}\``).join(", "),
+            defaults: both(DEFAULTS.consul.tls),
+        },
         { key: "swarm.managers", meaning: "Swarm managers", rule: quorumRule, defaults: both(DEFAULTS.swarm.managers) },
         { key: "swarm.workers", meaning: "Swarm workers", rule: "a whole number ≥ 0", defaults: both(DEFAULTS.swarm.workers) },
         limits("swarm.nodeResources", "each swarm node (local: the Docker-in-Docker container)", DEFAULTS.swarm.nodeResources),

@@ -9,6 +9,7 @@ import {
     ResourceLimits,
     SWARM_CLUSTER_DEFAULTS,
     WEB_SERVICE_DEFAULTS,
+    ConsulTlsMode,
 } from "../components/contracts";
 
 export { formatIssue, MAX_QUORUM } from "../components/contracts";
@@ -31,6 +32,8 @@ export interface ConsulConfig {
     readonly resources: ResourceLimits;
     /** Limits of each Consul client agent beside a node. */
     readonly agentResources: ResourceLimits;
+    /** How far Consul's TLS is switched on: off, accept, permissive, enforce (docs/day2.md). */
+    readonly tls: ConsulTlsMode;
 }
 
 export interface SwarmConfig {
@@ -190,6 +193,7 @@ export const DEFAULTS = {
         datacenter: CONSUL_CLUSTER_DEFAULTS.datacenter,
         resources: CONSUL_CLUSTER_DEFAULTS.resources,
         agentResources: CONSUL_CLUSTER_DEFAULTS.agentResources,
+        tls: CONSUL_CLUSTER_DEFAULTS.tls,
     },
     swarm: {
         managers: SWARM_CLUSTER_DEFAULTS.managers,

@@ -16,6 +16,7 @@ import {
     subnetPoolIssue,
     WEB_SERVICE_RULES,
     webServiceRelationIssues,
+    ConsulTlsMode,
 } from "../components/contracts";
 import {
     AddressCounts,
@@ -237,6 +238,7 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
         datacenter: c.string("datacenter", DEFAULTS.consul.datacenter, CONSUL_CLUSTER_RULES.datacenter),
         resources: c.resources("resources", DEFAULTS.consul.resources),
         agentResources: c.resources("agentResources", DEFAULTS.consul.agentResources),
+        tls: c.string("tls", DEFAULTS.consul.tls, CONSUL_CLUSTER_RULES.tls) as ConsulTlsMode,
     };
     c.rejectUnknown();
 

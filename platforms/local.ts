@@ -5,7 +5,7 @@ import * as path from "path";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import * as tls from "@pulumi/tls";
+import { selfSignedCa, signedCertificate } from "./pki";
 import {
     assertNever,
     BuiltImage,
@@ -508,33 +508,25 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
     private edgeCertificate(name: string): { pem: pulumi.Output<string>; caCertPem: pulumi.Output<string> } {
         const child = { parent: this };
         const prefix = `${this.platformName}-${name}`;
-        const caKey = new tls.PrivateKey(`${prefix}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, child);
-        const ca = new tls.SelfSignedCert(
-            `${prefix}-ca`,
+        const ca = selfSignedCa(
+            prefix,
             {
-                privateKeyPem: caKey.privateKeyPem,
                 subject: { commonName: `${this.args.namePrefix}edge CA`, organization: "swarm-platform" },
-                isCaCertificate: true,
                 validityPeriodHours: EDGE_CERT_HOURS.ca,
                 earlyRenewalHours: EDGE_CERT_HOURS.caRenewal,
                 allowedUses: ["cert_signing", "crl_signing"],
             },
             child,
         );
-        const key = new tls.PrivateKey(`${prefix}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, child);
         const bind = this.args.edge.bindAddress;
         const addresses = [...new Set(["127.0.0.1", ...(bind === "0.0.0.0" ? [] : [bind]), this.args.plan.edge])];
-        const request = new tls.CertRequest(
-            `${prefix}-csr`,
-            { privateKeyPem: key.privateKeyPem, subject: { commonName: "localhost" }, dnsNames: ["localhost"], ipAddresses: addresses },
-            child,
-        );
-        const cert = new tls.LocallySignedCert(
-            `${prefix}-cert`,
+        const cert = signedCertificate(
+            prefix,
+            ca,
             {
-                certRequestPem: request.certRequestPem,
-                caPrivateKeyPem: caKey.privateKeyPem,
-                caCertPem: ca.certPem,
+                subject: { commonName: "localhost" },
+                dnsNames: ["localhost"],
+                ipAddresses: addresses,
                 validityPeriodHours: EDGE_CERT_HOURS.leaf,
                 earlyRenewalHours: EDGE_CERT_HOURS.leafRenewal,
                 allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
@@ -542,7 +534,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
             child,
         );
         // HAProxy's `crt` reads the certificate and its key from one PEM file.
-        return { pem: pulumi.secret(pulumi.interpolate`${cert.certPem}${key.privateKeyPem}`), caCertPem: ca.certPem };
+        return { pem: pulumi.secret(pulumi.interpolate`${cert.certPem}${cert.keyPem}`), caCertPem: ca.certPem };
     }
 
     ingress<L extends ListenerName>(name: string, listeners: readonly IngressListener<L>[]): Ingress<L> {
@@ -555,12 +547,22 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
         }
         const certificate = published.length > 0 ? this.edgeCertificate(name) : undefined;
         const bindPort = (l: IngressListener<L>) => (l.public === true ? EDGE_TLS_PORTS.https : l.port);
+        // Upstreams that require a client certificate (the Consul API in `consul.tls enforce`): the
+        // CA and the client certificate go into the edge, 0600 (HAProxy reads them as root at start).
+        const upstreamFiles = (l: IngressListener<L>) => ({
+            ca: `/etc/haproxy/${l.name}-ca.pem`,
+            crt: `/etc/haproxy/${l.name}-client.pem`,
+        });
         const config = renderEdgeConfig({
             listeners: listeners.map((l) => ({
                 name: l.name,
                 bindPort: bindPort(l),
                 upstreams: l.upstreams,
                 check: l.check,
+                upstreamTls:
+                    l.upstreamTls === undefined
+                        ? undefined
+                        : { caFile: upstreamFiles(l).ca, crtFile: upstreamFiles(l).crt, verifyHost: l.upstreamTls.serverName },
                 tls:
                     l.public === true
                         ? { crtPath: EDGE_CERT_PATH, redirect: { bindPort: EDGE_TLS_PORTS.http, httpsPort: edge.hostPorts[l.name] } }
@@ -589,6 +591,14 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
                     { file: "/etc/haproxy/edge.cfg", content: config, permissions: "0644" },
                     // The key: readable by root only (HAProxy reads it before it drops to its user).
                     ...(certificate === undefined ? [] : [{ file: EDGE_CERT_PATH, content: certificate.pem, permissions: "0600" }]),
+                    ...listeners.flatMap((l) =>
+                        l.upstreamTls === undefined
+                            ? []
+                            : [
+                                  { file: upstreamFiles(l).ca, content: l.upstreamTls.caCertificate, permissions: "0600" },
+                                  { file: upstreamFiles(l).crt, content: l.upstreamTls.clientCertificate, permissions: "0600" },
+                              ],
+                    ),
                 ],
                 ports,
                 destroyGraceSeconds: 10,

@@ -136,6 +136,16 @@ export interface IngressListener<L extends ListenerName = ListenerName> {
     /** Health-check the upstreams (TCP) and skip dead ones. */
     readonly check: boolean;
     /**
+     * The upstreams speak HTTPS and verify incoming connections: the ingress checks them against
+     * `caCertificate` and `serverName`, and presents `clientCertificate` (certificate and key in one
+     * PEM; secret). Absent: plain HTTP.
+     */
+    readonly upstreamTls?: {
+        readonly caCertificate: pulumi.Input<string>;
+        readonly clientCertificate: pulumi.Input<string>;
+        readonly serverName: string;
+    };
+    /**
      * Published beyond the platform's private network where the platform has a public entry (AWS:
      * the internet-facing ALB, HTTPS); the others stay internal. Defaults to false.
      */

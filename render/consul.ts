@@ -23,9 +23,13 @@ export interface ConsulServerConfigInput extends ConsulAgentBase {
     readonly bootstrapExpect: number;
     /** The initial management token (ACL bootstrap). Secret. */
     readonly managementToken: string;
+    /** How far TLS is switched on (CONSUL_TLS_MODES). Defaults to "off". */
+    readonly tls?: ConsulTlsMode;
 }
 
 export interface ConsulClientConfigInput extends ConsulAgentBase {
+    /** How far TLS is switched on (CONSUL_TLS_MODES). Defaults to "off". */
+    readonly tls?: ConsulTlsMode;
     /**
      * Token for requests that carry none, e.g. DNS lookups from HAProxy on the LB nodes. Secret.
      * Omitted: anonymous requests get the deny-all default.
@@ -34,7 +38,91 @@ export interface ConsulClientConfigInput extends ConsulAgentBase {
 }
 
 /** Ports shared by every agent; the AWS security groups are derived from the same numbers. */
-export const CONSUL_PORTS = { http: 8500, dns: 8600, serverRpc: 8300, serfLan: 8301 } as const;
+export const CONSUL_PORTS = { http: 8500, https: 8501, dns: 8600, serverRpc: 8300, serfLan: 8301 } as const;
+
+/**
+ * How far Consul's TLS is switched on — the steps of Consul's procedure for an existing datacenter
+ * ("Enable TLS encryption for existing datacenters",
+ * https://developer.hashicorp.com/consul/docs/secure/encryption/tls/enable/existing/vm: 1. servers get
+ * their certificates with every `verify_*` false, "restart each server, one at a time"; 2. clients get
+ * `auto_encrypt`, `verify_outgoing` and `verify_server_hostname`; 3. servers get every `verify_*`
+ * true). The procedure's step 3 is a `consul reload` of all servers at about the same time; here every
+ * change replaces servers one at a time, and a server that verifies incoming connections refuses the
+ * plaintext Raft traffic of one that does not verify outgoing yet. So between 1 and 3 sits one more
+ * step in which servers already speak TLS to each other but still accept plaintext:
+ *
+ * | mode | servers | client agents |
+ * |---|---|---|
+ * | `off` | no TLS (stacks made before Consul TLS) | no TLS |
+ * | `accept` | certificates, HTTPS, `auto_encrypt.allow_tls`; every `verify_*` false (step 1): accept TLS, send plaintext | no TLS |
+ * | `permissive` | send TLS and check the peer is a server (`verify_outgoing`, `verify_server_hostname`); accept plaintext | step 2: `auto_encrypt`, `verify_outgoing`, `verify_server_hostname` |
+ * | `enforce` | step 3: `verify_incoming` too — mutual TLS only; plain HTTP only on loopback | as `permissive` |
+ *
+ * Each neighbour pair is compatible while a `pulumi up` rolls one node at a time (servers first:
+ * client agents wait for the ACL bootstrap, which waits for every server); tests/unit/consulTls.test.ts
+ * checks every pair of agents at every step of each plan.
+ */
+export const CONSUL_TLS_MODES = ["off", "accept", "permissive", "enforce"] as const;
+export type ConsulTlsMode = (typeof CONSUL_TLS_MODES)[number];
+
+/** Where every agent keeps its TLS files: a subdirectory, so the agent does not try to load them as config. */
+export const CONSUL_TLS_DIR = "/consul/config/tls";
+export const CONSUL_TLS_FILES = {
+    ca: `${CONSUL_TLS_DIR}/ca.pem`,
+    cert: `${CONSUL_TLS_DIR}/server.pem`,
+    key: `${CONSUL_TLS_DIR}/server-key.pem`,
+} as const;
+
+/** The name every server certificate carries and `verify_server_hostname` checks: `server.<datacenter>.<domain>`. */
+export function consulServerName(datacenter: string, domain = "consul"): string {
+    return `server.${datacenter}.${domain}`;
+}
+
+/**
+ * The server's `tls` block (Consul 1.12+ syntax, "TLS configuration parameters",
+ * https://developer.hashicorp.com/consul/docs/reference/agent/configuration-file/tls): `defaults`
+ * apply to every interface (internal RPC, HTTPS) unless `internal_rpc`/`https` override them;
+ * `verify_server_hostname` lives in `internal_rpc` only. In `enforce`, `verify_incoming` in defaults
+ * makes both the RPC port and the HTTPS API require a client certificate from the CA.
+ */
+function serverTls(mode: Exclude<ConsulTlsMode, "off">) {
+    const outgoing = mode !== "accept";
+    return {
+        tls: {
+            defaults: {
+                ca_file: CONSUL_TLS_FILES.ca,
+                cert_file: CONSUL_TLS_FILES.cert,
+                key_file: CONSUL_TLS_FILES.key,
+                verify_incoming: mode === "enforce",
+                verify_outgoing: outgoing,
+            },
+            internal_rpc: { verify_server_hostname: outgoing },
+        },
+        // Client agents get their certificates from the servers, signed by the service mesh CA
+        // ("auto_encrypt … allow_tls … distribute certificates from the service mesh CA to the clients",
+        // https://developer.hashicorp.com/consul/docs/reference/agent/configuration-file/encryption);
+        // the mesh CA lives in the servers, so Connect stays on.
+        auto_encrypt: { allow_tls: true },
+        connect: { enabled: true },
+    };
+}
+
+/** A client agent's TLS settings from `permissive` on (the procedure's step 2, auto-encryption method). */
+function clientTls(mode: ConsulTlsMode) {
+    if (mode === "off" || mode === "accept") return {};
+    return {
+        tls: {
+            defaults: { ca_file: CONSUL_TLS_FILES.ca, verify_incoming: false, verify_outgoing: true },
+            internal_rpc: { verify_server_hostname: true },
+        },
+        auto_encrypt: { tls: true },
+    };
+}
+
+/** Whether a client agent of this mode needs the CA file on its node. */
+export function clientNeedsCa(mode: ConsulTlsMode): boolean {
+    return mode === "permissive" || mode === "enforce";
+}
 
 function agentCommon(input: ConsulAgentBase) {
     return {
@@ -60,12 +148,23 @@ const json = (value: unknown): string => JSON.stringify(value, null, 2) + "\n";
 
 export function renderConsulServerConfig(input: ConsulServerConfigInput): string {
     const quorum = Math.floor(input.bootstrapExpect / 2) + 1;
+    const mode = input.tls ?? "off";
+    const common = agentCommon(input);
     return json({
-        ...agentCommon(input),
+        ...common,
+        // HTTPS for the API; no gRPC over TLS (Consul 1.14+ opens `grpc_tls` on servers that have
+        // certificates, for service mesh and peering, neither of which the platform uses).
+        ...(mode === "off" ? {} : { ports: { ...common.ports, https: CONSUL_PORTS.https, grpc_tls: -1 } }),
         server: true,
         bootstrap_expect: input.bootstrapExpect,
-        // The UI and API are reachable on the node's network (the edge/ELB forwards to them); ACLs guard them.
+        // The UI and API are reachable on the node's network (the edge forwards to them); ACLs guard them.
         client_addr: "0.0.0.0",
+        // In `enforce` plain HTTP stays on loopback only, for whoever is already on the node (`docker
+        // exec`, SSM): the platform's own scripts use HTTPS with the server's certificate, and from the
+        // network the API is HTTPS with a client certificate or nothing. Until `enforce`, agents and
+        // the edge that still speak plain HTTP need it on the node's address.
+        ...(mode === "enforce" ? { addresses: { http: "127.0.0.1" } } : {}),
+        ...(mode === "off" ? {} : serverTls(mode)),
         ui_config: { enabled: true },
         // A server that stops gracefully leaves the Raft peer set, so replacing servers one at a time
         // never leaves a dead voter counting against quorum (hashicorp/consul#4692).
@@ -95,8 +194,12 @@ export function renderConsulClientConfig(input: ConsulClientConfigInput): string
     return json({
         ...agentCommon(input),
         server: false,
-        // Only processes on the node (HAProxy, the node's own tasks) talk to its agent.
+        // Only processes on the node (HAProxy, the node's own tasks) talk to its agent, over plain HTTP
+        // on loopback even with TLS on: its HTTPS certificate would come from auto_encrypt, signed by
+        // the service mesh CA rather than the stack's (docs/decisions.md, "The web tasks reach their
+        // agent over plain HTTP on loopback"). RPC to the servers is TLS from `permissive` on.
         client_addr: "127.0.0.1",
+        ...clientTls(input.tls ?? "off"),
         leave_on_terminate: true,
         acl: { enabled: true, default_policy: "deny", down_policy: "extend-cache", enable_token_persistence: false, tokens },
     });
@@ -148,6 +251,8 @@ export function serviceRegistrationPolicy(service: string): AclPolicy {
 export interface AclBootstrapInput {
     /** The initial management token, used to create the rest. Secret. */
     readonly managementToken: string;
+    /** The servers' TLS mode: from `accept` on the script talks HTTPS. Defaults to "off". */
+    readonly tls?: ConsulTlsMode;
     readonly policies: readonly AclPolicy[];
     readonly tokens: readonly AclToken[];
     /** Seconds to wait for a leader before giving up. */
@@ -169,8 +274,7 @@ export function renderAclBootstrapScript(input: AclBootstrapInput): string {
         "set -eu",
         "# shellcheck disable=SC2089,SC2090 # quotes in the token are data: shellQuote() quoted it",
         `export CONSUL_HTTP_TOKEN=${shellQuote(input.managementToken)}`,
-        "CONSUL_HTTP_ADDR=http://127.0.0.1:8500",
-        "export CONSUL_HTTP_ADDR",
+        ...consulApiEnvLines(input.tls),
         "",
         `deadline=$(( $(date +%s) + ${input.leaderTimeoutSeconds} ))`,
         "until consul operator raft list-peers 2>/dev/null | grep -q leader; do",
@@ -251,6 +355,28 @@ export interface ConsulServerReadyInput {
     readonly token: string;
     /** Seconds to wait. Defaults to 180. */
     readonly timeoutSeconds?: number;
+    /** The server's TLS mode: from `accept` on the script talks HTTPS. Defaults to "off". */
+    readonly tls?: ConsulTlsMode;
+}
+
+/**
+ * How a script on a server reaches that server's API: plain HTTP on loopback while TLS is off, else
+ * HTTPS on loopback, checked against the stack's CA (the server certificate names 127.0.0.1), with the
+ * server's own certificate as client certificate — in `enforce` the HTTPS listener verifies incoming
+ * connections (tls.defaults.verify_incoming). The consul CLI reads CONSUL_CACERT, CONSUL_CLIENT_CERT
+ * and CONSUL_CLIENT_KEY ("Environment variables", https://developer.hashicorp.com/consul/commands#environment-variables);
+ * the curl of tokenCreateLines passes the same files. Paths only: no secret in any argument.
+ * The scripts run as root (docker exec, SSM), which reads the consul user's 0600 files.
+ */
+export function consulApiEnvLines(mode: ConsulTlsMode = "off"): string[] {
+    if (mode === "off") return [`CONSUL_HTTP_ADDR=http://127.0.0.1:${CONSUL_PORTS.http}`, "export CONSUL_HTTP_ADDR"];
+    return [
+        `CONSUL_HTTP_ADDR=https://127.0.0.1:${CONSUL_PORTS.https}`,
+        `CONSUL_CACERT=${CONSUL_TLS_FILES.ca}`,
+        `CONSUL_CLIENT_CERT=${CONSUL_TLS_FILES.cert}`,
+        `CONSUL_CLIENT_KEY=${CONSUL_TLS_FILES.key}`,
+        "export CONSUL_HTTP_ADDR CONSUL_CACERT CONSUL_CLIENT_CERT CONSUL_CLIENT_KEY",
+    ];
 }
 
 /**
@@ -276,8 +402,7 @@ export function renderConsulServerReadyScript(input: ConsulServerReadyInput): st
         "set -eu",
         "# shellcheck disable=SC2089,SC2090 # quotes in the token are data: shellQuote() quoted it",
         `export CONSUL_HTTP_TOKEN=${shellQuote(input.token)}`,
-        "CONSUL_HTTP_ADDR=http://127.0.0.1:8500",
-        "export CONSUL_HTTP_ADDR",
+        ...consulApiEnvLines(input.tls),
         `NODE_NAME=${shellQuote(input.nodeName)}`,
         `EXPECT=${input.bootstrapExpect}`,
         `deadline=$(( $(date +%s) + ${timeout} ))`,

@@ -303,6 +303,23 @@ export interface EdgeListener {
     readonly check: boolean;
     /** Terminate TLS on `bindPort` (and redirect plain HTTP to it); absent: plain HTTP. */
     readonly tls?: EdgeTls;
+    /** The upstreams speak HTTPS and require a client certificate (Consul's API with verify_incoming); absent: plain HTTP. */
+    readonly upstreamTls?: EdgeUpstreamTls;
+}
+
+/**
+ * HTTPS to the upstreams, mutually authenticated: `ssl verify required ca-file` checks their chain,
+ * `verifyhost` the name in their certificate, `crt` is the client certificate HAProxy presents
+ * (HAProxy 2.6 configuration manual, server options `ssl`, `verify`, `ca-file`, `verifyhost`, `crt`;
+ * health checks of an `ssl` server are made over TLS too, `check-ssl`).
+ */
+export interface EdgeUpstreamTls {
+    /** Absolute path of the CA's PEM. */
+    readonly caFile: string;
+    /** Absolute path of the PEM holding the client certificate and its key. */
+    readonly crtFile: string;
+    /** The name every upstream's certificate carries (Consul: `server.<dc>.consul`). */
+    readonly verifyHost: string;
 }
 
 /** TLS on an edge listener. */
@@ -381,6 +398,11 @@ export function renderEdgeConfig(input: EdgeConfigInput): string {
                 if (ports.has(redirect.bindPort)) throw new Error(`renderEdgeConfig: duplicate bindPort ${redirect.bindPort}`);
                 ports.add(redirect.bindPort);
             }
+        }
+        if (l.upstreamTls !== undefined) {
+            assertAbsolutePath(`listener ${l.name} upstreamTls.caFile`, l.upstreamTls.caFile);
+            assertAbsolutePath(`listener ${l.name} upstreamTls.crtFile`, l.upstreamTls.crtFile);
+            assertHost(`listener ${l.name} upstreamTls.verifyHost`, l.upstreamTls.verifyHost);
         }
         if (l.upstreams.length === 0) throw new Error(`renderEdgeConfig: listener ${l.name} has no upstreams`);
         const servers = new Set<string>();
@@ -474,17 +496,22 @@ export function renderEdgeConfig(input: EdgeConfigInput): string {
         if (l.tls !== undefined) out.push("    http-request set-header X-Forwarded-Proto https");
         out.push(`    ${L7_RETRY_SAFE_METHODS_ONLY}`);
         if (l.upstreams.length > 1 || l.upstreams.some((u) => u.maxServers !== undefined)) out.push("    balance roundrobin");
+        const upstreamTls =
+            l.upstreamTls === undefined
+                ? ""
+                : ` ssl verify required ca-file ${l.upstreamTls.caFile} crt ${l.upstreamTls.crtFile} verifyhost ${l.upstreamTls.verifyHost} check-ssl`;
         for (const u of l.upstreams) {
             if (u.maxServers !== undefined) {
                 const check = l.check ? " check" : "";
                 out.push(
-                    `    server-template ${u.name}- ${u.maxServers} ${hostPort(u.address, u.port)}${check} resolvers ${EDGE_RESOLVERS_NAME} resolve-prefer ipv4 init-addr none`,
+                    `    server-template ${u.name}- ${u.maxServers} ${hostPort(u.address, u.port)}${check}${upstreamTls} resolvers ${EDGE_RESOLVERS_NAME} resolve-prefer ipv4 init-addr none`,
                 );
                 continue;
             }
             const params: string[] = [];
             if (isIP(u.address) === 0) params.push("init-addr libc,none");
             if (l.check) params.push("check");
+            if (upstreamTls !== "") params.push(upstreamTls.trim());
             out.push(`    server ${u.name} ${hostPort(u.address, u.port)}${params.length > 0 ? ` ${params.join(" ")}` : ""}`);
         }
     }

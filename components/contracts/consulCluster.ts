@@ -1,5 +1,10 @@
 // The ConsulCluster contract: its defaults and its argument rules. components/consulCluster.ts
 // resolves and checks its arguments with them; config/ reads the consul.* keys through them.
+import { CONSUL_TLS_MODES, ConsulTlsMode } from "../../render/consul";
+
+// The TLS modes are the renderer's (it renders each); config/ reads them from here.
+export { CONSUL_TLS_MODES };
+export type { ConsulTlsMode };
 import { check, Issue, KeyNames, LIMITS, limitsIssues, ODD_QUORUM, ownKeys, present, ResourceLimits, Rule } from "./common";
 
 export const CONSUL_CLUSTER_DEFAULTS = {
@@ -7,6 +12,8 @@ export const CONSUL_CLUSTER_DEFAULTS = {
     datacenter: "dc1",
     resources: { cpus: 0.5, memoryMb: 256 },
     agentResources: { cpus: 0.25, memoryMb: 128 },
+    /** New stacks start with mutual TLS; stacks made before it step up to it (docs/day2.md). */
+    tls: "enforce" as ConsulTlsMode,
 } as const;
 
 /** Consul datacenter names are DNS labels (they appear in `<service>.service.<dc>.consul`). */
@@ -15,11 +22,18 @@ export const DATACENTER: Rule<string> = {
     holds: (s) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(s),
 };
 
+/** One of the steps of Consul's procedure for switching TLS on (render/consul.ts CONSUL_TLS_MODES). */
+export const TLS_MODE: Rule<string> = {
+    text: `must be one of ${CONSUL_TLS_MODES.join(", ")} (the steps of switching TLS on, in this order: docs/day2.md)`,
+    holds: (s) => (CONSUL_TLS_MODES as readonly string[]).includes(s),
+};
+
 export const CONSUL_CLUSTER_RULES = {
     servers: ODD_QUORUM,
     datacenter: DATACENTER,
     resources: LIMITS,
     agentResources: LIMITS,
+    tls: TLS_MODE,
 } as const;
 
 /** The arguments the rules look at, defaults resolved. */
@@ -28,6 +42,7 @@ export interface ConsulClusterSettings {
     readonly datacenter: string;
     readonly resources: ResourceLimits;
     readonly agentResources: ResourceLimits;
+    readonly tls: string;
 }
 
 export function consulClusterIssues(s: ConsulClusterSettings, key: KeyNames = ownKeys): Issue[] {
@@ -37,5 +52,6 @@ export function consulClusterIssues(s: ConsulClusterSettings, key: KeyNames = ow
         check(key("datacenter"), s.datacenter, r.datacenter),
         ...limitsIssues(key("resources"), s.resources),
         ...limitsIssues(key("agentResources"), s.agentResources),
+        check(key("tls"), s.tls, r.tls),
     ]);
 }

@@ -46,7 +46,10 @@ export function createIngress<L extends ListenerName>(
         // Listeners not marked public stay internal (reach them through SSM port forwarding).
         if (listener.public !== true) {
             const first = listener.upstreams[0];
-            urls[listener.name] = pulumi.output(`http://${first.address}:${first.port}`);
+            // HTTPS where the upstream speaks it (the Consul API with TLS on: a client certificate too).
+            urls[listener.name] = pulumi.output(
+                `${listener.upstreamTls === undefined ? "http" : "https"}://${first.address}:${first.port}`,
+            );
         }
     }
     for (const listener of published) {

@@ -43,6 +43,12 @@ export function createSecurityGroups(ctx: AwsContext, vpc: aws.ec2.Vpc): Securit
         ...from(sg.nodes),
         description: "Consul API/UI from nodes (operators: SSM port forwarding)",
     });
+    // The API over TLS (consul.tls accept and later); in `enforce` the plain port above answers on loopback only.
+    ingress("consul-https", sg.consulServer, {
+        ...tcp(CONSUL_PORTS.https),
+        ...from(sg.nodes),
+        description: "Consul API/UI over mutual TLS from nodes (operators: SSM port forwarding)",
+    });
 
     ingress("swarm-manage", sg.swarm, { ...tcp(SWARM_PORTS.management), ...from(sg.swarm), description: "Swarm cluster management" });
     ingress("swarm-gossip-tcp", sg.swarm, { ...tcp(SWARM_PORTS.gossip), ...from(sg.swarm), description: "Swarm node gossip" });

@@ -22,6 +22,8 @@ import {
     dockerClientJsonCheck,
     haproxyCheck,
     pemCheck,
+    caCertCheck,
+    consulTlsCheck,
     keepalivedCheck,
     reservedSubnets,
     shellCheck,
@@ -112,6 +114,33 @@ function serverGroupNames(run: ProgramRun): string[] {
     return aliases.length === 0 ? [] : [...aliases[0]].filter((a) => aliases.every((set) => set.has(a)));
 }
 
+/**
+ * Per node holding Consul TLS files: the files are exactly those its agent config names (tls.defaults
+ * ca_file, cert_file, key_file), and they pass consulTlsCheck with the names the server must carry —
+ * `server.<datacenter>.consul` (verify_server_hostname), localhost, 127.0.0.1 and its own address.
+ */
+function consulTlsProblems(of: readonly Artifact[], ctx: Checked): string[] {
+    const nodes = [...new Set(of.map((a) => a.node ?? describeArtifact(a)))];
+    return nodes.flatMap((node) => {
+        const mine = of.filter((a) => (a.node ?? describeArtifact(a)) === node);
+        const config = ctx.artifacts.find((a) => a.kind === "consul-json" && a.node === node);
+        if (config === undefined) return [`${node}: Consul TLS files but no Consul config`];
+        const agent = JSON.parse(config.content);
+        const named = agent.tls?.defaults ?? {};
+        const byPath = new Map(mine.map((a) => [a.path, a.content]));
+        const wanted = [named.ca_file, named.cert_file, named.key_file].filter((p): p is string => p !== undefined);
+        const out: string[] = [];
+        if (JSON.stringify([...byPath.keys()].sort()) !== JSON.stringify([...wanted].sort()))
+            out.push(`${node}: holds ${[...byPath.keys()].sort().join(", ")} but its config names ${wanted.sort().join(", ") || "none"}`);
+        const names = agent.server === true ? [`server.${agent.datacenter}.consul`, "localhost", "127.0.0.1", agent.advertise_addr] : [];
+        const r = consulTlsCheck(
+            { ca: byPath.get(named.ca_file), cert: byPath.get(named.cert_file), key: byPath.get(named.key_file) },
+            names,
+        );
+        return r.ok ? out : [...out, `${node}:\n${r.output}`];
+    });
+}
+
 /** One checker per kind: a new ArtifactKind does not compile until it has one. */
 const CHECKS: Readonly<Record<ArtifactKind, { readonly title: string; readonly check: (of: Artifact[], ctx: Checked) => string[] }>> = {
     haproxy: { title: "haproxy -c accepts every LB haproxy.cfg", check: (of) => rejected(of, (a) => haproxyCheck(a.content)) },
@@ -122,6 +151,14 @@ const CHECKS: Readonly<Record<ArtifactKind, { readonly title: string; readonly c
     pem: {
         title: "every certificate file parses and holds the certificate's own key (openssl)",
         check: (of) => rejected(of, (a) => pemCheck(a.content)),
+    },
+    "pem-ca": {
+        title: "every CA file parses and is a CA certificate (openssl)",
+        check: (of) => rejected(of, (a) => caCertCheck(a.content)),
+    },
+    "consul-tls": {
+        title: "every Consul agent's TLS files are the ones its config names; a server's certificate chains to the CA, names the server and its addresses, and holds its own key (openssl)",
+        check: (of, ctx) => consulTlsProblems(of, ctx),
     },
     keepalived: {
         title: "keepalived -t accepts every keepalived.conf (in a namespace with its interface)",

@@ -9,6 +9,7 @@ import * as ipaddr from "ipaddr.js";
 import * as yaml from "js-yaml";
 import { Artifact } from "../harness/artifacts";
 import { RecordedResource } from "../harness/program";
+import { clusterTlsProblems, tlsPosture } from "../harness/consulTls";
 import { shellcheck } from "../harness/shellcheck";
 
 export interface CheckResult {
@@ -74,9 +75,9 @@ export function haproxyCheck(text: string, files: ReadonlyMap<string, string> = 
     // A `crt` file the node holds (the edge's certificate) is loaded by haproxy -c: point the config at
     // a copy of the node's file, so the check runs with the certificate present. A path the node does
     // not hold stays as it is, and haproxy -c fails on it.
-    const checked = text.replace(/ crt (\S+)/g, (whole, p: string) => {
+    const checked = text.replace(/ (crt|ca-file) (\S+)/g, (whole, option: string, p: string) => {
         const content = files.get(p);
-        return content === undefined ? whole : ` crt ${tempFile(path.basename(p), content)}`;
+        return content === undefined ? whole : ` ${option} ${tempFile(path.basename(p), content)}`;
     });
     const r = run("haproxy", ["-c", "-f", tempFile("haproxy.cfg", checked)]);
     return {
@@ -98,6 +99,53 @@ export function pemCheck(text: string): CheckResult {
     if (cert.status !== 0) found.push(`no certificate: ${cert.output}`);
     if (key.status !== 0) found.push(`no private key: ${key.output}`);
     if (found.length === 0 && cert.output.trim() !== key.output.trim()) found.push("the private key is not the certificate's");
+    return problems(found);
+}
+
+/** A CA certificate alone (a `ca-file`): openssl parses it and its basic constraints say CA:TRUE. */
+export function caCertCheck(text: string): CheckResult {
+    requireTool("openssl", ["version"], "openssl");
+    const r = run("openssl", ["x509", "-in", tempFile("ca.pem", text), "-noout", "-ext", "basicConstraints"]);
+    if (r.status !== 0) return problems([`no certificate: ${r.output}`]);
+    return problems(/CA:TRUE/.test(r.output) ? [] : [`not a CA certificate: ${r.output.trim()}`]);
+}
+
+/** One node's Consul TLS files, by role: the CA, and (servers) the certificate and its key. */
+export interface ConsulTlsFiles {
+    readonly ca?: string;
+    readonly cert?: string;
+    readonly key?: string;
+}
+
+/**
+ * A node's Consul TLS files as an agent loads them: the CA is a CA; a server's certificate chains to
+ * it (`openssl verify`), serves and dials (serverAuth and clientAuth), names every one of `names`
+ * (`openssl x509 -checkhost/-checkip`), and the key is the certificate's own.
+ */
+export function consulTlsCheck(files: ConsulTlsFiles, names: readonly string[]): CheckResult {
+    requireTool("openssl", ["version"], "openssl");
+    if (files.ca === undefined) return problems(["no CA file"]);
+    const found: string[] = [];
+    const ca = caCertCheck(files.ca);
+    if (!ca.ok) found.push(`CA: ${ca.output}`);
+    if (files.cert === undefined && files.key === undefined) return problems(found);
+    if (files.cert === undefined || files.key === undefined)
+        return problems([...found, "a certificate without its key, or a key without its certificate"]);
+    const caFile = tempFile("ca.pem", files.ca);
+    const certFile = tempFile("cert.pem", files.cert);
+    const verify = run("openssl", ["verify", "-purpose", "sslserver", "-CAfile", caFile, certFile]);
+    if (verify.status !== 0) found.push(`does not chain to the CA as a server: ${verify.output.trim()}`);
+    const asClient = run("openssl", ["verify", "-purpose", "sslclient", "-CAfile", caFile, certFile]);
+    if (asClient.status !== 0) found.push(`does not chain to the CA as a client: ${asClient.output.trim()}`);
+    for (const name of names) {
+        const flag = /^\d{1,3}(\.\d{1,3}){3}$/.test(name) ? "-checkip" : "-checkhost";
+        const r = run("openssl", ["x509", "-in", certFile, "-noout", flag, name]);
+        if (r.status !== 0 || !/ does match certificate/.test(r.output)) found.push(`does not name ${name}: ${r.output.trim()}`);
+    }
+    const pub = run("openssl", ["x509", "-in", certFile, "-noout", "-pubkey"]);
+    const keyPub = run("openssl", ["pkey", "-in", tempFile("key.pem", files.key), "-pubout"]);
+    if (keyPub.status !== 0) found.push(`no private key: ${keyPub.output}`);
+    else if (pub.output.trim() !== keyPub.output.trim()) found.push("the private key is not the certificate's");
     return problems(found);
 }
 
@@ -253,7 +301,8 @@ export function consulCheck(configs: readonly { where: string; text: string }[],
         if (c.acl?.enabled !== true) bad(where, "acl.enabled is not true");
         if (c.acl?.default_policy !== "deny") bad(where, `acl.default_policy is ${JSON.stringify(c.acl?.default_policy)}, not "deny"`);
         if (typeof c.acl?.tokens?.agent !== "string" || c.acl.tokens.agent === "") bad(where, "acl.tokens.agent missing");
-        for (const [k, v] of Object.entries(c.ports ?? {})) if (!isPort(v)) bad(where, `ports.${k} ${JSON.stringify(v)} is not a port`);
+        for (const [k, v] of Object.entries(c.ports ?? {}))
+            if (!isPort(v) && !(k.startsWith("grpc") && v === -1)) bad(where, `ports.${k} ${JSON.stringify(v)} is not a port`);
         if (!isPort(c.ports?.http) || !isPort(c.ports?.dns)) bad(where, "ports.http and ports.dns must be set");
         const join: unknown = c.retry_join;
         if (!Array.isArray(join) || join.length === 0) bad(where, "retry_join is empty");
@@ -280,7 +329,18 @@ export function consulCheck(configs: readonly { where: string; text: string }[],
     }
     same("encrypt (gossip key)", (c) => c.encrypt);
     same("datacenter", (c) => c.datacenter);
-    same("ports", (c) => c.ports);
+    // Every agent serves the same HTTP and DNS ports; only servers serve HTTPS (client agents answer on loopback over HTTP).
+    same("ports", (c) => ({ ...c.ports, https: undefined, grpc_tls: undefined }));
+    const https = new Set(servers.map((s) => JSON.stringify(s.c.ports?.https)));
+    if (https.size > 1) found.push(`ports.https differs between servers: ${[...https].join(" vs ")}`);
+    for (const { where, c } of clients)
+        if (c.ports?.https !== undefined) bad(where, "a client agent must not serve HTTPS (its certificate would be the mesh CA's)");
+    // Every agent can reach every server with the TLS settings the graph gives them (tests/harness/consulTls.ts).
+    try {
+        found.push(...clusterTlsProblems(agents.map((a) => tlsPosture(a.where, a.c))));
+    } catch (e) {
+        found.push((e as Error).message);
+    }
     same("retry_join", (c) => sorted(c.retry_join ?? []));
     same("acl.tokens.initial_management", (c) => c.acl?.tokens?.initial_management, servers);
     for (const key of ["node_name", "advertise_addr"]) {

@@ -121,7 +121,12 @@ test("a node's files are its own uploads plus what its image installs, when the 
     // Another image: nothing of the LB image there.
     expect(on("swarm-worker-0", "docker-daemon-json").has("/usr/local/bin/check_haproxy.sh")).toBe(false);
     // The official Consul image is pulled, not built: a server has only its uploads.
-    expect([...on("consul-server-0", "consul-json").keys()]).toEqual(["/consul/config/server.json"]);
+    expect([...on("consul-server-0", "consul-json").keys()]).toEqual([
+        "/consul/config/server.json",
+        "/consul/config/tls/ca.pem",
+        "/consul/config/tls/server.pem",
+        "/consul/config/tls/server-key.pem",
+    ]);
 });
 
 describe("EC2 user data and SSM parameters (the aws platform's delivery paths)", () => {

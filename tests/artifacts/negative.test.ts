@@ -4,12 +4,14 @@
  */
 import * as yaml from "js-yaml";
 import { Artifact, collectArtifacts, filesOnNode } from "../harness/artifacts";
+import { clusterTlsProblems, tlsPosture } from "../harness/consulTls";
 import { ProgramRun, runProgram } from "../harness/program";
-import { privateKey } from "../harness/tls";
+import { privateKey, selfSignedCert } from "../harness/tls";
 import {
     CheckResult,
     cloudConfigCheck,
     consulCheck,
+    consulTlsCheck,
     daemonJsonCheck,
     disposeCheckers,
     dockerClientJsonCheck,
@@ -52,6 +54,61 @@ const expectRejected = (r: CheckResult, why: RegExp) => {
     expect(r.output).toMatch(why);
 };
 
+describe("Consul TLS (openssl, and the agents' settings side by side)", () => {
+    const tlsOf = (node: string) => ({
+        ca: file(node, "/consul/config/tls/ca.pem"),
+        cert: file(node, "/consul/config/tls/server.pem"),
+        key: file(node, "/consul/config/tls/server-key.pem"),
+    });
+    const names = ["server.dc1.consul", "localhost", "127.0.0.1", "10.77.0.20"];
+
+    test("a server's certificate chains to the CA and names the server; a foreign CA, a missing name or another key is rejected", () => {
+        const own = tlsOf("consul-server-0");
+        const address = JSON.parse(file("consul-server-0", "/consul/config/server.json")).advertise_addr;
+        const serverNames = [...names.slice(0, 3), address];
+        expectAccepted(consulTlsCheck(own, serverNames));
+        const foreignKey = privateKey({ algorithm: "ECDSA", ecdsaCurve: "P256" }).privateKeyPem;
+        const foreignCa = selfSignedCert({
+            privateKeyPem: foreignKey,
+            subject: { commonName: "another CA" },
+            isCaCertificate: true,
+            validityPeriodHours: 24,
+            allowedUses: ["cert_signing"],
+        }).certPem;
+        expectRejected(consulTlsCheck({ ...own, ca: foreignCa }, serverNames), /does not chain to the CA/);
+        expectRejected(consulTlsCheck(own, [...serverNames, "server.dc2.consul"]), /does not name server\.dc2\.consul/);
+        expectRejected(consulTlsCheck({ ...own, key: tlsOf("consul-server-1").key }, serverNames), /not the certificate's/);
+        expectRejected(consulTlsCheck({ ...own, ca: own.cert }, serverNames), /not a CA certificate/);
+    });
+
+    test("the agents' settings: an enforcing server refuses a plaintext agent; a TLS dialer needs a server with a certificate", () => {
+        const config = (node: string, name: string) => JSON.parse(file(node, `/consul/config/${name}`));
+        const agents = {
+            s0: config("consul-server-0", "server.json"),
+            s1: config("consul-server-1", "server.json"),
+            s2: config("consul-server-2", "server.json"),
+            lb0: config("lb-0", "client.json"),
+        };
+        const problems = (a: Record<string, Record<string, any>>) =>
+            clusterTlsProblems(Object.entries(a).map(([k, c]) => tlsPosture(k, c)));
+        expect(problems(agents)).toEqual([]);
+        const { tls: _t, auto_encrypt: _a, ...plaintextClient } = agents.lb0;
+        expect(problems({ ...agents, lb0: plaintextClient })).toEqual([
+            "lb0 dials in plaintext, s0 requires TLS with a client certificate",
+            "lb0 dials in plaintext, s1 requires TLS with a client certificate",
+            "lb0 dials in plaintext, s2 requires TLS with a client certificate",
+        ]);
+        const { tls: _u, auto_encrypt: _b, ...plaintextServer } = agents.s2;
+        expect(problems({ ...agents, s2: plaintextServer })).toEqual(
+            expect.arrayContaining([
+                "s0 dials over TLS, s2 has no certificate and refuses TLS",
+                "s2 dials in plaintext, s0 requires TLS with a client certificate",
+                "lb0 wants its certificate from s2, which has no auto_encrypt.allow_tls",
+            ]),
+        );
+    });
+});
+
 describe("haproxy -c", () => {
     test("rejects the LB config with an unknown keyword", () => {
         const cfg = file("lb-0", "/etc/haproxy/haproxy.cfg");
@@ -61,7 +118,12 @@ describe("haproxy -c", () => {
 
     test("rejects the edge config with an invalid mode", () => {
         const cfg = file("local-edge", "/etc/haproxy/edge.cfg");
-        const files = new Map([["/etc/haproxy/edge.pem", file("local-edge", "/etc/haproxy/edge.pem")]]);
+        const files = new Map(
+            ["/etc/haproxy/edge.pem", "/etc/haproxy/consul-ui-ca.pem", "/etc/haproxy/consul-ui-client.pem"].map((p) => [
+                p,
+                file("local-edge", p),
+            ]),
+        );
         expectAccepted(haproxyCheck(cfg, files));
         expectRejected(haproxyCheck(broken(cfg, "    mode http\n", "    mode httpx\n"), files), /unknown proxy mode 'httpx'/);
         // Without the certificate on the node, the edge would not start: haproxy -c says so.

@@ -57,7 +57,11 @@ describe("defaults", () => {
     test("a client agent: its own config file, 0.25 CPU and 128 MiB, no default token unless asked", async () => {
         const plain = consul.agentFor("swarm-worker-4", "10.0.3.14");
         expect(plain.resources).toEqual({ cpus: 0.25, memoryMb: 128 });
-        expect(plain.files.map((f) => [f.path, f.mode, f.owner])).toEqual([["/consul/config/client.json", "0600", "consul"]]);
+        expect(plain.files.map((f) => [f.path, f.mode, f.owner])).toEqual([
+            ["/consul/config/client.json", "0600", "consul"],
+            ["/consul/config/tls/ca.pem", "0600", "consul"],
+        ]);
+        expect(await settled(plain.files[1].content)).toBe("cert-consul-ca");
         const config = await json(plain.files[0].content);
         expect(config).toMatchObject({
             node_name: "swarm-worker-4",
@@ -134,25 +138,37 @@ describe("what it asks the platform for", () => {
         expect(await isSecret(consul.serviceTokens.web)).toBe(true);
     });
 
-    test("the UI listener: the servers one by one where the platform has no shared name", () => {
+    test("the UI listener: the servers one by one where the platform has no shared name", async () => {
         const platform = new FakePlatform();
         const consul = new ConsulCluster("consul", { platform });
-        expect(consul.uiListener).toEqual({
+        const { upstreamTls, ...listener } = consul.uiListener;
+        expect(listener).toEqual({
             name: "consul-ui",
-            port: 8500,
+            port: 8501,
             upstreams: [
-                { name: "consul-server-0", address: "10.0.1.10", port: 8500 },
-                { name: "consul-server-1", address: "10.0.1.11", port: 8500 },
-                { name: "consul-server-2", address: "10.0.1.12", port: 8500 },
+                { name: "consul-server-0", address: "10.0.1.10", port: 8501 },
+                { name: "consul-server-1", address: "10.0.1.11", port: 8501 },
+                { name: "consul-server-2", address: "10.0.1.12", port: 8501 },
             ],
             check: true,
         });
+        // HTTPS to the servers, checked against the CA and the servers' name, with the operator's client certificate.
+        expect(upstreamTls?.serverName).toBe("server.dc1.consul");
+        expect(await settled(upstreamTls!.caCertificate)).toBe("cert-consul-ca");
+        expect(await settled(upstreamTls!.clientCertificate)).toBe("cert-consul-operator-certkey-consul-operator-key");
+        expect(await isSecret(upstreamTls!.clientCertificate)).toBe(true);
+    });
+
+    test("with consul.tls off: the UI over plain HTTP on 8500, no certificate", () => {
+        const consul = new ConsulCluster("consul", { platform: new FakePlatform(), tls: "off" });
+        expect(consul.uiListener.port).toBe(8500);
+        expect(consul.uiListener.upstreamTls).toBeUndefined();
     });
 
     test("the UI listener: the servers' shared name, up to 7 of them, where the platform has one", () => {
         const platform = new FakePlatform({ consulServersName: "consul-servers" });
         const consul = new ConsulCluster("consul", { platform });
-        expect(consul.uiListener.upstreams).toEqual([{ name: "consul-server", address: "consul-servers", port: 8500, maxServers: 7 }]);
+        expect(consul.uiListener.upstreams).toEqual([{ name: "consul-server", address: "consul-servers", port: 8501, maxServers: 7 }]);
     });
 
     test("given arguments win over the defaults", async () => {
@@ -203,7 +219,99 @@ describe("in the stack's state", () => {
             serverNames: ["kv-server-0"],
             gossipKey: "base64-kv-gossip-key",
             managementToken: "uuid-kv-management-token",
+            caCertificate: "cert-kv-ca",
         });
+    });
+});
+
+describe("mutual TLS (consul.tls)", () => {
+    const filesOf = (platform: FakePlatform, node: string) => platform.node(node).args.files;
+
+    test("each server holds the CA, its own certificate and key: 0600, the consul user's; the key stays secret", async () => {
+        const platform = new FakePlatform();
+        new ConsulCluster("consul", { platform });
+        const files = filesOf(platform, "consul-server-1");
+        expect(files.map((f) => [f.path, f.mode, f.owner])).toEqual([
+            ["/consul/config/server.json", "0600", "consul"],
+            ["/consul/config/tls/ca.pem", "0600", "consul"],
+            ["/consul/config/tls/server.pem", "0600", "consul"],
+            ["/consul/config/tls/server-key.pem", "0600", "consul"],
+        ]);
+        expect(await Promise.all(files.slice(1).map((f) => settled(f.content)))).toEqual([
+            "cert-consul-ca",
+            "cert-consul-server-1-cert",
+            "key-consul-server-1-key",
+        ]);
+        expect(await isSecret(files[3].content)).toBe(true);
+    });
+
+    test("a server certificate names server.<dc>.consul, localhost, 127.0.0.1 and the server's address; signed by the cluster's CA", async () => {
+        const platform = new FakePlatform();
+        const consul = new ConsulCluster("east", { platform, datacenter: "east" });
+        await settled(filesOf(platform, "east-server-2")[2].content);
+        await settled(consul.uiListener.upstreamTls!.clientCertificate);
+        expect(registered.find((r) => r.name === "east-server-2-csr")?.inputs).toEqual({
+            privateKeyPem: expect.objectContaining({ value: "key-east-server-2-key" }),
+            subject: { commonName: "server.east.consul", organization: "swarm-platform" },
+            dnsNames: ["server.east.consul", "localhost"],
+            ipAddresses: ["127.0.0.1", "10.0.1.12"],
+        });
+        expect(registered.find((r) => r.name === "east-server-2-cert")?.inputs).toEqual({
+            certRequestPem: "csr-east-server-2-csr",
+            caCertPem: "cert-east-ca",
+            caPrivateKeyPem: expect.objectContaining({ value: "key-east-ca-key" }),
+            validityPeriodHours: 8760,
+            earlyRenewalHours: 720,
+            allowedUses: ["digital_signature", "key_encipherment", "server_auth", "client_auth"],
+        });
+        expect(registered.find((r) => r.name === "east-ca")?.inputs).toMatchObject({
+            isCaCertificate: true,
+            validityPeriodHours: 87600,
+            earlyRenewalHours: 0,
+        });
+        // The operator's certificate: a client only.
+        expect(registered.find((r) => r.name === "east-operator-cert")?.inputs.allowedUses).toEqual([
+            "digital_signature",
+            "key_encipherment",
+            "client_auth",
+        ]);
+        // One key per certificate, and the CA's.
+        expect(
+            requested.filter((r) => r.type === "tls:index/privateKey:PrivateKey" && r.name.startsWith("east-")).map((r) => r.name),
+        ).toEqual(["east-ca-key", "east-operator-key", "east-server-0-key", "east-server-1-key", "east-server-2-key"]);
+    });
+
+    test.each([
+        ["off", undefined, undefined, false],
+        ["accept", false, false, false],
+        ["permissive", false, true, true],
+        ["enforce", true, true, true],
+    ] as const)(
+        "%s: servers verify_incoming %s, verify_outgoing %s; client agents use TLS: %s",
+        async (tls, incoming, outgoing, clients) => {
+            const platform = new FakePlatform();
+            const consul = new ConsulCluster(`mode-${tls}`, { platform, tls });
+            const server = await json(filesOf(platform, `mode-${tls}-server-0`)[0].content);
+            expect(server.tls?.defaults.verify_incoming).toBe(incoming);
+            expect(server.tls?.defaults.verify_outgoing).toBe(outgoing);
+            expect(filesOf(platform, `mode-${tls}-server-0`).length).toBe(tls === "off" ? 1 : 4);
+            const agent = consul.agentFor("lb-0", "10.0.4.10");
+            const client = await json(agent.files[0].content);
+            expect(client.auto_encrypt?.tls === true).toBe(clients);
+            expect(agent.files.length).toBe(clients ? 2 : 1);
+            await settled(agent.files[0].content);
+            expect(requested.some((r) => r.type.startsWith("tls:") && r.name.startsWith(`mode-${tls}-`))).toBe(tls !== "off");
+        },
+    );
+
+    test("the ACL bootstrap and the ready gates talk HTTPS once the servers serve it", async () => {
+        const platform = new FakePlatform();
+        new ConsulCluster("consul", { platform });
+        const bootstrap = await settled(platform.clusterScripts[0].args.script);
+        expect(bootstrap).toContain("CONSUL_HTTP_ADDR=https://127.0.0.1:8501\n");
+        expect(bootstrap).toContain("CONSUL_CLIENT_CERT=/consul/config/tls/server.pem\n");
+        const gate = await settled(platform.scripts[0].args.script);
+        expect(gate).toContain("CONSUL_HTTP_ADDR=https://127.0.0.1:8501\n");
     });
 });
 
@@ -222,6 +330,10 @@ describe("bad arguments are refused before anything is created, all at once, wit
             "servers = 0: must be an odd whole number from 1 to 7 (an even count adds a member without surviving one more failure)",
         ],
         [{ datacenter: "DC 1" }, 'datacenter = "DC 1": must be a lowercase DNS label'],
+        [
+            { tls: "on" as never },
+            'tls = "on": must be one of off, accept, permissive, enforce (the steps of switching TLS on, in this order: docs/day2.md)',
+        ],
         [{ resources: { cpus: 0, memoryMb: 256 } }, "resources.cpus = 0: must be a number of CPUs from 0.001 to 64, at most 3 decimals"],
         [
             { agentResources: { cpus: 0.25, memoryMb: 5 } },

@@ -41,6 +41,7 @@ describe("defaults, literally", () => {
             datacenter: "dc1",
             resources: { cpus: 0.5, memoryMb: 256 },
             agentResources: { cpus: 0.25, memoryMb: 128 },
+            tls: "enforce",
         });
     });
 
@@ -511,9 +512,10 @@ describe("issues of each contract, under the caller's key names", () => {
     test("ConsulCluster and SwarmCluster: every key", () => {
         const limits = { cpus: 0, memoryMb: 1 };
         expect(
-            consulClusterIssues({ servers: 2, datacenter: "DC", resources: limits, agentResources: limits }, (k) => `consul.${k}`).map(
-                (i) => i.key,
-            ),
+            consulClusterIssues(
+                { servers: 2, datacenter: "DC", resources: limits, agentResources: limits, tls: "on" },
+                (k) => `consul.${k}`,
+            ).map((i) => i.key),
         ).toEqual([
             "consul.servers",
             "consul.datacenter",
@@ -521,6 +523,7 @@ describe("issues of each contract, under the caller's key names", () => {
             "consul.resources.memoryMb",
             "consul.agentResources.cpus",
             "consul.agentResources.memoryMb",
+            "consul.tls",
         ]);
         expect(swarmClusterIssues({ managers: 2, workers: 0, nodeResources: { cpus: 1, memoryMb: 64 } }, (k) => `swarm.${k}`)).toEqual([
             {

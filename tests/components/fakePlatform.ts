@@ -29,6 +29,14 @@ function mockState(type: string, name: string, inputs: Record<string, any>): Rec
         case "random:index/randomPassword:RandomPassword":
             // Honour `length`: renderers enforce real limits (VRRPv2 auth_pass is at most 8 characters).
             return { ...inputs, result: `pw-${name}`.slice(0, inputs.length) };
+        // @pulumi/tls: placeholders named after the resource (tests/harness/tls.ts makes real ones).
+        case "tls:index/privateKey:PrivateKey":
+            return { ...inputs, privateKeyPem: `key-${name}` };
+        case "tls:index/certRequest:CertRequest":
+            return { ...inputs, certRequestPem: `csr-${name}` };
+        case "tls:index/selfSignedCert:SelfSignedCert":
+        case "tls:index/locallySignedCert:LocallySignedCert":
+            return { ...inputs, certPem: `cert-${name}` };
         default:
             return inputs;
     }

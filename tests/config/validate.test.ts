@@ -62,6 +62,7 @@ describe("defaults: a minimal config resolves to the documented values", () => {
                 datacenter: "dc1",
                 resources: { cpus: 0.5, memoryMb: 256 },
                 agentResources: { cpus: 0.25, memoryMb: 128 },
+                tls: "enforce",
             },
             swarm: { managers: 3, workers: 2, nodeResources: { cpus: 1, memoryMb: 1024 } },
             web: {
@@ -179,7 +180,11 @@ describe("sections and keys", () => {
     });
 
     test.each([
-        ["consul", { server: 3 }, "consul.server = 3: is not a known key (known: agentResources, datacenter, resources, servers, version)"],
+        [
+            "consul",
+            { server: 3 },
+            "consul.server = 3: is not a known key (known: agentResources, datacenter, resources, servers, tls, version)",
+        ],
         ["swarm", { worker: 3 }, "swarm.worker = 3: is not a known key (known: managers, nodeResources, workers)"],
         [
             "web",
@@ -278,6 +283,14 @@ describe("consul", () => {
     test.each(["DC1", "-dc", "dc-", "dc_1", "dc 1", " dc", "dc ", "a".repeat(64), ""])("datacenter %p is refused", (datacenter) => {
         expect(local({ consul: { datacenter } })).toEqual([
             `consul.datacenter = ${formatValue(datacenter)}: must be a lowercase DNS label`,
+        ]);
+    });
+    test.each(["off", "accept", "permissive", "enforce"])("tls %s is accepted", (tls) => {
+        expect(validateStackConfig({ ...LOCAL, consul: { tls } }, "dev").config?.consul.tls).toBe(tls);
+    });
+    test.each(["on", "Enforce", "strict", "", true, 1])("tls %p is refused, naming the steps", (tls) => {
+        expect(local({ consul: { tls } })).toEqual([
+            `consul.tls = ${formatValue(tls)}: must be one of off, accept, permissive, enforce (the steps of switching TLS on, in this order: docs/day2.md)`,
         ]);
     });
 });

@@ -33,7 +33,9 @@ export type ArtifactKind =
     | "docker-client-json"
     | "cloud-config"
     | "systemd-unit"
-    | "pem";
+    | "pem"
+    | "pem-ca"
+    | "consul-tls";
 
 export interface Artifact {
     readonly stack: string;
@@ -66,7 +68,9 @@ export class UnknownArtifactError extends Error {
 /** Files recognised by path (on the node). First match wins. */
 const PATH_RULES: readonly (readonly [RegExp, ArtifactKind])[] = [
     [/^\/etc\/haproxy\/edge\.cfg$/, "haproxy-edge"],
+    [/^\/etc\/haproxy\/[^/]+-ca\.pem$/, "pem-ca"],
     [/^\/etc\/haproxy\/[^/]+\.pem$/, "pem"],
+    [/^(\/consul\/config|\/etc\/consul\.d)\/tls\/[^/]+\.pem$/, "consul-tls"],
     [/^\/etc\/haproxy\/[^/]+\.cfg$/, "haproxy"],
     [/^\/etc\/keepalived\/keepalived\.conf$/, "keepalived"],
     [/^(\/consul\/config|\/etc\/consul\.d)\/[^/]+\.json$/, "consul-json"],

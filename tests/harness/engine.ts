@@ -33,6 +33,7 @@
 import * as path from "path";
 import { contextDigest } from "../../platforms/imageContext";
 import { ProgramRun, RecordedResource } from "./program";
+import { readyForRenewal, RENEWING_TYPES } from "./tls";
 
 export type Operation = "same" | "create" | "update" | "replace" | "delete";
 
@@ -157,6 +158,14 @@ const RULES: Readonly<Record<string, ReplaceRule>> = {
     "random:index/randomUuid:RandomUuid": { replaces: except([]) },
     "random:index/randomPassword:RandomPassword": { replaces: except([]) },
     "random:index/randomId:RandomId": { replaces: except([]) },
+    // terraform-provider-tls (bridged by @pulumi/tls): every tls_private_key and tls_cert_request
+    // attribute RequiresReplace; a certificate's every input too (ca_cert_pem, ca_private_key_pem and
+    // cert_request_pem with requireReplaceIfStateContainsPEMString), except early_renewal_hours, which
+    // only changes when the plan marks it ready for renewal (PlanOptions.hoursLater, tls.ts readyForRenewal).
+    "tls:index/privateKey:PrivateKey": { replaces: except([]) },
+    "tls:index/certRequest:CertRequest": { replaces: except([]) },
+    "tls:index/selfSignedCert:SelfSignedCert": { replaces: except(["earlyRenewalHours"]) },
+    "tls:index/locallySignedCert:LocallySignedCert": { replaces: except(["earlyRenewalHours"]) },
     // aws_instance: ForceNew ami, subnet_id, private_ip, availability_zone, key_name,
     // associate_public_ip_address, root_block_device.encrypted/kms_key_id, …; user_data replaces only
     // with user_data_replace_on_change; instance_type, security groups, profile, metadata: update.
@@ -225,6 +234,11 @@ function providerInputs(r: RecordedResource): Record<string, unknown> {
 export interface PlanOptions {
     /** `pulumi up --refresh`: resources of the old state that Read finds gone (dropped before the program runs). */
     readonly gone?: (r: RecordedResource) => boolean;
+    /**
+     * Hours since the old state was written (its certificates issued): a certificate the tls provider
+     * then finds ready for renewal is replaced (`readyForRenewal` in its replace keys). Defaults to 0.
+     */
+    readonly hoursLater?: number;
 }
 
 /** The old state as the program that wrote it: the resources it registered. */
@@ -286,6 +300,8 @@ export function planUpdate(state: State, next: ProgramRun, options: PlanOptions 
 
     const replaceKeysOf = (r: RecordedResource, before: RecordedResource, changed: readonly string[]): string[] => {
         const forced = new Set(ruleFor(r.type).replaces(changed, before, r));
+        // The tls provider's ModifyPlan adds ready_for_renewal to RequiresReplace (tls.ts readyForRenewal).
+        if (changed.includes("readyForRenewal") && RENEWING_TYPES.includes(r.type)) forced.add("readyForRenewal");
         for (const k of changed) if (matchesReplaceOnChanges(k, r.replaceOnChanges)) forced.add(k);
         return [...forced].sort();
     };
@@ -323,7 +339,8 @@ export function planUpdate(state: State, next: ProgramRun, options: PlanOptions 
             done.set(r.urn, step("create", r, "program", after).id);
             continue;
         }
-        const changed = diff(before, r, outputsRenewed);
+        const renews = RENEWING_TYPES.includes(r.type) && readyForRenewal(before.inputs, options.hoursLater ?? 0);
+        const changed = [...diff(before, r, outputsRenewed), ...(renews ? ["readyForRenewal"] : [])];
         const replaceKeys = changed.length === 0 ? [] : replaceKeysOf(r, before, changed);
         const op: Operation = changed.length === 0 ? "same" : replaceKeys.length > 0 ? "replace" : "update";
         const deleteFirst = op === "replace" && (r.deleteBeforeReplace || (ruleFor(r.type).deleteBeforeReplace ?? false));

@@ -216,16 +216,40 @@ export function mockTlsState(type: string, name: string, rawInputs: Record<strin
     return state;
 }
 
+/**
+ * Whether the provider plans a certificate (SelfSignedCert, LocallySignedCert) for replacement
+ * `hoursSinceIssue` hours after it was issued, as terraform-provider-tls (bridged by @pulumi/tls)
+ * decides it:
+ * - internal/provider/attribute_plan_modifier_bool/default_value.go (`readyForRenewalAttributePlanModifier`):
+ *   `ready_for_renewal` is planned true when `validity_period_hours` is 0 or `early_renewal_hours`
+ *   ≥ `validity_period_hours` — such a certificate is replaced by every `up`;
+ * - internal/provider/common_cert.go `modifyPlanIfCertificateReadyForRenewal`: once
+ *   `validity_end_time - early_renewal_hours` has passed ("If 'early renewal' time has passed, mark it
+ *   'ready for renewal'"), `ready_for_renewal` becomes unknown and is added to RequiresReplace; the same
+ *   test in `modifyStateIfCertificateReadyForRenewal` on Read. `early_renewal_hours` defaults to 0
+ *   (int64default.StaticInt64(0)): an expired certificate is replaced by the next `up`.
+ * Nothing runs between two `up`s: a certificate is renewed by the first `up` inside its window.
+ */
+export function readyForRenewal(inputs: Record<string, any>, hoursSinceIssue: number): boolean {
+    const validity = Number(inputs.validityPeriodHours ?? 0);
+    const early = Number(inputs.earlyRenewalHours ?? 0);
+    if (validity === 0 || early >= validity) return true;
+    return hoursSinceIssue >= validity - early;
+}
+
+/** The certificate types that renew (readyForRenewal). */
+export const RENEWING_TYPES: readonly string[] = [TLS_TYPES.selfSignedCert, TLS_TYPES.locallySignedCert];
+
 function freshTlsState(type: string, inputs: Record<string, any>): Record<string, any> | undefined {
     switch (type) {
         case TLS_TYPES.privateKey:
             return privateKey(inputs);
         case TLS_TYPES.selfSignedCert:
-            return { ...selfSignedCert(inputs), readyForRenewal: false };
+            return { ...selfSignedCert(inputs), readyForRenewal: readyForRenewal(inputs, 0) };
         case TLS_TYPES.certRequest:
             return certRequest(inputs);
         case TLS_TYPES.locallySignedCert:
-            return { ...locallySignedCert(inputs), readyForRenewal: false };
+            return { ...locallySignedCert(inputs), readyForRenewal: readyForRenewal(inputs, 0) };
         default:
             return undefined;
     }

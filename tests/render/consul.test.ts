@@ -1,5 +1,6 @@
 import {
     BASE_ACL_POLICIES,
+    ConsulTlsMode,
     renderAclBootstrapScript,
     renderConsulClientConfig,
     renderConsulServerConfig,
@@ -320,5 +321,99 @@ describe("the whole rendered scripts (each line a command the server runs, or a 
             enable_token_persistence: false,
             tokens: { agent: "agent-secret" },
         });
+    });
+});
+
+describe("Consul TLS (consul.tls): each step of switching it on", () => {
+    const server = (tls: ConsulTlsMode) => JSON.parse(renderConsulServerConfig({ ...base, bootstrapExpect: 3, managementToken: "m", tls }));
+    const client = (tls: ConsulTlsMode) => JSON.parse(renderConsulClientConfig({ ...base, nodeName: "lb-0", tls }));
+    const files = {
+        ca_file: "/consul/config/tls/ca.pem",
+        cert_file: "/consul/config/tls/server.pem",
+        key_file: "/consul/config/tls/server-key.pem",
+    };
+
+    test("off: no tls block, no HTTPS port, the same file as before Consul TLS existed", () => {
+        expect(renderConsulServerConfig({ ...base, bootstrapExpect: 3, managementToken: "m", tls: "off" })).toBe(
+            renderConsulServerConfig({ ...base, bootstrapExpect: 3, managementToken: "m" }),
+        );
+        expect(server("off").tls).toBeUndefined();
+        expect(server("off").ports.https).toBeUndefined();
+        expect(client("off").tls).toBeUndefined();
+    });
+
+    test("accept (the procedure's step 1): servers hold their certificate and hand clients theirs, but verify nothing yet", () => {
+        expect(server("accept")).toMatchObject({
+            tls: {
+                defaults: { ...files, verify_incoming: false, verify_outgoing: false },
+                internal_rpc: { verify_server_hostname: false },
+            },
+            auto_encrypt: { allow_tls: true },
+            connect: { enabled: true },
+            ports: { http: 8500, https: 8501, grpc_tls: -1 },
+            client_addr: "0.0.0.0",
+        });
+        expect(server("accept").addresses).toBeUndefined();
+        expect(client("accept").tls).toBeUndefined();
+    });
+
+    test("permissive: servers dial each other over TLS and check the name; client agents get auto_encrypt (step 2)", () => {
+        expect(server("permissive").tls).toEqual({
+            defaults: { ...files, verify_incoming: false, verify_outgoing: true },
+            internal_rpc: { verify_server_hostname: true },
+        });
+        expect(client("permissive")).toMatchObject({
+            tls: {
+                defaults: { ca_file: "/consul/config/tls/ca.pem", verify_incoming: false, verify_outgoing: true },
+                internal_rpc: { verify_server_hostname: true },
+            },
+            auto_encrypt: { tls: true },
+            client_addr: "127.0.0.1",
+        });
+        expect(client("permissive").tls.defaults.cert_file).toBeUndefined();
+    });
+
+    test("enforce (step 3): mutual TLS only, and plain HTTP on the server's loopback only", () => {
+        expect(server("enforce").tls).toEqual({
+            defaults: { ...files, verify_incoming: true, verify_outgoing: true },
+            internal_rpc: { verify_server_hostname: true },
+        });
+        expect(server("enforce").addresses).toEqual({ http: "127.0.0.1" });
+        expect(server("enforce").client_addr).toBe("0.0.0.0");
+        // Client agents: as in permissive, their API on loopback, plain HTTP (no HTTPS port).
+        expect(client("enforce")).toEqual(client("permissive"));
+        expect(client("enforce").ports.https).toBeUndefined();
+    });
+
+    test("the scripts on a server talk HTTPS with the CA and the server's own certificate, paths only", () => {
+        for (const script of [
+            renderAclBootstrapScript({ managementToken: "m", policies: [], tokens: [], leaderTimeoutSeconds: 5, tls: "enforce" }),
+            renderConsulServerReadyScript({ nodeName: "consul-server-0", bootstrapExpect: 3, token: "m", tls: "accept" }),
+        ]) {
+            expect(script).toContain(
+                [
+                    "CONSUL_HTTP_ADDR=https://127.0.0.1:8501",
+                    "CONSUL_CACERT=/consul/config/tls/ca.pem",
+                    "CONSUL_CLIENT_CERT=/consul/config/tls/server.pem",
+                    "CONSUL_CLIENT_KEY=/consul/config/tls/server-key.pem",
+                    "export CONSUL_HTTP_ADDR CONSUL_CACERT CONSUL_CLIENT_CERT CONSUL_CLIENT_KEY",
+                ].join("\n"),
+            );
+            expect(script).not.toContain("http://");
+        }
+        expect(renderConsulServerReadyScript({ nodeName: "consul-server-0", bootstrapExpect: 3, token: "m", tls: "off" })).toContain(
+            "CONSUL_HTTP_ADDR=http://127.0.0.1:8500\nexport CONSUL_HTTP_ADDR\n",
+        );
+    });
+
+    test("the token create request passes the CA and the client certificate to curl", () => {
+        const script = renderAclBootstrapScript({
+            managementToken: "m",
+            policies: [],
+            tokens: [{ description: "agents", accessorId: "a", secretId: "s", policy: "agent" }],
+            leaderTimeoutSeconds: 5,
+            tls: "enforce",
+        });
+        expect(script).toContain('${CONSUL_CACERT:+--cacert "$CONSUL_CACERT"} ${CONSUL_CLIENT_CERT:+--cert "$CONSUL_CLIENT_CERT"}');
     });
 });

@@ -19,7 +19,7 @@ import * as os from "os";
 import * as path from "path";
 import type { WebServiceSpec } from "../../render/webService";
 import { ConsulCatalog, consulDnsRecords, ServiceInstance } from "./catalog";
-import { docker, dockerResult, removeSystemTestObjects, waitFor } from "./docker";
+import { docker, dockerResult, removeSystemTestObjects, uploadFiles, waitFor } from "./docker";
 import { ContainerSpec, DataPlaneSpec, LbNodeSpec, taskContainer } from "./graph";
 import { buildImage } from "./images";
 import { httpGet, taskOf, trustCa } from "./probe";
@@ -178,19 +178,7 @@ export class DataPlane {
     /** docker create, the uploads copied in (like the provider's uploads), docker start. */
     async createContainer(c: ContainerSpec): Promise<void> {
         await docker(["create", ...c.flags, c.image, ...c.command]);
-        if (c.files.length > 0) {
-            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "spsys-upload-"));
-            try {
-                for (const [n, f] of c.files.entries()) {
-                    const local = path.join(dir, String(n));
-                    fs.writeFileSync(local, f.content);
-                    fs.chmodSync(local, parseInt(f.mode, 8));
-                    await docker(["cp", local, `${c.name}:${f.path}`]);
-                }
-            } finally {
-                fs.rmSync(dir, { recursive: true, force: true });
-            }
-        }
+        await uploadFiles(c.name, c.files);
         await docker(["start", c.name]);
     }
 

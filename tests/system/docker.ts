@@ -1,6 +1,9 @@
 // The docker CLI, asynchronously (the load generator shares this event loop: nothing here blocks it),
 // every call bounded by a timeout.
-import { spawn } from "child_process";
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 
 /** Label on every container and network the system tests create; cleanup removes by it. */
 export const SYSTEM_LABEL = "swarm-platform.system-test";
@@ -150,5 +153,42 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
             throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
         }
         await sleep(everyMs);
+    }
+}
+
+/** A file a container gets before it starts, as a docker.Container `uploads` entry declares it. */
+export interface UploadFile {
+    readonly path: string;
+    readonly content: string;
+    /** Octal, e.g. "0600". */
+    readonly mode: string;
+}
+
+/**
+ * Copies `files` into a created container as the Docker provider uploads them: one tar archive whose
+ * entries are named by the files' full paths, extracted at `/` (terraform-provider-docker: a tar
+ * header named by the file's path, CopyToContainer to "/"), so a missing directory
+ * (/consul/config/tls) is made on the way — `docker cp FILE CONTAINER:PATH` would refuse it. Modes
+ * kept, root the owner.
+ */
+export async function uploadFiles(container: string, files: readonly UploadFile[]): Promise<void> {
+    if (files.length === 0) return;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "spsys-upload-"));
+    try {
+        for (const f of files) {
+            const local = path.join(dir, f.path);
+            fs.mkdirSync(path.dirname(local), { recursive: true });
+            fs.writeFileSync(local, f.content);
+            fs.chmodSync(local, parseInt(f.mode, 8));
+        }
+        // Only the files: the directories on the way are made by the extraction as the engine's defaults.
+        const list = files.map((f) => `.${f.path}`);
+        const tar = spawnSync("tar", ["-C", dir, "--owner=0", "--group=0", "--no-recursion", "-c", ...list], {
+            maxBuffer: 64 * 1024 * 1024,
+        });
+        if (tar.status !== 0) throw new Error(`tar: ${tar.stderr.toString()}`);
+        await docker(["cp", "-", `${container}:/`], { input: tar.stdout });
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
     }
 }

@@ -16,8 +16,13 @@ import * as os from "os";
 import * as path from "path";
 import { GROUPS, mostMissingAtOnce, missingWindows } from "../harness/day2";
 import { contextDigest, contextFiles } from "../../platforms/imageContext";
+import { planTlsProblems } from "../harness/consulTls";
 import { EnginePlan, planUpdate, stateOf } from "../harness/engine";
 import { ConfigOverrides, ProgramRun, REPO_ROOT, RecordedResource, runProgram } from "../harness/program";
+
+// Each plan evaluates the program twice (prod: 5 managers and 3 workers, with their certificates);
+// in a full `npm test` beside other work (load average 13–23 on 2 cores) a prod pair took over 60 s.
+jest.setTimeout(240_000);
 
 const CONTAINER = "docker:index/container:Container";
 const VOLUME = "docker:index/volume:Volume";
@@ -251,6 +256,91 @@ describe("consul.servers 3 → 5 → 3 (dev)", () => {
         expect(nodes.every((n) => n.startsWith("consul-server-"))).toBe(true);
         expect(nodes.length).toBe(Math.min(from, to));
         expect(mostMissingAtOnce(p, GROUPS[0]).count).toBe(1);
+        expectDay2Contract(p);
+    });
+});
+
+describe("consul.tls: switching mutual TLS on in a stack made without it (dev), one `pulumi up` per step", () => {
+    // Consul's procedure for an existing datacenter, one step per `pulumi up` (render/consul.ts
+    // CONSUL_TLS_MODES); each step must roll one server at a time and never leave an agent unable to
+    // reach a server: planTlsProblems checks every pair of agent versions that can run together.
+    const steps: [string, string, RegExp][] = [
+        ["off", "accept", /^consul-server-\d$/],
+        ["accept", "permissive", /^(consul-server-\d|lb-\d|swarm-(manager|worker)-\d)$/],
+        ["permissive", "enforce", /^consul-server-\d$/],
+    ];
+    it.each(steps)(
+        "%s → %s: rolls the servers one at a time, and every agent can reach every server throughout",
+        async (from, to, replaced) => {
+            const p = await plan("dev", { consul: { tls: from } }, { consul: { tls: to } });
+            const nodes = names(p, "replace", CONTAINER).filter((n) => n !== "local-edge");
+            expect(nodes.length).toBeGreaterThan(0);
+            expect(nodes.filter((n) => !replaced.test(n))).toEqual([]);
+            expect(nodes.filter((n) => /^consul-server-/.test(n))).toEqual(["consul-server-0", "consul-server-1", "consul-server-2"]);
+            expect(mostMissingAtOnce(p, GROUPS[0]).count).toBe(1);
+            expect(planTlsProblems(p)).toEqual([]);
+            expectDay2Contract(p);
+        },
+    );
+
+    it.each([
+        ["enforce", "permissive"],
+        ["permissive", "accept"],
+        ["accept", "off"],
+    ])("back down, %s → %s (a CA rotation steps down first): just as safe", async (from, to) => {
+        const p = await plan("dev", { consul: { tls: from } }, { consul: { tls: to } });
+        expect(mostMissingAtOnce(p, GROUPS[0]).count).toBe(1);
+        expect(planTlsProblems(p)).toEqual([]);
+        expectDay2Contract(p);
+    });
+
+    it("the whole migration ends where a new stack starts (enforce, the default)", async () => {
+        const p = await plan("dev", { consul: { tls: "enforce" } }, {});
+        expect(p.changedNames()).toEqual([]);
+    });
+
+    it("skipping a step is caught: off → enforce would have servers that require client certificates while agents have none", async () => {
+        const p = await plan("dev", { consul: { tls: "off" } }, { consul: { tls: "enforce" } });
+        expect(planTlsProblems(p)).toEqual(
+            expect.arrayContaining([
+                "lb-0 (old) dials in plaintext, consul-server-0 (new) requires TLS with a client certificate",
+                "consul-server-1 (old) dials in plaintext, consul-server-0 (new) requires TLS with a client certificate",
+            ]),
+        );
+    });
+
+    it("so is Consul's own step 3 done by replacement instead of a reload: accept → enforce splits the servers", async () => {
+        const p = await plan("dev", { consul: { tls: "accept" } }, { consul: { tls: "enforce" } });
+        expect(planTlsProblems(p)).toContain(
+            "consul-server-1 (old) dials in plaintext, consul-server-0 (new) requires TLS with a client certificate",
+        );
+    });
+});
+
+describe("Consul certificates expire: the first `pulumi up` in their renewal window rolls them (dev)", () => {
+    const HOURS = { validity: 365 * 24, early: 30 * 24 };
+
+    it("before the window, nothing changes", async () => {
+        const a = await evaluate("dev");
+        const p = planUpdate(stateOf(a), await evaluate("dev"), { hoursLater: HOURS.validity - HOURS.early - 1 });
+        expect(p.changedNames()).toEqual([]);
+    });
+
+    it("inside it: new server (and edge) certificates, the servers replaced one at a time, client agents untouched", async () => {
+        const a = await evaluate("dev");
+        const p = planUpdate(stateOf(a), await evaluate("dev"), { hoursLater: HOURS.validity - HOURS.early });
+        expect(names(p, "replace", "tls:index/locallySignedCert:LocallySignedCert")).toEqual([
+            "consul-operator-cert",
+            "consul-server-0-cert",
+            "consul-server-1-cert",
+            "consul-server-2-cert",
+            "local-edge-cert",
+        ]);
+        // The CA lives ten years and is never renewed early.
+        expect(p.op("consul-ca").op).toBe("same");
+        expect(names(p, "replace", CONTAINER)).toEqual(["consul-server-0", "consul-server-1", "consul-server-2", "local-edge"]);
+        expect(mostMissingAtOnce(p, GROUPS[0]).count).toBe(1);
+        expect(planTlsProblems(p)).toEqual([]);
         expectDay2Contract(p);
     });
 });

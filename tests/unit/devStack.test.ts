@@ -248,7 +248,17 @@ describe("wiring", () => {
         const edge = containerNamed(dev, "local-edge");
         const cfg = upload(edge, "/etc/haproxy/edge.cfg");
         expect(cfg).toContain("10.77.0.10:80");
-        expect(cfg).toMatch(/^ {4}server-template consul-server- 7 consul-servers:8500 check resolvers platform /m);
+        // HTTPS to the servers' API (consul.tls enforce): their chain and name checked, the operator's client certificate presented.
+        expect(cfg).toMatch(
+            /^ {4}server-template consul-server- 7 consul-servers:8501 check ssl verify required ca-file \/etc\/haproxy\/consul-ui-ca\.pem crt \/etc\/haproxy\/consul-ui-client\.pem verifyhost server\.dc1\.consul check-ssl resolvers platform /m,
+        );
+        const files = (edge.inputs.uploads as { file: string; permissions: string }[]).map((u) => [u.file, u.permissions]);
+        expect(files).toEqual(
+            expect.arrayContaining([
+                ["/etc/haproxy/consul-ui-ca.pem", "0600"],
+                ["/etc/haproxy/consul-ui-client.pem", "0600"],
+            ]),
+        );
         expect(cfg).toMatch(/^resolvers platform\n {4}parse-resolv-conf$/m);
         expect(dev.outputs.webUrl).toBe("https://127.0.0.1:8443");
         expect(dev.outputs.consulUiUrl).toBe("http://127.0.0.1:8500");
@@ -265,7 +275,7 @@ describe("security", () => {
             expect.arrayContaining([
                 { container: "local-edge", ip: "127.0.0.1", external: 8443, internal: 443 },
                 { container: "local-edge", ip: "127.0.0.1", external: 8080, internal: 80 },
-                { container: "local-edge", ip: "127.0.0.1", external: 8500, internal: 8500 },
+                { container: "local-edge", ip: "127.0.0.1", external: 8500, internal: 8501 },
                 { container: "local-edge", ip: "127.0.0.1", external: 8404, internal: 8404 },
             ]),
         );
@@ -341,7 +351,7 @@ describe("security", () => {
     });
 
     test("stack outputs that carry secrets are secret", () => {
-        expect(dev.secretOutputs).toEqual(new Set(["haproxyStatsPassword", "consulManagementToken"]));
+        expect(dev.secretOutputs).toEqual(new Set(["haproxyStatsPassword", "consulManagementToken", "consulOperatorCertificate"]));
         const plain = Object.entries(dev.outputs).filter(([k]) => !dev.secretOutputs.has(k));
         expect(JSON.stringify(plain)).not.toMatch(/MOCKSECRET/);
     });

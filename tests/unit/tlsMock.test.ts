@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as tls from "tls";
-import { certRequest, locallySignedCert, privateKey, selfSignedCert } from "../harness/tls";
+import { certRequest, locallySignedCert, mockTlsState, privateKey, readyForRenewal, selfSignedCert, TLS_TYPES } from "../harness/tls";
 
 const caKey = privateKey({ algorithm: "ECDSA", ecdsaCurve: "P256" });
 const ca = selfSignedCert({
@@ -70,4 +70,35 @@ test("a TLS client that trusts only the CA completes a handshake with the leaf f
     } finally {
         server.close();
     }
+});
+
+describe("renewal, as the provider plans it (readyForRenewal)", () => {
+    const cert = { validityPeriodHours: 8760, earlyRenewalHours: 720 };
+    test("inside the validity minus the early-renewal window: not yet", () => {
+        expect(readyForRenewal(cert, 0)).toBe(false);
+        expect(readyForRenewal(cert, 8039)).toBe(false);
+    });
+    test("from validity − earlyRenewalHours on: replaced by the next up (and after expiry too)", () => {
+        expect(readyForRenewal(cert, 8040)).toBe(true);
+        expect(readyForRenewal(cert, 9000)).toBe(true);
+    });
+    test("earlyRenewalHours defaults to 0: only an expired certificate renews", () => {
+        expect(readyForRenewal({ validityPeriodHours: 24 }, 23)).toBe(false);
+        expect(readyForRenewal({ validityPeriodHours: 24 }, 24)).toBe(true);
+    });
+    test("a window as long as the validity (or a validity of 0) renews on every up", () => {
+        expect(readyForRenewal({ validityPeriodHours: 24, earlyRenewalHours: 24 }, 0)).toBe(true);
+        expect(readyForRenewal({ validityPeriodHours: 0 }, 0)).toBe(true);
+    });
+    test("a fresh certificate's state says so, as the provider's plan modifier sets it", () => {
+        expect(leaf.readyForRenewal).toBeUndefined(); // the bare function; the mock's state adds it:
+        const state = mockTlsState(TLS_TYPES.locallySignedCert, "t", {
+            certRequestPem: csr.certRequestPem,
+            caPrivateKeyPem: caKey.privateKeyPem,
+            caCertPem: ca.certPem,
+            ...cert,
+            allowedUses: ["server_auth"],
+        });
+        expect(state?.readyForRenewal).toBe(false);
+    });
 });

@@ -22,14 +22,29 @@
 // 0.0.0.0:8500: the app reaches it on 127.0.0.1 like the agent, the harness on the node's address.
 // Environment: NODE_NAME, NODE_ADDR, DATACENTER, ACL_FILE (JSON {policies: {name: rules}, tokens:
 // {secret: [policy names]}}), PORT (default 8500).
+//
+// As a Consul SERVER's API (tests/system/consulTls.test.ts), with CONSUL_CONFIG = the server's
+// rendered config (server.json from the graph): its TLS listener is the server's — `ports.https`,
+// the CA, certificate and key the config names (the files the graph gives the server), and the
+// config's `tls.defaults.verify_incoming` as Node's requestCert + rejectUnauthorized, so a client
+// without a certificate of the CA fails the handshake as it does against Consul; plain HTTP on the
+// config's `addresses.http` (127.0.0.1 in enforce). It also answers what the program's server
+// scripts ask (through tests/system/consul/consul-https, a `consul` CLI that speaks this API with
+// curl): GET /v1/status/leader, /v1/acl/policy/name/<n>, /v1/acl/token/<accessor>, PUT
+// /v1/acl/policy and /v1/acl/token — the ACL ones only with the config's initial management token
+// (else 403, as Consul). For the harness: GET /_standin/acl lists what was created.
 const http = require("http");
+const https = require("https");
 const fs = require("fs");
 
-const NODE_NAME = required("NODE_NAME");
-const NODE_ADDR = required("NODE_ADDR");
-const DATACENTER = process.env.DATACENTER || "dc1";
-const PORT = Number(process.env.PORT || 8500);
-const acl = JSON.parse(fs.readFileSync(required("ACL_FILE"), "utf8"));
+const SERVER = process.env.CONSUL_CONFIG ? JSON.parse(fs.readFileSync(process.env.CONSUL_CONFIG, "utf8")) : undefined;
+const NODE_NAME = SERVER ? SERVER.node_name : required("NODE_NAME");
+const NODE_ADDR = SERVER ? SERVER.advertise_addr : required("NODE_ADDR");
+const DATACENTER = SERVER ? SERVER.datacenter : process.env.DATACENTER || "dc1";
+const PORT = Number(process.env.PORT || (SERVER && SERVER.ports && SERVER.ports.http) || 8500);
+const acl = SERVER ? { policies: {}, tokens: {} } : JSON.parse(fs.readFileSync(required("ACL_FILE"), "utf8"));
+/** What the program's ACL bootstrap created on this server (server role). */
+const created = { policies: {}, tokens: {} };
 
 function required(name) {
     const v = process.env[name];
@@ -112,8 +127,56 @@ function readBody(req) {
     });
 }
 
+/** The server role's endpoints; false when the request is not one of them. */
+async function handleServer(req, res, url) {
+    const token = req.headers["x-consul-token"] || "";
+    const management = SERVER.acl && SERVER.acl.tokens && SERVER.acl.tokens.initial_management;
+    const call = { at: new Date().toISOString(), method: req.method, path: url.pathname, status: 200, tls: req.socket.encrypted === true };
+    if (req.method === "GET" && url.pathname === "/_standin/acl") {
+        send(res, 200, { ...created, calls });
+        return true;
+    }
+    if (req.method === "GET" && url.pathname === "/v1/status/leader") {
+        calls.push(call);
+        send(res, 200, `${NODE_ADDR}:8300`);
+        return true;
+    }
+    const acls = /^\/v1\/acl\/(policy|token)(?:\/name)?(?:\/(.+))?$/.exec(url.pathname);
+    if (acls === null) return false;
+    calls.push(call);
+    if (management === undefined || token !== management) {
+        call.status = 403;
+        send(res, 403, "ACL not found");
+        return true;
+    }
+    const [, kind, key] = acls;
+    const store = kind === "policy" ? created.policies : created.tokens;
+    if (req.method === "GET" && key !== undefined) {
+        const found = store[decodeURIComponent(key)];
+        call.status = found === undefined ? 404 : 200;
+        send(res, call.status, found === undefined ? `${kind} not found` : found);
+        return true;
+    }
+    if (req.method === "PUT" && key === undefined) {
+        const body = JSON.parse(await readBody(req));
+        const id = kind === "policy" ? body.Name : body.AccessorID;
+        if (!id || (kind === "token" && !body.SecretID)) {
+            call.status = 400;
+            send(res, 400, "Bad request");
+            return true;
+        }
+        // The harness sees what was created, never the secret itself.
+        store[id] = kind === "policy" ? { Name: body.Name, Rules: body.Rules } : { AccessorID: id, Policies: body.Policies };
+        log(`created ${kind} ${id}`);
+        send(res, 200, store[id]);
+        return true;
+    }
+    return false;
+}
+
 async function handle(req, res) {
     const url = new URL(req.url, "http://agent");
+    if (SERVER !== undefined && (await handleServer(req, res, url))) return;
     if (url.pathname === "/_standin/registrations") {
         const since = Number(url.searchParams.get("index") || 0);
         const waitMs = Math.min(Number(url.searchParams.get("wait") || 0), 30) * 1000;
@@ -180,10 +243,37 @@ async function handle(req, res) {
     send(res, 404, "not stood in for\n");
 }
 
-http.createServer((req, res) => {
+const serve = (req, res) => {
     handle(req, res).catch((err) => {
         log(`error: ${err.message}`);
         if (!res.headersSent) send(res, 500, err.message);
     });
-}).listen(PORT, "0.0.0.0", () => log(`listening on 0.0.0.0:${PORT} (node ${NODE_NAME}, address ${NODE_ADDR})`));
+};
+// A server's plain HTTP binds where its config says (addresses.http, else client_addr); the client
+// agents' stand-in keeps 0.0.0.0 (the harness reaches it on the node's address).
+const httpHost = SERVER ? (SERVER.addresses && SERVER.addresses.http) || SERVER.client_addr || "127.0.0.1" : "0.0.0.0";
+http.createServer(serve).listen(PORT, httpHost, () => log(`listening on ${httpHost}:${PORT} (node ${NODE_NAME}, address ${NODE_ADDR})`));
+
+const tlsDefaults = SERVER && SERVER.tls && SERVER.tls.defaults;
+if (tlsDefaults !== undefined && SERVER.ports && SERVER.ports.https > 0) {
+    const verifyIncoming = tlsDefaults.verify_incoming === true;
+    const httpsHost = (SERVER.addresses && SERVER.addresses.https) || SERVER.client_addr || "127.0.0.1";
+    https
+        .createServer(
+            {
+                ca: fs.readFileSync(tlsDefaults.ca_file),
+                cert: fs.readFileSync(tlsDefaults.cert_file),
+                key: fs.readFileSync(tlsDefaults.key_file),
+                // verify_incoming: a client certificate of the CA, or no connection (Consul: tls.defaults.verify_incoming).
+                requestCert: verifyIncoming,
+                rejectUnauthorized: verifyIncoming,
+                minVersion: "TLSv1.2",
+            },
+            serve,
+        )
+        .on("tlsClientError", (err) => log(`TLS handshake refused: ${err.message}`))
+        .listen(SERVER.ports.https, httpsHost, () =>
+            log(`HTTPS on ${httpsHost}:${SERVER.ports.https}, client certificates ${verifyIncoming ? "required" : "not asked for"}`),
+        );
+}
 process.on("SIGTERM", () => process.exit(0));

@@ -1,14 +1,18 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { IngressListener, NodeFile, Platform, PlatformNode, ScriptRun } from "../platforms/types";
+import { ConsulAgentSpec, IngressListener, NodeFile, Platform, PlatformNode, ScriptRun } from "../platforms/types";
 import {
     AclToken,
     BASE_ACL_POLICIES,
     clientNeedsCa,
     CONSUL_PORTS,
+    CONSUL_TLS_MARK,
     CONSUL_TLS_FILES,
     consulServerName,
+    consulTlsMark,
+    consulTlsMarksAllowed,
     ConsulTlsMode,
+    consulTlsStepRefusal,
     renderAclBootstrapScript,
     renderConsulClientConfig,
     renderConsulServerConfig,
@@ -101,6 +105,10 @@ export class ConsulCluster extends pulumi.ComponentResource {
     readonly operatorCertificate?: pulumi.Output<string>;
 
     private readonly datacenter: string;
+    private readonly platform: Platform;
+    private readonly componentName: string;
+    /** The consul.tls step checks so far: the servers', then one per client agent (agentFor). */
+    private readonly tlsStepChecks: pulumi.Output<pulumi.Resource>[] = [];
     private readonly agentResources: ResourceLimits;
     private readonly caFile?: NodeFile;
 
@@ -109,6 +117,8 @@ export class ConsulCluster extends pulumi.ComponentResource {
         const defaults = CONSUL_CLUSTER_DEFAULTS;
         const servers = args.servers ?? defaults.servers;
         this.datacenter = args.datacenter ?? defaults.datacenter;
+        this.platform = args.platform;
+        this.componentName = name;
         const resources = args.resources ?? defaults.resources;
         this.agentResources = args.agentResources ?? defaults.agentResources;
         this.tls = args.tls ?? defaults.tls;
@@ -195,6 +205,21 @@ export class ConsulCluster extends pulumi.ComponentResource {
         // server leaves the peer set on SIGTERM (leave_on_terminate) before its container goes.
         this.servers = [];
         this.serverGates = [];
+        // consul.tls moves one step per `up`: before any server is touched, the servers as they run
+        // now (their marks) must be at most one step from this mode — a stack made before Consul TLS,
+        // or one asked to jump, is refused with nothing replaced. Each client agent has its own check
+        // (agentFor).
+        const serverMark = consulTlsMark("server", tlsMode);
+        const serversChecked = args.platform.requireDeployedMarks(
+            `${name}-servers-tls-step`,
+            {
+                key: CONSUL_TLS_MARK,
+                nodes: this.serverNames.map((nodeName) => ({ name: nodeName, allowed: consulTlsMarksAllowed("server", tlsMode) })),
+                refusal: consulTlsStepRefusal(tlsMode),
+            },
+            this,
+        );
+        this.tlsStepChecks.push(serversChecked);
         this.serverNames.forEach((nodeName, i) => {
             const config = pulumi
                 .all([this.gossipKey, this.managementToken, this.agentToken])
@@ -230,7 +255,8 @@ export class ConsulCluster extends pulumi.ComponentResource {
                     index: i,
                     files: [{ path: `${CONFIG_DIR}/server.json`, content: config, mode: CONFIG_MODE, owner: CONFIG_OWNER }, ...tlsFiles],
                     resources,
-                    dependsOn: previous === undefined ? [] : [previous.resource],
+                    dependsOn: [serversChecked, ...(previous === undefined ? [] : [previous.resource])],
+                    ...(serverMark === "" ? {} : { marks: { [CONSUL_TLS_MARK]: serverMark } }),
                 },
                 this,
             );
@@ -314,8 +340,16 @@ export class ConsulCluster extends pulumi.ComponentResource {
         });
     }
 
+    /**
+     * The mode, once every consul.tls step check so far passed — for a stack output, so a refusal
+     * fails the update with its message (call it after the last agentFor).
+     */
+    tlsStepChecked(): pulumi.Output<ConsulTlsMode> {
+        return pulumi.all(this.tlsStepChecks).apply(() => this.tls);
+    }
+
     /** The Consul client agent to run beside a node of another component. */
-    agentFor(nodeName: string, address: string, options: ConsulAgentOptions = {}): { files: NodeFile[]; resources: ResourceLimits } {
+    agentFor(nodeName: string, address: string, options: ConsulAgentOptions = {}): ConsulAgentSpec {
         const config = pulumi.all([this.gossipKey, this.agentToken, this.dnsToken]).apply(([encryptKey, agentToken, dnsToken]) =>
             renderConsulClientConfig({
                 nodeName,
@@ -330,9 +364,24 @@ export class ConsulCluster extends pulumi.ComponentResource {
         );
         // auto_encrypt brings the agent's own certificate; the CA is what it checks the servers with.
         const ca = clientNeedsCa(this.tls) && this.caFile !== undefined ? [this.caFile] : [];
+        // The node this agent runs on is touched only once its agent, as it runs now, is at most one
+        // consul.tls step away (see the servers' check in the constructor).
+        const checked = this.platform.requireDeployedMarks(
+            `${this.componentName}-${nodeName}-tls-step`,
+            {
+                key: CONSUL_TLS_MARK,
+                nodes: [{ name: nodeName, allowed: consulTlsMarksAllowed("client", this.tls) }],
+                refusal: consulTlsStepRefusal(this.tls),
+            },
+            this,
+        );
+        this.tlsStepChecks.push(checked);
+        const mark = consulTlsMark("client", this.tls);
         return {
             files: [{ path: `${CONFIG_DIR}/client.json`, content: config, mode: CONFIG_MODE, owner: CONFIG_OWNER }, ...ca],
             resources: this.agentResources,
+            dependsOn: [checked],
+            ...(mark === "" ? {} : { marks: { [CONSUL_TLS_MARK]: mark } }),
         };
     }
 }

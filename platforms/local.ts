@@ -14,7 +14,9 @@ import {
     Ingress,
     IngressListener,
     ListenerName,
+    DeployedMarksCheck,
     NodeArgs,
+    nodeMarksAndDependencies,
     NodeFile,
     NodeRole,
     Platform,
@@ -75,6 +77,11 @@ function chownThenExec(files: readonly NodeFile[], entrypoint: string): string[]
 }
 
 /** Candidate loops are rendered the same for one node or several. */
+/** The container label that holds a node's mark (NodeArgs.marks). */
+function markLabel(key: string): string {
+    return `swarm-platform.${key}`;
+}
+
 const ONE_CANDIDATE_IS_A_LIST = "# shellcheck disable=SC2043 # a single candidate is still a list";
 
 /** Where the edge container holds its certificate and key (HAProxy's `crt`). */
@@ -226,9 +233,10 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
                       cpus: Math.round((args.resources.cpus + agent.resources.cpus) * 1000) / 1000,
                       memoryMb: args.resources.memoryMb + agent.resources.memoryMb,
                   };
+        const { marks, dependsOn } = nodeMarksAndDependencies(args);
         const opts: pulumi.CustomResourceOptions = {
             parent,
-            dependsOn: args.dependsOn,
+            dependsOn,
             // The container name is fixed: the old container must go before its replacement starts.
             deleteBeforeReplace: true,
         };
@@ -244,6 +252,10 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
             networksAdvanced: this.networkAttachment(args.name, address, [this.roleAddress(args.role) ?? []].flat()),
             uploads: uploads([...args.files, ...(agent?.files ?? [])]),
             restart: "unless-stopped",
+            // Only when there are any: a node without marks keeps the inputs it had before marks existed.
+            ...(Object.keys(marks).length === 0
+                ? {}
+                : { labels: Object.entries(marks).map(([key, value]) => ({ label: markLabel(key), value })) }),
             logOpts: { "max-size": "10m", "max-file": "3" },
             cpuShares: NODE_CPU_SHARES,
             ...limits(resources),
@@ -412,6 +424,35 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
             },
         );
         return { resource: run, stdout: run.stdout };
+    }
+
+    requireDeployedMarks(name: string, check: DeployedMarksCheck, parent: pulumi.Resource): pulumi.Output<pulumi.Resource> {
+        const containers = check.nodes.map((n) => ({ ...n, container: this.containerName(n.name) }));
+        // Reads every container's label once (a stopped container counts; one not there yet passes)
+        // and refuses as deployedMarksRefusal words it. Runs when the rule changes (the desired value
+        // moved): a command runs at `up`, not in preview, and every node it guards waits for it.
+        const create = [
+            "set -eu",
+            `deployed=$(docker ps -a --format ${shellQuote(`{{.Names}} {{.Label ${JSON.stringify(markLabel(check.key))}}}`)})`,
+            "offending=''",
+            "# check CONTAINER NODE ALLOWED...: an allowed mark, or the container does not exist",
+            "check() {",
+            "  container=$1 node=$2",
+            "  shift 2",
+            `  line=$(printf '%s\\n' "$deployed" | awk -v c="$container" '$1 == c { print "found " $2 }')`,
+            '  [ -n "$line" ] || return 0',
+            "  mark=${line#found }",
+            '  for allowed in "$@"; do [ "$mark" = "$allowed" ] && return 0; done',
+            '  offending="$offending  $node: ${mark:-(none)}\n"',
+            "}",
+            ...containers.map((n) => `check ${n.container} ${n.name} ${n.allowed.map((a) => shellQuote(a)).join(" ")}`),
+            '[ -z "$offending" ] && exit 0',
+            `printf '%s\\n' ${shellQuote(check.refusal)} ${shellQuote(`Nodes as they run now (${check.key}):`)} >&2`,
+            `printf '%s' "$offending" >&2`,
+            "exit 1",
+        ].join("\n");
+        const run = new command.local.Command(name, { create, triggers: [JSON.stringify(check)] }, { parent });
+        return run.stdout.apply(() => run);
     }
 
     runClusterScript(name: string, args: ClusterScriptArgs, parent: pulumi.Resource): ScriptRun {

@@ -34,9 +34,63 @@ export interface NodeArgs {
     readonly files: readonly NodeFile[];
     readonly resources: ResourceLimits;
     /** When set, a Consul client agent runs beside the node (sharing its network) with these files. */
-    readonly consulAgent?: { readonly files: readonly NodeFile[]; readonly resources: ResourceLimits };
+    readonly consulAgent?: ConsulAgentSpec;
     /** Extra dependencies (e.g. a node may only start once the Consul ACLs exist). */
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /**
+     * Facts about how the node was made, kept on the running node where an update can read them
+     * before it touches the node (local: container labels; AWS: instance tags) — see
+     * Platform.requireDeployedMarks. A mark belongs to the node's definition: changing one replaces
+     * the node, so set one only where the node's files change with it.
+     */
+    readonly marks?: Readonly<Record<string, string>>;
+}
+
+/** A Consul client agent beside a node: its files, limits, and what it adds to the node. */
+export interface ConsulAgentSpec {
+    readonly files: readonly NodeFile[];
+    readonly resources: ResourceLimits;
+    /** Marks for the node (NodeArgs.marks). */
+    readonly marks?: Readonly<Record<string, string>>;
+    /** Dependencies for the node (NodeArgs.dependsOn). */
+    readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/** A node's marks and dependencies with its agent's added: what a platform applies to the node. */
+export function nodeMarksAndDependencies(args: NodeArgs): {
+    marks: Record<string, string>;
+    dependsOn: pulumi.Input<pulumi.Resource>[];
+} {
+    return {
+        marks: { ...(args.marks ?? {}), ...(args.consulAgent?.marks ?? {}) },
+        dependsOn: [...(args.dependsOn ?? []), ...(args.consulAgent?.dependsOn ?? [])],
+    };
+}
+
+/**
+ * Marks (NodeArgs.marks) that the nodes must carry as they run now, before this update may touch
+ * them: how an update refuses a change that is safe only in steps (consul.tls) before anything is
+ * replaced, whatever config the stack had before.
+ */
+export interface DeployedMarksCheck {
+    /** The mark's key. */
+    readonly key: string;
+    /**
+     * Per node (by name): the values its mark may have now; "" is a node without the mark. A node that
+     * does not exist yet passes.
+     */
+    readonly nodes: readonly { readonly name: string; readonly allowed: readonly string[] }[];
+    /** The refusal's text: names the config key, the value and the rule; the offending nodes follow. */
+    readonly refusal: string;
+}
+
+/** The refusal for a check, given each existing node's mark ("" = none); undefined when all pass. */
+export function deployedMarksRefusal(check: DeployedMarksCheck, deployed: ReadonlyMap<string, string>): string | undefined {
+    const offending = check.nodes.flatMap((node) => {
+        const mark = deployed.get(node.name);
+        return mark === undefined || node.allowed.includes(mark) ? [] : [`  ${node.name}: ${mark === "" ? "(none)" : mark}`];
+    });
+    return offending.length === 0 ? undefined : [check.refusal, `Nodes as they run now (${check.key}):`, ...offending].join("\n");
 }
 
 /** A node as the components see it. */
@@ -237,6 +291,13 @@ export interface Platform {
     roleAddress(role: NodeRole): string | undefined;
     /** Creates a node and (when asked) its Consul agent, as children of `parent`. */
     createNode(args: NodeArgs, parent: pulumi.Resource): PlatformNode;
+    /**
+     * Reads the marks of the nodes as they run now and refuses the update (deployedMarksRefusal)
+     * unless each is allowed. Nodes that depend on the result are touched only after it passed; the
+     * result fails with the refusal (a stack output made from it fails the update with that message).
+     * Local: a command at `up` (not in preview); AWS: a read of the instances' tags, in preview too.
+     */
+    requireDeployedMarks(name: string, check: DeployedMarksCheck, parent: pulumi.Resource): pulumi.Output<pulumi.Resource>;
     /** Runs a script on a node once it is up, and again whenever the node is replaced or triggers change. */
     runScript(name: string, args: RunScriptArgs, parent: pulumi.Resource): ScriptRun;
     /** Runs cluster-wide work on any node of a set that answers; updated in place, never re-run for a node's replacement. */

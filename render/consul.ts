@@ -124,6 +124,40 @@ export function clientNeedsCa(mode: ConsulTlsMode): boolean {
     return mode === "permissive" || mode === "enforce";
 }
 
+/**
+ * The node mark (platforms/types.ts NodeArgs.marks) that records how an agent's TLS is set up, so the
+ * next `pulumi up` can read it off the running nodes whatever config the stack had: a server's is
+ * its mode, a client agent's whether it uses auto_encrypt; none ("") while off, so a stack made
+ * before Consul TLS reads as `off` and a stack kept at `off` does not change.
+ */
+export const CONSUL_TLS_MARK = "consul-tls";
+export function consulTlsMark(role: "server" | "client", mode: ConsulTlsMode): string {
+    if (role === "server") return mode === "off" ? "" : mode;
+    return clientNeedsCa(mode) ? "auto_encrypt" : "";
+}
+
+/**
+ * The marks an agent may carry as it runs now for an update to `desired` to be safe: those of the
+ * modes at most one step away. Each step is safe while its `up` rolls node by node
+ * (tests/harness/consulTls.ts planTlsProblems); a jump of two steps is not — e.g. `off` → `enforce`
+ * replaces a server with one that requires client certificates while the others still dial plaintext.
+ */
+export function consulTlsMarksAllowed(role: "server" | "client", desired: ConsulTlsMode): string[] {
+    const at = CONSUL_TLS_MODES.indexOf(desired);
+    const near = CONSUL_TLS_MODES.filter((_, i) => Math.abs(i - at) <= 1);
+    return [...new Set(near.map((mode) => consulTlsMark(role, mode)))];
+}
+
+/** Why an update to `desired` is refused while some agent runs more than one step away (names the key, the value and the rule). */
+export function consulTlsStepRefusal(desired: ConsulTlsMode): string {
+    return [
+        `consul.tls: "${desired}" cannot be reached in one pulumi up from how the Consul agents below run now.`,
+        `Rule: consul.tls moves one step per pulumi up, ${CONSUL_TLS_MODES.join(" → ")} (or back); a stack made before`,
+        'Consul TLS runs "off". No node was touched. Set consul.tls to the next step from where they are',
+        "(pulumi config set --path consul.tls <step>) and run pulumi up once per step (docs/day2.md).",
+    ].join("\n");
+}
+
 function agentCommon(input: ConsulAgentBase) {
     return {
         node_name: input.nodeName,

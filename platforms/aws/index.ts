@@ -15,6 +15,7 @@ import { renderVipRouteNotifyScript } from "../../render/cloudInit";
 import {
     BuiltImage,
     ClusterScriptArgs,
+    DeployedMarksCheck,
     ImageBuildArgs,
     Ingress,
     IngressListener,
@@ -32,7 +33,7 @@ import { createInstanceProfiles } from "./iam";
 import { buildEcrImage } from "./image";
 import { createIngress } from "./ingress";
 import { AwsNetwork, createNetwork } from "./network";
-import { createNode, NodePlacement } from "./node";
+import { createNode, NodePlacement, requireDeployedMarks } from "./node";
 import { runClusterScript, runNodeScript, ScriptContext } from "./scripts";
 import { createSecurityGroups, SecurityGroups, securityGroupsFor } from "./securityGroups";
 import { plannedAddress } from "../shared";
@@ -136,6 +137,12 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
 
     createNode(args: NodeArgs, parent: pulumi.Resource): PlatformNode {
         return createNode(this.ctx, this.placement, args, parent);
+    }
+
+    requireDeployedMarks(_name: string, check: DeployedMarksCheck, parent: pulumi.Resource): pulumi.Output<pulumi.Resource> {
+        // Nothing is created for it: the read is a data source, in preview too. What waits on it gets
+        // the security group every node depends on anyway.
+        return requireDeployedMarks(this.ctx, check, this.securityGroups.nodesEgress, parent);
     }
 
     runScript(name: string, args: RunScriptArgs, parent: pulumi.Resource): ScriptRun {

@@ -10,7 +10,16 @@ import { HostContainer, ParameterFile, renderCloudConfig } from "../../render/cl
 import { LB_CHECK_SCRIPT_SOURCE, LB_NODE_PATHS } from "../../render/lbNode";
 import { renderRegistryAuthRefreshScript } from "../../render/swarm";
 import { plannedAddress, REPO_ROOT } from "../shared";
-import { assertNever, NodeArgs, NodeFile, NodeRole, PlatformNode } from "../types";
+import {
+    assertNever,
+    DeployedMarksCheck,
+    deployedMarksRefusal,
+    NodeArgs,
+    nodeMarksAndDependencies,
+    NodeFile,
+    NodeRole,
+    PlatformNode,
+} from "../types";
 import { AwsContext, stackTags } from "./context";
 import { storedText } from "./parameters";
 
@@ -218,6 +227,7 @@ function platformFiles(role: NodeRole): NodeFile[] {
 export function createNode(ctx: AwsContext, placement: NodePlacement, args: NodeArgs, parent: pulumi.Resource): PlatformNode {
     const address = plannedAddress(ctx.args.plan, args.role, args.index);
     const zone = ctx.args.plan.zoneOf[address];
+    const { marks, dependsOn } = nodeMarksAndDependencies(args);
     const files = [...platformFiles(args.role), ...args.files, ...(args.consulAgent?.files ?? [])];
     // Every file is a SecureString: whether a given config holds a secret is not known here.
     const parameters = files.map((file, i) => {
@@ -271,14 +281,69 @@ export function createNode(ctx: AwsContext, placement: NodePlacement, args: Node
             // The LB pair routes the overlay VIP, which is not this instance's own address.
             sourceDestCheck: args.role !== "lb",
             maintenanceOptions: { autoRecovery: "default" },
-            tags: { ...stackTags(ctx.args, args.name), "swarm-platform:role": args.role },
+            tags: {
+                ...stackTags(ctx.args, args.name),
+                "swarm-platform:role": args.role,
+                ...Object.fromEntries(Object.entries(marks).map(([key, value]) => [markTag(key), value])),
+            },
         },
         {
             parent,
-            dependsOn: [...parameters.map((p) => p.resource), ...placement.bootDependencies, ...(args.dependsOn ?? [])],
+            dependsOn: [...parameters.map((p) => p.resource), ...placement.bootDependencies, ...dependsOn],
             // The fixed private address must be free before the replacement takes it.
             deleteBeforeReplace: true,
         },
     );
     return { name: args.name, role: args.role, address, resource: instance, instanceId: instance.id };
+}
+
+/** The instance tag that holds a node's mark (NodeArgs.marks). */
+function markTag(key: string): string {
+    return `swarm-platform:${key}`;
+}
+
+/**
+ * The marks of the checked nodes as they run now, by node name ("" = no mark): the tags of this
+ * stack's instances of those nodes (EC2 DescribeInstances through the provider's data sources, which
+ * run in preview too; a terminated instance does not count, a node with no instance is absent).
+ */
+export function readDeployedMarks(ctx: AwsContext, check: DeployedMarksCheck, parent: pulumi.Resource): pulumi.Output<Map<string, string>> {
+    const byName = new Map(check.nodes.map((n) => [stackTags(ctx.args, n.name).Name, n.name]));
+    const instances = aws.ec2.getInstancesOutput(
+        {
+            filters: [
+                { name: "tag:swarm-platform:stack", values: [ctx.args.stack] },
+                { name: "tag:Name", values: [...byName.keys()] },
+            ],
+            instanceStateNames: ["pending", "running", "stopping", "stopped"],
+        },
+        { parent },
+    );
+    return instances.ids.apply(async (ids) => {
+        const found = await Promise.all(ids.map((instanceId) => aws.ec2.getInstance({ instanceId }, { parent })));
+        return new Map(
+            found.flatMap((instance) => {
+                const node = byName.get(instance.tags.Name ?? "");
+                return node === undefined ? [] : [[node, instance.tags[markTag(check.key)] ?? ""] as const];
+            }),
+        );
+    });
+}
+
+/**
+ * Platform.requireDeployedMarks on AWS: fails the program with the refusal, in preview as in `up`,
+ * unless every node's mark as it runs now is allowed. What depends on the result waits for the
+ * read: `after` once it passed.
+ */
+export function requireDeployedMarks(
+    ctx: AwsContext,
+    check: DeployedMarksCheck,
+    after: pulumi.Resource,
+    parent: pulumi.Resource,
+): pulumi.Output<pulumi.Resource> {
+    return readDeployedMarks(ctx, check, parent).apply((deployed) => {
+        const refusal = deployedMarksRefusal(check, deployed);
+        if (refusal !== undefined) throw new pulumi.RunError(refusal);
+        return after;
+    });
 }

@@ -93,10 +93,11 @@ describe("what it asks the platform for", () => {
             ["consul-server-3-ready", "consul-server-3"],
             ["consul-server-4-ready", "consul-server-4"],
         ]);
-        expect(platform.node("consul-server-0").args.dependsOn).toEqual([]);
+        // Each server first waits for the consul.tls step check of the servers as they run now.
+        const [check] = platform.marksChecks;
+        expect(platform.node("consul-server-0").args.dependsOn).toEqual([check.result]);
         for (let i = 1; i < 5; i++) {
-            const [previousGate] = platform.node(`consul-server-${i}`).args.dependsOn ?? [];
-            expect(previousGate).toBe(consul.serverGates[i - 1].resource);
+            expect(platform.node(`consul-server-${i}`).args.dependsOn).toEqual([check.result, consul.serverGates[i - 1].resource]);
         }
         expect(consul.serverGates.map((g) => g.resource)).toEqual(platform.scripts.map((s) => s.resource));
         const ready = await settled(platform.script("consul-server-3-ready").args.script);
@@ -226,6 +227,43 @@ describe("in the stack's state", () => {
 
 describe("mutual TLS (consul.tls)", () => {
     const filesOf = (platform: FakePlatform, node: string) => platform.node(node).args.files;
+
+    // What the agents as they run now may be for an `up` to this mode: one step at a time.
+    test.each([
+        ["off", ["", "accept"], [""]],
+        ["accept", ["", "accept", "permissive"], ["", "auto_encrypt"]],
+        ["permissive", ["accept", "permissive", "enforce"], ["", "auto_encrypt"]],
+        ["enforce", ["permissive", "enforce"], ["auto_encrypt"]],
+    ] as const)("%s: servers must run as %j now, each client agent as %j, before any is touched", (tls, servers, clients) => {
+        const platform = new FakePlatform();
+        const consul = new ConsulCluster("consul", { platform, servers: 3, tls });
+        const agent = consul.agentFor("swarm-worker-0", "10.0.4.10");
+        const [serverCheck, agentCheck] = platform.marksChecks;
+        expect(serverCheck.args.key).toBe("consul-tls");
+        expect(serverCheck.args.nodes).toEqual(
+            ["consul-server-0", "consul-server-1", "consul-server-2"].map((name) => ({ name, allowed: servers })),
+        );
+        expect(agentCheck.args.nodes).toEqual([{ name: "swarm-worker-0", allowed: clients }]);
+        expect(agentCheck.parent).toBe(consul);
+        // Every server waits for the servers' check; the agent's node for its own.
+        for (const server of consul.servers) expect(platform.node(server.name).args.dependsOn).toContain(serverCheck.result);
+        expect(agent.dependsOn).toEqual([agentCheck.result]);
+        // The refusal names the key, the value and the rule.
+        expect(serverCheck.args.refusal).toContain(`consul.tls: "${tls}"`);
+        expect(serverCheck.args.refusal).toContain("off → accept → permissive → enforce");
+    });
+
+    test.each([
+        ["off", undefined, undefined],
+        ["accept", "accept", undefined],
+        ["permissive", "permissive", "auto_encrypt"],
+        ["enforce", "enforce", "auto_encrypt"],
+    ] as const)("%s: servers are marked %s, client agents' nodes %s (none while their config is plain)", (tls, server, client) => {
+        const platform = new FakePlatform();
+        const consul = new ConsulCluster("consul", { platform, tls });
+        expect(platform.node("consul-server-0").args.marks?.["consul-tls"]).toBe(server);
+        expect(consul.agentFor("lb-0", "10.0.4.10").marks?.["consul-tls"]).toBe(client);
+    });
 
     test("each server holds the CA, its own certificate and key: 0600, the consul user's; the key stays secret", async () => {
         const platform = new FakePlatform();

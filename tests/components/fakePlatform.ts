@@ -6,11 +6,13 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     BuiltImage,
     ClusterScriptArgs,
+    DeployedMarksCheck,
     ImageBuildArgs,
     Ingress,
     IngressListener,
     ListenerName,
     NodeArgs,
+    nodeMarksAndDependencies,
     NodeRole,
     Platform,
     PlatformNode,
@@ -181,6 +183,7 @@ export class FakePlatform implements Platform {
     readonly nodes: (Recorded<NodeArgs> & { node: PlatformNode })[] = [];
     readonly scripts: Recorded<RunScriptArgs>[] = [];
     readonly clusterScripts: Recorded<ClusterScriptArgs>[] = [];
+    readonly marksChecks: (Recorded<DeployedMarksCheck> & { result: pulumi.Output<pulumi.Resource> })[] = [];
     readonly images: ImageBuildArgs[] = [];
     readonly loads: { image: BuiltImage; node: PlatformNode; dependsOn: pulumi.Input<pulumi.Resource>[]; resource?: pulumi.Resource }[] =
         [];
@@ -205,7 +208,7 @@ export class FakePlatform implements Platform {
 
     createNode(args: NodeArgs, parent: pulumi.Resource): PlatformNode {
         observe(...[...args.files, ...(args.consulAgent?.files ?? [])].map((f) => f.content));
-        const resource = new FakeResource("Node", args.name, { parent, dependsOn: args.dependsOn });
+        const resource = new FakeResource("Node", args.name, { parent, dependsOn: nodeMarksAndDependencies(args).dependsOn });
         const node: PlatformNode = {
             name: args.name,
             role: args.role,
@@ -215,6 +218,13 @@ export class FakePlatform implements Platform {
         };
         this.nodes.push({ name: args.name, args, parent, resource, node });
         return node;
+    }
+
+    requireDeployedMarks(name: string, check: DeployedMarksCheck, parent: pulumi.Resource): pulumi.Output<pulumi.Resource> {
+        const resource = new FakeResource("MarksCheck", name, { parent });
+        const result = pulumi.output(name).apply(() => resource as pulumi.Resource);
+        this.marksChecks.push({ name, args: check, parent, resource, result });
+        return result;
     }
 
     runScript(name: string, args: RunScriptArgs, parent: pulumi.Resource): ScriptRun {

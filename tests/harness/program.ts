@@ -190,6 +190,19 @@ function mockState(type: string, name: string, inputs: Record<string, any>, secr
 
 /** The cloud look-ups the program makes, answered like the real APIs; anything else throws. */
 export const MOCK_ZONES = ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
+/** A running instance as EC2 describes it to the mocks' getInstances/getInstance. */
+export interface MockInstance {
+    readonly id: string;
+    readonly tags: Readonly<Record<string, string>>;
+}
+
+let mockDeployedInstances: readonly MockInstance[] = [];
+
+/** The instances the next programs find running (AWS data sources), until set again. */
+export function setMockDeployedInstances(instances: readonly MockInstance[]): void {
+    mockDeployedInstances = instances;
+}
+
 function mockInvoke(token: string, inputs: Record<string, any>): Record<string, any> {
     switch (token) {
         case "aws:index/getRegion:getRegion":
@@ -218,6 +231,17 @@ function mockInvoke(token: string, inputs: Record<string, any>): Record<string, 
             if (typeof name !== "string" || name.includes("*")) throw new Error(`getAmi mock: expected an exact image name, got ${name}`);
             const id = `ami-0${crypto.createHash("sha256").update(name).digest("hex").slice(0, 16)}`;
             return { id, imageId: id, name };
+        }
+        // The instances as they run now (Platform.requireDeployedMarks): none unless a test says so.
+        case "aws:ec2/getInstances:getInstances": {
+            const names: string[] = (inputs.filters ?? []).find((f: { name: string }) => f.name === "tag:Name")?.values ?? [];
+            const found = mockDeployedInstances.filter((i) => names.includes(i.tags.Name ?? ""));
+            return { id: "instances", ids: found.map((i) => i.id), privateIps: [], publicIps: [], ipv6Addresses: [] };
+        }
+        case "aws:ec2/getInstance:getInstance": {
+            const instance = mockDeployedInstances.find((i) => i.id === inputs.instanceId);
+            if (instance === undefined) throw new Error(`getInstance mock: no instance ${inputs.instanceId}`);
+            return { id: instance.id, instanceId: instance.id, tags: instance.tags };
         }
         case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             return {
@@ -288,6 +312,7 @@ async function evaluate(
     // rejection is the program's error, as it is for the CLI.
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    let invokes = 0;
     process.on("unhandledRejection", onUnhandled);
 
     // isolateModulesAsync: the program's require() calls come after awaits and must stay isolated.
@@ -297,7 +322,10 @@ async function evaluate(
         await pulumi.runtime.setMocks(
             {
                 newResource: (args) => ({ id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs, generatedSecrets) }),
-                call: (args) => mockInvoke(args.token, args.inputs),
+                call: (args) => {
+                    invokes++;
+                    return mockInvoke(args.token, args.inputs);
+                },
             },
             PROJECT,
             stack,
@@ -355,9 +383,10 @@ async function evaluate(
         } catch (err) {
             programError = err;
         }
-        // Let registrations that no output depends on finish too.
-        for (let settled = -1; settled !== resources.length; ) {
-            settled = resources.length;
+        // Let registrations that no output depends on finish too, and the data-source reads they
+        // wait for (a read that refuses the update rejects a node's registration).
+        for (let settled = -1; settled !== resources.length + invokes; ) {
+            settled = resources.length + invokes;
             await new Promise((r) => setTimeout(r, 20));
         }
     });

@@ -324,6 +324,8 @@ const HANDLED_INPUTS = new Set([
     // Not a `docker create` flag: the provider stops the container with it before removing it; the
     // plan replay (tests/system/replay.ts) deletes containers the same way.
     "destroyGraceSeconds",
+    // A node's marks (platforms/local.ts markLabel): read back by the deployed-marks checks.
+    "labels",
     // The swarm nodes (Docker-in-Docker): their own cgroup namespace, seccomp/systempaths, the engine's data volume.
     "cgroupnsMode",
     "securityOpts",
@@ -383,6 +385,7 @@ export function containerFlags(r: RecordedResource, ctx: ContainerContext): { fl
         else throw new Error(`graph: ${r.name} has a health check the system tests do not apply yet: ${JSON.stringify(i.healthcheck)}`);
     }
     for (const p of i.ports ?? []) flags.push("--publish", `${p.ip ? `${p.ip}:` : ""}${p.external}:${p.internal}/${p.protocol ?? "tcp"}`);
+    for (const l of i.labels ?? []) flags.push("--label", `${l.label}=${l.value}`);
     if (i.restart) flags.push("--restart", i.restart);
     for (const [k, v] of Object.entries<string>(i.logOpts ?? {})) flags.push("--log-opt", `${k}=${v}`);
     if (i.stopTimeout !== undefined) flags.push("--stop-timeout", String(i.stopTimeout));

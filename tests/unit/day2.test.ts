@@ -17,6 +17,7 @@ import * as path from "path";
 import { GROUPS, mostMissingAtOnce, missingWindows } from "../harness/day2";
 import { contextDigest, contextFiles } from "../../platforms/imageContext";
 import { planTlsProblems } from "../harness/consulTls";
+import { runMarksCheck } from "../harness/marksCheck";
 import { EnginePlan, planUpdate, stateOf } from "../harness/engine";
 import { ConfigOverrides, ProgramRun, REPO_ROOT, RecordedResource, runProgram } from "../harness/program";
 
@@ -188,6 +189,9 @@ describe("swarm.workers 2 → 4 → 2 (dev)", () => {
     it("2 → 4 creates two workers that join, one after the other, and loads the image into them", async () => {
         const p = await plan("dev", { swarm: { workers: 2 } }, { swarm: { workers: 4 } });
         expect(names(p, "create")).toEqual([
+            // Their Consul agents' consul.tls step checks (no container yet: they pass).
+            "consul-swarm-worker-2-tls-step",
+            "consul-swarm-worker-3-tls-step",
             "swarm-worker-2",
             "swarm-worker-2-engine",
             "swarm-worker-2-join",
@@ -314,6 +318,76 @@ describe("consul.tls: switching mutual TLS on in a stack made without it (dev), 
         expect(planTlsProblems(p)).toContain(
             "consul-server-1 (old) dials in plaintext, consul-server-0 (new) requires TLS with a client certificate",
         );
+    });
+
+    // Such a jump never gets that far: before any agent's node is touched, `up` reads how each runs
+    // now (its container's consul-tls label, none before Consul TLS) and refuses a mode more than one
+    // step away (platforms/local.ts requireDeployedMarks). A stack made before Consul TLS is an `off`
+    // stack to it: its containers carry no label.
+    const CHECKS = /-tls-step$/;
+    /** The plan's step checks, run against the containers of `from`'s state, in the plan's order. */
+    async function stepChecks(from: ConfigOverrides, to: ConfigOverrides) {
+        const [a, b] = [await evaluate("dev", from), await evaluate("dev", to)];
+        const p = planUpdate(stateOf(a), b);
+        const checks = b.resources.filter((r) => r.type === COMMAND && CHECKS.test(r.name));
+        return { p, checks, results: checks.map((c) => ({ name: c.name, ...runMarksCheck(c.inputs.create, stateOf(a)) })) };
+    }
+
+    it.each([
+        [{ consul: { tls: "off" } }, { consul: { tls: "enforce" } }, "(none)", "consul-server-0: (none)"],
+        [{ consul: { tls: "accept" } }, { consul: { tls: "enforce" } }, "accept", "consul-server-2: accept"],
+        [{ consul: { tls: "enforce" } }, { consul: { tls: "accept" } }, "enforce", "consul-server-0: enforce"],
+        [{ consul: { tls: "permissive" } }, { consul: { tls: "off" } }, "permissive", "lb-1: auto_encrypt"],
+    ] as [ConfigOverrides, ConfigOverrides, string, string][])(
+        "a jump (%j → %j) is refused by `up` before any Consul agent's node is touched, naming the key, the rule and the nodes",
+        async (from, to, serverMark, offending) => {
+            const { p, checks, results } = await stepChecks(from, to);
+            // One for the servers, one per client agent's node.
+            expect(checks.map((c) => c.name)).toEqual(
+                expect.arrayContaining(["consul-servers-tls-step", "consul-swarm-manager-0-tls-step", "consul-lb-1-tls-step"]),
+            );
+            const refused = results.filter((r) => r.status !== 0);
+            expect(refused.map((r) => r.name)).toContain("consul-servers-tls-step");
+            const servers = refused.find((r) => r.name === "consul-servers-tls-step")!;
+            const desired = (to.consul as { tls: string }).tls;
+            expect(servers.stderr).toContain(`consul.tls: "${desired}" cannot be reached in one pulumi up`);
+            expect(servers.stderr).toContain("off → accept → permissive → enforce");
+            expect(servers.stderr).toContain(`consul-server-1: ${serverMark}`);
+            expect(refused.map((r) => r.stderr).join("")).toContain(offending);
+            // Every node a check guards is touched only after the check ran: its first step (the
+            // delete of a delete-first replacement) waits for the check's create.
+            for (const check of checks) {
+                const create = p.stepsOf(check.name).find((s) => s.kind === "create")!;
+                expect(create).toBeDefined();
+                const guarded =
+                    check.name === "consul-servers-tls-step"
+                        ? ["consul-server-0", "consul-server-1", "consul-server-2"]
+                        : [check.name.replace(/^consul-(.*)-tls-step$/, "$1")];
+                for (const node of guarded) {
+                    const first = p.stepsOf(node).find((s) => s.kind !== "same");
+                    if (first !== undefined) expect(p.before(create, first)).toBe(true);
+                }
+            }
+        },
+    );
+
+    it.each([
+        ["off", "accept"],
+        ["accept", "permissive"],
+        ["permissive", "enforce"],
+        ["enforce", "permissive"],
+        ["permissive", "accept"],
+        ["accept", "off"],
+    ])("a step (%s → %s) passes every check", async (from, to) => {
+        const { results } = await stepChecks({ consul: { tls: from } }, { consul: { tls: to } });
+        expect(results.filter((r) => r.status !== 0)).toEqual([]);
+        expect(results.length).toBe(1 + 5 + 2); // the servers, then each swarm and LB node
+    });
+
+    it("so does a new stack (no container yet) at any mode", async () => {
+        const b = await evaluate("dev", {});
+        const checks = b.resources.filter((r) => r.type === COMMAND && CHECKS.test(r.name));
+        expect(checks.map((c) => runMarksCheck(c.inputs.create, []).status)).toEqual(checks.map(() => 0));
     });
 });
 

@@ -4,7 +4,17 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { decodeStoredText } from "../../render/storedForm";
-import { dependsOnTransitively, isSecretMarked, MOCK_ZONES, ProgramRun, RecordedResource, REPO_ROOT, runProgram } from "../harness/program";
+import {
+    dependsOnTransitively,
+    isSecretMarked,
+    MOCK_ZONES,
+    ProgramRun,
+    RecordedResource,
+    REPO_ROOT,
+    runProgram,
+    setMockDeployedInstances,
+    tryProgram,
+} from "../harness/program";
 
 const INSTANCE = "aws:ec2/instance:Instance";
 const SUBNET = "aws:ec2/subnet:Subnet";
@@ -478,5 +488,27 @@ describe("secrets", () => {
             expect(p.inputs.parameters.commands).toMatch(/docker swarm join-token -q (manager|worker)/);
             expect(p.inputs.parameters.commands).toContain("--type SecureString");
         }
+    });
+});
+
+describe("consul.tls moves one step per `pulumi up` (read off the instances' tags, in preview too)", () => {
+    afterEach(() => setMockDeployedInstances([]));
+    /** The instances of an earlier program, running with the tags it gave them. */
+    const running = (run: ProgramRun) => run.ofType(INSTANCE).map((i, n) => ({ id: `i-${n}`, tags: i.inputs.tags }));
+
+    test("each server's tag is its mode; a client agent's node is tagged auto_encrypt from permissive on; none while off", async () => {
+        const tags = (run: ProgramRun, name: string) => run.ofType(INSTANCE).find((i) => i.name === name)!.inputs.tags;
+        expect(tags(prod, "consul-server-0")["swarm-platform:consul-tls"]).toBe("enforce");
+        expect(tags(prod, "swarm-worker-0")["swarm-platform:consul-tls"]).toBe("auto_encrypt");
+        const off = await runProgram("prod", { consul: { tls: "off" } });
+        for (const i of off.ofType(INSTANCE)) expect(Object.keys(i.inputs.tags)).not.toContain("swarm-platform:consul-tls");
+    });
+
+    // The refusal itself, read off tagged and untagged instances: tests/unit/awsMarks.test.ts.
+    test("one step at a time passes: off → accept, then accept → permissive", async () => {
+        setMockDeployedInstances(running(await runProgram("prod", { consul: { tls: "off" } })));
+        expect((await tryProgram("prod", { consul: { tls: "accept" } })).error).toBeUndefined();
+        setMockDeployedInstances(running(await runProgram("prod", { consul: { tls: "accept" } })));
+        expect((await tryProgram("prod", { consul: { tls: "permissive" } })).error).toBeUndefined();
     });
 });

@@ -5,8 +5,8 @@
 // rest of the platform.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { DEFAULTS, planAwsAddresses } from "../../config";
 import { AwsContext } from "../../platforms/aws/context";
+import { testAwsContext } from "../harness/awsContext";
 import { createIngress } from "../../platforms/aws/ingress";
 import { AwsNetwork } from "../../platforms/aws/network";
 import { elbName } from "../../platforms/aws/names";
@@ -65,22 +65,7 @@ let run = 0;
 /** A fresh VPC, security groups and ingress for these listeners; the SG rules and NLB parts it made. */
 function ingress(listeners: readonly IngressListener[], route53ZoneId = "") {
     run++;
-    const ctx: AwsContext = {
-        component: new Owner(`owner-${run}`),
-        platformName: `aws${run}`,
-        args: {
-            project: "swarm-platform",
-            namePrefix: "swarm-platform-test-",
-            stack: "test",
-            plan: planAwsAddresses("10.20.0.0/16", 2, "192.168.255.10", { consulServers: 3, managers: 3, workers: 2 }),
-            consulVersion: "1.20.2",
-            aws: { ...DEFAULTS.aws, operatorCidrs: [], domain: "www.example.com", route53ZoneId },
-            webPorts: { min: 20000, max: 20099 },
-        },
-        region: pulumi.output("eu-west-1"),
-        accountId: pulumi.output("123456789012"),
-        parameterRoot: "/swarm-platform/test",
-    };
+    const ctx: AwsContext = testAwsContext(new Owner(`owner-${run}`), `aws${run}`, { route53ZoneId });
     const vpc = new aws.ec2.Vpc(`vpc-${run}`, { cidrBlock: "10.20.0.0/16" });
     const network: AwsNetwork = {
         vpc,

@@ -7,8 +7,8 @@
 // the platform. The program-level wiring (servers and client agents checked, instances tagged) is in
 // tests/unit/prodStack.test.ts and tests/components/consulCluster.test.ts.
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULTS, planAwsAddresses } from "../../config";
 import { AwsContext } from "../../platforms/aws/context";
+import { testAwsContext } from "../harness/awsContext";
 import { readDeployedMarks } from "../../platforms/aws/node";
 import { DeployedMarksCheck, deployedMarksRefusal } from "../../platforms/types";
 import { consulTlsMarksAllowed, consulTlsStepRefusal } from "../../render/consul";
@@ -54,22 +54,7 @@ class Owner extends pulumi.ComponentResource {
 }
 
 const owner = new Owner("owner");
-const ctx: AwsContext = {
-    component: owner,
-    platformName: "aws",
-    args: {
-        project: "swarm-platform",
-        namePrefix: "swarm-platform-test-",
-        stack: "test",
-        plan: planAwsAddresses("10.20.0.0/16", 2, "192.168.255.10", { consulServers: 3, managers: 3, workers: 2 }),
-        consulVersion: "1.20.2",
-        aws: { ...DEFAULTS.aws, operatorCidrs: [], domain: "www.example.com" },
-        webPorts: { min: 20000, max: 20099 },
-    },
-    region: pulumi.output("eu-west-1"),
-    accountId: pulumi.output("123456789012"),
-    parameterRoot: "/swarm-platform/test",
-};
+const ctx: AwsContext = testAwsContext(owner, "aws");
 
 const servers = (desired: "off" | "accept" | "permissive" | "enforce"): DeployedMarksCheck => ({
     key: "consul-tls",

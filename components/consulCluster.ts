@@ -210,16 +210,7 @@ export class ConsulCluster extends pulumi.ComponentResource {
         // or one asked to jump, is refused with nothing replaced. Each client agent has its own check
         // (agentFor).
         const serverMark = consulTlsMark("server", tlsMode);
-        const serversChecked = args.platform.requireDeployedMarks(
-            `${name}-servers-tls-step`,
-            {
-                key: CONSUL_TLS_MARK,
-                nodes: this.serverNames.map((nodeName) => ({ name: nodeName, allowed: consulTlsMarksAllowed("server", tlsMode) })),
-                refusal: consulTlsStepRefusal(tlsMode),
-            },
-            this,
-        );
-        this.tlsStepChecks.push(serversChecked);
+        const serversChecked = this.requireTlsStep(`${name}-servers-tls-step`, "server", this.serverNames);
         this.serverNames.forEach((nodeName, i) => {
             const config = pulumi
                 .all([this.gossipKey, this.managementToken, this.agentToken])
@@ -341,6 +332,21 @@ export class ConsulCluster extends pulumi.ComponentResource {
     }
 
     /**
+     * Refuses the update unless each of these agents' nodes, as it runs now, is at most one consul.tls
+     * step from this mode; what depends on the result waits for the check (tlsStepChecked collects it).
+     */
+    private requireTlsStep(checkName: string, role: "server" | "client", nodeNames: readonly string[]): pulumi.Output<pulumi.Resource> {
+        const allowed = consulTlsMarksAllowed(role, this.tls);
+        const checked = this.platform.requireDeployedMarks(
+            checkName,
+            { key: CONSUL_TLS_MARK, nodes: nodeNames.map((name) => ({ name, allowed })), refusal: consulTlsStepRefusal(this.tls) },
+            this,
+        );
+        this.tlsStepChecks.push(checked);
+        return checked;
+    }
+
+    /**
      * The mode, once every consul.tls step check so far passed — for a stack output, so a refusal
      * fails the update with its message (call it after the last agentFor).
      */
@@ -366,16 +372,7 @@ export class ConsulCluster extends pulumi.ComponentResource {
         const ca = clientNeedsCa(this.tls) && this.caFile !== undefined ? [this.caFile] : [];
         // The node this agent runs on is touched only once its agent, as it runs now, is at most one
         // consul.tls step away (see the servers' check in the constructor).
-        const checked = this.platform.requireDeployedMarks(
-            `${this.componentName}-${nodeName}-tls-step`,
-            {
-                key: CONSUL_TLS_MARK,
-                nodes: [{ name: nodeName, allowed: consulTlsMarksAllowed("client", this.tls) }],
-                refusal: consulTlsStepRefusal(this.tls),
-            },
-            this,
-        );
-        this.tlsStepChecks.push(checked);
+        const checked = this.requireTlsStep(`${this.componentName}-${nodeName}-tls-step`, "client", [nodeName]);
         const mark = consulTlsMark("client", this.tls);
         return {
             files: [{ path: `${CONFIG_DIR}/client.json`, content: config, mode: CONFIG_MODE, owner: CONFIG_OWNER }, ...ca],

@@ -17,6 +17,7 @@ import * as path from "path";
 import { ProgramRun, REPO_ROOT } from "../harness/program";
 import { certRequest, locallySignedCert, privateKey, selfSignedCert } from "../harness/tls";
 import { docker, dockerResult, removeSystemTestObjects, UploadFile, uploadFiles, waitFor } from "./docker";
+import { agentApiContainer } from "./agentApi";
 import { buildImage } from "./images";
 import { objectLabel, SystemSettings } from "./settings";
 import { evaluateSwarmGraph, swarmFromGraph, swarmSettingsFromEnv } from "./swarm";
@@ -111,7 +112,7 @@ beforeAll(async () => {
     nodeImage = spec.nodeImages[spec.nodeImages.length - 1].tag;
 
     await docker(["network", "create", "--subnet", settings.subnet, "--label", objectLabel(settings), NETWORK]);
-    const agentScript = fs.readFileSync(path.join(REPO_ROOT, "tests/system/consul/agent-api.js"), "utf8");
+    const agentApi = agentApiContainer("0.3");
     // As root: the real agent runs as the consul user who owns these 0600 files; here nobody else exists.
     await createWithFiles(
         SERVER,
@@ -122,19 +123,13 @@ beforeAll(async () => {
             address,
             "--user",
             "0",
-            "--cpus",
-            "0.3",
-            "--memory",
-            "96m",
-            "--no-healthcheck",
-            "--entrypoint",
-            "node",
+            ...agentApi.flags,
             "--env",
             "CONSUL_CONFIG=/consul/config/server.json",
             webImage,
-            "/tmp/agent-api.js",
+            ...agentApi.command,
         ],
-        [...files, { path: "/tmp/agent-api.js", content: agentScript, mode: "0644" }],
+        [...files, agentApi.file],
     );
     await docker(["start", SERVER]);
     await waitFor(

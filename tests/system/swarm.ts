@@ -20,11 +20,10 @@
 //   publishes the passing ones to the LB nodes' DNS stand-ins;
 // - those DNS stand-ins answer in Consul's exact shape (tests/system/consul/dns.js: an A record per
 //   SRV record), which HAProxy needs once two tasks share a node.
-import * as fs from "fs";
-import * as path from "path";
-import { ProgramRun, RecordedResource, REPO_ROOT, runProgram } from "../harness/program";
+import { ProgramRun, RecordedResource, runProgram } from "../harness/program";
 import type { WebServiceSpec } from "../../render/webService";
 import type { ServiceInstance } from "./catalog";
+import { agentApiContainer } from "./agentApi";
 import { DataPlane } from "./dataplane";
 import { ContainerSpec, containerFlags, dataPlaneFromGraph, DataPlaneSpec } from "./graph";
 import { buildImage, ImageBuild, imageBuildsFor } from "./images";
@@ -178,7 +177,7 @@ export function swarmFromGraph(run: ProgramRun, settings: SystemSettings): Swarm
     };
     const networkId = `${run.ofType("docker:index/network:Network")[0].name}-id`;
     const acl = aclFromGraph(run);
-    const agentScript = fs.readFileSync(path.join(REPO_ROOT, "tests/system/consul/agent-api.js"), "utf8");
+    const agentApi = agentApiContainer("0.2");
 
     const nodeResources = run
         .ofType(CONTAINER)
@@ -227,13 +226,7 @@ export function swarmFromGraph(run: ProgramRun, settings: SystemSettings): Swarm
                     objectLabel(settings),
                     "--network",
                     `container:${container.name}`,
-                    "--cpus",
-                    "0.2",
-                    "--memory",
-                    "96m",
-                    "--no-healthcheck",
-                    "--entrypoint",
-                    "node",
+                    ...agentApi.flags,
                     "--env",
                     `NODE_NAME=${agentConfig.node_name}`,
                     "--env",
@@ -243,11 +236,8 @@ export function swarmFromGraph(run: ProgramRun, settings: SystemSettings): Swarm
                     "--env",
                     "ACL_FILE=/tmp/acl.json",
                 ],
-                command: ["/tmp/agent-api.js"],
-                files: [
-                    { path: "/tmp/agent-api.js", content: agentScript, mode: "0644" },
-                    { path: "/tmp/acl.json", content: JSON.stringify(acl), mode: "0644" },
-                ],
+                command: agentApi.command,
+                files: [agentApi.file, { path: "/tmp/acl.json", content: JSON.stringify(acl), mode: "0644" }],
                 address,
             },
         };

@@ -81,9 +81,9 @@ export const haproxyStatsPassword = pulumi.secret(lb.statsPassword);
 export const consulManagementToken = pulumi.secret(consul.managementToken);
 /** The CA of Consul's TLS (`curl --cacert`, CONSUL_CACERT); absent while consul.tls is off. */
 export const consulCaCertificate = consul.caCertificate;
-/** A client certificate and key (one PEM) for the Consul API where it requires one (consul.tls enforce); secret. */
 /** How far Consul's TLS is on (consul.tls), once every agent was found at most one step from it. */
 export const consulTls = consul.tlsStepChecked();
+/** A client certificate and key (one PEM) for the Consul API where it requires one (consul.tls enforce); secret. */
 export const consulOperatorCertificate = consul.operatorCertificate === undefined ? undefined : pulumi.secret(consul.operatorCertificate);
 export const webVersion = config.web.version;
 export const webReplicas = web.replicas;

@@ -10,11 +10,11 @@ import {
     assertNever,
     BuiltImage,
     ClusterScriptArgs,
+    DeployedMarksCheck,
     ImageBuildArgs,
     Ingress,
     IngressListener,
     ListenerName,
-    DeployedMarksCheck,
     NodeArgs,
     nodeMarksAndDependencies,
     NodeFile,
@@ -76,12 +76,12 @@ function chownThenExec(files: readonly NodeFile[], entrypoint: string): string[]
     return ["/bin/sh", "-c", `${chowns.join(" && ")} && exec ${entrypoint} "$@"`, entrypoint];
 }
 
-/** Candidate loops are rendered the same for one node or several. */
 /** The container label that holds a node's mark (NodeArgs.marks). */
 function markLabel(key: string): string {
     return `swarm-platform.${key}`;
 }
 
+/** Candidate loops are rendered the same for one node or several. */
 const ONE_CANDIDATE_IS_A_LIST = "# shellcheck disable=SC2043 # a single candidate is still a list";
 
 /** Where the edge container holds its certificate and key (HAProxy's `crt`). */

@@ -59,8 +59,8 @@ export const CONSUL_PORTS = { http: 8500, https: 8501, dns: 8600, serverRpc: 830
  * | `enforce` | step 3: `verify_incoming` too — mutual TLS only; plain HTTP only on loopback | as `permissive` |
  *
  * Each neighbour pair is compatible while a `pulumi up` rolls one node at a time (servers first:
- * client agents wait for the ACL bootstrap, which waits for every server); tests/unit/consulTls.test.ts
- * checks every pair of agents at every step of each plan.
+ * client agents wait for the ACL bootstrap, which waits for every server); tests/unit/day2.test.ts
+ * checks every pair of agents at every step of each plan (tests/harness/consulTls.ts planTlsProblems).
  */
 export const CONSUL_TLS_MODES = ["off", "accept", "permissive", "enforce"] as const;
 export type ConsulTlsMode = (typeof CONSUL_TLS_MODES)[number];

@@ -1,11 +1,11 @@
 // The ConsulCluster contract: its defaults and its argument rules. components/consulCluster.ts
 // resolves and checks its arguments with them; config/ reads the consul.* keys through them.
 import { CONSUL_TLS_MODES, ConsulTlsMode } from "../../render/consul";
+import { check, Issue, KeyNames, LIMITS, limitsIssues, ODD_QUORUM, ownKeys, present, ResourceLimits, Rule } from "./common";
 
 // The TLS modes are the renderer's (it renders each); config/ reads them from here.
 export { CONSUL_TLS_MODES };
 export type { ConsulTlsMode };
-import { check, Issue, KeyNames, LIMITS, limitsIssues, ODD_QUORUM, ownKeys, present, ResourceLimits, Rule } from "./common";
 
 export const CONSUL_CLUSTER_DEFAULTS = {
     servers: 3,

@@ -318,6 +318,8 @@ export class ConsulCluster extends pulumi.ComponentResource {
                     ? this.servers.map((s) => ({ name: s.name, address: s.address, port: apiPort }))
                     : [{ name: `${name}-server`, address: serversAddress, port: apiPort, maxServers: MAX_QUORUM }],
             check: true,
+            // Its TLS settings follow consul.tls: not before the servers' step check passed.
+            dependsOn: [serversChecked],
             ...(ca === undefined || this.operatorCertificate === undefined
                 ? {}
                 : { upstreamTls: { caCertificate: ca.certPem, clientCertificate: this.operatorCertificate, serverName } }),

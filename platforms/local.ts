@@ -647,7 +647,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
                 logOpts: { "max-size": "10m", "max-file": "3" },
                 ...limits(edge.resources),
             },
-            { parent: this, deleteBeforeReplace: true },
+            { parent: this, deleteBeforeReplace: true, dependsOn: listeners.flatMap((l) => l.dependsOn ?? []) },
         );
         const host = edge.bindAddress === "0.0.0.0" ? "localhost" : edge.bindAddress;
         const urls = Object.fromEntries(

@@ -190,6 +190,11 @@ export interface IngressListener<L extends ListenerName = ListenerName> {
     /** Health-check the upstreams (TCP) and skip dead ones. */
     readonly check: boolean;
     /**
+     * What must have run before the platform changes what serves this listener (e.g. the Consul UI's
+     * consul.tls step check: an edge must not move to HTTPS for servers that an `up` refuses to touch).
+     */
+    readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /**
      * The upstreams speak HTTPS and verify incoming connections: the ingress checks them against
      * `caCertificate` and `serverName`, and presents `clientCertificate` (certificate and key in one
      * PEM; secret). Absent: plain HTTP.

@@ -110,14 +110,14 @@ export function createIngress<L extends ListenerName>(
                     matcher: "200",
                 },
             },
-            child,
+            { ...child, dependsOn: listener.dependsOn },
         );
         targets.forEach((t) =>
             resources.push(
                 new aws.lb.TargetGroupAttachment(
                     `${ctx.platformName}-${name}-${listener.name}-${t.name}`,
                     { targetGroupArn: group.arn, targetId: t.address, port: t.port },
-                    child,
+                    { ...child, dependsOn: listener.dependsOn },
                 ),
             ),
         );

@@ -142,7 +142,9 @@ describe("what it asks the platform for", () => {
     test("the UI listener: the servers one by one where the platform has no shared name", async () => {
         const platform = new FakePlatform();
         const consul = new ConsulCluster("consul", { platform });
-        const { upstreamTls, ...listener } = consul.uiListener;
+        const { upstreamTls, dependsOn, ...listener } = consul.uiListener;
+        // The ingress changes it only after the servers' consul.tls step check.
+        expect(dependsOn).toEqual([platform.marksChecks[0].result]);
         expect(listener).toEqual({
             name: "consul-ui",
             port: 8501,

@@ -361,7 +361,8 @@ describe("consul.tls: switching mutual TLS on in a stack made without it (dev), 
                 expect(create).toBeDefined();
                 const guarded =
                     check.name === "consul-servers-tls-step"
-                        ? ["consul-server-0", "consul-server-1", "consul-server-2"]
+                        ? // The edge too: its Consul UI upstream follows consul.tls (HTTPS, client certificate).
+                          ["consul-server-0", "consul-server-1", "consul-server-2", "local-edge"]
                         : [check.name.replace(/^consul-(.*)-tls-step$/, "$1")];
                 for (const node of guarded) {
                     const first = p.stepsOf(node).find((s) => s.kind !== "same");

@@ -17,7 +17,7 @@ import {
     CONSUL_TLS_MODES,
 } from "../components/contracts";
 import { hostAddress } from "./addresses";
-import { AWS_BOUNDS, DEFAULTS, PlatformName, PLATFORMS, PRODUCTION_STACKS, PROD_MIN_QUORUM } from "./schema";
+import { AWS_BOUNDS, DEFAULTS, LOG_RETENTION_DAYS, PlatformName, PLATFORMS, PRODUCTION_STACKS, PROD_MIN_QUORUM } from "./schema";
 
 /** A key that must be set (on the platforms that read it). */
 export const REQUIRED = Symbol("required");
@@ -272,6 +272,20 @@ export function configKeys(): readonly KeyDoc[] {
             rule: "a hosted zone id such as `Z0123456789ABCDEFGHIJ`",
             defaults: { aws: DEFAULTS.aws.route53ZoneId },
             shown: { aws: "none" },
+        },
+        {
+            key: "aws.monitoring.alarmTopicArn",
+            meaning:
+                "the SNS topic every CloudWatch alarm notifies on ALARM and OK (README: Prod monitoring); without, the stack makes its own topic `<project>-<stack>-alarms` to subscribe to",
+            rule: "an SNS topic ARN, `arn:aws[-partition]:sns:<region>:<12-digit account>:<topic name>`",
+            defaults: { aws: DEFAULTS.aws.monitoring.alarmTopicArn },
+            shown: { aws: "none (the stack's own topic)" },
+        },
+        {
+            key: "aws.monitoring.logRetentionDays",
+            meaning: "days CloudWatch Logs keeps the nodes' container and daemon logs",
+            rule: `one of the periods CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(", ")}`,
+            defaults: { aws: DEFAULTS.aws.monitoring.logRetentionDays },
         },
     ];
 }

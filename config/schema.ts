@@ -114,6 +114,20 @@ export interface InstanceTypes {
     readonly lb: string;
 }
 
+/**
+ * Prod monitoring: CloudWatch alarms and where they notify, CloudWatch Logs retention
+ * (README: Prod monitoring). Read on every stack, used on platform aws only.
+ */
+export interface AwsMonitoringConfig {
+    /**
+     * The SNS topic every alarm notifies (ALARM and OK), e.g. a team's paging topic. "" (the default):
+     * the stack makes its own topic, `<project>-<stack>-alarms`, for operators to subscribe to.
+     */
+    readonly alarmTopicArn: string;
+    /** Days CloudWatch Logs keeps the nodes' container and daemon logs; one of LOG_RETENTION_DAYS. */
+    readonly logRetentionDays: number;
+}
+
 /** The aws platform (prod). */
 export interface AwsConfig {
     /** Availability zones to spread nodes over, 2–6 (the region must have as many). */
@@ -151,6 +165,8 @@ export interface AwsConfig {
      * outputs for the operator's DNS. "" (the default) for none.
      */
     readonly route53ZoneId: string;
+    /** Alarms and logs (aws.monitoring.*). */
+    readonly monitoring: AwsMonitoringConfig;
 }
 
 /** The whole, validated stack config with every default resolved. */
@@ -241,6 +257,12 @@ export const DEFAULTS = {
         ssmAgentVersion: "latest",
         /** No Route 53 zone: the DNS records are outputs. */
         route53ZoneId: "",
+        monitoring: {
+            /** No topic given: the stack makes its own (platforms/aws/monitoring.ts). */
+            alarmTopicArn: "",
+            /** A month of logs: enough to look back over an incident and the `up` before it; raise it for audit rules. */
+            logRetentionDays: 30,
+        },
     },
 } as const;
 
@@ -256,6 +278,18 @@ export const AWS_BOUNDS = {
     /** The VPC: big enough for 16 zone subnets of at least /28, small enough for the plan's offsets. */
     vpcPrefix: { min: 16, max: 24 },
 } as const;
+
+/**
+ * The retention periods CloudWatch Logs accepts, in days (PutRetentionPolicy, retentionInDays:
+ * "Possible values are: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+ * 2192, 2557, 2922, 3288, and 3653",
+ * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html;
+ * the aws provider's LogGroup.retentionInDays lists the same values plus 0, "never expire", which is
+ * not offered here: a log group that never expires only grows).
+ */
+export const LOG_RETENTION_DAYS: readonly number[] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
 
 /** For exhaustive switches on unions: a new member fails to compile until every switch handles it. */
 export function assertNever(value: never): never {

@@ -33,9 +33,11 @@ import {
 import {
     AWS_BOUNDS,
     AwsConfig,
+    AwsMonitoringConfig,
     ConfigIssue,
     InstanceTypes,
     DEFAULTS,
+    LOG_RETENTION_DAYS,
     PLATFORMS,
     PRODUCTION_STACKS,
     PROD_MIN_QUORUM,
@@ -450,6 +452,37 @@ function vipIssues(platform: PlatformName, subnet: string, vip: string, counts: 
 
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 
+/**
+ * An SNS topic ARN: `arn:<partition>:sns:<region>:<account>:<topic name>`. Partitions are aws,
+ * aws-cn, aws-us-gov, … (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html); a
+ * topic name is 1–256 letters, digits, hyphens and underscores, a FIFO topic's ending in .fifo
+ * (CreateTopic, Name: https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html).
+ */
+export const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:[A-Za-z0-9_-]{1,256}(?:\.fifo)?$/;
+const SNS_TOPIC_ARN_RULE =
+    "must be an SNS topic ARN, arn:aws[-partition]:sns:<region>:<12-digit account>:<topic name>, such as arn:aws:sns:eu-west-1:123456789012:platform-alarms";
+
+/** aws.monitoring: where alarms notify, how long logs stay. */
+function readMonitoringSection(m: Section): AwsMonitoringConfig {
+    const config: AwsMonitoringConfig = {
+        alarmTopicArn: m.string(
+            "alarmTopicArn",
+            DEFAULTS.aws.monitoring.alarmTopicArn,
+            ruleOf((v) => SNS_TOPIC_ARN.test(v), SNS_TOPIC_ARN_RULE),
+        ),
+        logRetentionDays: m.number(
+            "logRetentionDays",
+            DEFAULTS.aws.monitoring.logRetentionDays,
+            ruleOf(
+                (v) => LOG_RETENTION_DAYS.includes(v),
+                `must be a retention period CloudWatch Logs accepts, in days: ${LOG_RETENTION_DAYS.join(", ")}`,
+            ),
+        ),
+    };
+    m.rejectUnknown();
+    return config;
+}
+
 function readAwsSection(a: Section): AwsConfig {
     const types = new Section("aws.instanceTypes", a.raw("instanceTypes"), a.issuesList);
     const instanceType = (k: keyof InstanceTypes) =>
@@ -540,6 +573,7 @@ function readAwsSection(a: Section): AwsConfig {
             DEFAULTS.aws.route53ZoneId,
             ruleOf((v) => ROUTE53_ZONE_ID.test(v), "must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ"),
         ),
+        monitoring: readMonitoringSection(new Section("aws.monitoring", a.raw("monitoring"), a.issuesList)),
     };
     a.rejectUnknown();
     return config;

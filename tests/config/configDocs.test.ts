@@ -71,7 +71,7 @@ describe("every key the validator reads is documented, and only those", () => {
         expect(documented("")).toEqual([...TOP_LEVEL_KEYS].sort());
     });
 
-    test.each(["consul", "swarm", "web", "lb", "network", "edge", "aws", "aws.instanceTypes"])("%s", (section) => {
+    test.each(["consul", "swarm", "web", "lb", "network", "edge", "aws", "aws.instanceTypes", "aws.monitoring"])("%s", (section) => {
         expect(documented(`${section}.`)).toEqual(known(section));
     });
 

@@ -103,6 +103,7 @@ describe("defaults: a minimal config resolves to the documented values", () => {
                 ssmAgentVersion: "latest",
                 domain: "",
                 route53ZoneId: "",
+                monitoring: { alarmTopicArn: "", logRetentionDays: 30 },
             },
         });
     });
@@ -205,7 +206,7 @@ describe("sections and keys", () => {
         [
             "aws",
             { zone: 3 },
-            "aws.zone = 3: is not a known key (known: amiId, amiName, domain, instanceTypes, interface, natGateways, operatorCidrs, rootVolumeGb, route53ZoneId, ssmAgentVersion, zones)",
+            "aws.zone = 3: is not a known key (known: amiId, amiName, domain, instanceTypes, interface, monitoring, natGateways, operatorCidrs, rootVolumeGb, route53ZoneId, ssmAgentVersion, zones)",
         ],
     ])("a misspelt %s key is named with the known ones (on any platform)", (section, value, message) => {
         expect(local({ [section]: value })).toEqual([message]);
@@ -873,6 +874,78 @@ describe("aws", () => {
             ]);
         },
     );
+
+    test.each([
+        "arn:aws:sns:eu-west-1:123456789012:platform-alarms",
+        "arn:aws-us-gov:sns:us-gov-west-1:123456789012:Ops_Pager",
+        "arn:aws-cn:sns:cn-north-1:123456789012:a",
+        `arn:aws:sns:ap-southeast-3:123456789012:${"t".repeat(256)}`,
+        "arn:aws:sns:eu-west-1:123456789012:ordered.fifo",
+    ])("monitoring.alarmTopicArn %s is accepted", (alarmTopicArn) => {
+        expect(awsConfig({ aws: { monitoring: { alarmTopicArn } } }).aws.monitoring.alarmTopicArn).toBe(alarmTopicArn);
+    });
+    test.each([
+        "",
+        "platform-alarms",
+        "arn:aws:sqs:eu-west-1:123456789012:platform-alarms",
+        "arn:aws:sns:eu-west-1:12345678901:platform-alarms",
+        "arn:aws:sns:eu-west-1:1234567890123:platform-alarms",
+        "arn:aws:sns:eu-west:123456789012:platform-alarms",
+        "arn:aws:sns::123456789012:platform-alarms",
+        "arn:gcp:sns:eu-west-1:123456789012:platform-alarms",
+        "arn:aws:sns:eu-west-1:123456789012:",
+        "arn:aws:sns:eu-west-1:123456789012:has space",
+        "arn:aws:sns:eu-west-1:123456789012:a:b",
+        `arn:aws:sns:eu-west-1:123456789012:${"t".repeat(257)}`,
+        " arn:aws:sns:eu-west-1:123456789012:platform-alarms",
+    ])("monitoring.alarmTopicArn %p is refused, naming the key, the value and the rule", (alarmTopicArn) => {
+        expect(aws({ aws: { monitoring: { alarmTopicArn } } })).toEqual([
+            `aws.monitoring.alarmTopicArn = ${formatValue(alarmTopicArn)}: must be an SNS topic ARN, arn:aws[-partition]:sns:<region>:<12-digit account>:<topic name>, such as arn:aws:sns:eu-west-1:123456789012:platform-alarms`,
+        ]);
+    });
+    test("monitoring.alarmTopicArn that is not a string is refused", () => {
+        expect(aws({ aws: { monitoring: { alarmTopicArn: 42 } } })).toEqual([
+            "aws.monitoring.alarmTopicArn = 42: must be an SNS topic ARN, arn:aws[-partition]:sns:<region>:<12-digit account>:<topic name>, such as arn:aws:sns:eu-west-1:123456789012:platform-alarms",
+        ]);
+    });
+
+    const RETENTION =
+        "must be a retention period CloudWatch Logs accepts, in days: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653";
+    test.each([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653])(
+        "monitoring.logRetentionDays %d (a period CloudWatch Logs accepts) is accepted",
+        (logRetentionDays) => {
+            expect(awsConfig({ aws: { monitoring: { logRetentionDays } } }).aws.monitoring.logRetentionDays).toBe(logRetentionDays);
+        },
+    );
+    test("monitoring.logRetentionDays may arrive as text (YAML), in the number grammar", () => {
+        expect(awsConfig({ aws: { monitoring: { logRetentionDays: "90" } } }).aws.monitoring.logRetentionDays).toBe(90);
+    });
+    test.each([0, 2, 31, 366, 3654, -30, 30.5, 1e9])(
+        "monitoring.logRetentionDays %p is refused, naming the key, the value and the rule",
+        (logRetentionDays) => {
+            expect(aws({ aws: { monitoring: { logRetentionDays } } })).toEqual([
+                `aws.monitoring.logRetentionDays = ${logRetentionDays}: ${RETENTION}`,
+            ]);
+        },
+    );
+    test("monitoring.logRetentionDays as a word or hex is refused with the number grammar too", () => {
+        expect(aws({ aws: { monitoring: { logRetentionDays: "0x1e" } } })).toEqual([
+            `aws.monitoring.logRetentionDays = "0x1e": ${NOT_DECIMAL}; ${RETENTION}`,
+        ]);
+        expect(aws({ aws: { monitoring: { logRetentionDays: "month" } } })).toEqual([
+            `aws.monitoring.logRetentionDays = "month": ${NOT_DECIMAL}; ${RETENTION}`,
+        ]);
+    });
+    test("a misspelt monitoring key, or monitoring set as a plain value, is refused with the known keys", () => {
+        expect(aws({ aws: { monitoring: { alarmTopic: "x" } } })).toEqual([
+            'aws.monitoring.alarmTopic = "x": is not a known key (known: alarmTopicArn, logRetentionDays)',
+        ]);
+        expect(aws({ aws: { monitoring: "on" } })).toEqual([`aws.monitoring = "on": ${OBJECT}`]);
+    });
+    test("monitoring is read on a local stack too: a bad value is refused there as anywhere, a good one is ignored (nothing is monitored in CloudWatch locally)", () => {
+        expect(local({ aws: { monitoring: { logRetentionDays: 10 } } })).toEqual([`aws.monitoring.logRetentionDays = 10: ${RETENTION}`]);
+        expect(localConfig({ aws: { monitoring: { logRetentionDays: 90 } } }).aws.monitoring.logRetentionDays).toBe(90);
+    });
 
     test("the aws section is checked on a local stack too (a typo is caught anywhere), but the AMI is not required there", () => {
         expect(local({ aws: { zones: 9 } })).toEqual([

@@ -9,6 +9,7 @@ import { tokenPathFor } from "./scripts";
 export function createInstanceProfiles(
     ctx: AwsContext,
     routeTables: readonly aws.ec2.RouteTable[],
+    logGroupStreamsArn: pulumi.Input<string>,
 ): Record<NodeRole, aws.iam.InstanceProfile> {
     const name = ctx.platformName;
     const tags = (resourceName: string) => stackTags(ctx.args, resourceName);
@@ -49,6 +50,14 @@ export function createInstanceProfiles(
                 ],
                 Resource: "*",
             },
+            // Every node ships its logs (dockerd's awslogs driver, Fluent Bit: node.ts) to the stack's log
+            // group, and only there: streams and events, never the group itself (it is Pulumi's). The
+            // two actions both need: Docker, "logs:CreateLogStream and logs:PutLogEvents"
+            // (https://docs.docker.com/engine/logging/drivers/awslogs/#credentials); Fluent Bit's
+            // cloudwatch_logs calls CreateLogStream and PutLogEvents, and CreateLogGroup only with
+            // auto_create_group (fluent/fluent-bit plugins/out_cloudwatch_logs/cloudwatch_api.c) — no
+            // DescribeLogStreams.
+            { Sid: "ShipLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: logGroupStreamsArn },
         ];
         if (role === "swarm-manager" || role === "swarm-worker") {
             // Join tokens travel manager → Parameter Store (SecureString) → joining node. Each role reads

@@ -8,6 +8,7 @@
 //   scripts.ts         node and cluster scripts as SSM associations
 //   image.ts           app images in ECR
 //   ingress.ts         the ALB: HTTPS with an ACM certificate, HTTP redirected
+//   monitoring.ts      the log group, the alarms and the topic they notify
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -33,6 +34,7 @@ import { createInstanceProfiles } from "./iam";
 import { buildEcrImage } from "./image";
 import { createIngress } from "./ingress";
 import { AwsNetwork, createNetwork } from "./network";
+import { AwsMonitoring, createMonitoring } from "./monitoring";
 import { createNode, NodePlacement, requireDeployedMarks } from "./node";
 import { runClusterScript, runNodeScript, ScriptContext } from "./scripts";
 import { createSecurityGroups, SecurityGroups, securityGroupsFor } from "./securityGroups";
@@ -51,6 +53,7 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
     readonly network: AwsNetwork;
     readonly securityGroups: SecurityGroups;
     readonly instanceProfiles: Record<NodeRole, aws.iam.InstanceProfile>;
+    readonly monitoring: AwsMonitoring;
     readonly region: pulumi.Output<string>;
     readonly zoneNames: pulumi.Output<string[]>;
 
@@ -101,13 +104,16 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
 
         this.network = createNetwork(base, this.zoneNames);
         this.securityGroups = createSecurityGroups(base, this.network.vpc);
-        this.instanceProfiles = createInstanceProfiles(base, this.network.routeTables);
+        this.monitoring = createMonitoring(base);
+        this.instanceProfiles = createInstanceProfiles(base, this.network.routeTables, this.monitoring.logGroupStreamsArn);
         this.placement = {
             ami,
             privateSubnets: this.network.privateSubnets,
             securityGroups: (role) => securityGroupsFor(role, this.securityGroups),
             instanceProfiles: this.instanceProfiles,
-            bootDependencies: [...this.network.egress, this.securityGroups.nodesEgress],
+            // The log group exists before a node logs to it: neither dockerd nor Fluent Bit creates it.
+            bootDependencies: [...this.network.egress, this.securityGroups.nodesEgress, this.monitoring.logGroup],
+            monitoring: this.monitoring,
         };
         this.registerOutputs({ vpcId: this.network.vpc.id });
     }
@@ -163,6 +169,6 @@ export class AwsPlatform extends pulumi.ComponentResource implements Platform {
     }
 
     ingress<L extends ListenerName>(name: string, listeners: readonly IngressListener<L>[]): Ingress<L> {
-        return createIngress(this.ctx, this.network, this.securityGroups, name, listeners);
+        return createIngress(this.ctx, this.network, this.securityGroups, name, listeners, this.monitoring);
     }
 }

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { LB_MONITOR_URI } from "../../render/haproxy";
 import { DnsRecord, Ingress, IngressListener, ListenerName } from "../types";
 import { AwsContext } from "./context";
+import { AwsMonitoring, unhealthyTargetsAlarm } from "./monitoring";
 import { elbName } from "./names";
 import { AwsNetwork } from "./network";
 import { allowPublicListener, SecurityGroups } from "./securityGroups";
@@ -30,6 +31,7 @@ export function createIngress<L extends ListenerName>(
     securityGroups: SecurityGroups,
     name: string,
     listeners: readonly IngressListener<L>[],
+    monitoring: AwsMonitoring,
 ): Ingress<L> {
     const published = listeners.filter((l) => l.public === true);
     // One public listener: the certificate is for one name, and the ALB's security group and its egress
@@ -111,6 +113,17 @@ export function createIngress<L extends ListenerName>(
                 },
             },
             { ...child, dependsOn: listener.dependsOn },
+        );
+        // Its targets' health, alarmed (monitoring.ts): one alarm per target group.
+        resources.push(
+            unhealthyTargetsAlarm(
+                ctx,
+                monitoring,
+                `${ctx.platformName}-${name}-${listener.name}-unhealthy-targets-alarm`,
+                `${name}-${listener.name}-unhealthy-targets`,
+                alb,
+                group,
+            ),
         );
         targets.forEach((t) =>
             resources.push(

@@ -65,3 +65,39 @@ export function associationName(prefix: string, name: string, fingerprint: strin
     const base = `${prefix}${name}`.replace(/[^a-zA-Z0-9_.-]/g, "-");
     return `${bounded(base, ASSOCIATION_NAME_MAX - fingerprint.length - 1)}-${fingerprint}`;
 }
+
+/**
+ * CloudWatch Logs group names: 1–512 characters of `[.\-_/#A-Za-z0-9]`
+ * (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html,
+ * logGroupName). Pulumi's project and stack names ([A-Za-z0-9_.-]) fit as they are, so the group
+ * reads like the stack's Parameter Store root: `/<project>/<stack>`.
+ */
+export const LOG_GROUP_NAME_MAX = 512;
+
+/** The stack's log group: every node's container and daemon logs. */
+export function logGroupName(project: string, stack: string): string {
+    return `/${project}/${stack}`;
+}
+
+/**
+ * SNS topic names: 1–256 characters of letters, digits, hyphens and underscores
+ * (https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html, Name). A stack name may hold a
+ * dot, which SNS refuses: slugged, with a hash when changed (stackPart).
+ */
+export const SNS_TOPIC_NAME_MAX = 256;
+
+/** The topic of this stack's `purpose` (e.g. "alarms"). */
+export function snsTopicName(project: string, stack: string, purpose: string): string {
+    return bounded(`${slug(project)}-${stackPart(stack)}-${slug(purpose)}`, SNS_TOPIC_NAME_MAX);
+}
+
+/**
+ * CloudWatch alarm names: 1–255 characters (PutMetricAlarm, AlarmName:
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html). Named
+ * like the stack's other resources (the Name tag: `<project>-<stack>-<resource>`, context.ts).
+ */
+export const ALARM_NAME_MAX = 255;
+
+export function alarmName(namePrefix: string, what: string): string {
+    return bounded(`${namePrefix}${what}`, ALARM_NAME_MAX);
+}

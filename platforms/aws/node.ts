@@ -6,9 +6,9 @@ import * as fs from "fs";
 import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { HostContainer, ParameterFile, renderCloudConfig } from "../../render/cloudInit";
+import { HostContainer, ParameterFile, renderCloudConfig, withAwsLogsDriver } from "../../render/cloudInit";
 import { LB_CHECK_SCRIPT_SOURCE, LB_NODE_PATHS } from "../../render/lbNode";
-import { renderRegistryAuthRefreshScript } from "../../render/swarm";
+import { renderDockerDaemonConfig, renderRegistryAuthRefreshScript } from "../../render/swarm";
 import { plannedAddress, REPO_ROOT } from "../shared";
 import {
     assertNever,
@@ -21,6 +21,7 @@ import {
     PlatformNode,
 } from "../types";
 import { AwsContext, stackTags } from "./context";
+import { AwsMonitoring, instanceAlarms } from "./monitoring";
 import { storedText } from "./parameters";
 
 /**
@@ -62,8 +63,10 @@ export interface NodePlacement {
     readonly privateSubnets: readonly aws.ec2.Subnet[];
     readonly securityGroups: (role: NodeRole) => aws.ec2.SecurityGroup[];
     readonly instanceProfiles: Record<NodeRole, aws.iam.InstanceProfile>;
-    /** Resources every instance is created after: its way out (NAT, routes, egress rule). */
+    /** Resources every instance is created after: its way out (NAT, routes, egress rule), its log group. */
     readonly bootDependencies: readonly pulumi.Resource[];
+    /** Where its logs go and its alarms notify. */
+    readonly monitoring: AwsMonitoring;
 }
 
 /** Every role: curl (IMDS calls in every SSM script, the agent download) and iptables (the IMDS guard). */
@@ -137,6 +140,27 @@ export function roleRuntime(role: NodeRole, withAgent: boolean, consulVersion: s
         default:
             return assertNever(role);
     }
+}
+
+const DAEMON_JSON = "/etc/docker/daemon.json";
+
+/**
+ * The node's files with its containers' logs going to the stack's log group (withAwsLogsDriver):
+ * every role runs dockerd (Consul in containers, the swarm's tasks). A swarm node's daemon.json is
+ * the swarm's (SwarmCluster), given its log settings here, because where logs go is the platform's
+ * to say (dev keeps json-file); the other roles get the same engine settings (address pools clear
+ * of the VPC, live-restore off) with them. Added last: the files' parameters are named by position
+ * (`<node>-file-<i>`), and the existing ones keep their names.
+ */
+function withContainerLogs(ctx: AwsContext, monitoring: AwsMonitoring, nodeName: string, files: readonly NodeFile[]): NodeFile[] {
+    const given = files.find((f) => f.path === DAEMON_JSON);
+    const base = given?.content ?? renderDockerDaemonConfig({ outerSubnet: ctx.args.plan.vpcCidr });
+    const content = pulumi
+        .all([pulumi.output(base), ctx.region])
+        .apply(([text, region]) => withAwsLogsDriver(text, { nodeName, region, logGroup: monitoring.logGroupName }));
+    return given === undefined
+        ? [...files, { path: DAEMON_JSON, content, mode: "0644" }]
+        : files.map((f) => (f === given ? { ...f, content } : f));
 }
 
 function instanceType(ctx: AwsContext, role: NodeRole): string {
@@ -228,7 +252,11 @@ export function createNode(ctx: AwsContext, placement: NodePlacement, args: Node
     const address = plannedAddress(ctx.args.plan, args.role, args.index);
     const zone = ctx.args.plan.zoneOf[address];
     const { marks, dependsOn } = nodeMarksAndDependencies(args);
-    const files = [...platformFiles(args.role), ...args.files, ...(args.consulAgent?.files ?? [])];
+    const files = withContainerLogs(ctx, placement.monitoring, args.name, [
+        ...platformFiles(args.role),
+        ...args.files,
+        ...(args.consulAgent?.files ?? []),
+    ]);
     // Every file is a SecureString: whether a given config holds a secret is not known here.
     const parameters = files.map((file, i) => {
         const parameterName = `${ctx.parameterRoot}/${args.role}/${args.name}/file-${i}`;
@@ -260,13 +288,15 @@ export function createNode(ctx: AwsContext, placement: NodePlacement, args: Node
             containers: runtime.containers,
             filesDigest: digest,
             ssmAgentVersion: ctx.args.aws.ssmAgentVersion,
+            hostLogs: { logGroup: placement.monitoring.logGroupName },
         }),
     );
+    const type = instanceType(ctx, args.role);
     const instance = new aws.ec2.Instance(
         args.name,
         {
             ami: placement.ami,
-            instanceType: instanceType(ctx, args.role),
+            instanceType: type,
             subnetId: placement.privateSubnets[zone].id,
             privateIp: address,
             associatePublicIpAddress: false,
@@ -281,6 +311,12 @@ export function createNode(ctx: AwsContext, placement: NodePlacement, args: Node
             // The LB pair routes the overlay VIP, which is not this instance's own address.
             sourceDestCheck: args.role !== "lb",
             maintenanceOptions: { autoRecovery: "default" },
+            // Detailed monitoring: the instance's EC2 metrics every minute instead of every five, so an
+            // alarm and an operator see a node in trouble in minutes. An update in place
+            // (MonitorInstances), not a replacement: `monitoring` is not ForceNew in the provider's
+            // aws_instance schema (hashicorp/terraform-provider-aws internal/service/ec2/ec2_instance.go).
+            // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/manage-detailed-monitoring.html
+            monitoring: true,
             tags: {
                 ...stackTags(ctx.args, args.name),
                 "swarm-platform:role": args.role,
@@ -294,6 +330,7 @@ export function createNode(ctx: AwsContext, placement: NodePlacement, args: Node
             deleteBeforeReplace: true,
         },
     );
+    instanceAlarms(ctx, placement.monitoring, { name: args.name, instance, instanceType: type }, parent);
     return { name: args.name, role: args.role, address, resource: instance, instanceId: instance.id };
 }
 

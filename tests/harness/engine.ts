@@ -201,6 +201,14 @@ const RULES: Readonly<Record<string, ReplaceRule>> = {
         replaces: (changed, before, after) =>
             changed.filter((k) => k === "name" || (k === "tier" && before.inputs.tier === "Advanced" && after.inputs.tier === "Standard")),
     },
+    // aws_cloudwatch_metric_alarm: alarm_name ForceNew; everything else (dimensions, actions,
+    // thresholds) PutMetricAlarm again, in place (internal/service/cloudwatch/metric_alarm.go).
+    "aws:cloudwatch/metricAlarm:MetricAlarm": { replaces: only(["name"]) },
+    // aws_cloudwatch_log_group: name, name_prefix, log_group_class ForceNew; retention_in_days
+    // (PutRetentionPolicy) and kms_key_id (AssociateKmsKey) update (internal/service/logs/group.go).
+    "aws:cloudwatch/logGroup:LogGroup": { replaces: only(["name", "namePrefix", "logGroupClass"]) },
+    // aws_sns_topic: name, name_prefix, fifo_topic ForceNew (internal/service/sns/topic.go).
+    "aws:sns/topic:Topic": { replaces: only(["name", "namePrefix", "fifoTopic"]) },
     // aws_ssm_association: name (the document) and instance_id ForceNew; everything else
     // UpdateAssociation, which runs the association again.
     "aws:ssm/association:Association": { replaces: only(["name", "instanceId"]) },

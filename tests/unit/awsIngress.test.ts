@@ -8,6 +8,7 @@ import * as aws from "@pulumi/aws";
 import { AwsContext } from "../../platforms/aws/context";
 import { testAwsContext } from "../harness/awsContext";
 import { createIngress } from "../../platforms/aws/ingress";
+import { createMonitoring } from "../../platforms/aws/monitoring";
 import { AwsNetwork } from "../../platforms/aws/network";
 import { elbName } from "../../platforms/aws/names";
 import { createSecurityGroups } from "../../platforms/aws/securityGroups";
@@ -61,11 +62,15 @@ class Owner extends pulumi.ComponentResource {
     }
 }
 
+const TOPIC = "arn:aws:sns:eu-west-1:123456789012:platform-alarms";
 let run = 0;
 /** A fresh VPC, security groups and ingress for these listeners; the SG rules and NLB parts it made. */
 function ingress(listeners: readonly IngressListener[], route53ZoneId = "") {
     run++;
-    const ctx: AwsContext = testAwsContext(new Owner(`owner-${run}`), `aws${run}`, { route53ZoneId });
+    const ctx: AwsContext = testAwsContext(new Owner(`owner-${run}`), `aws${run}`, {
+        route53ZoneId,
+        monitoring: { alarmTopicArn: TOPIC, logRetentionDays: 30 },
+    });
     const vpc = new aws.ec2.Vpc(`vpc-${run}`, { cidrBlock: "10.20.0.0/16" });
     const network: AwsNetwork = {
         vpc,
@@ -76,7 +81,14 @@ function ingress(listeners: readonly IngressListener[], route53ZoneId = "") {
     };
     const before = registered.length;
     const groups = createSecurityGroups(ctx, vpc);
-    const result = createIngress(ctx, network, groups, "edge", listeners as readonly IngressListener<ListenerName>[]);
+    const result = createIngress(
+        ctx,
+        network,
+        groups,
+        "edge",
+        listeners as readonly IngressListener<ListenerName>[],
+        createMonitoring(ctx),
+    );
     const made = () => registered.slice(before);
     const ports = async (name: string) => {
         await quiesce();
@@ -202,11 +214,30 @@ test("with a Route 53 zone the validation record and the domain's alias are made
     expect(result.dnsRecords).toBeUndefined();
 });
 
+test("the public listener's target group has one alarm on its unhealthy targets, notifying the topic on ALARM and OK", async () => {
+    const { made } = ingress([web(80), stats]);
+    await quiesce();
+    const alarms = made().filter((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm");
+    expect(alarms.map((a) => a.name)).toEqual([`aws${run}-edge-web-unhealthy-targets-alarm`]);
+    expect(alarms[0].inputs).toMatchObject({
+        name: "swarm-platform-test-edge-web-unhealthy-targets",
+        namespace: "AWS/ApplicationELB",
+        metricName: "UnHealthyHostCount",
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+        threshold: 1,
+        alarmActions: [TOPIC],
+        okActions: [TOPIC],
+        treatMissingData: "notBreaching",
+    });
+    expect(Object.keys(alarms[0].inputs.dimensions).sort()).toEqual(["LoadBalancer", "TargetGroup"]);
+});
+
 test("listeners not marked public open nothing to the internet and stay internal", async () => {
     const { made, result } = ingress([stats]);
     await quiesce();
     expect(made().filter((r) => r.type === INGRESS_RULE && r.inputs.cidrIpv4 === "0.0.0.0/0")).toEqual([]);
     expect(made().filter((r) => r.type === LISTENER)).toEqual([]);
+    expect(made().filter((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm")).toEqual([]);
     expect(await settled(result.urls.stats)).toBe("http://192.168.255.10:8404");
 });
 

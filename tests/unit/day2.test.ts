@@ -713,6 +713,25 @@ describe("rotation on prod", () => {
     });
 });
 
+describe("prod: monitoring settings (aws.monitoring.*) touch no node", () => {
+    it("logRetentionDays 30 → 400 updates the log group in place and nothing else", async () => {
+        const p = await plan("prod", {}, { aws: { monitoring: { logRetentionDays: 400 } } });
+        expect(p.changedNames()).toEqual(["aws-logs"]);
+        expect(names(p, "update")).toEqual(["aws-logs"]);
+        expectDay2Contract(p);
+    });
+
+    it("an alarm topic given updates every alarm in place and deletes the stack's own topic; no instance is touched", async () => {
+        const p = await plan("prod", {}, { aws: { monitoring: { alarmTopicArn: "arn:aws:sns:eu-west-1:123456789012:platform-alarms" } } });
+        expect(names(p, "replace")).toEqual([]);
+        expect(names(p, "delete")).toEqual(["aws-alarms"]);
+        const alarms = names(p, "update", "aws:cloudwatch/metricAlarm:MetricAlarm");
+        expect(alarms.length).toBe((await evaluate("prod")).ofType("aws:cloudwatch/metricAlarm:MetricAlarm").length);
+        expect(p.changedNames().filter((n) => n !== "aws-alarms" && !alarms.includes(n))).toEqual([]);
+        expectDay2Contract(p);
+    });
+});
+
 describe("prod: a node that rejoins after a rotation", () => {
     it("publishes the manager's current join token again before it joins (the SecureString would hold the rotated-out one)", async () => {
         // `pulumi up --refresh` after worker 1's instance was lost: Read finds it gone, the program

@@ -12,6 +12,7 @@ import {
     RecordedResource,
     REPO_ROOT,
     runProgram,
+    runProgramExpectingError,
     setMockDeployedInstances,
     tryProgram,
 } from "../harness/program";
@@ -281,7 +282,8 @@ describe("IAM", () => {
         "ssmmessages:OpenControlChannel",
         "ssmmessages:OpenDataChannel",
     ]);
-    const COMMON = ["ssm:GetParameter"];
+    // Every role: its own parameters, and its logs into the stack's log group (see "monitoring" below).
+    const COMMON = ["ssm:GetParameter", "logs:CreateLogStream", "logs:PutLogEvents"];
     const allowed: Record<string, string[]> = {
         "consul-server": COMMON,
         "swarm-worker": [
@@ -510,5 +512,183 @@ describe("consul.tls moves one step per `pulumi up` (read off the instances' tag
         expect((await tryProgram("prod", { consul: { tls: "accept" } })).error).toBeUndefined();
         setMockDeployedInstances(running(await runProgram("prod", { consul: { tls: "accept" } })));
         expect((await tryProgram("prod", { consul: { tls: "permissive" } })).error).toBeUndefined();
+    });
+});
+
+describe("monitoring (#16): detailed monitoring, alarms to the SNS topic, logs to CloudWatch Logs", () => {
+    const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
+    const LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup";
+    const TOPIC = "arn:aws:sns:eu-west-1:123456789012:platform-alarms";
+    const withTopic = { aws: { monitoring: { alarmTopicArn: TOPIC } } };
+    let topical: ProgramRun;
+    beforeAll(async () => {
+        topical = await runProgram("prod", withTopic);
+    });
+    const alarmsOf = (run: ProgramRun, metricName: string) => run.ofType(ALARM).filter((a) => a.inputs.metricName === metricName);
+    /** The alarm on `metricName` whose InstanceId dimension is this instance's. */
+    const instanceAlarm = (run: ProgramRun, instance: RecordedResource, metricName: string) =>
+        alarmsOf(run, metricName).filter((a) => a.inputs.dimensions.InstanceId === `${instance.name}-id`);
+
+    test("every instance has detailed monitoring (an update in place: `monitoring` is not ForceNew)", () => {
+        expect(prod.ofType(INSTANCE).length).toBe(11);
+        for (const i of prod.ofType(INSTANCE))
+            expect({ node: i.name, monitoring: i.inputs.monitoring }).toEqual({ node: i.name, monitoring: true });
+    });
+
+    test("each instance has one status-check alarm on its own InstanceId, notifying the configured topic on ALARM and OK", () => {
+        for (const i of topical.ofType(INSTANCE)) {
+            const alarms = instanceAlarm(topical, i, "StatusCheckFailed");
+            expect({ node: i.name, alarms: alarms.length }).toEqual({ node: i.name, alarms: 1 });
+            expect(alarms[0].inputs).toMatchObject({
+                name: `swarm-platform-prod-${i.name}-status-check`,
+                namespace: "AWS/EC2",
+                dimensions: { InstanceId: `${i.name}-id` },
+                statistic: "Maximum",
+                comparisonOperator: "GreaterThanOrEqualToThreshold",
+                threshold: 1,
+                alarmActions: [TOPIC],
+                okActions: [TOPIC],
+                // A stopped or terminated instance sends no status checks: not a failure (monitoring.ts).
+                treatMissingData: "notBreaching",
+            });
+        }
+        expect(alarmsOf(topical, "StatusCheckFailed")).toHaveLength(topical.ofType(INSTANCE).length);
+    });
+
+    test("CPU credit alarms exist exactly for the instances of a burstable type (t2, t3, t3a, t4g), per role", async () => {
+        // Pulumi.prod.yaml: every role on its default, a t3.
+        for (const i of topical.ofType(INSTANCE))
+            expect([i.name, instanceAlarm(topical, i, "CPUCreditBalance").length]).toEqual([i.name, 1]);
+        const mixed = await runProgram("prod", {
+            aws: { instanceTypes: { consulServer: "t4g.small", manager: "m7i.large", worker: "c6i.xlarge", lb: "t3a.small" } },
+        });
+        const credited = alarmsOf(mixed, "CPUCreditBalance").map((a) => a.inputs.dimensions.InstanceId.replace(/-id$/, ""));
+        expect(credited.sort()).toEqual(["consul-server-0", "consul-server-1", "consul-server-2", "lb-0", "lb-1"]);
+        for (const a of alarmsOf(mixed, "CPUCreditBalance")) {
+            expect(a.inputs).toMatchObject({
+                namespace: "AWS/EC2",
+                comparisonOperator: "LessThanThreshold",
+                period: 300,
+                treatMissingData: "notBreaching",
+            });
+        }
+        // Every instance keeps its status-check alarm whatever its type.
+        expect(alarmsOf(mixed, "StatusCheckFailed")).toHaveLength(mixed.ofType(INSTANCE).length);
+    });
+
+    test("one unhealthy-targets alarm per target group, by the target group's and the ALB's ARN suffixes", () => {
+        const groups = topical.ofType("aws:lb/targetGroup:TargetGroup");
+        const alarms = alarmsOf(topical, "UnHealthyHostCount");
+        expect(alarms).toHaveLength(groups.length);
+        expect(groups).toHaveLength(1);
+        expect(alarms[0].inputs).toMatchObject({
+            name: "swarm-platform-prod-edge-web-unhealthy-targets",
+            namespace: "AWS/ApplicationELB",
+            // The dimension values CloudWatch names them by: the ARNs' resource parts (tests/harness mock ARNs).
+            dimensions: { TargetGroup: "targetgroup/aws-edge-web-tg", LoadBalancer: "app/aws-edge-alb" },
+            alarmActions: [TOPIC],
+            okActions: [TOPIC],
+            treatMissingData: "notBreaching",
+        });
+    });
+
+    test("every alarm is named like the stack's resources", () => {
+        for (const a of topical.ofType(ALARM)) expect(a.inputs.name).toMatch(/^swarm-platform-prod-/);
+        expect(new Set(topical.ofType(ALARM).map((a) => a.inputs.name)).size).toBe(topical.ofType(ALARM).length);
+    });
+
+    test("without aws.monitoring.alarmTopicArn the stack makes its own topic, and every alarm notifies it", () => {
+        expect(topical.ofType("aws:sns/topic:Topic")).toEqual([]);
+        const topics = prod.ofType("aws:sns/topic:Topic");
+        expect(topics.map((t) => t.inputs.name)).toEqual(["swarm-platform-prod-alarms"]);
+        expect(prod.ofType(ALARM).length).toBe(topical.ofType(ALARM).length);
+        for (const a of prod.ofType(ALARM)) {
+            expect({ alarm: a.name, alarm_: a.propertyDependencies.alarmActions, ok: a.propertyDependencies.okActions }).toEqual({
+                alarm: a.name,
+                alarm_: [topics[0].urn],
+                ok: [topics[0].urn],
+            });
+        }
+    });
+
+    test("one log group for the stack, keeping logs for aws.monitoring.logRetentionDays", async () => {
+        expect(prod.ofType(LOG_GROUP).map((g) => [g.inputs.name, g.inputs.retentionInDays])).toEqual([["/swarm-platform/prod", 30]]);
+        const kept = await runProgram("prod", { aws: { monitoring: { logRetentionDays: 400 } } });
+        expect(kept.ofType(LOG_GROUP).map((g) => g.inputs.retentionInDays)).toEqual([400]);
+    });
+
+    test("every node's containers log to the log group: dockerd's daemon.json sets the awslogs driver, one stream per container", () => {
+        for (const i of prod.ofType(INSTANCE)) {
+            const parameter = prod
+                .ofType("aws:ssm/parameter:Parameter")
+                .find((p) => p.inputs.description === `${i.name}:/etc/docker/daemon.json`);
+            expect({ node: i.name, daemonJson: parameter !== undefined }).toEqual({ node: i.name, daemonJson: true });
+            const daemon = JSON.parse(stored(parameter!));
+            expect(daemon["log-driver"]).toBe("awslogs");
+            expect(daemon["log-opts"]).toEqual({
+                "awslogs-region": "eu-west-1",
+                "awslogs-group": "/swarm-platform/prod",
+                tag: `${i.name}/{{.Name}}`,
+                mode: "non-blocking",
+                "max-buffer-size": "4m",
+            });
+            // The engine's other settings stay (swarm nodes: the swarm's own; the others get the same).
+            expect(daemon["live-restore"]).toBe(false);
+            expect(daemon["default-address-pools"].length).toBeGreaterThan(0);
+            // The rendered user data fetches it before dockerd is restarted.
+            const boot = userDataOf(i);
+            const fetch = boot.indexOf(`${parameter!.inputs.name} /etc/docker/daemon.json 0644`);
+            expect({ node: i.name, fetchedBeforeDocker: fetch >= 0 && fetch < boot.search(/systemctl restart '?docker'?\n/) }).toEqual({
+                node: i.name,
+                fetchedBeforeDocker: true,
+            });
+        }
+    });
+
+    test("every node's host daemons log to the log group: the user data installs Fluent Bit, pinned, and ships the journal there", () => {
+        for (const i of prod.ofType(INSTANCE)) {
+            const boot = userDataOf(i);
+            const cloudConfig = yaml.load(boot) as { packages: string[] };
+            expect(cloudConfig.packages).toContain("gpg");
+            expect(boot).toContain(" fluent-bit=5.1.4 ");
+            expect(boot).toContain("C3C0A28534B9293EAF51FABD9F9DDC083888C1CD");
+            expect(boot).toContain("log_group_name     /swarm-platform/prod\n");
+            expect(boot).toContain(`log_stream_prefix  ${i.name}/\n`);
+            expect(boot).toContain("region             eu-west-1\n");
+            // After the SSM agent: a package host the node does not need to serve never delays its joins.
+            expect(boot.indexOf("ship_host_logs ||")).toBeGreaterThan(boot.indexOf("systemctl restart amazon-ssm-agent"));
+        }
+    });
+
+    test("the instance roles may create streams and put events in the stack's log group, nowhere else, and never create a group", () => {
+        for (const role of ["consul-server", "swarm-manager", "swarm-worker", "lb"]) {
+            const statements = JSON.parse(prod.byName(`aws-${role}-policy`).inputs.policy).Statement as any[];
+            const logs = statements.filter((st) => [st.Action].flat().some((a: string) => a.startsWith("logs:")));
+            expect(logs).toEqual([
+                {
+                    Sid: "ShipLogs",
+                    Effect: "Allow",
+                    Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    Resource: "arn:aws:logs:eu-west-1:123456789012:log-group:/swarm-platform/prod:*",
+                },
+            ]);
+        }
+    });
+
+    test("every instance boots after its log group exists (neither dockerd nor Fluent Bit creates it)", () => {
+        const group = prod.ofType(LOG_GROUP)[0];
+        for (const i of prod.ofType(INSTANCE))
+            expect([i.name, dependsOnTransitively(prod.resources, i).has(group.urn)]).toEqual([i.name, true]);
+    });
+
+    test("a bad alarm topic or retention is refused before anything is created, naming the key, the value and the rule", async () => {
+        const { error, resources } = await runProgramExpectingError("prod", {
+            aws: { monitoring: { alarmTopicArn: "arn:aws:sqs:eu-west-1:123456789012:alarms", logRetentionDays: 10 } },
+        });
+        expect(error.message.split("\n").slice(1)).toEqual([
+            '  - aws.monitoring.alarmTopicArn = "arn:aws:sqs:eu-west-1:123456789012:alarms": must be an SNS topic ARN, arn:aws[-partition]:sns:<region>:<12-digit account>:<topic name>, such as arn:aws:sns:eu-west-1:123456789012:platform-alarms',
+            "  - aws.monitoring.logRetentionDays = 10: must be a retention period CloudWatch Logs accepts, in days: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653",
+        ]);
+        expect(resources.filter((r) => r.type !== "pulumi:pulumi:Stack")).toEqual([]);
     });
 });

@@ -134,6 +134,11 @@ export const policies: Policies = [
         rules.imdsV2Required,
     ),
     resourcePolicy(
+        "detailed-monitoring",
+        "EC2 instances and launch templates have detailed monitoring (metrics every minute): monitoring / monitoring.enabled = true.",
+        rules.detailedMonitoring,
+    ),
+    resourcePolicy(
         "encrypted-volumes",
         "Root and data EBS volumes of instances and launch templates are encrypted.",
         rules.encryptedVolumes,

@@ -299,6 +299,33 @@ export function imdsV2Required(r: RuleResource): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
+// detailed-monitoring
+
+/**
+ * EC2 instances publish their metrics every minute (detailed monitoring), not every five: alarms on
+ * a node react in minutes. AWS Config's managed rule of the same check,
+ * https://docs.aws.amazon.com/config/latest/developerguide/ec2-instance-detailed-monitoring-enabled.html
+ * ("NON_COMPLIANT if detailed monitoring is not enabled"); a launch template's instances get it from
+ * `monitoring.enabled`. A value not known yet fails, as for IMDSv2: the program sets it literally.
+ */
+export function detailedMonitoring(r: RuleResource): string[] {
+    switch (r.type) {
+        case TYPES.instance:
+            return isTrue(r.props.monitoring)
+                ? []
+                : [`${r.name}: monitoring is ${show(r.props.monitoring)}; EC2 instances need detailed monitoring (monitoring: true)`];
+        case TYPES.launchTemplate: {
+            const enabled = asRecord(r.props.monitoring).enabled;
+            return isTrue(enabled)
+                ? []
+                : [`${r.name}: monitoring.enabled is ${show(enabled)}; instances need detailed monitoring (monitoring.enabled: true)`];
+        }
+        default:
+            return [];
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // encrypted-volumes
 
 export function encryptedVolumes(r: RuleResource): string[] {
@@ -479,6 +506,7 @@ export interface RuleSpec {
 
 export const RESOURCE_RULES: Readonly<Record<string, ResourceRule>> = {
     "imdsv2-required": imdsV2Required,
+    "detailed-monitoring": detailedMonitoring,
     "encrypted-volumes": encryptedVolumes,
     "no-public-ip": noPublicIp,
     "container-limits": containerLimits,

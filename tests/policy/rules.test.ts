@@ -2,6 +2,7 @@
 import {
     checkAll,
     containerLimits,
+    detailedMonitoring,
     encryptedVolumes,
     imdsV2Required,
     noPublicIngress,
@@ -177,6 +178,27 @@ describe("imdsv2-required", () => {
     });
 });
 
+describe("detailed-monitoring", () => {
+    test('monitoring true passes (launch templates: monitoring.enabled, also as "true"); other resources are not judged', () => {
+        expect(detailedMonitoring(res(TYPES.instance, "n", { monitoring: true }))).toEqual([]);
+        expect(detailedMonitoring(res(TYPES.launchTemplate, "lt", { monitoring: { enabled: true } }))).toEqual([]);
+        expect(detailedMonitoring(res(TYPES.launchTemplate, "lt", { monitoring: { enabled: "true" } }))).toEqual([]);
+        expect(detailedMonitoring(res(TYPES.container, "c", {}))).toEqual([]);
+    });
+    test("basic monitoring (false or unset) or a value not yet known fails, naming the resource and the value", () => {
+        expect(detailedMonitoring(res(TYPES.instance, "n", { monitoring: false }))).toEqual([
+            "n: monitoring is false; EC2 instances need detailed monitoring (monitoring: true)",
+        ]);
+        expect(detailedMonitoring(res(TYPES.instance, "n", {}))).toEqual([
+            "n: monitoring is unset; EC2 instances need detailed monitoring (monitoring: true)",
+        ]);
+        expect(detailedMonitoring(res(TYPES.instance, "n", { monitoring: UNKNOWN }))[0]).toContain("(unknown)");
+        expect(detailedMonitoring(res(TYPES.launchTemplate, "lt", {}))).toEqual([
+            "lt: monitoring.enabled is unset; instances need detailed monitoring (monitoring.enabled: true)",
+        ]);
+    });
+});
+
 describe("encrypted-volumes", () => {
     test('encrypted root and data volumes pass (launch templates carry "true" strings)', () => {
         const instance = res(TYPES.instance, "n", { rootBlockDevice: { encrypted: true }, ebsBlockDevices: [{ encrypted: true }] });
@@ -289,5 +311,6 @@ describe("secrets", () => {
 
 test("checkAll reports each violation on its resource", () => {
     const bad = res(TYPES.instance, "n", { associatePublicIpAddress: true, metadataOptions: { httpTokens: "optional" } });
-    expect(checkAll([bad]).map((v) => v.urn)).toEqual([bad.urn, bad.urn, bad.urn]);
+    // IMDSv2, detailed monitoring, the root volume's encryption, the public IP.
+    expect(checkAll([bad]).map((v) => v.urn)).toEqual([bad.urn, bad.urn, bad.urn, bad.urn]);
 });

@@ -2,6 +2,7 @@
 // stacks: both pass clean — and the rules demonstrably look at that graph (a mutated copy fails).
 import {
     checkAll,
+    detailedMonitoring,
     noPublicIngress,
     oddQuorum,
     publicListenerTls,
@@ -86,6 +87,16 @@ describe("the rules read the real graph", () => {
         expect(
             publicListenerTls(mutate(graph, "aws-edge-web-http", { defaultActions: [{ type: "forward", targetGroupArn: "arn:tg" }] })),
         ).toHaveLength(1);
+    });
+
+    test("detailed-monitoring reads the prod instances: all 11 have it, and one without it is a violation", () => {
+        const graph = ruleResources(prod);
+        const instances = graph.filter((r) => r.type === TYPES.instance);
+        expect(instances).toHaveLength(11);
+        expect(instances.flatMap(detailedMonitoring)).toEqual([]);
+        expect(mutate(graph, "lb-1", { monitoring: false }).flatMap(detailedMonitoring)).toEqual([
+            "lb-1: monitoring is false; EC2 instances need detailed monitoring (monitoring: true)",
+        ]);
     });
 
     test("with VRRPv2, keepalived's auth_pass is found in the LB nodes' configs, and is a secret", async () => {

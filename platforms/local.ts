@@ -28,6 +28,7 @@ import {
 } from "./types";
 import { LocalAddressPlan } from "../config";
 import { renderEdgeConfig } from "../render/haproxy";
+import { PROMETHEUS_PATHS } from "../render/prometheus";
 import { formerName, plannedAddress, REPO_ROOT } from "./shared";
 import { shellQuote } from "../render/shell";
 
@@ -125,7 +126,11 @@ const NODE_STOP_GRACE_SECONDS = 30;
 const IMAGE_DOCKERFILES = {
     lb: "images/lb/Dockerfile",
     swarmNode: "images/swarm-node/Dockerfile",
+    prometheus: "images/prometheus/Dockerfile",
 } as const;
+
+/** The Prometheus image's entrypoint (images/prometheus/entrypoint.sh). */
+const PROMETHEUS_ENTRYPOINT = "/usr/local/bin/prometheus-entrypoint";
 
 export class LocalPlatform extends pulumi.ComponentResource implements Platform {
     readonly name = "local";
@@ -135,6 +140,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
     /** Local builds are referenced by digest, so a rebuilt image replaces the containers running it. */
     readonly lbImage: docker.Image;
     readonly swarmNodeImage: docker.Image;
+    readonly prometheusImage: docker.Image;
     readonly consulImage: docker.RemoteImage;
     private readonly args: LocalPlatformArgs;
     private readonly platformName: string;
@@ -168,7 +174,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
                     build: {
                         context: REPO_ROOT,
                         dockerfile: path.join(REPO_ROOT, IMAGE_DOCKERFILES[key]),
-                        // Both node images run the node's Consul agent inside (images/consul-agent): same binary as the servers.
+                        // The node images run the node's Consul agent inside (images/consul-agent): same binary as the servers.
                         args: { CONSUL_IMAGE: consulImageName },
                         platform: "linux/amd64",
                     },
@@ -179,6 +185,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
             );
         this.lbImage = build("lb", "swarm-platform/lb:local");
         this.swarmNodeImage = build("swarmNode", "swarm-platform/swarm-node:local");
+        this.prometheusImage = build("prometheus", "swarm-platform/prometheus:local");
         this.consulImage = new docker.RemoteImage(
             `${name}-consul-image`,
             {
@@ -327,6 +334,24 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
                             "net.ipv4.conf.all.arp_ignore": "1",
                             "net.ipv4.conf.all.arp_announce": "2",
                         },
+                    },
+                    opts,
+                );
+                break;
+            }
+            case "monitoring": {
+                // Prometheus's samples outlive its container: a replaced node keeps the history.
+                const data = new docker.Volume(`${args.name}-data`, { name: this.containerName(`${args.name}-data`) }, { parent });
+                container = new docker.Container(
+                    args.name,
+                    {
+                        ...common,
+                        image: this.prometheusImage.repoDigest,
+                        init: true,
+                        // Its credentials are the prometheus user's (the agent's config the consul user's).
+                        ...(owned.length > 0 ? { entrypoints: chownThenExec(owned, PROMETHEUS_ENTRYPOINT) } : {}),
+                        volumes: [{ volumeName: data.name, containerPath: PROMETHEUS_PATHS.data }],
+                        stopTimeout: 30,
                     },
                     opts,
                 );

@@ -65,7 +65,10 @@ const DEREGISTER_TIMEOUT_MS = 2000;
 const RETRY_INITIAL_MS = 250;
 const RETRY_MAX_MS = 5000;
 
-// Where Prometheus scrapes, on the app's own port.
+// Where Prometheus scrapes, on the app's own port. Also registered in the
+// Consul service's Meta as metrics_path: Prometheus' consul_sd exposes it as
+// __meta_consul_service_metadata_metrics_path, so the scrape config reads the
+// path from the catalog instead of repeating it.
 const METRICS_PATH = "/metrics";
 
 // The route label: the paths the app serves, and "other" for every 404. Never
@@ -364,7 +367,7 @@ function createRegistrar({ config, port, log }) {
             Address: address,
             Port: port,
             Tags: [`version-${config.version}`],
-            Meta: { version: config.version, task: config.taskName },
+            Meta: { version: config.version, task: config.taskName, metrics_path: METRICS_PATH },
             Check: { HTTP: `http://${hostPort(address, port)}/health`, ...CONSUL_CHECK },
         };
         sentRegister = true;

@@ -387,7 +387,8 @@ describe("Consul registration", () => {
             Address: "10.1.2.3",
             Port: port,
             Tags: ["version-1.2.3"],
-            Meta: { version: "1.2.3", task: "web.1.abc" },
+            // metrics_path: Prometheus' consul_sd exposes it as __meta_consul_service_metadata_metrics_path.
+            Meta: { version: "1.2.3", task: "web.1.abc", metrics_path: "/metrics" },
             Check: {
                 HTTP: `http://10.1.2.3:${port}/health`,
                 Interval: "1s",

@@ -118,6 +118,8 @@ describe("a second `pulumi up` with no change", () => {
         ]);
         expect(files("web")).toEqual([
             "app/healthcheck.sh",
+            "app/package-lock.json",
+            "app/package.json",
             "app/server.js",
             "images/web/Dockerfile",
             "images/web/Dockerfile.dockerignore",

@@ -116,7 +116,8 @@ describe("a second `pulumi up` with no change", () => {
             "images/swarm-node/Dockerfile.dockerignore",
             "images/swarm-node/entrypoint.sh",
         ]);
-        expect(files("web")).toEqual([
+        const web = files("web");
+        expect(web.filter((f) => !f.startsWith("app/node_modules/"))).toEqual([
             "app/healthcheck.sh",
             "app/package-lock.json",
             "app/package.json",
@@ -124,6 +125,10 @@ describe("a second `pulumi up` with no change", () => {
             "images/web/Dockerfile",
             "images/web/Dockerfile.dockerignore",
         ]);
+        // The dependencies `npm ci --prefix app` installed from app/package-lock.json, and nothing else.
+        const packages = new Set(web.flatMap((f) => /^app\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f)?.[1] ?? []));
+        expect([...packages].sort()).toEqual(["@opentelemetry/api", "bintrees", "prom-client", "tdigest"]);
+        expect(web.filter((f) => f.startsWith("app/node_modules/") && !/^app\/node_modules\/(@[^/]+\/)?[^/]+\//.test(f))).toEqual([]);
     });
 
     it("a README, docs or test edit changes no image's context digest; an app edit changes only the web image's", () => {

@@ -115,7 +115,7 @@ describe("instances", () => {
         const configs = prod
             .ofType("aws:ssm/parameter:Parameter")
             .filter((p) => /\/consul\/config\/(server|client)\.json$/.test(p.inputs.description));
-        expect(configs.length).toBe(3 + 3 + 3 + 2);
+        expect(configs.length).toBe(3 + 3 + 3 + 2 + 1);
         for (const p of configs) expect(JSON.parse(stored(p)).retry_join).toEqual(servers);
     });
 
@@ -220,7 +220,7 @@ describe("security groups", () => {
         );
     });
 
-    test("the HAProxy nodes admit web traffic only from the ALB's security group (and VRRP only from each other)", () => {
+    test("the HAProxy nodes admit web traffic only from the ALB's security group (VRRP only from each other, metrics only from Prometheus)", () => {
         const lbRules = ingress().filter((r) => sgName(r.inputs.securityGroupId) === "aws-lb-sg");
         expect(
             lbRules.map((r) => ({
@@ -233,9 +233,10 @@ describe("security groups", () => {
             expect.arrayContaining([
                 { protocol: "tcp", port: 80, from: "aws-alb-sg", cidr: undefined },
                 { protocol: "112", port: undefined, from: "aws-lb-sg", cidr: undefined },
+                { protocol: "tcp", port: 8405, from: "aws-monitoring-sg", cidr: undefined },
             ]),
         );
-        expect(lbRules).toHaveLength(2);
+        expect(lbRules).toHaveLength(3);
         const lbInstances = instances(prod, /^lb-\d+$/);
         for (const i of lbInstances) expect(i.inputs.vpcSecurityGroupIds.map(sgName).sort()).toEqual(["aws-lb-sg", "aws-nodes-sg"]);
     });

@@ -129,9 +129,6 @@ const IMAGE_DOCKERFILES = {
     prometheus: "images/prometheus/Dockerfile",
 } as const;
 
-/** The Prometheus image's entrypoint (images/prometheus/entrypoint.sh). */
-const PROMETHEUS_ENTRYPOINT = "/usr/local/bin/prometheus-entrypoint";
-
 export class LocalPlatform extends pulumi.ComponentResource implements Platform {
     readonly name = "local";
     readonly vipInterface = "eth0";
@@ -340,6 +337,8 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
                 break;
             }
             case "monitoring": {
+                // Its only files are its agent's (Prometheus's own arrive by the config script).
+                this.checkAgentOwnedFiles(args.name, owned);
                 // Prometheus's samples outlive its container: a replaced node keeps the history.
                 const data = new docker.Volume(`${args.name}-data`, { name: this.containerName(`${args.name}-data`) }, { parent });
                 container = new docker.Container(
@@ -348,8 +347,6 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
                         ...common,
                         image: this.prometheusImage.repoDigest,
                         init: true,
-                        // Its credentials are the prometheus user's (the agent's config the consul user's).
-                        ...(owned.length > 0 ? { entrypoints: chownThenExec(owned, PROMETHEUS_ENTRYPOINT) } : {}),
                         volumes: [{ volumeName: data.name, containerPath: PROMETHEUS_PATHS.data }],
                         stopTimeout: 30,
                     },
@@ -365,7 +362,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
     }
 
     /**
-     * In the LB and swarm node images the only daemon that reads a file of its own is the Consul
+     * In the LB, swarm node and Prometheus images the only daemon that reads a file of its own is the Consul
      * agent, whose supervisor chowns its config directory to `consul` before starting it
      * (images/consul-agent/consul-agent-supervise): any other owner would silently stay root.
      */

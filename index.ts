@@ -1,6 +1,15 @@
-// Wiring only: read the stack config, pick the platform, build the four components, export outputs.
+// Wiring only: read the stack config, pick the platform, build the components, export outputs.
 import * as pulumi from "@pulumi/pulumi";
-import { ConsulCluster, LoadBalancerPair, SwarmCluster, WebService, WEB_DOCKERFILE, WEB_HEALTH_PATH, WEB_SERVICE_TYPE } from "./components";
+import {
+    ConsulCluster,
+    LoadBalancerPair,
+    Monitoring,
+    SwarmCluster,
+    WebService,
+    WEB_DOCKERFILE,
+    WEB_HEALTH_PATH,
+    WEB_SERVICE_TYPE,
+} from "./components";
 import { backendSlots, loadStackConfig } from "./config";
 import { createPlatform } from "./platforms";
 
@@ -66,7 +75,20 @@ const lb = new LoadBalancerPair("lb", {
     statsPasswordRotation: config.rotation.statsPassword,
 });
 
-const ingress = platform.ingress("edge", [lb.webListener, lb.statsListener, consul.uiListener]);
+// Prometheus: every node's and task's metrics from the catalog, and the alerting rules for these counts.
+const monitoring = new Monitoring("monitoring", {
+    platform,
+    consul,
+    stack: config.stack,
+    expected: {
+        consulServers: config.consul.servers,
+        swarmManagers: config.swarm.managers,
+        swarmNodes: config.swarm.managers + config.swarm.workers,
+        lbNodes: 2,
+    },
+});
+
+const ingress = platform.ingress("edge", [lb.webListener, lb.statsListener, consul.uiListener, monitoring.listener]);
 
 export const webUrl = ingress.urls.web;
 /** prod without aws.route53ZoneId: the records to make at your DNS provider (certificate validation, the domain). */
@@ -76,6 +98,8 @@ export const webCaCertificate = ingress.caCertificate;
 export const vip = lb.vip;
 export const consulUiUrl = ingress.urls["consul-ui"];
 export const haproxyStatsUrl = ingress.urls.stats;
+/** Prometheus's UI and API (dev: on the edge's loopback address; prod: the node's private address, via SSM port forwarding). */
+export const prometheusUrl = ingress.urls.prometheus;
 export const haproxyStatsUser = lb.statsUser;
 export const haproxyStatsPassword = pulumi.secret(lb.statsPassword);
 export const consulManagementToken = pulumi.secret(consul.managementToken);

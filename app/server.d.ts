@@ -57,3 +57,8 @@ export const CONSUL_CHECK: {
     readonly FailuresBeforeCritical: number;
     readonly DeregisterCriticalServiceAfter: string;
 };
+
+/** Where the app serves Prometheus metrics (also its Consul service Meta `metrics_path`). */
+export const METRICS_PATH: string;
+/** Upper bounds (seconds) of the http_request_duration_seconds buckets. */
+export const LATENCY_BUCKETS: readonly number[];

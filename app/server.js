@@ -1,11 +1,13 @@
 "use strict";
 /**
- * swarm-platform web service: a tiny, dependency-free HTTP server.
+ * swarm-platform web service: a tiny HTTP server.
  *
  * It runs as a Docker Swarm task with host networking, so it picks its own
  * port, registers itself in Consul through the node-local agent (HAProxy finds
- * it there) and drains before it exits. Runs on Node 18.20 (Debian bookworm)
- * and Node 20; uses only the http, os, fs and net modules.
+ * it there), serves Prometheus metrics on the same port and drains before it
+ * exits. Runs on Node 18.20 (Debian bookworm) and Node 20; uses the http, os,
+ * fs and net modules and one npm package, prom-client (app/package.json, pinned
+ * exactly, installed into the image by images/web/Dockerfile).
  *
  * Environment (empty counts as unset):
  *   APP_VERSION                version shown on / and tagged in Consul  (default "dev")
@@ -27,6 +29,7 @@ const http = require("http");
 const fs = require("fs");
 const os = require("os");
 const net = require("net");
+const promClient = require("prom-client");
 
 // How long an idle keep-alive connection stays open (this is also Node's own
 // default; set explicitly so the choice is visible). The 65 s seen in many
@@ -61,6 +64,33 @@ const CONSUL_TIMEOUT_MS = 2000;
 const DEREGISTER_TIMEOUT_MS = 2000;
 const RETRY_INITIAL_MS = 250;
 const RETRY_MAX_MS = 5000;
+
+// Where Prometheus scrapes, on the app's own port. Also registered in the
+// Consul service's Meta as metrics_path: Prometheus' consul_sd exposes it as
+// __meta_consul_service_metadata_metrics_path, so the scrape config reads the
+// path from the catalog instead of repeating it.
+const METRICS_PATH = "/metrics";
+
+// The route label: the paths the app serves, and "other" for every 404. Never
+// the raw URL: anyone can send any path, and every distinct label value is a
+// new time series in Prometheus, kept for the retention period.
+const ROUTES = Object.freeze(["/", "/health", METRICS_PATH]);
+const OTHER_ROUTE = "other";
+
+// Request latency buckets, in seconds. The app answers from memory on a LAN, so
+// a healthy request takes well under 1 ms (the lowest bucket); a task throttled
+// by its CPU limit (0.25 CPU: 25 ms of CPU per 100 ms CFS period) can stall for
+// up to ~75 ms (the 0.05 and 0.1 buckets); 1 s is the Consul check's timeout and
+// the clients'; 2.5 s and +Inf are for "something is badly wrong".
+const LATENCY_BUCKETS = Object.freeze([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
+
+// prom-client's event loop lag sampler (perf_hooks.monitorEventLoopDelay) wakes
+// the loop this often. With its 10 ms default the idle server used ~5 ms of CPU
+// per second more than without prom-client (2% of a task's 0.25 CPU); with 50 ms,
+// ~2 ms (Node 18.20 and 20, 30 s idle side by side on a 2-core machine). 50 ms
+// still gives 300 samples per 15 s scrape (prom-client resets them at each
+// scrape), plenty for the p50/p90/p99 it reports.
+const EVENT_LOOP_SAMPLE_MS = 50;
 
 // ---------------------------------------------------------------------------
 // Configuration
@@ -187,6 +217,83 @@ function writePortFile(file, port) {
 }
 
 // ---------------------------------------------------------------------------
+// Prometheus metrics
+// ---------------------------------------------------------------------------
+
+let processRegistry = null;
+
+/**
+ * prom-client's default metrics (CPU, memory, heap, GC, event loop lag, open
+ * file descriptors) describe the process, not one app, so they are collected
+ * once per process into one registry that every app's /metrics includes. Each
+ * collectDefaultMetrics call starts an event loop sampler and a GC observer that
+ * are never stopped, and the tests create dozens of apps in one process.
+ */
+function processMetrics() {
+    if (!processRegistry) {
+        processRegistry = new promClient.Registry();
+        promClient.collectDefaultMetrics({ register: processRegistry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+    }
+    return processRegistry;
+}
+
+/**
+ * One app's metrics, in its own registry (not prom-client's global one, which
+ * would mix the apps of one process), and the registry /metrics renders: the
+ * app's metrics and the process's.
+ */
+function createMetrics(config) {
+    const registers = [new promClient.Registry()];
+    const requests = new promClient.Counter({
+        name: "http_requests_total",
+        help: 'HTTP requests answered, by route (a served path, or "other"), method (GET, HEAD or "other") and status code.',
+        labelNames: ["route", "method", "status"],
+        registers,
+    });
+    const duration = new promClient.Histogram({
+        name: "http_request_duration_seconds",
+        help: "Time from a request's headers being read to its response being handed to the kernel, by route.",
+        labelNames: ["route"],
+        buckets: [...LATENCY_BUCKETS],
+        registers,
+    });
+    const inFlight = new promClient.Gauge({
+        name: "http_requests_in_flight",
+        help: "Requests being answered now, by route; a scrape counts itself under /metrics.",
+        labelNames: ["route"],
+        registers,
+    });
+    const draining = new promClient.Gauge({
+        name: "web_draining",
+        help: "1 once the app has begun to drain (SIGTERM/SIGINT: /health answers 503, it leaves Consul), else 0.",
+        registers,
+    });
+    const buildInfo = new promClient.Gauge({
+        name: "web_build_info",
+        help: "Always 1; the version label is the app's APP_VERSION.",
+        labelNames: ["version"],
+        registers,
+    });
+    buildInfo.set({ version: config.version }, 1);
+    draining.set(0);
+    // Series that exist from the start, so rate() and increase() see their first
+    // event (a series that appears with value 1 shows no increase): the latency of
+    // every route, and the answers a task gives in normal life and while draining.
+    for (const route of [...ROUTES, OTHER_ROUTE]) {
+        duration.zero({ route });
+        inFlight.set({ route }, 0);
+    }
+    for (const [route, status] of [
+        ["/", "200"],
+        ["/health", "200"],
+        ["/health", "503"],
+    ]) {
+        requests.inc({ route, method: "GET", status }, 0);
+    }
+    return { registry: promClient.Registry.merge([processMetrics(), ...registers]), requests, duration, inFlight, draining };
+}
+
+// ---------------------------------------------------------------------------
 // Consul agent client and self-registration
 // ---------------------------------------------------------------------------
 
@@ -260,7 +367,7 @@ function createRegistrar({ config, port, log }) {
             Address: address,
             Port: port,
             Tags: [`version-${config.version}`],
-            Meta: { version: config.version, task: config.taskName },
+            Meta: { version: config.version, task: config.taskName, metrics_path: METRICS_PATH },
             Check: { HTTP: `http://${hostPort(address, port)}/health`, ...CONSUL_CHECK },
         };
         sentRegister = true;
@@ -349,6 +456,7 @@ function createApp(options = {}) {
     let shutdownPromise = null;
     let registrar = null;
 
+    const metrics = createMetrics(config);
     const server = http.createServer(handle);
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
 
@@ -363,15 +471,49 @@ function createApp(options = {}) {
         res.end(req.method === "HEAD" ? undefined : body);
     }
 
+    /**
+     * Counts the request and times it until its response is done ("close" also
+     * comes when the client went away first). /health and /metrics are counted
+     * under their own route rather than left out: the health checks (HAProxy's
+     * from each balancer every 0.5 s, Consul's every 1 s, Docker's every 2 s)
+     * can outnumber real traffic, so unlabelled they would swamp "/"'s rate and
+     * latency, and left out, a slow or failing /health (503 while draining) would
+     * not show. The method label is GET, HEAD or "other", to keep it bounded too.
+     */
+    function observe(req, res, route) {
+        const method = req.method === "GET" || req.method === "HEAD" ? req.method : "other";
+        const stopTimer = metrics.duration.startTimer({ route });
+        metrics.inFlight.inc({ route });
+        res.once("close", () => {
+            metrics.inFlight.dec({ route });
+            stopTimer();
+            metrics.requests.inc({ route, method, status: String(res.statusCode) });
+        });
+    }
+
     function handle(req, res) {
         const path = (req.url || "/").split("?")[0];
-        if (path !== "/" && path !== "/health") {
+        const route = ROUTES.includes(path) ? path : OTHER_ROUTE;
+        observe(req, res, route);
+        if (route === OTHER_ROUTE) {
             send(req, res, 404, "text/plain; charset=utf-8", "not found\n");
             return;
         }
         if (req.method !== "GET" && req.method !== "HEAD") {
             res.setHeader("Allow", "GET, HEAD");
             send(req, res, 405, "text/plain; charset=utf-8", "method not allowed\n");
+            return;
+        }
+        if (path === METRICS_PATH) {
+            // Answered while draining too, so Prometheus can see the drain
+            // (web_draining 1, /health's 503s) until the server closes.
+            metrics.registry.metrics().then(
+                (text) => send(req, res, 200, metrics.registry.contentType, text),
+                (err) => {
+                    log(`metrics: collection failed: ${err.message}`);
+                    send(req, res, 500, "text/plain; charset=utf-8", "metrics collection failed\n");
+                },
+            );
             return;
         }
         if (path === "/health") {
@@ -447,6 +589,7 @@ function createApp(options = {}) {
         // 1. Fail health checks at once: HAProxy's own checks and Consul's start
         //    marking us down even before the deregistration lands.
         draining = true;
+        metrics.draining.set(1);
         log(`${reason}: draining, /health now answers 503`);
         // 2. Leave the catalog, so DNS/catalog-based discovery drops us.
         if (registrar) await registrar.stop();
@@ -544,6 +687,8 @@ module.exports = {
     main,
     KEEP_ALIVE_TIMEOUT_MS,
     CONSUL_CHECK,
+    METRICS_PATH,
+    LATENCY_BUCKETS,
 };
 
 if (require.main === module) main();

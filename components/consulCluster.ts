@@ -21,6 +21,7 @@ import {
 } from "../render/consul";
 import { CONSUL_CLUSTER_DEFAULTS, consulClusterIssues, MAX_QUORUM, ResourceLimits } from "./contracts";
 import { selfSignedCa, signedCertificate } from "../platforms/pki";
+import { MetricsEndpoint, METRICS_REGISTER_POLICY, PROMETHEUS_CONSUL_POLICY, renderMetricsServicesConfig } from "../render/prometheus";
 import { collectErrors } from "./validation";
 
 export interface ConsulClusterArgs {
@@ -44,6 +45,22 @@ export interface ConsulClusterArgs {
 export interface ConsulAgentOptions {
     /** Give anonymous requests (DNS lookups) read access to the catalog. Defaults to false. */
     readonly catalogReadByDefault?: boolean;
+    /** The node's metrics endpoints, announced in the catalog as `metrics-<what>` services for Prometheus. Defaults to none. */
+    readonly metrics?: readonly MetricsEndpoint[];
+}
+
+/** What Prometheus reaches Consul with: the catalog for its targets, and the servers' own metrics. */
+export interface ConsulScrapeAccess {
+    /** ACL token: catalog read and agent read (the servers' /v1/agent/metrics); secret. */
+    readonly token: pulumi.Output<string>;
+    /** The servers' API as Prometheus scrapes it: HTTPS from consul.tls `accept` on. */
+    readonly scheme: "http" | "https";
+    /** With HTTPS: the CA, and a client certificate and key (secret) the servers accept. */
+    readonly tls?: {
+        readonly caPem: pulumi.Output<string>;
+        readonly certPem: pulumi.Output<string>;
+        readonly keyPem: pulumi.Output<string>;
+    };
 }
 
 const CONFIG_DIR = "/consul/config";
@@ -103,14 +120,17 @@ export class ConsulCluster extends pulumi.ComponentResource {
      * the servers' HTTPS API where it verifies incoming connections. Absent while TLS is off.
      */
     readonly operatorCertificate?: pulumi.Output<string>;
-
-    private readonly datacenter: string;
+    /** How Prometheus reaches the catalog and the servers' metrics. */
+    readonly scrapeAccess: ConsulScrapeAccess;
+    readonly datacenter: string;
     private readonly platform: Platform;
     private readonly componentName: string;
     /** The consul.tls step checks so far: the servers', then one per client agent (agentFor). */
     private readonly tlsStepChecks: pulumi.Output<pulumi.Resource>[] = [];
     private readonly agentResources: ResourceLimits;
     private readonly caFile?: NodeFile;
+    /** Token the nodes' metrics-* services are registered with; secret. */
+    private readonly metricsToken: pulumi.Output<string>;
 
     constructor(name: string, args: ConsulClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarm-platform:consul:Cluster", name, {}, opts);
@@ -176,6 +196,9 @@ export class ConsulCluster extends pulumi.ComponentResource {
             ca === undefined ? undefined : issue(`${name}-operator`, `operator.${this.datacenter}.consul`, [], ["client_auth"]);
         this.operatorCertificate =
             operator === undefined ? undefined : pulumi.secret(pulumi.interpolate`${operator.certPem}${operator.keyPem}`);
+        // Prometheus's own client certificate: the servers' HTTPS API verifies clients from `enforce` on.
+        const scraper =
+            ca === undefined ? undefined : issue(`${name}-prometheus`, `prometheus.${this.datacenter}.consul`, [], ["client_auth"]);
 
         // Secrets: generated here, secret in state and in every input they reach (RandomBytes marks
         // its base64 and hex outputs secret itself; a UUID's result is not secret unless asked).
@@ -189,6 +212,16 @@ export class ConsulCluster extends pulumi.ComponentResource {
         const management = token("management");
         const agent = token("agent");
         const dns = token("dns");
+        const metricsRegistration = token("metrics-register");
+        const prometheus = token("prometheus");
+        this.metricsToken = metricsRegistration.secret;
+        this.scrapeAccess = {
+            token: prometheus.secret,
+            scheme: tlsMode === "off" ? "http" : "https",
+            ...(ca === undefined || scraper === undefined
+                ? {}
+                : { tls: { caPem: ca.certPem, certPem: scraper.certPem, keyPem: scraper.keyPem } }),
+        };
         const serviceTokens = (args.registeringServices ?? []).map((service) => ({ service, ...token(`${service}-register`) }));
         this.managementToken = management.secret;
         this.agentToken = agent.secret;
@@ -273,18 +306,40 @@ export class ConsulCluster extends pulumi.ComponentResource {
                 dns.accessor,
                 dns.secret,
                 pulumi.all(serviceTokens.map((t) => pulumi.all([t.accessor, t.secret]))),
+                pulumi.all([metricsRegistration.accessor, metricsRegistration.secret, prometheus.accessor, prometheus.secret]),
             ])
-            .apply(([agentAccessor, agentSecret, dnsAccessor, dnsSecret, services]): AclToken[] => [
-                { description: "agents", accessorId: agentAccessor, secretId: agentSecret, policy: "agent" },
-                { description: "lb dns", accessorId: dnsAccessor, secretId: dnsSecret, policy: "dns-read" },
-                ...services.map(([accessorId, secretId], i) => ({
-                    description: `${serviceTokens[i].service} registration`,
-                    accessorId,
-                    secretId,
-                    policy: `${serviceTokens[i].service}-register`,
-                })),
-            ]);
-        const policies = [...BASE_ACL_POLICIES, ...serviceTokens.map((t) => serviceRegistrationPolicy(t.service))];
+            .apply(
+                ([
+                    agentAccessor,
+                    agentSecret,
+                    dnsAccessor,
+                    dnsSecret,
+                    services,
+                    [metricsAccessor, metricsSecret, promAccessor, promSecret],
+                ]): AclToken[] => [
+                    { description: "agents", accessorId: agentAccessor, secretId: agentSecret, policy: "agent" },
+                    { description: "lb dns", accessorId: dnsAccessor, secretId: dnsSecret, policy: "dns-read" },
+                    {
+                        description: "metrics endpoints",
+                        accessorId: metricsAccessor,
+                        secretId: metricsSecret,
+                        policy: METRICS_REGISTER_POLICY.name,
+                    },
+                    { description: "prometheus", accessorId: promAccessor, secretId: promSecret, policy: PROMETHEUS_CONSUL_POLICY.name },
+                    ...services.map(([accessorId, secretId], i) => ({
+                        description: `${serviceTokens[i].service} registration`,
+                        accessorId,
+                        secretId,
+                        policy: `${serviceTokens[i].service}-register`,
+                    })),
+                ],
+            );
+        const policies = [
+            ...BASE_ACL_POLICIES,
+            METRICS_REGISTER_POLICY,
+            PROMETHEUS_CONSUL_POLICY,
+            ...serviceTokens.map((t) => serviceRegistrationPolicy(t.service)),
+        ];
         this.aclBootstrap = args.platform.runClusterScript(
             `${name}-acl-bootstrap`,
             {
@@ -376,8 +431,21 @@ export class ConsulCluster extends pulumi.ComponentResource {
         // consul.tls step away (see the servers' check in the constructor).
         const checked = this.requireTlsStep(`${this.componentName}-${nodeName}-tls-step`, "client", [nodeName]);
         const mark = consulTlsMark("client", this.tls);
+        const metrics =
+            options.metrics === undefined || options.metrics.length === 0
+                ? []
+                : [
+                      {
+                          path: `${CONFIG_DIR}/metrics.json`,
+                          content: pulumi.secret(
+                              this.metricsToken.apply((token) => renderMetricsServicesConfig({ endpoints: options.metrics ?? [], token })),
+                          ),
+                          mode: CONFIG_MODE,
+                          owner: CONFIG_OWNER,
+                      },
+                  ];
         return {
-            files: [{ path: `${CONFIG_DIR}/client.json`, content: config, mode: CONFIG_MODE, owner: CONFIG_OWNER }, ...ca],
+            files: [{ path: `${CONFIG_DIR}/client.json`, content: config, mode: CONFIG_MODE, owner: CONFIG_OWNER }, ...metrics, ...ca],
             resources: this.agentResources,
             dependsOn: [checked],
             ...(mark === "" ? {} : { marks: { [CONSUL_TLS_MARK]: mark } }),

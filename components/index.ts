@@ -2,3 +2,4 @@ export * from "./consulCluster";
 export * from "./swarmCluster";
 export * from "./loadBalancerPair";
 export * from "./webService";
+export * from "./monitoring";

@@ -5,6 +5,7 @@ import { CONSUL_PORTS } from "../render/consul";
 import { renderHaproxyConfig } from "../render/haproxy";
 import { checkHaproxyCommand, renderKeepalivedConfig, renderLbReadyScript } from "../render/keepalived";
 import { LB_NODE_PATHS } from "../render/lbNode";
+import { LB_METRICS_ENDPOINTS, METRICS_PORTS } from "../render/prometheus";
 import { ConsulCluster } from "./consulCluster";
 import { LOAD_BALANCER_PAIR_DEFAULTS, loadBalancerPairIssues, ResourceLimits } from "./contracts";
 import { collectErrors } from "./validation";
@@ -140,6 +141,7 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
                     },
                     dns: { address: "127.0.0.1", port: CONSUL_PORTS.dns },
                     runtimeSocket: LB_NODE_PATHS.runtimeSocket,
+                    metrics: { port: METRICS_PORTS.lb, keepalivedLuaPath: LB_NODE_PATHS.keepalivedMetricsLua },
                 }),
             );
             const keepalivedConf = vrrpPassword.apply((authPassword) =>
@@ -158,6 +160,7 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
                     healthCheck: { script: checkHaproxyCommand(webPort), ...HAPROXY_CHECK },
                     trackFile: { name: "haproxy_down", path: LB_NODE_PATHS.haproxyDownFile },
                     notifyScript: failover.notifyCommand,
+                    stateHook: LB_NODE_PATHS.keepalivedStateHook,
                 }),
             );
             const previous = this.readyGates[i - 1];
@@ -173,7 +176,8 @@ export class LoadBalancerPair extends pulumi.ComponentResource {
                     ],
                     resources,
                     // HAProxy resolves backends through this agent's DNS, which reads the catalog with the DNS token.
-                    consulAgent: args.consul.agentFor(nodeName, address, { catalogReadByDefault: true }),
+                    // It also announces the node's metrics endpoints (HAProxy's exporter, keepalived's state).
+                    consulAgent: args.consul.agentFor(nodeName, address, { catalogReadByDefault: true, metrics: LB_METRICS_ENDPOINTS }),
                     dependsOn: [args.consul.aclBootstrap.resource, ...(previous === undefined ? [] : [previous.resource])],
                 },
                 this,

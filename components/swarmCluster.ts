@@ -14,6 +14,7 @@ import {
 import { ConsulCluster } from "./consulCluster";
 import { ResourceLimits, SWARM_CLUSTER_DEFAULTS, swarmClusterIssues } from "./contracts";
 import { collectErrors } from "./validation";
+import { METRICS_PORTS, SWARM_NODE_METRICS_ENDPOINTS } from "../render/prometheus";
 
 export interface SwarmClusterArgs {
     /** Makes the nodes. */
@@ -74,7 +75,10 @@ export class SwarmCluster extends pulumi.ComponentResource {
         const resources = args.nodeResources ?? defaults.nodeResources;
         const joinTokenRotation = args.joinTokenRotation ?? defaults.joinTokenRotation;
         collectErrors("SwarmCluster", [...swarmClusterIssues({ managers, workers, nodeResources: resources, joinTokenRotation })]);
-        const daemonConfig = renderDockerDaemonConfig({ outerSubnet: args.subnet });
+        // Each engine serves its metrics on its node's address (Prometheus finds it as the node's
+        // metrics-docker service in Consul).
+        const daemonConfig = (address: string) =>
+            renderDockerDaemonConfig({ outerSubnet: args.subnet, metricsAddress: `${address}:${METRICS_PORTS.docker}` });
 
         // Nodes are created in a rolling chain: each node waits until the previous node of its group
         // is a healthy member again (its join script ends only then). A node-level change (image,
@@ -91,9 +95,13 @@ export class SwarmCluster extends pulumi.ComponentResource {
                     role,
                     name: nodeName,
                     index,
-                    files: [{ path: "/etc/docker/daemon.json", content: daemonConfig, mode: "0644" }],
+                    files: [
+                        { path: "/etc/docker/daemon.json", content: daemonConfig(args.platform.nodeAddress(role, index)), mode: "0644" },
+                    ],
                     resources,
-                    consulAgent: args.consul.agentFor(nodeName, args.platform.nodeAddress(role, index)),
+                    consulAgent: args.consul.agentFor(nodeName, args.platform.nodeAddress(role, index), {
+                        metrics: SWARM_NODE_METRICS_ENDPOINTS,
+                    }),
                     // Agents need their ACL token to exist before they sync the catalog.
                     dependsOn: [args.consul.aclBootstrap.resource, ...(previousMember === undefined ? [] : [previousMember])],
                 },

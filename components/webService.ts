@@ -37,7 +37,7 @@ export interface WebServiceArgs {
     readonly replicas?: number;
     /** Image version/tag; the app reports it on `/`. */
     readonly version: string;
-    /** Limits of each task. Defaults to 0.25 CPU, 64 MiB. */
+    /** Limits of each task. Defaults to 0.25 CPU, 128 MiB. */
     readonly resources?: ResourceLimits;
     /** Tasks bind the first free port of this range on their node (host networking). Defaults to 20000–20099. */
     readonly portRange?: { readonly min: number; readonly max: number };

@@ -7,6 +7,7 @@ import * as ipaddr from "ipaddr.js";
 export const HOST_OFFSETS = {
     gateway: 1,
     edge: 2,
+    monitoring: 5,
     lb: 11,
     consulServers: 20,
     managers: 30,
@@ -17,6 +18,8 @@ export const HOST_OFFSETS = {
 export interface AddressPlan {
     readonly vip: string;
     readonly lb: readonly [string, string];
+    /** The Prometheus node. */
+    readonly monitoring: string;
     readonly consulServers: readonly string[];
     readonly managers: readonly string[];
     readonly workers: readonly string[];
@@ -91,6 +94,7 @@ export function planAddresses(subnet: string, vip: string, counts: AddressCounts
         edge: hostAddress(subnet, HOST_OFFSETS.edge),
         vip,
         lb: [hostAddress(subnet, HOST_OFFSETS.lb), hostAddress(subnet, HOST_OFFSETS.lb + 1)],
+        monitoring: hostAddress(subnet, HOST_OFFSETS.monitoring),
         consulServers: range(HOST_OFFSETS.consulServers, counts.consulServers, subnet),
         managers: range(HOST_OFFSETS.managers, counts.managers, subnet),
         workers: range(HOST_OFFSETS.workers, counts.workers, subnet),
@@ -102,6 +106,7 @@ export function reservedAddresses(plan: Omit<LocalAddressPlan, "vip">): Map<stri
     const owners = new Map<string, string>();
     owners.set(plan.gateway, "the network gateway");
     owners.set(plan.edge, "the edge");
+    owners.set(plan.monitoring, "prometheus");
     plan.lb.forEach((a, i) => owners.set(a, `lb-${i}`));
     plan.consulServers.forEach((a, i) => owners.set(a, `consul-server-${i}`));
     plan.managers.forEach((a, i) => owners.set(a, `manager-${i}`));
@@ -161,6 +166,7 @@ export function planAwsAddresses(vpcCidr: string, zones: number, vip: string, co
         zoneOf,
         vip,
         lb: [lb[0], lb[1]],
+        monitoring: spread(HOST_OFFSETS.monitoring, 1)[0],
         consulServers: spread(HOST_OFFSETS.consulServers, counts.consulServers),
         managers: spread(HOST_OFFSETS.managers, counts.managers),
         workers: spread(HOST_OFFSETS.workers, counts.workers),

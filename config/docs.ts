@@ -190,6 +190,12 @@ export function configKeys(): readonly KeyDoc[] {
             rule: "a TCP port, unique among the edge's",
             defaults: { local: DEFAULTS.edge.statsPort },
         },
+        {
+            key: "edge.prometheusPort",
+            meaning: "host port of Prometheus (output `prometheusUrl`)",
+            rule: "a TCP port, unique among the edge's",
+            defaults: { local: DEFAULTS.edge.prometheusPort },
+        },
         limits("edge.resources", "the edge container", DEFAULTS.edge.resources, ["local"]),
         {
             key: "rotation.swarmJoinTokens",
@@ -214,6 +220,7 @@ export function configKeys(): readonly KeyDoc[] {
         instanceType("manager", "the Swarm managers"),
         instanceType("worker", "the Swarm workers"),
         instanceType("lb", "the LB nodes"),
+        instanceType("monitoring", "the Prometheus node"),
         {
             key: "aws.amiName",
             meaning: "the AMI of every node, by official Debian 12 image name (the same in every region)",

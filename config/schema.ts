@@ -90,6 +90,8 @@ export interface EdgeConfig {
     readonly consulUiPort: number;
     /** Host port for the HAProxy stats page. */
     readonly statsPort: number;
+    /** Host port for Prometheus (its UI and API). */
+    readonly prometheusPort: number;
     /** Limits of the edge container. */
     readonly resources: ResourceLimits;
 }
@@ -112,6 +114,7 @@ export interface InstanceTypes {
     readonly manager: string;
     readonly worker: string;
     readonly lb: string;
+    readonly monitoring: string;
 }
 
 /**
@@ -241,6 +244,7 @@ export const DEFAULTS = {
         httpPort: 8080,
         consulUiPort: 8500,
         statsPort: 8404,
+        prometheusPort: 9090,
         resources: { cpus: 0.5, memoryMb: 64 },
     },
     rotation: {
@@ -249,7 +253,7 @@ export const DEFAULTS = {
     },
     aws: {
         zones: 3,
-        instanceTypes: { consulServer: "t3.small", manager: "t3.medium", worker: "t3.medium", lb: "t3.small" },
+        instanceTypes: { consulServer: "t3.small", manager: "t3.medium", worker: "t3.medium", lb: "t3.small", monitoring: "t3.small" },
         operatorCidrs: [] as string[],
         rootVolumeGb: 20,
         interface: "ens5",

@@ -349,6 +349,7 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
         httpPort: e.number("httpPort", DEFAULTS.edge.httpPort, PORT),
         consulUiPort: e.number("consulUiPort", DEFAULTS.edge.consulUiPort, PORT),
         statsPort: e.number("statsPort", DEFAULTS.edge.statsPort, PORT),
+        prometheusPort: e.number("prometheusPort", DEFAULTS.edge.prometheusPort, PORT),
         resources: e.resources("resources", DEFAULTS.edge.resources),
     };
     const ports = [
@@ -356,6 +357,7 @@ export function validateStackConfig(raw: RawStackConfig, stack: string): Validat
         ["httpPort", edge.httpPort],
         ["consulUiPort", edge.consulUiPort],
         ["statsPort", edge.statsPort],
+        ["prometheusPort", edge.prometheusPort],
     ] as const;
     ports.forEach(([k, p], i) => {
         const clash = ports.slice(0, i).find(([, q]) => q === p);
@@ -496,6 +498,7 @@ function readAwsSection(a: Section): AwsConfig {
         manager: instanceType("manager"),
         worker: instanceType("worker"),
         lb: instanceType("lb"),
+        monitoring: instanceType("monitoring"),
     };
     types.rejectUnknown();
     const amiId =

@@ -22,7 +22,12 @@ export function createPlatform(config: StackConfig): Platform {
                 consulVersion: config.consul.version,
                 edge: {
                     bindAddress: config.edge.bindAddress,
-                    hostPorts: { web: config.edge.webPort, stats: config.edge.statsPort, "consul-ui": config.edge.consulUiPort },
+                    hostPorts: {
+                        web: config.edge.webPort,
+                        stats: config.edge.statsPort,
+                        "consul-ui": config.edge.consulUiPort,
+                        prometheus: config.edge.prometheusPort,
+                    },
                     httpPort: config.edge.httpPort,
                     resources: config.edge.resources,
                 },

@@ -28,6 +28,7 @@ import {
 } from "./types";
 import { LocalAddressPlan } from "../config";
 import { renderEdgeConfig } from "../render/haproxy";
+import { PROMETHEUS_PATHS } from "../render/prometheus";
 import { formerName, plannedAddress, REPO_ROOT } from "./shared";
 import { shellQuote } from "../render/shell";
 
@@ -125,6 +126,7 @@ const NODE_STOP_GRACE_SECONDS = 30;
 const IMAGE_DOCKERFILES = {
     lb: "images/lb/Dockerfile",
     swarmNode: "images/swarm-node/Dockerfile",
+    prometheus: "images/prometheus/Dockerfile",
 } as const;
 
 export class LocalPlatform extends pulumi.ComponentResource implements Platform {
@@ -135,6 +137,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
     /** Local builds are referenced by digest, so a rebuilt image replaces the containers running it. */
     readonly lbImage: docker.Image;
     readonly swarmNodeImage: docker.Image;
+    readonly prometheusImage: docker.Image;
     readonly consulImage: docker.RemoteImage;
     private readonly args: LocalPlatformArgs;
     private readonly platformName: string;
@@ -168,7 +171,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
                     build: {
                         context: REPO_ROOT,
                         dockerfile: path.join(REPO_ROOT, IMAGE_DOCKERFILES[key]),
-                        // Both node images run the node's Consul agent inside (images/consul-agent): same binary as the servers.
+                        // The node images run the node's Consul agent inside (images/consul-agent): same binary as the servers.
                         args: { CONSUL_IMAGE: consulImageName },
                         platform: "linux/amd64",
                     },
@@ -179,6 +182,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
             );
         this.lbImage = build("lb", "swarm-platform/lb:local");
         this.swarmNodeImage = build("swarmNode", "swarm-platform/swarm-node:local");
+        this.prometheusImage = build("prometheus", "swarm-platform/prometheus:local");
         this.consulImage = new docker.RemoteImage(
             `${name}-consul-image`,
             {
@@ -332,6 +336,24 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
                 );
                 break;
             }
+            case "monitoring": {
+                // Its only files are its agent's (Prometheus's own arrive by the config script).
+                this.checkAgentOwnedFiles(args.name, owned);
+                // Prometheus's samples outlive its container: a replaced node keeps the history.
+                const data = new docker.Volume(`${args.name}-data`, { name: this.containerName(`${args.name}-data`) }, { parent });
+                container = new docker.Container(
+                    args.name,
+                    {
+                        ...common,
+                        image: this.prometheusImage.repoDigest,
+                        init: true,
+                        volumes: [{ volumeName: data.name, containerPath: PROMETHEUS_PATHS.data }],
+                        stopTimeout: 30,
+                    },
+                    opts,
+                );
+                break;
+            }
             default:
                 return assertNever(args.role);
         }
@@ -340,7 +362,7 @@ export class LocalPlatform extends pulumi.ComponentResource implements Platform 
     }
 
     /**
-     * In the LB and swarm node images the only daemon that reads a file of its own is the Consul
+     * In the LB, swarm node and Prometheus images the only daemon that reads a file of its own is the Consul
      * agent, whose supervisor chowns its config directory to `consul` before starting it
      * (images/consul-agent/consul-agent-supervise): any other owner would silently stay root.
      */

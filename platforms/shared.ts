@@ -18,6 +18,8 @@ export function plannedAddress(plan: AddressPlan, role: NodeRole, index: number)
                 return plan.workers;
             case "lb":
                 return plan.lb;
+            case "monitoring":
+                return [plan.monitoring];
             default:
                 return assertNever(role);
         }

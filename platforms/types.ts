@@ -7,7 +7,7 @@ import { ResourceLimits } from "../components/contracts";
 export type { ResourceLimits } from "../components/contracts";
 
 /** What a node does. Platforms switch on this exhaustively (see `assertNever`). */
-export type NodeRole = "consul-server" | "swarm-manager" | "swarm-worker" | "lb";
+export type NodeRole = "consul-server" | "swarm-manager" | "swarm-worker" | "lb" | "monitoring";
 
 /** A file a node needs before it starts (configs, scripts). */
 export interface NodeFile {
@@ -172,7 +172,7 @@ export interface ScriptRun {
  * The listeners clients reach, by name: the same names on every platform (the local edge has a host
  * port for each, the ingress's URLs are keyed by them).
  */
-export type ListenerName = "web" | "stats" | "consul-ui";
+export type ListenerName = "web" | "stats" | "consul-ui" | "prometheus";
 
 /** A port clients reach, forwarded by the platform's ingress (local edge, cloud load balancer). */
 export interface IngressListener<L extends ListenerName = ListenerName> {

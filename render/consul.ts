@@ -175,6 +175,11 @@ function agentCommon(input: ConsulAgentBase) {
         dns_config: { only_passing: true, service_ttl: { "*": "0s" }, node_ttl: "0s", allow_stale: true, max_stale: "5s" },
         log_level: "INFO",
         disable_update_check: true,
+        // Prometheus reads each server's telemetry at /v1/agent/metrics?format=prometheus, which
+        // answers only with prometheus_retention_time > 0 (how long a gauge that stopped being
+        // updated is still exported); no hostname prefix, the node is a label already
+        // (https://developer.hashicorp.com/consul/docs/reference/agent/configuration-file/telemetry).
+        telemetry: { prometheus_retention_time: "1m", disable_hostname: true },
     };
 }
 

@@ -103,7 +103,26 @@ export interface HaproxyConfigInput {
     readonly maxConn?: number;
     /** DNS discovery timings; defaults to {@link DEFAULT_HAPROXY_DNS_TIMINGS}. */
     readonly dnsTimings?: HaproxyDnsTimings;
+    /** The metrics frontend Prometheus scrapes; absent: none. */
+    readonly metrics?: HaproxyMetricsInput;
 }
+
+/**
+ * The `metrics` frontend: HAProxy's own Prometheus exporter at `/metrics` (per frontend, backend and
+ * server: sessions, errors, retries, check status, queue; Debian's HAProxy 2.6 is built with it,
+ * `haproxy -vv`: "Built with the Prometheus exporter as a service") and keepalived's state at
+ * `/keepalived/metrics`, served by a Lua service from the file keepalived's state hook writes
+ * (images/lb/keepalived_metrics.lua, .sh).
+ */
+export interface HaproxyMetricsInput {
+    /** Bind port (all addresses: Prometheus scrapes the node's address), e.g. 8405. */
+    readonly port: number;
+    /** The Lua file that registers the `keepalived_metrics` service (lua-load). */
+    readonly keepalivedLuaPath: string;
+}
+
+/** Paths the metrics frontend answers (the node's metrics-* services in Consul name them). */
+export const HAPROXY_METRICS_PATHS = { haproxy: "/metrics", keepalived: "/keepalived/metrics" } as const;
 
 /** The backend name the web service's servers live in (runtime API: `set server <backend>/<server> state drain`). */
 export function haproxyBackendName(service: Pick<HaproxyServiceDiscovery, "name">): string {
@@ -188,6 +207,15 @@ export function renderHaproxyConfig(input: HaproxyConfigInput): string {
     assertPositiveInt("dnsTimings.resolvePeriodMs", timings.resolvePeriodMs);
     assertNonNegativeInt("dnsTimings.holdObsoleteMs", timings.holdObsoleteMs);
 
+    const metrics = input.metrics;
+    if (metrics !== undefined) {
+        assertPort("metrics.port", metrics.port);
+        if ([input.webPort, input.statsPort].includes(metrics.port)) {
+            throw new Error(`renderHaproxyConfig: metrics.port ${metrics.port} is already the web or stats port`);
+        }
+        assertAbsolutePath("metrics.keepalivedLuaPath", metrics.keepalivedLuaPath);
+    }
+
     const backend = haproxyBackendName(service);
     const node = input.nodeName;
 
@@ -207,6 +235,7 @@ export function renderHaproxyConfig(input: HaproxyConfigInput): string {
         "    # Bound the soft stop (SIGUSR1) the entrypoint sends on container stop.",
         "    hard-stop-after 5s",
         "    # No 'daemon' and no master-worker: one foreground process, supervised by the image entrypoint.",
+        ...(metrics === undefined ? [] : [`    lua-load ${metrics.keepalivedLuaPath}`]),
         "",
         `resolvers ${HAPROXY_RESOLVERS_NAME}`,
         "    # Only the node-local Consul agent (never /etc/resolv.conf: only Consul answers for the service domain).",
@@ -270,6 +299,18 @@ export function renderHaproxyConfig(input: HaproxyConfigInput): string {
         `    stats auth ${haproxyWord(`${input.statsUser}:${input.statsPassword}`)}`,
         "    # Read-only page: state changes go through the runtime socket only.",
         "    stats admin if FALSE",
+        ...(metrics === undefined
+            ? []
+            : [
+                  "",
+                  "frontend metrics",
+                  `    bind :${metrics.port}`,
+                  "    # Scraped every few seconds: not worth a log line each.",
+                  "    http-request set-log-level silent",
+                  `    http-request use-service prometheus-exporter if { path ${HAPROXY_METRICS_PATHS.haproxy} }`,
+                  `    http-request use-service lua.keepalived_metrics if { path ${HAPROXY_METRICS_PATHS.keepalived} }`,
+                  "    http-request return status 404",
+              ]),
     ]);
 }
 

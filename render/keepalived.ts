@@ -85,7 +85,21 @@ export interface KeepalivedConfigInput {
      * VIP with an API call). Path plus optional arguments, like healthCheck.script.
      */
     readonly notifyScript?: string;
+    /**
+     * Optional hook run on entering each state as `<hook> <STATE> <instance>` (notify_master,
+     * notify_backup, notify_fault, notify_stop): the LB nodes record their state for Prometheus
+     * (images/lb/keepalived_metrics.sh). keepalived runs these as well as `notifyScript`. A path.
+     */
+    readonly stateHook?: string;
 }
+
+/** The states keepalived runs a hook for, with the option that names each hook. */
+const STATE_HOOKS = [
+    ["notify_backup", "BACKUP"],
+    ["notify_master", "MASTER"],
+    ["notify_fault", "FAULT"],
+    ["notify_stop", "STOP"],
+] as const;
 
 /** The check command for the LB image: `/usr/local/bin/check_haproxy.sh <port> <monitor uri>`. */
 export function checkHaproxyCommand(webPort: number, monitorUri = LB_MONITOR_URI): string {
@@ -200,6 +214,9 @@ export function renderKeepalivedConfig(input: KeepalivedConfigInput): string {
     if (!Number.isInteger(hc.fall) || hc.fall < 1) fail(`healthCheck.fall must be an integer >= 1 (got ${hc.fall})`);
     if (!Number.isInteger(hc.rise) || hc.rise < 1) fail(`healthCheck.rise must be an integer >= 1 (got ${hc.rise})`);
     if (input.notifyScript !== undefined) assertCommand("notifyScript", input.notifyScript);
+    if (input.stateHook !== undefined && !/^\/[A-Za-z0-9._/-]+$/.test(input.stateHook)) {
+        fail(`stateHook must be an absolute path (got ${JSON.stringify(input.stateHook)})`);
+    }
     if (input.trackFile !== undefined) {
         assertWord("trackFile.name", input.trackFile.name);
         if (!/^\/[A-Za-z0-9._/-]+$/.test(input.trackFile.path))
@@ -277,6 +294,10 @@ export function renderKeepalivedConfig(input: KeepalivedConfigInput): string {
     );
     if (input.trackFile !== undefined) out.push("    track_file {", `        ${input.trackFile.name}`, "    }");
     if (input.notifyScript !== undefined) out.push(`    notify "${input.notifyScript}"`);
+    const hook = input.stateHook;
+    if (hook !== undefined) {
+        out.push(...STATE_HOOKS.map(([option, state]) => `    ${option} "${hook} ${state} ${KEEPALIVED_INSTANCE_NAME}"`));
+    }
     out.push("}");
     return `${out.join("\n")}\n`;
 }

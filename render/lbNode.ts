@@ -13,7 +13,17 @@ export const LB_NODE_PATHS = {
     haproxyDownFile: "/run/keepalived/haproxy.down",
     /** The HAProxy check keepalived tracks: `check_haproxy.sh <port> <monitor uri>`. */
     checkScript: "/usr/local/bin/check_haproxy.sh",
+    /** keepalived's state hook: `keepalived_metrics.sh <STATE> <instance>` writes the state file HAProxy serves. */
+    keepalivedStateHook: "/usr/local/bin/keepalived_metrics.sh",
+    /** The Lua service HAProxy serves that file with (lua-load). */
+    keepalivedMetricsLua: "/etc/haproxy/keepalived_metrics.lua",
 } as const;
 
 /** The check script's source in this repository (images/lb copies it; aws LB nodes get it as a file). */
 export const LB_CHECK_SCRIPT_SOURCE = "images/lb/check_haproxy.sh";
+
+/** Sources of the keepalived metrics pieces, shipped like the check script. */
+export const LB_KEEPALIVED_METRICS_SOURCES = {
+    stateHook: "images/lb/keepalived_metrics.sh",
+    lua: "images/lb/keepalived_metrics.lua",
+} as const;

@@ -884,14 +884,20 @@ export interface DockerDaemonConfigInput {
     readonly insecureRegistries?: readonly string[];
     /** Seconds dockerd gives containers to stop when it shuts down. Defaults to 10. */
     readonly shutdownTimeoutSeconds?: number;
+    /**
+     * `host:port` of the engine's Prometheus endpoint (`metrics-addr`; not experimental since Docker
+     * 20.10, docker/cli#4391): the node's own address, so Prometheus reaches it and nothing outside
+     * the nodes' network does. Defaults to none (no endpoint).
+     */
+    readonly metricsAddress?: string;
 }
 
 /**
  * `/etc/docker/daemon.json` for a swarm node, as JSON text with a fixed key
  * order and a trailing newline: overlay2, json-file logs with rotation,
  * `live-restore: false` (dockerd refuses swarm mode with live-restore on),
- * local address pools that avoid `outerSubnet`/`avoidSubnets`, no metrics endpoint
- * (`metrics-addr` unset), `insecure-registries` only when asked for.
+ * local address pools that avoid `outerSubnet`/`avoidSubnets`, the metrics endpoint
+ * (`metrics-addr`) and `insecure-registries` only when asked for.
  */
 export function renderDockerDaemonConfig(input: DockerDaemonConfigInput = {}): string {
     const pools = input.defaultAddressPools ?? DEFAULT_DAEMON_ADDRESS_POOLS;
@@ -910,6 +916,9 @@ export function renderDockerDaemonConfig(input: DockerDaemonConfigInput = {}): s
         errors.push(`logMaxFiles ${maxFiles} must be an integer from 1 to 100`);
     }
     checkSeconds(errors, "shutdownTimeoutSeconds", shutdownTimeout, 1, 3600);
+    if (input.metricsAddress !== undefined && !/^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/.test(input.metricsAddress)) {
+        errors.push(`metricsAddress ${JSON.stringify(input.metricsAddress)} must be IPv4:port`);
+    }
     for (const r of input.insecureRegistries ?? []) {
         if (!/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(r)) {
             errors.push(`insecureRegistries entry ${JSON.stringify(r)} must be host or host:port`);
@@ -925,6 +934,7 @@ export function renderDockerDaemonConfig(input: DockerDaemonConfigInput = {}): s
         "shutdown-timeout": shutdownTimeout,
         "default-address-pools": pools.map((p) => ({ base: p.base, size: p.size })),
     };
+    if (input.metricsAddress !== undefined) config["metrics-addr"] = input.metricsAddress;
     if (input.insecureRegistries !== undefined && input.insecureRegistries.length > 0) {
         config["insecure-registries"] = [...input.insecureRegistries];
     }

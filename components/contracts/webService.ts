@@ -30,7 +30,9 @@ export const STOP_GRACE_MARGIN_SECONDS = 2;
 export const WEB_SERVICE_DEFAULTS = {
     serviceName: "web",
     replicas: 3,
-    resources: { cpus: 0.25, memoryMb: 64 },
+    // 128 MB: with prom-client's metrics the app's resident set is ~64 MiB on Node 18 (app/README.md,
+    // "Metrics"), which a 64 MB limit would leave no room above. Only a limit: nothing is reserved.
+    resources: { cpus: 0.25, memoryMb: 128 },
     portRange: { min: 20000, max: 20099 },
     drainSeconds: 3,
     stopGraceSeconds: 15,

@@ -18,7 +18,7 @@ export function createInstanceProfiles(
         pulumi.interpolate`arn:aws:${service}:${ctx.region}:${ctx.accountId}:${resource}`;
     const parameters = (prefix: string) => arn("ssm", `parameter${ctx.parameterRoot}/${prefix}/*`);
     const tokens = (consumer: NodeRole) => arn("ssm", `parameter${tokenPathFor(ctx.parameterRoot, consumer)}/*`);
-    const roles: NodeRole[] = ["consul-server", "swarm-manager", "swarm-worker", "lb"];
+    const roles: NodeRole[] = ["consul-server", "swarm-manager", "swarm-worker", "lb", "monitoring"];
     const profiles = {} as Record<NodeRole, aws.iam.InstanceProfile>;
     for (const role of roles) {
         const statements: pulumi.Input<object>[] = [

@@ -7,7 +7,15 @@ import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { HostContainer, ParameterFile, renderCloudConfig, withAwsLogsDriver } from "../../render/cloudInit";
-import { LB_CHECK_SCRIPT_SOURCE, LB_NODE_PATHS } from "../../render/lbNode";
+import { LB_CHECK_SCRIPT_SOURCE, LB_KEEPALIVED_METRICS_SOURCES, LB_NODE_PATHS } from "../../render/lbNode";
+import {
+    CONSUL_HTTP_SD_PATH,
+    CONSUL_HTTP_SD_PORT,
+    CONSUL_HTTP_SD_SOURCE,
+    PROMETHEUS_PATHS,
+    PROMETHEUS_PORT,
+    PROMETHEUS_RETENTION,
+} from "../../render/prometheus";
 import { renderDockerDaemonConfig, renderRegistryAuthRefreshScript } from "../../render/swarm";
 import { plannedAddress, REPO_ROOT } from "../shared";
 import {
@@ -137,6 +145,15 @@ export function roleRuntime(role: NodeRole, withAgent: boolean, consulVersion: s
                 containers: agent,
                 exec: () => "sh -s",
             };
+        case "monitoring":
+            // Debian's Prometheus (run by its own unit with ARGS from /etc/default/prometheus), and the
+            // catalog bridge it discovers targets through (nodejs; images/prometheus/consul-http-sd.js).
+            return {
+                packages: ["prometheus", "nodejs", "awscli", "docker.io", ...BASE_PACKAGES],
+                services: [IMDS_GUARD_UNIT, "docker", CONSUL_HTTP_SD_UNIT, "prometheus"],
+                containers: agent,
+                exec: () => "sh -s",
+            };
         default:
             return assertNever(role);
     }
@@ -174,10 +191,45 @@ function instanceType(ctx: AwsContext, role: NodeRole): string {
             return types.worker;
         case "lb":
             return types.lb;
+        case "monitoring":
+            return types.monitoring;
         default:
             return assertNever(role);
     }
 }
+
+/** The Prometheus node's catalog bridge, as a systemd unit (the dev image's entrypoint supervises it there). */
+export const CONSUL_HTTP_SD_UNIT = "swarm-platform-consul-http-sd";
+const PROMETHEUS_NODE_FILES: NodeFile[] = [
+    { path: CONSUL_HTTP_SD_PATH, content: fs.readFileSync(path.join(REPO_ROOT, CONSUL_HTTP_SD_SOURCE), "utf8"), mode: "0644" },
+    {
+        path: `/etc/systemd/system/${CONSUL_HTTP_SD_UNIT}.service`,
+        content: [
+            "[Unit]",
+            "Description=Consul's catalog as Prometheus HTTP service discovery (loopback only)",
+            "After=network-online.target docker.service",
+            "",
+            "[Service]",
+            "User=prometheus",
+            `Environment=CONSUL_HTTP_TOKEN_FILE=${PROMETHEUS_PATHS.consulToken}`,
+            `Environment=LISTEN_PORT=${CONSUL_HTTP_SD_PORT}`,
+            `ExecStart=/usr/bin/node ${CONSUL_HTTP_SD_PATH}`,
+            "Restart=always",
+            "RestartSec=1",
+            "",
+            "[Install]",
+            "WantedBy=multi-user.target",
+            "",
+        ].join("\n"),
+        mode: "0644",
+    },
+    {
+        // Debian's prometheus.service runs `prometheus $ARGS` with this file as its environment.
+        path: "/etc/default/prometheus",
+        content: `ARGS="--storage.tsdb.path=${PROMETHEUS_PATHS.data} --storage.tsdb.retention.time=${PROMETHEUS_RETENTION} --web.listen-address=:${PROMETHEUS_PORT}"\n`,
+        mode: "0644",
+    },
+];
 
 /** The managers' timer that keeps the services' registry credentials fresh (render/swarm.ts renderRegistryAuthRefreshScript). */
 export const REGISTRY_AUTH_TIMER = "swarm-platform-registry-auth";
@@ -240,9 +292,22 @@ function platformFiles(role: NodeRole): NodeFile[] {
                     content: fs.readFileSync(path.join(REPO_ROOT, LB_CHECK_SCRIPT_SOURCE), "utf8"),
                     mode: "0755",
                 },
+                // keepalived's state hook and the Lua service HAProxy serves its file with (as in images/lb).
+                {
+                    path: LB_NODE_PATHS.keepalivedStateHook,
+                    content: fs.readFileSync(path.join(REPO_ROOT, LB_KEEPALIVED_METRICS_SOURCES.stateHook), "utf8"),
+                    mode: "0755",
+                },
+                {
+                    path: LB_NODE_PATHS.keepalivedMetricsLua,
+                    content: fs.readFileSync(path.join(REPO_ROOT, LB_KEEPALIVED_METRICS_SOURCES.lua), "utf8"),
+                    mode: "0644",
+                },
             ];
         case "consul-server":
             return [guard];
+        case "monitoring":
+            return [guard, ...PROMETHEUS_NODE_FILES];
         default:
             return assertNever(role);
     }

@@ -1,11 +1,12 @@
 // Security groups reference each other, never CIDRs — except the load balancer's listeners and operator SSH.
 import * as aws from "@pulumi/aws";
 import { CONSUL_PORTS } from "../../render/consul";
+import { METRICS_PORTS } from "../../render/prometheus";
 import { SWARM_PORTS } from "../../render/swarm";
 import { assertNever, NodeRole } from "../types";
 import { AwsContext, stackTags } from "./context";
 
-export interface SecurityGroups extends Record<"alb" | "nodes" | "lb" | "consulServer" | "swarm", aws.ec2.SecurityGroup> {
+export interface SecurityGroups extends Record<"alb" | "nodes" | "lb" | "consulServer" | "swarm" | "monitoring", aws.ec2.SecurityGroup> {
     /** The nodes' egress rule: a node boots only after it exists (its first boot installs packages). */
     readonly nodesEgress: aws.vpc.SecurityGroupEgressRule;
 }
@@ -22,6 +23,7 @@ export function createSecurityGroups(ctx: AwsContext, vpc: aws.ec2.Vpc): Securit
         lb: group("lb", "HAProxy pair: web traffic from the ALB only, VRRP between the pair"),
         consulServer: group("consul-server", "Consul servers: RPC and API from nodes"),
         swarm: group("swarm", "Swarm managers and workers"),
+        monitoring: group("monitoring", "Prometheus node: scrapes the metrics endpoints of the nodes"),
     };
     const ingress = (
         ruleName: string,
@@ -58,6 +60,25 @@ export function createSecurityGroups(ctx: AwsContext, vpc: aws.ec2.Vpc): Securit
         ...tcp(ctx.args.webPorts.min, ctx.args.webPorts.max),
         ...from(sg.lb),
         description: "web tasks from HAProxy",
+    });
+
+    // Prometheus scrapes the LB nodes' metrics frontend and the swarm engines' metrics endpoint; the
+    // Consul servers' API it reaches as a node (above).
+    ingress("lb-metrics-from-monitoring", sg.lb, {
+        ...tcp(METRICS_PORTS.lb),
+        ...from(sg.monitoring),
+        description: "HAProxy and keepalived metrics",
+    });
+    ingress("swarm-metrics-from-monitoring", sg.swarm, {
+        ...tcp(METRICS_PORTS.docker),
+        ...from(sg.monitoring),
+        description: "Docker engine metrics",
+    });
+    // The web tasks' /metrics is on their own port, which the LB nodes already reach; Prometheus too.
+    ingress("swarm-web-metrics-from-monitoring", sg.swarm, {
+        ...tcp(ctx.args.webPorts.min, ctx.args.webPorts.max),
+        ...from(sg.monitoring),
+        description: "web tasks' metrics",
     });
 
     ctx.args.aws.operatorCidrs.forEach((cidr, i) =>
@@ -123,6 +144,8 @@ export function securityGroupsFor(role: NodeRole, sg: SecurityGroups): aws.ec2.S
             return [sg.nodes, sg.swarm];
         case "lb":
             return [sg.nodes, sg.lb];
+        case "monitoring":
+            return [sg.nodes, sg.monitoring];
         default:
             return assertNever(role);
     }

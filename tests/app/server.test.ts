@@ -8,11 +8,12 @@ import * as path from "path";
 import { spawn } from "child_process";
 import { shellcheck } from "../harness/shellcheck";
 import { EventEmitter } from "events";
-import { createApp, installSignalHandlers, loadConfig, KEEP_ALIVE_TIMEOUT_MS, App } from "../../app/server";
+import { createApp, installSignalHandlers, loadConfig, KEEP_ALIVE_TIMEOUT_MS, LATENCY_BUCKETS, METRICS_PATH, App } from "../../app/server";
 
 jest.setTimeout(15000);
 
-const SERVER_JS = path.resolve(__dirname, "../../app/server.js");
+const APP_DIR = path.resolve(__dirname, "../../app");
+const SERVER_JS = path.join(APP_DIR, "server.js");
 const HEALTHCHECK_SH = path.resolve(__dirname, "../../app/healthcheck.sh");
 const HOST = os.hostname();
 
@@ -193,6 +194,40 @@ function runNode(
     });
 }
 
+/** One sample line of the Prometheus text format: name, labels, value. */
+interface Sample {
+    name: string;
+    labels: Record<string, string>;
+    value: number;
+}
+
+const SAMPLE_LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*)\})? (\S+)$/;
+
+/** Parses a text exposition; throws on a line that is neither a sample, a # comment nor blank. */
+function parseExposition(text: string): Sample[] {
+    const samples: Sample[] = [];
+    for (const line of text.split("\n")) {
+        if (line === "" || line.startsWith("#")) continue;
+        const m = SAMPLE_LINE.exec(line);
+        if (!m) throw new Error(`not a sample line: ${JSON.stringify(line)}`);
+        const labels: Record<string, string> = {};
+        for (const [, name, value] of (m[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[name] = value;
+        samples.push({ name: m[1], labels, value: Number(m[3]) });
+    }
+    return samples;
+}
+
+/** A scrape of GET /metrics: the reply, and the value of the series with exactly these labels (undefined if absent). */
+async function scrape(port: number, agent?: http.Agent) {
+    const reply = await request(port, METRICS_PATH, { agent });
+    const samples = parseExposition(reply.body);
+    const value = (name: string, labels: Record<string, string> = {}) => {
+        const key = JSON.stringify(Object.entries(labels).sort());
+        return samples.find((s) => s.name === name && JSON.stringify(Object.entries(s.labels).sort()) === key)?.value;
+    };
+    return { reply, samples, value };
+}
+
 // ---------------------------------------------------------------------------
 // configuration
 // ---------------------------------------------------------------------------
@@ -352,7 +387,8 @@ describe("Consul registration", () => {
             Address: "10.1.2.3",
             Port: port,
             Tags: ["version-1.2.3"],
-            Meta: { version: "1.2.3", task: "web.1.abc" },
+            // metrics_path: Prometheus' consul_sd exposes it as __meta_consul_service_metadata_metrics_path.
+            Meta: { version: "1.2.3", task: "web.1.abc", metrics_path: "/metrics" },
             Check: {
                 HTTP: `http://10.1.2.3:${port}/health`,
                 Interval: "1s",
@@ -443,6 +479,203 @@ describe("Consul registration", () => {
         await app.shutdown("test");
         expect(Date.now() - t0).toBeLessThan(500);
         expect(consul.requests).toHaveLength(0); // nothing was ever sent, so nothing to deregister
+    });
+});
+
+// ---------------------------------------------------------------------------
+// Prometheus metrics
+// ---------------------------------------------------------------------------
+
+describe("metrics", () => {
+    test("GET /metrics answers in the Prometheus text format: the app's metrics and the process's", async () => {
+        const { port } = await startApp(baseEnv());
+        const { reply, samples, value } = await scrape(port);
+        expect(reply.status).toBe(200);
+        expect(reply.headers["content-type"]).toBe("text/plain; version=0.0.4; charset=utf-8");
+        for (const [name, type] of [
+            ["http_requests_total", "counter"],
+            ["http_request_duration_seconds", "histogram"],
+            ["http_requests_in_flight", "gauge"],
+            ["web_draining", "gauge"],
+            ["web_build_info", "gauge"],
+        ]) {
+            expect(reply.body).toMatch(new RegExp(`^# HELP ${name} \\S`, "m"));
+            expect(reply.body).toContain(`\n# TYPE ${name} ${type}\n`);
+        }
+        expect(value("web_build_info", { version: "1.2.3" })).toBe(1);
+        expect(samples.filter((s) => s.name === "web_build_info")).toHaveLength(1);
+        expect(value("web_draining")).toBe(0);
+        // prom-client's default metrics, collected once per process.
+        for (const name of [
+            "process_cpu_seconds_total",
+            "process_resident_memory_bytes",
+            "nodejs_heap_size_used_bytes",
+            "nodejs_eventloop_lag_p99_seconds",
+        ]) {
+            expect({ name, present: samples.some((s) => s.name === name) }).toEqual({ name, present: true });
+        }
+        // Buckets for a LAN service: 1 ms .. 2.5 s, then +Inf.
+        expect(LATENCY_BUCKETS).toEqual([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
+        const les = samples
+            .filter((s) => s.name === "http_request_duration_seconds_bucket" && s.labels.route === "/")
+            .map((s) => s.labels.le);
+        expect(les).toEqual([...LATENCY_BUCKETS.map(String), "+Inf"]);
+
+        const head = await request(port, METRICS_PATH, { method: "HEAD" });
+        expect([head.status, head.body]).toEqual([200, ""]);
+        const post = await request(port, METRICS_PATH, { method: "POST" });
+        expect([post.status, post.headers.allow]).toEqual([405, "GET, HEAD"]);
+    });
+
+    test("http_requests_total counts answers by route, method and status; any unknown path is route other", async () => {
+        const { port } = await startApp(baseEnv());
+        const before = await scrape(port);
+        const count = (s: typeof before, route: string, method: string, status: string) =>
+            s.value("http_requests_total", { route, method, status }) ?? 0;
+
+        expect((await request(port, "/")).status).toBe(200);
+        expect((await request(port, "/", { method: "HEAD" })).status).toBe(200);
+        expect((await request(port, "/health")).status).toBe(200);
+        expect((await request(port, "/nope?x=1")).status).toBe(404);
+        expect((await request(port, "/secret/path")).status).toBe(404);
+        expect((await request(port, "/", { method: "POST" })).status).toBe(405);
+        expect((await request(port, "/health", { method: "DELETE" })).status).toBe(405);
+        const after = await scrape(port);
+
+        const delta = (route: string, method: string, status: string) =>
+            count(after, route, method, status) - count(before, route, method, status);
+        expect({
+            "GET / 200": delta("/", "GET", "200"),
+            "HEAD / 200": delta("/", "HEAD", "200"),
+            "GET /health 200": delta("/health", "GET", "200"),
+            "GET other 404": delta("other", "GET", "404"),
+            "other / 405": delta("/", "other", "405"),
+            "other /health 405": delta("/health", "other", "405"),
+            "GET /metrics 200": delta("/metrics", "GET", "200"), // the first scrape, counted once it was answered
+            "GET /health 503": delta("/health", "GET", "503"),
+        }).toEqual({
+            "GET / 200": 1,
+            "HEAD / 200": 1,
+            "GET /health 200": 1,
+            "GET other 404": 2,
+            "other / 405": 1,
+            "other /health 405": 1,
+            "GET /metrics 200": 1,
+            "GET /health 503": 0,
+        });
+        // Bounded labels: the raw paths and methods never become label values.
+        const series = after.samples.filter((s) => s.name === "http_requests_total");
+        expect(new Set(series.map((s) => s.labels.route))).toEqual(new Set(["/", "/health", "/metrics", "other"]));
+        expect(new Set(series.map((s) => s.labels.method))).toEqual(new Set(["GET", "HEAD", "other"]));
+        expect(after.reply.body).not.toMatch(/nope|secret|POST|DELETE/);
+    });
+
+    test("the /health 503 series exists at 0 before the first drain, so increase() sees the first 503", async () => {
+        const { port } = await startApp(baseEnv());
+        const { value } = await scrape(port);
+        expect(value("http_requests_total", { route: "/health", method: "GET", status: "503" })).toBe(0);
+        expect(value("http_request_duration_seconds_count", { route: "/" })).toBe(0);
+    });
+
+    test("http_request_duration_seconds observes each request once, by route, in cumulative buckets", async () => {
+        const { port } = await startApp(baseEnv());
+        const before = await scrape(port);
+        for (let i = 0; i < 3; i++) expect((await request(port, "/")).status).toBe(200);
+        expect((await request(port, "/nope")).status).toBe(404);
+        const after = await scrape(port);
+
+        const observed = (route: string) =>
+            after.value("http_request_duration_seconds_count", { route })! -
+            before.value("http_request_duration_seconds_count", { route })!;
+        expect({ "/": observed("/"), other: observed("other"), "/health": observed("/health") }).toEqual({
+            "/": 3,
+            other: 1,
+            "/health": 0,
+        });
+        const took =
+            after.value("http_request_duration_seconds_sum", { route: "/" })! -
+            before.value("http_request_duration_seconds_sum", { route: "/" })!;
+        expect(took).toBeGreaterThan(0);
+        expect(took).toBeLessThan(3); // seconds, not milliseconds
+        const buckets = after.samples
+            .filter((s) => s.name === "http_request_duration_seconds_bucket" && s.labels.route === "/")
+            .map((s) => s.value);
+        expect(buckets[buckets.length - 1]).toBe(after.value("http_request_duration_seconds_count", { route: "/" }));
+        expect(buckets).toEqual([...buckets].sort((a, b) => a - b));
+    });
+
+    test("http_requests_in_flight: a scrape counts itself while it is answered, and answered requests leave the gauge", async () => {
+        // Keep-alive, so a request only leaves the gauge because its response is done, not because its socket closed.
+        const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+        cleanups.push(() => agent.destroy());
+        const { port } = await startApp(baseEnv());
+        for (let i = 0; i < 3; i++) expect((await request(port, "/", { agent })).status).toBe(200);
+        expect((await request(port, "/nope", { agent })).status).toBe(404);
+
+        const first = await scrape(port, agent);
+        expect(first.reply.reusedSocket).toBe(true);
+        expect(first.value("http_requests_in_flight", { route: "/metrics" })).toBe(1);
+        expect(first.value("http_requests_in_flight", { route: "/" })).toBe(0);
+        expect(first.value("http_requests_in_flight", { route: "other" })).toBe(0);
+        // The first scrape is done, so the second sees only itself.
+        const second = await scrape(port, agent);
+        expect(second.value("http_requests_in_flight", { route: "/metrics" })).toBe(1);
+    });
+
+    test("while draining, /metrics still answers: web_draining is 1 and /health's 503s are counted", async () => {
+        const { app, port } = await startApp(baseEnv({ DRAIN_SECONDS: "0.5" }));
+        expect((await scrape(port)).value("web_draining")).toBe(0);
+
+        const done = app.shutdown("SIGTERM");
+        expect((await request(port, "/health")).status).toBe(503);
+        const during = await scrape(port);
+        expect(during.reply.status).toBe(200);
+        expect(during.reply.headers.connection).toBe("close");
+        expect(during.value("web_draining")).toBe(1);
+        expect(during.value("http_requests_total", { route: "/health", method: "GET", status: "503" })).toBe(1);
+        expect(app.server.listening).toBe(true);
+        await done;
+    });
+
+    test("app/package.json pins prom-client exactly, and the tests run the versions the image installs", () => {
+        const appPackage = JSON.parse(fs.readFileSync(path.join(APP_DIR, "package.json"), "utf8"));
+        const rootPackage = JSON.parse(fs.readFileSync(path.join(APP_DIR, "..", "package.json"), "utf8"));
+        expect(appPackage.dependencies).toEqual({ "prom-client": "15.1.3" });
+        expect(appPackage.devDependencies).toBeUndefined();
+        expect(rootPackage.devDependencies["prom-client"]).toBe(appPackage.dependencies["prom-client"]);
+
+        // Every package the image installs from app/package-lock.json is the one the root lock file gives the tests.
+        const appLock = JSON.parse(fs.readFileSync(path.join(APP_DIR, "package-lock.json"), "utf8")).packages;
+        const rootLock = JSON.parse(fs.readFileSync(path.join(APP_DIR, "..", "package-lock.json"), "utf8")).packages;
+        const installed = Object.keys(appLock).filter((key) => key !== "");
+        expect(installed.sort()).toEqual([
+            "node_modules/@opentelemetry/api",
+            "node_modules/bintrees",
+            "node_modules/prom-client",
+            "node_modules/tdigest",
+        ]);
+        for (const key of installed) {
+            expect({ key, version: rootLock[key]?.version, integrity: rootLock[key]?.integrity }).toEqual({
+                key,
+                version: appLock[key].version,
+                integrity: appLock[key].integrity,
+            });
+        }
+        // ...and the copy server.js loads here is that version (not a stale install).
+        const resolved = require.resolve("prom-client/package.json", { paths: [APP_DIR] });
+        expect(JSON.parse(fs.readFileSync(resolved, "utf8")).version).toBe("15.1.3");
+
+        // `npm ci` at the root installs exactly that lock file into app/node_modules, without dev
+        // dependencies or install scripts (package.json "prepare"), and the image copies that tree.
+        expect(rootPackage.scripts.prepare).toBe("npm ci --prefix app --omit=dev --ignore-scripts --no-audit --no-fund");
+        const dockerfile = fs.readFileSync(path.join(APP_DIR, "..", "images/web/Dockerfile"), "utf8");
+        expect(dockerfile).toMatch(/^COPY app\/node_modules \/app\/node_modules$/m);
+        expect(dockerfile).not.toMatch(/^RUN .*npm/m);
+        const installedHere = fs
+            .readdirSync(path.join(APP_DIR, "node_modules"))
+            .filter((f) => f !== ".package-lock.json")
+            .sort();
+        expect(installedHere).toEqual(["@opentelemetry", "bintrees", "prom-client", "tdigest"]);
     });
 });
 
@@ -609,6 +842,34 @@ describe("signal handling", () => {
             },
         );
         expect(result.stdout).toMatch(/listening on 127\.0\.0\.1:\d+[\s\S]*SIGTERM: draining[\s\S]*stopped/);
+        expect(result.code).toBe(0);
+    });
+
+    test("node server.js: after a real SIGTERM, /metrics still answers and shows web_draining 1", async () => {
+        const portFile = path.join(tmp, "main-metrics.port");
+        const seen: { before?: number; during?: number; status?: number } = {};
+        const result = await runNode(
+            SERVER_JS,
+            { BIND_ADDR: "127.0.0.1", PORT: "0", PORT_FILE: portFile, APP_VERSION: "9.9.9", DRAIN_SECONDS: "1" },
+            {
+                onStart: (child) => {
+                    let out = "";
+                    child.stdout!.on("data", (chunk) => (out += chunk));
+                    void (async () => {
+                        const port = Number(
+                            await waitUntil("port file", () => fs.existsSync(portFile) && fs.readFileSync(portFile, "utf8")),
+                        );
+                        seen.before = (await scrape(port)).value("web_draining");
+                        child.kill("SIGTERM");
+                        await waitUntil("draining log line", () => out.includes("SIGTERM: draining"));
+                        const during = await scrape(port);
+                        seen.status = during.reply.status;
+                        seen.during = during.value("web_draining");
+                    })().catch(() => child.kill("SIGKILL"));
+                },
+            },
+        );
+        expect(seen).toEqual({ before: 0, status: 200, during: 1 });
         expect(result.code).toBe(0);
     });
 

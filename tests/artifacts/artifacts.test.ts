@@ -21,6 +21,10 @@ import {
     disposeCheckers,
     dockerClientJsonCheck,
     haproxyCheck,
+    haproxyLuaCheck,
+    consulServicesCheck,
+    javascriptCheck,
+    prometheusDefaultsCheck,
     pemCheck,
     caCertCheck,
     consulTlsCheck,
@@ -143,7 +147,10 @@ function consulTlsProblems(of: readonly Artifact[], ctx: Checked): string[] {
 
 /** One checker per kind: a new ArtifactKind does not compile until it has one. */
 const CHECKS: Readonly<Record<ArtifactKind, { readonly title: string; readonly check: (of: Artifact[], ctx: Checked) => string[] }>> = {
-    haproxy: { title: "haproxy -c accepts every LB haproxy.cfg", check: (of) => rejected(of, (a) => haproxyCheck(a.content)) },
+    haproxy: {
+        title: "haproxy -c accepts every LB haproxy.cfg, with the Lua file the node holds",
+        check: (of, ctx) => rejected(of, (a) => haproxyCheck(a.content, filesOnNode(ctx.run, ctx.artifacts, a))),
+    },
     "haproxy-edge": {
         title: "haproxy -c accepts the edge config, with the certificate the edge holds",
         check: (of, ctx) => rejected(of, (a) => haproxyCheck(a.content, filesOnNode(ctx.run, ctx.artifacts, a))),
@@ -193,6 +200,22 @@ const CHECKS: Readonly<Record<ArtifactKind, { readonly title: string; readonly c
     "systemd-unit": {
         title: "systemd-analyze verify accepts every systemd unit (directives known, commands present)",
         check: (of) => rejected(of, (a) => systemdUnitCheck(a.path, a.content)),
+    },
+    "consul-services": {
+        title: "every node's metrics-* service definitions name a metrics path, a port and a registration token",
+        check: (of) => rejected(of, (a) => consulServicesCheck(a.content)),
+    },
+    "haproxy-lua": {
+        title: "HAProxy loads every Lua service a node holds (haproxy -c with lua-load)",
+        check: (of) => rejected(of, (a) => haproxyLuaCheck(a.content)),
+    },
+    javascript: {
+        title: "node --check parses every JavaScript file a node runs",
+        check: (of) => rejected(of, (a) => javascriptCheck(a.content)),
+    },
+    "prometheus-defaults": {
+        title: "prometheus accepts every flag in /etc/default/prometheus",
+        check: (of) => rejected(of, (a) => prometheusDefaultsCheck(a.content)),
     },
 };
 

@@ -72,10 +72,11 @@ export function disposeCheckers(): void {
  */
 export function haproxyCheck(text: string, files: ReadonlyMap<string, string> = new Map()): CheckResult {
     requireTool("haproxy", ["-v"], "haproxy");
-    // A `crt` file the node holds (the edge's certificate) is loaded by haproxy -c: point the config at
-    // a copy of the node's file, so the check runs with the certificate present. A path the node does
-    // not hold stays as it is, and haproxy -c fails on it.
-    const checked = text.replace(/ (crt|ca-file) (\S+)/g, (whole, option: string, p: string) => {
+    // A `crt` file the node holds (the edge's certificate) or a `lua-load`ed one (the LB node's
+    // keepalived metrics) is loaded by haproxy -c: point the config at a copy of the node's file, so
+    // the check runs with it present. A path the node does not hold stays as it is, and haproxy -c
+    // fails on it.
+    const checked = text.replace(/ (crt|ca-file|lua-load) (\S+)/g, (whole, option: string, p: string) => {
         const content = files.get(p);
         return content === undefined ? whole : ` ${option} ${tempFile(path.basename(p), content)}`;
     });
@@ -84,6 +85,70 @@ export function haproxyCheck(text: string, files: ReadonlyMap<string, string> = 
         ok: r.status === 0 && r.output.includes("Configuration file is valid") && !/\[(WARNING|ALERT)\]/.test(r.output),
         output: r.output,
     };
+}
+
+/**
+ * A Consul agent file that defines services (a node's metrics-* endpoints, render/prometheus.ts):
+ * each has a `metrics-` name (the one prefix its ACL token may write) and the same id, a port, an
+ * absolute `metrics_path` in its meta (what Prometheus scrapes), and a token to register with.
+ */
+export function consulServicesCheck(text: string): CheckResult {
+    let doc: { services?: Record<string, any>[] };
+    try {
+        doc = JSON.parse(text);
+    } catch (e) {
+        return { ok: false, output: `not JSON (${(e as Error).message})` };
+    }
+    const found: string[] = [];
+    if (!Array.isArray(doc.services) || doc.services.length === 0) found.push("no services list");
+    for (const s of doc.services ?? []) {
+        const name = String(s.name);
+        if (!/^metrics-[a-z][a-z0-9-]*$/.test(name)) found.push(`service name ${JSON.stringify(s.name)} is not metrics-<job>`);
+        if (s.id !== s.name) found.push(`${name}: id ${JSON.stringify(s.id)} differs from its name`);
+        if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535) found.push(`${name}: port ${JSON.stringify(s.port)}`);
+        if (typeof s.meta?.metrics_path !== "string" || !s.meta.metrics_path.startsWith("/"))
+            found.push(`${name}: meta.metrics_path missing or not absolute`);
+        if (typeof s.token !== "string" || s.token === "") found.push(`${name}: no token to register with`);
+    }
+    return problems(found);
+}
+
+/**
+ * A Lua file HAProxy loads (`lua-load`): the real HAProxy parses and runs it in a config that loads it
+ * (`haproxy -c`), so a syntax error or a failing `core.register_service` is caught.
+ */
+export function haproxyLuaCheck(text: string): CheckResult {
+    requireTool("haproxy", ["-v"], "haproxy");
+    const lua = tempFile("service.lua", text, 0o644);
+    const cfg = tempFile(
+        "lua-check.cfg",
+        // A listener, or haproxy -c reports "will not start (no listener)"; -c binds nothing.
+        `global\n    lua-load ${lua}\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\nfrontend check\n    bind 127.0.0.1:9\n`,
+    );
+    const r = run("haproxy", ["-c", "-f", cfg]);
+    return {
+        ok: r.status === 0 && r.output.includes("Configuration file is valid") && !/\[(WARNING|ALERT)\]/.test(r.output),
+        output: r.output,
+    };
+}
+
+/** A JavaScript file a node runs with its Node.js: `node --check` parses it. */
+export function javascriptCheck(text: string): CheckResult {
+    const r = run(process.execPath, ["--check", tempFile("file.js", text)]);
+    return { ok: r.status === 0, output: r.output };
+}
+
+/**
+ * Debian's /etc/default/prometheus (its unit runs `prometheus $ARGS`): it sets ARGS and nothing else,
+ * and the real prometheus knows every flag in it (`prometheus $ARGS --version` fails on an unknown
+ * flag before it prints the version; values are read later, and are the renderer's tests' concern).
+ */
+export function prometheusDefaultsCheck(text: string): CheckResult {
+    requireTool("prometheus", ["--version"], "prometheus");
+    const m = /^ARGS="([^"$`\\]*)"\n$/.exec(text);
+    if (m === null) return { ok: false, output: `not one line ARGS="…" without expansions: ${JSON.stringify(text)}` };
+    const r = run("prometheus", [...m[1].split(/\s+/).filter((a) => a !== ""), "--version"]);
+    return { ok: r.status === 0 && r.output.includes("prometheus, version"), output: r.output };
 }
 
 /**

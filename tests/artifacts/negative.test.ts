@@ -16,7 +16,11 @@ import {
     disposeCheckers,
     dockerClientJsonCheck,
     haproxyCheck,
+    haproxyLuaCheck,
+    consulServicesCheck,
+    javascriptCheck,
     pemCheck,
+    prometheusDefaultsCheck,
     keepalivedCheck,
     requireTool,
     reservedSubnets,
@@ -112,8 +116,12 @@ describe("Consul TLS (openssl, and the agents' settings side by side)", () => {
 describe("haproxy -c", () => {
     test("rejects the LB config with an unknown keyword", () => {
         const cfg = file("lb-0", "/etc/haproxy/haproxy.cfg");
-        expectAccepted(haproxyCheck(cfg));
-        expectRejected(haproxyCheck(broken(cfg, "    retries 3\n", "    retriez 3\n")), /unknown keyword 'retriez'/);
+        // With the Lua service the node's image holds (lua-load); without it haproxy -c fails.
+        const lb = artifacts.find((a) => a.node === "lb-0" && a.path === "/etc/haproxy/haproxy.cfg");
+        const files = lb === undefined ? new Map<string, string>() : filesOnNode(dev, artifacts, lb);
+        expectAccepted(haproxyCheck(cfg, files));
+        expectRejected(haproxyCheck(broken(cfg, "    retries 3\n", "    retriez 3\n"), files), /unknown keyword 'retriez'/);
+        expectRejected(haproxyCheck(cfg), /keepalived_metrics\.lua/);
     });
 
     test("rejects the edge config with an invalid mode", () => {
@@ -283,6 +291,44 @@ describe("systemd-analyze verify (the prod stack's IMDS guard unit)", () => {
             systemdUnitCheck(unitPath, broken(unit(), "ExecStart=/usr/sbin/iptables", "ExecStart=/usr/sbin/iptablez")),
             /not executable/,
         );
+    });
+});
+
+describe("the Prometheus node's and LB nodes' metrics files (the prod stack's)", () => {
+    test("a metrics-* service definition without its path, token or prefix is rejected", () => {
+        const defs = file("lb-0", "/consul/config/metrics.json");
+        expectAccepted(consulServicesCheck(defs));
+        expectRejected(
+            consulServicesCheck(broken(defs, '"metrics_path": "/metrics"', '"metrics_path": "metrics"')),
+            /metrics_path missing or not absolute/,
+        );
+        expectRejected(consulServicesCheck(broken(defs, '"name": "metrics-haproxy"', '"name": "haproxy"')), /is not metrics-<job>/);
+        const noToken = JSON.parse(defs);
+        delete noToken.services[0].token;
+        expectRejected(consulServicesCheck(JSON.stringify(noToken)), /no token to register with/);
+    });
+
+    test("HAProxy rejects a Lua service with a syntax error, or one that registers nothing loadable", () => {
+        const lua = file("lb-0", "/etc/haproxy/keepalived_metrics.lua", prod);
+        expectAccepted(haproxyLuaCheck(lua));
+        expectRejected(haproxyLuaCheck(broken(lua, "applet:send(body)", "applet:send(body")), /keepalived_metrics|lua/i);
+        expectRejected(haproxyLuaCheck(broken(lua, "core.register_service(", "core.register_servicez(")), /register_servicez|lua/i);
+    });
+
+    test("node --check rejects the catalog bridge with a syntax error", () => {
+        const js = file("monitoring-prometheus", "/usr/local/lib/consul-http-sd.js", prod);
+        expectAccepted(javascriptCheck(js));
+        expectRejected(javascriptCheck(broken(js, "function targetGroup(entry) {", "function targetGroup(entry) {{")), /SyntaxError/);
+    });
+
+    test("prometheus rejects an unknown flag in /etc/default/prometheus, and a line that is not ARGS", () => {
+        const defaults = file("monitoring-prometheus", "/etc/default/prometheus", prod);
+        expectAccepted(prometheusDefaultsCheck(defaults));
+        expectRejected(
+            prometheusDefaultsCheck(broken(defaults, "--storage.tsdb.retention.time=", "--storage.tsdb.retention.tyme=")),
+            /unknown long flag/,
+        );
+        expectRejected(prometheusDefaultsCheck(`OPTS="x"\n`), /not one line ARGS/);
     });
 });
 

@@ -210,6 +210,10 @@ describe("in the stack's state", () => {
             "kv-agent-accessor": ["random:index/randomUuid:RandomUuid", urn, []],
             "kv-dns-token": ["random:index/randomUuid:RandomUuid", urn, ["result"]],
             "kv-dns-accessor": ["random:index/randomUuid:RandomUuid", urn, []],
+            "kv-metrics-register-token": ["random:index/randomUuid:RandomUuid", urn, ["result"]],
+            "kv-metrics-register-accessor": ["random:index/randomUuid:RandomUuid", urn, []],
+            "kv-prometheus-token": ["random:index/randomUuid:RandomUuid", urn, ["result"]],
+            "kv-prometheus-accessor": ["random:index/randomUuid:RandomUuid", urn, []],
             "kv-web-register-token": ["random:index/randomUuid:RandomUuid", urn, ["result"]],
             "kv-web-register-accessor": ["random:index/randomUuid:RandomUuid", urn, []],
         });
@@ -318,7 +322,14 @@ describe("mutual TLS (consul.tls)", () => {
         // One key per certificate, and the CA's.
         expect(
             requested.filter((r) => r.type === "tls:index/privateKey:PrivateKey" && r.name.startsWith("east-")).map((r) => r.name),
-        ).toEqual(["east-ca-key", "east-operator-key", "east-server-0-key", "east-server-1-key", "east-server-2-key"]);
+        ).toEqual([
+            "east-ca-key",
+            "east-operator-key",
+            "east-prometheus-key",
+            "east-server-0-key",
+            "east-server-1-key",
+            "east-server-2-key",
+        ]);
     });
 
     test.each([

@@ -71,7 +71,7 @@ describe("defaults, literally", () => {
         expect(WEB_SERVICE_DEFAULTS).toEqual({
             serviceName: "web",
             replicas: 3,
-            resources: { cpus: 0.25, memoryMb: 64 },
+            resources: { cpus: 0.25, memoryMb: 128 },
             portRange: { min: 20000, max: 20099 },
             drainSeconds: 3,
             stopGraceSeconds: 15,

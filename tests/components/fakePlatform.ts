@@ -156,6 +156,7 @@ export const FAKE_SUBNETS: Record<NodeRole, string> = {
     "swarm-manager": "10.0.2",
     "swarm-worker": "10.0.3",
     lb: "10.0.4",
+    monitoring: "10.0.5",
 };
 
 export interface FakePlatformOptions {

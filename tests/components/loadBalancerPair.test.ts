@@ -100,7 +100,14 @@ describe("defaults", () => {
                 "10.0.4.100/23 dev eth7",
             ]),
         );
-        expect(lb0.filter((l) => l.startsWith("auth") || l.startsWith("notify"))).toEqual([]);
+        // No failover notify on this platform (no `notify "…"`); only the state hooks that feed the metrics.
+        expect(lb0.filter((l) => l.startsWith("auth") || l.startsWith("notify "))).toEqual([]);
+        expect(lb0.filter((l) => l.startsWith("notify_"))).toEqual([
+            'notify_backup "/usr/local/bin/keepalived_metrics.sh BACKUP VI_LB"',
+            'notify_master "/usr/local/bin/keepalived_metrics.sh MASTER VI_LB"',
+            'notify_fault "/usr/local/bin/keepalived_metrics.sh FAULT VI_LB"',
+            'notify_stop "/usr/local/bin/keepalived_metrics.sh STOP VI_LB"',
+        ]);
         expect(lb1).toEqual(expect.arrayContaining(["router_id lb-1", "priority 100", "unicast_src_ip 10.0.4.11", "10.0.4.10"]));
         expect(lb1).not.toContain("10.0.4.11");
         expect(await isSecret(file(platform, "lb-0", "/etc/keepalived/keepalived.conf").content)).toBe(true);

@@ -52,7 +52,12 @@ describe("defaults", () => {
             "default-address-pools": [{ base: "10.215.0.0/16", size: 24 }],
         });
         expect(worker.consulAgent?.resources).toEqual({ cpus: 0.25, memoryMb: 128 });
-        expect(worker.consulAgent?.files.map((f) => f.path)).toEqual(["/consul/config/client.json", "/consul/config/tls/ca.pem"]);
+        // The agent also announces the engine's metrics endpoint (metrics-docker) in the catalog.
+        expect(worker.consulAgent?.files.map((f) => f.path)).toEqual([
+            "/consul/config/client.json",
+            "/consul/config/metrics.json",
+            "/consul/config/tls/ca.pem",
+        ]);
         const agent = JSON.parse(await settled(worker.consulAgent!.files[0].content));
         expect([agent.node_name, agent.advertise_addr]).toEqual(["swarm-worker-1", "10.0.3.11"]);
     });

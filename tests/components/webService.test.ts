@@ -41,7 +41,7 @@ describe("defaults", () => {
                 HEALTHCHECK_TIMEOUT_SECONDS: "4",
             },
             cpuLimit: 0.25,
-            memoryLimitMiB: 64,
+            memoryLimitMiB: 128,
             healthcheck: { cmd: ["bash", "/app/healthcheck.sh"], intervalSeconds: 2, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 5 },
             updatePolicy: {
                 parallelism: 1,

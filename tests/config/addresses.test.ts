@@ -22,7 +22,7 @@ import { propertyRuns } from "./propertyRuns";
 
 const DEV_COUNTS: AddressCounts = { consulServers: 3, managers: 3, workers: 2 };
 
-describe("the documented plan (README: gateway .1, edge .2, VIP .10, LB .11–.12, Consul .20–, managers .30–, workers .40–)", () => {
+describe("the documented plan (README: gateway .1, edge .2, Prometheus .5, VIP .10, LB .11–.12, Consul .20–, managers .30–, workers .40–)", () => {
     test("local, the dev stack's 10.77.0.0/24 with 3 servers, 3 managers, 2 workers", () => {
         expect(planAddresses("10.77.0.0/24", "10.77.0.10", DEV_COUNTS)).toEqual({
             kind: "local",
@@ -32,6 +32,7 @@ describe("the documented plan (README: gateway .1, edge .2, VIP .10, LB .11–.1
             edge: "10.77.0.2",
             vip: "10.77.0.10",
             lb: ["10.77.0.11", "10.77.0.12"],
+            monitoring: "10.77.0.5",
             consulServers: ["10.77.0.20", "10.77.0.21", "10.77.0.22"],
             managers: ["10.77.0.30", "10.77.0.31", "10.77.0.32"],
             workers: ["10.77.0.40", "10.77.0.41"],
@@ -58,6 +59,7 @@ describe("the documented plan (README: gateway .1, edge .2, VIP .10, LB .11–.1
         expect([...reservedAddresses(plan)]).toEqual([
             ["10.77.0.1", "the network gateway"],
             ["10.77.0.2", "the edge"],
+            ["10.77.0.5", "prometheus"],
             ["10.77.0.11", "lb-0"],
             ["10.77.0.12", "lb-1"],
             ["10.77.0.20", "consul-server-0"],
@@ -81,12 +83,14 @@ describe("the documented plan (README: gateway .1, edge .2, VIP .10, LB .11–.1
             privateSubnets: ["10.20.128.0/20", "10.20.144.0/20", "10.20.160.0/20"],
             vip: "192.168.255.10",
             lb: ["10.20.128.11", "10.20.144.11"],
+            monitoring: "10.20.128.5",
             consulServers: ["10.20.128.20", "10.20.144.20", "10.20.160.20", "10.20.128.21", "10.20.144.21"],
             managers: ["10.20.128.30", "10.20.144.30", "10.20.160.30"],
             workers: ["10.20.128.40", "10.20.144.40", "10.20.160.40", "10.20.128.41"],
             zoneOf: {
                 "10.20.128.11": 0,
                 "10.20.144.11": 1,
+                "10.20.128.5": 0,
                 "10.20.128.20": 0,
                 "10.20.144.20": 1,
                 "10.20.160.20": 2,
@@ -335,7 +339,7 @@ const acceptsAws = (c: AwsCase) =>
         "prod",
     );
 
-const awsNodeAddresses = (p: AwsAddressPlan): string[] => [...p.lb, ...p.consulServers, ...p.managers, ...p.workers];
+const awsNodeAddresses = (p: AwsAddressPlan): string[] => [...p.lb, p.monitoring, ...p.consulServers, ...p.managers, ...p.workers];
 
 describe("properties of the aws plan, for every config the rules accept", () => {
     test("zone subnets lie inside the VPC and never overlap", () => {
@@ -372,7 +376,7 @@ describe("properties of the aws plan, for every config the rules accept", () => 
                 fc.pre(acceptsAws(c).config !== undefined);
                 const plan = planAwsAddresses(c.vpc, c.zones, "192.168.255.10", c.counts);
                 const addresses = awsNodeAddresses(plan);
-                expect(addresses).toHaveLength(2 + c.counts.consulServers + c.counts.managers + c.counts.workers);
+                expect(addresses).toHaveLength(2 + 1 + c.counts.consulServers + c.counts.managers + c.counts.workers);
                 expect(new Set(addresses).size).toBe(addresses.length);
                 expect(Object.keys(plan.zoneOf).sort()).toEqual([...addresses].sort());
                 const unusable = addresses.filter((a) => {

@@ -68,7 +68,7 @@ describe("defaults: a minimal config resolves to the documented values", () => {
             web: {
                 replicas: 3,
                 version: "1.0.0",
-                resources: { cpus: 0.25, memoryMb: 64 },
+                resources: { cpus: 0.25, memoryMb: 128 },
                 portMin: 20000,
                 portMax: 20099,
                 drainSeconds: 3,
@@ -88,12 +88,19 @@ describe("defaults: a minimal config resolves to the documented values", () => {
                 httpPort: 8080,
                 consulUiPort: 8500,
                 statsPort: 8404,
+                prometheusPort: 9090,
                 resources: { cpus: 0.5, memoryMb: 64 },
             },
             rotation: { swarmJoinTokens: 0, statsPassword: 0 },
             aws: {
                 zones: 3,
-                instanceTypes: { consulServer: "t3.small", manager: "t3.medium", worker: "t3.medium", lb: "t3.small" },
+                instanceTypes: {
+                    consulServer: "t3.small",
+                    manager: "t3.medium",
+                    worker: "t3.medium",
+                    lb: "t3.small",
+                    monitoring: "t3.small",
+                },
                 amiId: undefined,
                 amiName: undefined,
                 operatorCidrs: [],
@@ -201,7 +208,7 @@ describe("sections and keys", () => {
         [
             "edge",
             { port: 1 },
-            "edge.port = 1: is not a known key (known: bindAddress, consulUiPort, httpPort, resources, statsPort, webPort)",
+            "edge.port = 1: is not a known key (known: bindAddress, consulUiPort, httpPort, prometheusPort, resources, statsPort, webPort)",
         ],
         [
             "aws",
@@ -819,9 +826,10 @@ describe("aws", () => {
             manager: "m7g.large",
             worker: "t3.medium",
             lb: "t3.small",
+            monitoring: "t3.small",
         });
         expect(aws({ aws: { instanceTypes: { web: "t3.small" } } })).toEqual([
-            'aws.instanceTypes.web = "t3.small": is not a known key (known: consulServer, lb, manager, worker)',
+            'aws.instanceTypes.web = "t3.small": is not a known key (known: consulServer, lb, manager, monitoring, worker)',
         ]);
     });
 
@@ -1015,7 +1023,7 @@ describe("keys named like Object members are unknown keys, never read off the pr
     test.each(members)("web.resources.%s and aws.instanceTypes.%s", (member) => {
         expect(local({ web: { version: "1", resources: own(member, 1) }, aws: { instanceTypes: own(member, "t3.small") } })).toEqual([
             `web.resources.${member} = 1: is not a known key (known: cpus, memoryMb)`,
-            `aws.instanceTypes.${member} = "t3.small": is not a known key (known: consulServer, lb, manager, worker)`,
+            `aws.instanceTypes.${member} = "t3.small": is not a known key (known: consulServer, lb, manager, monitoring, worker)`,
         ]);
     });
 });

@@ -31,6 +31,7 @@ describe("the topology read off the graph", () => {
             ["web", "127.0.0.1:8443", "vip"],
             ["stats", "127.0.0.1:8404", "vip"],
             ["consul-ui", "127.0.0.1:8500", "consul-server-0"],
+            ["prometheus", "127.0.0.1:9090", "10.77.0.5"],
         ]);
         expect(t.vrrpPeers).toEqual([["lb-0", "lb-1"]]);
         expect(t.nodes.filter((n) => n.consulAgent).map((n) => n.role)).not.toContain("consul-server");

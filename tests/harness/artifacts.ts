@@ -35,7 +35,11 @@ export type ArtifactKind =
     | "systemd-unit"
     | "pem"
     | "pem-ca"
-    | "consul-tls";
+    | "consul-tls"
+    | "consul-services"
+    | "haproxy-lua"
+    | "javascript"
+    | "prometheus-defaults";
 
 export interface Artifact {
     readonly stack: string;
@@ -73,10 +77,14 @@ const PATH_RULES: readonly (readonly [RegExp, ArtifactKind])[] = [
     [/^(\/consul\/config|\/etc\/consul\.d)\/tls\/[^/]+\.pem$/, "consul-tls"],
     [/^\/etc\/haproxy\/[^/]+\.cfg$/, "haproxy"],
     [/^\/etc\/keepalived\/keepalived\.conf$/, "keepalived"],
+    [/^(\/consul\/config|\/etc\/consul\.d)\/metrics\.json$/, "consul-services"],
     [/^(\/consul\/config|\/etc\/consul\.d)\/[^/]+\.json$/, "consul-json"],
     [/^\/etc\/docker\/daemon\.json$/, "docker-daemon-json"],
     [/^\/(root|home\/[^/]+)\/\.docker\/config\.json$/, "docker-client-json"],
     [/^\/etc\/systemd\/system\/[^/]+\.(service|timer|socket)$/, "systemd-unit"],
+    [/^\/etc\/haproxy\/[^/]+\.lua$/, "haproxy-lua"],
+    [/^\/usr\/local\/lib\/[^/]+\.js$/, "javascript"],
+    [/^\/etc\/default\/prometheus$/, "prometheus-defaults"],
 ];
 
 /** Shell dialect of a `#!` line, undefined for other interpreters. */

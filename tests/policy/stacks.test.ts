@@ -89,10 +89,10 @@ describe("the rules read the real graph", () => {
         ).toHaveLength(1);
     });
 
-    test("detailed-monitoring reads the prod instances: all 11 have it, and one without it is a violation", () => {
+    test("detailed-monitoring reads the prod instances: all 12 have it, and one without it is a violation", () => {
         const graph = ruleResources(prod);
         const instances = graph.filter((r) => r.type === TYPES.instance);
-        expect(instances).toHaveLength(11);
+        expect(instances).toHaveLength(12);
         expect(instances.flatMap(detailedMonitoring)).toEqual([]);
         expect(mutate(graph, "lb-1", { monitoring: false }).flatMap(detailedMonitoring)).toEqual([
             "lb-1: monitoring is false; EC2 instances need detailed monitoring (monitoring: true)",

@@ -119,6 +119,7 @@ describe("agent configs: the whole file is the contract", () => {
         dns_config: { only_passing: true, service_ttl: { "*": "0s" }, node_ttl: "0s", allow_stale: true, max_stale: "5s" },
         log_level: "INFO",
         disable_update_check: true,
+        telemetry: { prometheus_retention_time: "1m", disable_hostname: true },
     };
     const acl = { enabled: true, default_policy: "deny", down_policy: "extend-cache", enable_token_persistence: false };
 

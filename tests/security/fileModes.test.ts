@@ -39,13 +39,23 @@ function supervisorOwnedDir(): string | undefined {
         : undefined;
 }
 
+/** The node images whose Dockerfile installs the agent supervisor (read from images/*, so a new image is covered). */
+function supervisedImages(): string[] {
+    const root = path.join(REPO_ROOT, "images");
+    return fs.readdirSync(root).filter((name) => {
+        const dockerfile = path.join(root, name, "Dockerfile");
+        return fs.existsSync(dockerfile) && /^COPY \S*consul-agent-supervise /m.test(fs.readFileSync(dockerfile, "utf8"));
+    });
+}
+
 function localSecretFiles(run: ProgramRun, secrets: readonly string[]): SecretFile[] {
     const agentDir = supervisorOwnedDir();
+    const supervisedImage = new RegExp(`swarm-platform/(${supervisedImages().join("|")})[:@]`);
     return run.ofType("docker:index/container:Container").flatMap((c) => {
         const entrypoint = ((c.inputs.entrypoints ?? []) as string[]).join(" ");
         const chowned = new Map([...entrypoint.matchAll(/chown (\S+) (\S+)/g)].map((m) => [unquote(m[2]), unquote(m[1]).split(":")[0]]));
-        // The LB and swarm node images run the supervisor; the official Consul image does not.
-        const supervised = typeof c.inputs.image === "string" && /swarm-platform\/(lb|swarm-node)[:@]/.test(c.inputs.image);
+        // The LB, swarm and Prometheus node images run the supervisor; the official Consul image does not.
+        const supervised = typeof c.inputs.image === "string" && supervisedImage.test(c.inputs.image);
         return (c.inputs.uploads ?? [])
             .filter((u: any) => typeof u.content === "string" && secrets.some((s) => u.content.includes(s)))
             .map((u: any) => ({

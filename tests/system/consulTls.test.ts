@@ -225,12 +225,12 @@ describe("Consul mutual TLS with the graph's certificates, by real handshakes", 
         const pem = run.outputs.consulOperatorCertificate as string;
         const made = JSON.parse((await request({ path: "/_standin/acl", cert: pem, key: pem })).body ?? "{}");
         // Every policy and token the script creates exists, and every call it made came over TLS.
-        expect(Object.keys(made.policies).sort()).toEqual(["agent", "dns-read", "web-register"]);
+        expect(Object.keys(made.policies).sort()).toEqual(["agent", "dns-read", "metrics-register", "prometheus", "web-register"]);
         expect(
             Object.values(made.tokens)
                 .map((t: any) => t.Policies[0].Name)
                 .sort(),
-        ).toEqual(["agent", "dns-read", "web-register"]);
+        ).toEqual(["agent", "dns-read", "metrics-register", "prometheus", "web-register"]);
         expect(made.calls.length).toBeGreaterThan(0);
         expect(made.calls.filter((c: any) => c.tls !== true)).toEqual([]);
         expect(made.calls.filter((c: any) => c.status === 403)).toEqual([]);

@@ -29,7 +29,12 @@ export async function evaluateGraph(settings: SystemSettings, vrrp?: VrrpSetting
         // Pulumi.dev.yaml pins the VIP to its own subnet: unset it, the program's default (the
         // subnet's 10th address) applies.
         lb: { vip: undefined, ...(vrrp ?? {}) },
-        edge: { webPort: settings.edgePorts.web, statsPort: settings.edgePorts.stats, consulUiPort: settings.edgePorts.consulUi },
+        edge: {
+            webPort: settings.edgePorts.web,
+            statsPort: settings.edgePorts.stats,
+            consulUiPort: settings.edgePorts.consulUi,
+            prometheusPort: settings.edgePorts.prometheus,
+        },
         web: { replicas: settings.replicas, ...(webVersion === undefined ? {} : { version: webVersion }) },
     });
 }

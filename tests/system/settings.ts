@@ -10,7 +10,13 @@ export interface SystemSettings {
     readonly subnet: string;
     /** Host ports (on 127.0.0.1) of the edge's listeners. */
     /** web is the edge's HTTPS port, http the one that redirects to it. */
-    readonly edgePorts: { readonly web: number; readonly http: number; readonly stats: number; readonly consulUi: number };
+    readonly edgePorts: {
+        readonly web: number;
+        readonly http: number;
+        readonly stats: number;
+        readonly consulUi: number;
+        readonly prometheus: number;
+    };
     /** Web replicas to run (≥ 3). */
     readonly replicas: number;
     /** Repository namespace of the images the tests build, e.g. "swarm-platform-systest" → swarm-platform-systest/lb:local. */
@@ -32,7 +38,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): SystemSet
     return {
         namePrefix: env.SYSTEM_TEST_PREFIX ?? "spsys-",
         subnet: env.SYSTEM_TEST_SUBNET ?? "10.213.7.0/24",
-        edgePorts: { web: portBase + 443, http: portBase + 80, stats: portBase + 404, consulUi: portBase + 500 },
+        edgePorts: { web: portBase + 443, http: portBase + 80, stats: portBase + 404, consulUi: portBase + 500, prometheus: portBase + 90 },
         replicas: Number(env.SYSTEM_TEST_REPLICAS ?? 3),
         imageNamespace: env.SYSTEM_TEST_IMAGE_NS ?? "swarm-platform-systest",
     };

@@ -49,7 +49,7 @@ export function swarmSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Syst
     return {
         namePrefix: env.SWARM_TEST_PREFIX ?? "spswarm-",
         subnet: env.SWARM_TEST_SUBNET ?? "10.213.9.0/24",
-        edgePorts: { web: portBase + 443, http: portBase + 80, stats: portBase + 404, consulUi: portBase + 500 },
+        edgePorts: { web: portBase + 443, http: portBase + 80, stats: portBase + 404, consulUi: portBase + 500, prometheus: portBase + 90 },
         replicas: Number(env.SWARM_TEST_REPLICAS ?? 3),
         imageNamespace: env.SYSTEM_TEST_IMAGE_NS ?? "swarm-platform-systest",
         labelKey: SWARM_LABEL,
@@ -82,6 +82,7 @@ export async function evaluateSwarmGraph(settings: SystemSettings, change: Swarm
             httpPort: settings.edgePorts.http,
             statsPort: settings.edgePorts.stats,
             consulUiPort: settings.edgePorts.consulUi,
+            prometheusPort: settings.edgePorts.prometheus,
         },
         swarm: {
             ...SWARM_SHAPE,

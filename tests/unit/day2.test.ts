@@ -100,6 +100,15 @@ describe("a second `pulumi up` with no change", () => {
             "images/lb/Dockerfile.dockerignore",
             "images/lb/check_haproxy.sh",
             "images/lb/entrypoint.sh",
+            "images/lb/keepalived_metrics.lua",
+            "images/lb/keepalived_metrics.sh",
+        ]);
+        expect(files("prometheus")).toEqual([
+            "images/consul-agent/consul-agent-supervise",
+            "images/prometheus/Dockerfile",
+            "images/prometheus/Dockerfile.dockerignore",
+            "images/prometheus/consul-http-sd.js",
+            "images/prometheus/entrypoint.sh",
         ]);
         expect(files("swarm-node")).toEqual([
             "images/consul-agent/consul-agent-supervise",
@@ -107,12 +116,19 @@ describe("a second `pulumi up` with no change", () => {
             "images/swarm-node/Dockerfile.dockerignore",
             "images/swarm-node/entrypoint.sh",
         ]);
-        expect(files("web")).toEqual([
+        const web = files("web");
+        expect(web.filter((f) => !f.startsWith("app/node_modules/"))).toEqual([
             "app/healthcheck.sh",
+            "app/package-lock.json",
+            "app/package.json",
             "app/server.js",
             "images/web/Dockerfile",
             "images/web/Dockerfile.dockerignore",
         ]);
+        // The dependencies `npm ci --prefix app` installed from app/package-lock.json, and nothing else.
+        const packages = new Set(web.flatMap((f) => /^app\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f)?.[1] ?? []));
+        expect([...packages].sort()).toEqual(["@opentelemetry/api", "bintrees", "prom-client", "tdigest"]);
+        expect(web.filter((f) => f.startsWith("app/node_modules/") && !/^app\/node_modules\/(@[^/]+\/)?[^/]+\//.test(f))).toEqual([]);
     });
 
     it("a README, docs or test edit changes no image's context digest; an app edit changes only the web image's", () => {
@@ -270,7 +286,8 @@ describe("consul.tls: switching mutual TLS on in a stack made without it (dev), 
     // reach a server: planTlsProblems checks every pair of agent versions that can run together.
     const steps: [string, string, RegExp][] = [
         ["off", "accept", /^consul-server-\d$/],
-        ["accept", "permissive", /^(consul-server-\d|lb-\d|swarm-(manager|worker)-\d)$/],
+        // Every client agent takes auto_encrypt: the Prometheus node's too.
+        ["accept", "permissive", /^(consul-server-\d|lb-\d|swarm-(manager|worker)-\d|monitoring-prometheus)$/],
         ["permissive", "enforce", /^consul-server-\d$/],
     ];
     it.each(steps)(
@@ -382,7 +399,7 @@ describe("consul.tls: switching mutual TLS on in a stack made without it (dev), 
     ])("a step (%s → %s) passes every check", async (from, to) => {
         const { results } = await stepChecks({ consul: { tls: from } }, { consul: { tls: to } });
         expect(results.filter((r) => r.status !== 0)).toEqual([]);
-        expect(results.length).toBe(1 + 5 + 2); // the servers, then each swarm and LB node
+        expect(results.length).toBe(1 + 5 + 2 + 1); // the servers, then each swarm and LB node, and the Prometheus node
     });
 
     it("so does a new stack (no container yet) at any mode", async () => {
@@ -406,6 +423,8 @@ describe("Consul certificates expire: the first `pulumi up` in their renewal win
         const p = planUpdate(stateOf(a), await evaluate("dev"), { hoursLater: HOURS.validity - HOURS.early });
         expect(names(p, "replace", "tls:index/locallySignedCert:LocallySignedCert")).toEqual([
             "consul-operator-cert",
+            // Prometheus's client certificate: its config script re-runs with it (the node stays).
+            "consul-prometheus-cert",
             "consul-server-0-cert",
             "consul-server-1-cert",
             "consul-server-2-cert",
@@ -488,7 +507,8 @@ describe("prod: a new AMI", () => {
     });
 
     it("replaces every instance (ami forces replacement), never all of a group at once", () => {
-        expect(names(p, "replace", INSTANCE)).toHaveLength(11);
+        // 3 Consul servers, 2 LB nodes, 3 managers, 3 workers, the Prometheus node.
+        expect(names(p, "replace", INSTANCE)).toHaveLength(12);
         for (const g of GROUPS) expect(mostMissingAtOnce(p, g).count).toBe(1);
     });
 
@@ -579,7 +599,7 @@ describe("`pulumi up --refresh` after the engine lost its containers (a fresh ru
     });
 
     it("creates every node again and re-runs every node's scripts", () => {
-        expect(names(p, "create", CONTAINER)).toHaveLength(11);
+        expect(names(p, "create", CONTAINER)).toHaveLength(12);
         for (const join of ["swarm-init", "swarm-manager-1-join", "swarm-worker-1-join", "consul-server-0-ready", "lb-1-ready"])
             expect(p.op(join).op).toBe("replace");
     });
@@ -611,6 +631,66 @@ describe("upgrading a stack whose web-deploy was node-bound (state written befor
         expect(p.op("web-deploy").op).toBe("update");
         expectDay2Contract(p);
     });
+});
+
+describe("upgrading a stack made before metrics (issue #16): the first `pulumi up` with them", () => {
+    // The state as the program before metrics wrote it: no Prometheus node, no metrics-* services,
+    // agents without telemetry, daemon.json without metrics-addr, HAProxy without its metrics
+    // frontend, keepalived without state hooks, and an ACL bootstrap without the two new policies.
+    const before = (r: RecordedResource): RecordedResource | undefined => {
+        if (r.name.startsWith("monitoring-") || r.name === "consul-metrics-register-token" || r.name.startsWith("consul-prometheus-"))
+            return undefined;
+        if (r.name === "consul-metrics-register-accessor") return undefined;
+        const uploads = r.inputs.uploads as { file: string; content: string }[] | undefined;
+        if (uploads === undefined) return r;
+        const old = uploads
+            .filter((u) => u.file !== "/consul/config/metrics.json")
+            .map((u) => ({
+                ...u,
+                content: u.content
+                    .replace(/,\n {2}"telemetry": \{[^}]*\}/, "")
+                    .replace(/,\n {2}"metrics-addr": "[^"]*"/, "")
+                    .replace(/\n {4}lua-load [^\n]*/, "")
+                    .replace(/\n\nfrontend metrics\n[\s\S]*$/, "\n")
+                    .replace(/\n {4}notify_[a-z]+ "[^"]*"/g, ""),
+            }));
+        return { ...r, inputs: { ...r.inputs, uploads: old } };
+    };
+    let p: EnginePlan;
+    beforeAll(async () => {
+        const b = await evaluate("dev");
+        const state = b.resources.flatMap((r) => before(r) ?? []);
+        p = planUpdate(state, b);
+    });
+
+    it("rolls every node once, never more than one of a group at a time, and creates the Prometheus node", () => {
+        expect(names(p, "replace", CONTAINER).filter((n) => n !== "local-edge")).toEqual([
+            "consul-server-0",
+            "consul-server-1",
+            "consul-server-2",
+            "lb-0",
+            "lb-1",
+            "swarm-manager-0",
+            "swarm-manager-1",
+            "swarm-manager-2",
+            "swarm-worker-0",
+            "swarm-worker-1",
+        ]);
+        for (const g of GROUPS) expect(mostMissingAtOnce(p, g).count).toBe(1);
+        expect(p.op("monitoring-prometheus").op).toBe("create");
+        expect(p.op("monitoring-prometheus-config").op).toBe("create");
+    });
+
+    it("the new ACL policies and tokens exist before any agent registers its metrics services with them", () => {
+        expect(p.op("consul-acl-bootstrap").op).toBe("update");
+        const [bootstrap] = p.stepsOf("consul-acl-bootstrap");
+        for (const node of ["lb-0", "swarm-manager-0", "swarm-worker-0", "monitoring-prometheus"]) {
+            const create = p.stepsOf(node).find((st) => st.kind === "create");
+            expect({ node, after: create !== undefined && p.before(bootstrap, create) }).toEqual({ node, after: true });
+        }
+    });
+
+    it("keeps the day-2 contract", () => expectDay2Contract(p));
 });
 
 // Secret rotation as day-2 operations (issue #15; docs/security.md, "Rotation"): a generation counter

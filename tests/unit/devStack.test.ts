@@ -138,10 +138,11 @@ describe("wiring", () => {
         expect(containerNamed(dev, "lb-1").inputs.networksAdvanced[0].ipv4Address).toBe(b);
     });
 
-    test("every node sits on the address the README documents: edge .2, LB .11–.12, Consul .20–, managers .30–, workers .40–", () => {
+    test("every node sits on the address the README documents: edge .2, Prometheus .5, LB .11–.12, Consul .20–, managers .30–, workers .40–", () => {
         const addresses = Object.fromEntries(containers(dev).map((c) => [c.name, c.inputs.networksAdvanced?.[0]?.ipv4Address]));
         expect(addresses).toEqual({
             "local-edge": "10.77.0.2",
+            "monitoring-prometheus": "10.77.0.5",
             "lb-0": "10.77.0.11",
             "lb-1": "10.77.0.12",
             "consul-server-0": "10.77.0.20",
@@ -267,7 +268,7 @@ describe("wiring", () => {
 });
 
 describe("security", () => {
-    test("nothing listens on the host except the edge's web (HTTPS, and HTTP that redirects), Consul UI and stats ports, on 127.0.0.1", () => {
+    test("nothing listens on the host except the edge's web (HTTPS, and HTTP that redirects), Consul UI, stats and Prometheus ports, on 127.0.0.1", () => {
         const published = containers(dev).flatMap((c) =>
             (c.inputs.ports ?? []).map((p: any) => ({ container: c.name, ip: p.ip, external: p.external, internal: p.internal })),
         );
@@ -277,9 +278,10 @@ describe("security", () => {
                 { container: "local-edge", ip: "127.0.0.1", external: 8080, internal: 80 },
                 { container: "local-edge", ip: "127.0.0.1", external: 8500, internal: 8501 },
                 { container: "local-edge", ip: "127.0.0.1", external: 8404, internal: 8404 },
+                { container: "local-edge", ip: "127.0.0.1", external: 9090, internal: 9090 },
             ]),
         );
-        expect(published).toHaveLength(4);
+        expect(published).toHaveLength(5);
         expect(containers(dev).filter((c) => c.inputs.networkMode === "host")).toEqual([]);
     });
 

@@ -10,7 +10,15 @@ import { REPO_ROOT, runProgram } from "../harness/program";
 /** A copy of the web image's build inputs (and a README) in a temp context. */
 function webContext(): { dir: string; tag: () => string } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "context-"));
-    for (const rel of ["images/web/Dockerfile", "images/web/Dockerfile.dockerignore", "app/server.js", "app/healthcheck.sh", "README.md"]) {
+    for (const rel of [
+        "images/web/Dockerfile",
+        "images/web/Dockerfile.dockerignore",
+        "app/server.js",
+        "app/healthcheck.sh",
+        "app/package.json",
+        "app/package-lock.json",
+        "README.md",
+    ]) {
         fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
         fs.copyFileSync(path.join(REPO_ROOT, rel), path.join(dir, rel));
         fs.chmodSync(path.join(dir, rel), 0o644);
@@ -18,7 +26,7 @@ function webContext(): { dir: string; tag: () => string } {
     return { dir, tag: () => contentTag(dir, path.join(dir, "images/web/Dockerfile")) };
 }
 
-test("an edit to the app or the Dockerfile makes a new tag; a README edit or another umask does not", () => {
+test("an edit to the app, its lock file or the Dockerfile makes a new tag; a README edit or another umask does not", () => {
     const { dir, tag } = webContext();
     const first = tag();
     expect(first).toMatch(/^[0-9a-f]{12}$/);
@@ -29,7 +37,11 @@ test("an edit to the app or the Dockerfile makes a new tag; a README edit or ano
     const second = tag();
     expect(second).not.toBe(first);
     fs.appendFileSync(path.join(dir, "images/web/Dockerfile"), "\nLABEL x=y\n");
-    expect(tag()).not.toBe(second);
+    const third = tag();
+    expect(third).not.toBe(second);
+    // The dependencies the image installs (npm ci from the lock file) are part of what it is built from.
+    fs.appendFileSync(path.join(dir, "app/package-lock.json"), "\n");
+    expect(tag()).not.toBe(third);
     fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -116,7 +116,7 @@ describe("instances", () => {
         const configs = prod
             .ofType("aws:ssm/parameter:Parameter")
             .filter((p) => /\/consul\/config\/(server|client)\.json$/.test(p.inputs.description));
-        expect(configs.length).toBe(3 + 3 + 3 + 2);
+        expect(configs.length).toBe(3 + 3 + 3 + 2 + 1);
         for (const p of configs) expect(JSON.parse(stored(p)).retry_join).toEqual(servers);
     });
 
@@ -221,7 +221,7 @@ describe("security groups", () => {
         );
     });
 
-    test("the HAProxy nodes admit web traffic only from the ALB's security group (and VRRP only from each other)", () => {
+    test("the HAProxy nodes admit web traffic only from the ALB's security group (VRRP only from each other, metrics only from Prometheus)", () => {
         const lbRules = ingress().filter((r) => sgName(r.inputs.securityGroupId) === "aws-lb-sg");
         expect(
             lbRules.map((r) => ({
@@ -234,9 +234,10 @@ describe("security groups", () => {
             expect.arrayContaining([
                 { protocol: "tcp", port: 80, from: "aws-alb-sg", cidr: undefined },
                 { protocol: "112", port: undefined, from: "aws-lb-sg", cidr: undefined },
+                { protocol: "tcp", port: 8405, from: "aws-monitoring-sg", cidr: undefined },
             ]),
         );
-        expect(lbRules).toHaveLength(2);
+        expect(lbRules).toHaveLength(3);
         const lbInstances = instances(prod, /^lb-\d+$/);
         for (const i of lbInstances) expect(i.inputs.vpcSecurityGroupIds.map(sgName).sort()).toEqual(["aws-lb-sg", "aws-nodes-sg"]);
     });
@@ -530,7 +531,8 @@ describe("monitoring (#16): detailed monitoring, alarms to the SNS topic, logs t
         alarmsOf(run, metricName).filter((a) => a.inputs.dimensions.InstanceId === `${instance.name}-id`);
 
     test("every instance has detailed monitoring (an update in place: `monitoring` is not ForceNew)", () => {
-        expect(prod.ofType(INSTANCE).length).toBe(11);
+        // 3 Consul servers, 3 managers, 2 workers, 2 LB nodes, 1 Prometheus node (Pulumi.prod.yaml).
+        expect(prod.ofType(INSTANCE).length).toBe(12);
         for (const i of prod.ofType(INSTANCE))
             expect({ node: i.name, monitoring: i.inputs.monitoring }).toEqual({ node: i.name, monitoring: true });
     });
@@ -560,10 +562,19 @@ describe("monitoring (#16): detailed monitoring, alarms to the SNS topic, logs t
         for (const i of topical.ofType(INSTANCE))
             expect([i.name, instanceAlarm(topical, i, "CPUCreditBalance").length]).toEqual([i.name, 1]);
         const mixed = await runProgram("prod", {
-            aws: { instanceTypes: { consulServer: "t4g.small", manager: "m7i.large", worker: "c6i.xlarge", lb: "t3a.small" } },
+            aws: {
+                instanceTypes: {
+                    consulServer: "t4g.small",
+                    manager: "m7i.large",
+                    worker: "c6i.xlarge",
+                    lb: "t3a.small",
+                    monitoring: "m7i.large",
+                },
+            },
         });
         const credited = alarmsOf(mixed, "CPUCreditBalance").map((a) => a.inputs.dimensions.InstanceId.replace(/-id$/, ""));
         expect(credited.sort()).toEqual(["consul-server-0", "consul-server-1", "consul-server-2", "lb-0", "lb-1"]);
+        expect(alarmsOf(mixed, "StatusCheckFailed").map((a) => a.inputs.dimensions.InstanceId)).toContain("monitoring-prometheus-id");
         for (const a of alarmsOf(mixed, "CPUCreditBalance")) {
             expect(a.inputs).toMatchObject({
                 namespace: "AWS/EC2",

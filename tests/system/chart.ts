@@ -85,6 +85,15 @@ export function writeSeriesChart(pngFile: string, heading: string, panels: reado
             "set xlabel 'seconds'",
             "set offsets 0, 0, graph 0.18, 0",
         ];
+        // One time axis for every panel: the latest point or marker of any.
+        const xmax = Math.max(
+            1,
+            ...panels.flatMap((p) => [
+                ...Object.values(p.series).flatMap((pts) => pts.map((q) => q[0])),
+                ...p.markers.map((m) => m.atMs / 1000),
+            ]),
+        );
+        script.push(`set xrange [0:${Math.ceil(xmax)}]`);
         panels.forEach((panel, p) => {
             const labels = Object.keys(panel.series).sort();
             script.push(

@@ -79,6 +79,8 @@ export function writeSeriesChart(pngFile: string, heading: string, panels: reado
         const script = [
             `set terminal pngcairo size 1100,${240 * panels.length + 40} font "sans,10"`,
             `set output ${quote(pngFile)}`,
+            // Titles quote PromQL: `_` and `{}` are text, not gnuplot's sub/superscript markup.
+            "set termoption noenhanced",
             `set multiplot layout ${panels.length},1 title ${quote(heading)}`,
             "set key outside right top",
             "set grid ytics",
@@ -94,6 +96,8 @@ export function writeSeriesChart(pngFile: string, heading: string, panels: reado
             ]),
         );
         script.push(`set xrange [0:${Math.ceil(xmax)}]`);
+        // One colour per label across the panels (lb-0 is the same colour everywhere).
+        const allLabels = [...new Set(panels.flatMap((p) => Object.keys(p.series)))].sort();
         panels.forEach((panel, p) => {
             const labels = Object.keys(panel.series).sort();
             script.push(
@@ -124,7 +128,8 @@ export function writeSeriesChart(pngFile: string, heading: string, panels: reado
                     rows.push(`${q[0]} ${q[1]}`);
                 });
                 fs.writeFileSync(file, `${rows.join("\n")}\n`);
-                return `${quote(file)} using 1:2 with steps lw 2 lc rgb "${COLOURS[k % COLOURS.length]}" title ${quote(label)}`;
+                const colour = COLOURS[allLabels.indexOf(label) % COLOURS.length];
+                return `${quote(file)} using 1:2 with steps lw 2 lc rgb "${colour}" title ${quote(label)}`;
             });
             if (plots.length > 0) script.push(`plot ${plots.join(", \\\n     ")}`);
             else script.push("set yrange [0:1]", "plot -1 title '(no samples)'");

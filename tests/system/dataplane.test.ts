@@ -153,6 +153,9 @@ beforeAll(async () => {
     scrapedJobs = jobsOf(dp.catalog.catalog());
     prom = new LivePrometheus(prometheusFromGraph(run, settings), dp.catalog, spec.web.image);
     await prom.create(scrapedJobs, log);
+    // Two more scrapes of every target before test 1: a rate() over the first failover (its picture)
+    // needs samples from before it.
+    await prom.waitTargets(scrapedJobs, Date.now() + 2 * prom.timings!.intervals.scrapeMs, 60_000);
 }, 10 * 60_000);
 
 /** Scrape jobs and their target counts, as the program's relabelling makes them from the catalog (render/prometheus.ts). */

@@ -62,3 +62,19 @@ export const CONSUL_CHECK: {
 export const METRICS_PATH: string;
 /** Upper bounds (seconds) of the http_request_duration_seconds buckets. */
 export const LATENCY_BUCKETS: readonly number[];
+
+/** What a task registers with its node's Consul agent (PUT /v1/agent/service/register). */
+export interface ServiceDefinition {
+    readonly ID: string;
+    readonly Name: string;
+    readonly Address: string;
+    readonly Port: number;
+    readonly Tags: readonly string[];
+    readonly Meta: Readonly<Record<string, string>>;
+    readonly Check: Readonly<Record<string, string | number>>;
+}
+export function serviceDefinition(
+    config: Pick<Config, "serviceName" | "taskName" | "version">,
+    address: string,
+    port: number,
+): ServiceDefinition;

@@ -346,11 +346,29 @@ function consulRequest(config, token, method, path, body, timeoutMs) {
 }
 
 /**
+ * What a task registers with its node's Consul agent (PUT /v1/agent/service/register): its id, name,
+ * address and port, the version as a tag and in Meta, where its metrics are (Meta metrics_path, read
+ * by Prometheus's discovery) and its health check. Exported so that the system tests' catalog
+ * stand-in lists exactly what the app registers.
+ */
+function serviceDefinition(config, address, port) {
+    return {
+        ID: `${config.serviceName}-${config.taskName}-${port}`,
+        Name: config.serviceName,
+        Address: address,
+        Port: port,
+        Tags: [`version-${config.version}`],
+        Meta: { version: config.version, task: config.taskName, metrics_path: METRICS_PATH },
+        Check: { HTTP: `http://${hostPort(address, port)}/health`, ...CONSUL_CHECK },
+    };
+}
+
+/**
  * Registers the service in the background, retrying forever with backoff
  * (the agent may start after us, or restart), until stop() is called.
  */
 function createRegistrar({ config, port, log }) {
-    const serviceId = `${config.serviceName}-${config.taskName}-${port}`;
+    const serviceId = serviceDefinition(config, "", port).ID;
     let stopped = false;
     let attempt = null; // promise of the attempt in flight
     let sentRegister = false; // a register PUT went out, so we may be registered
@@ -361,15 +379,7 @@ function createRegistrar({ config, port, log }) {
         const token = readToken(config); // throws if the secret file is missing: retried like any failure
         const address = config.serviceAddress || (await agentAddress(token));
         if (stopped) return null; // shutdown began while we asked the agent: don't register now
-        const definition = {
-            ID: serviceId,
-            Name: config.serviceName,
-            Address: address,
-            Port: port,
-            Tags: [`version-${config.version}`],
-            Meta: { version: config.version, task: config.taskName, metrics_path: METRICS_PATH },
-            Check: { HTTP: `http://${hostPort(address, port)}/health`, ...CONSUL_CHECK },
-        };
+        const definition = serviceDefinition(config, address, port);
         sentRegister = true;
         await consulRequest(config, token, "PUT", "/v1/agent/service/register", definition, CONSUL_TIMEOUT_MS);
         return address;
@@ -689,6 +699,7 @@ module.exports = {
     CONSUL_CHECK,
     METRICS_PATH,
     LATENCY_BUCKETS,
+    serviceDefinition,
 };
 
 if (require.main === module) main();

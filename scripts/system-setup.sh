@@ -82,7 +82,7 @@ fi
 # this is a cache hit); building here makes the first test run fast and fails early on a bad build.
 web_version=${WEB_VERSION:-$(sed -n 's/^ *version: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' Pulumi.dev.yaml | head -n 1)}
 web_version=${web_version:-1.0.0}
-log "building images (consul and consul-dns stand-ins, lb, swarm-node, web $web_version)"
+log "building images (consul and consul-dns stand-ins, lb, swarm-node, prometheus, web $web_version)"
 # The build context is the repo root, sent as a tar on stdin without node_modules/.git (~250 MB
 # that would make every cached build take ~30 s): the same directories .dockerignore keeps out of
 # the program's own builds, left out here by tar because a context on stdin is sent whole.
@@ -96,6 +96,8 @@ build() {
 build tests/system/consul/Dockerfile swarm-platform-systest/consul-standin:local
 build images/lb/Dockerfile swarm-platform-systest/lb:local --build-arg CONSUL_IMAGE=swarm-platform-systest/consul-standin:local
 build images/swarm-node/Dockerfile swarm-platform-systest/swarm-node:local --build-arg CONSUL_IMAGE=swarm-platform-systest/consul-standin:local
+# The monitoring node the data-plane suite runs beside the plane (Debian's prometheus and nodejs).
+build images/prometheus/Dockerfile swarm-platform-systest/prometheus:local --build-arg CONSUL_IMAGE=swarm-platform-systest/consul-standin:local
 build images/web/Dockerfile "swarm-platform-systest/web:$web_version" --build-arg "APP_VERSION=$web_version"
 # The Consul agent DNS stand-in (Consul's answer shape) runs on the web image's Node.js.
 build tests/system/consul/dns.Dockerfile swarm-platform-systest/consul-dns:local --build-arg "NODE_IMAGE=swarm-platform-systest/web:$web_version"

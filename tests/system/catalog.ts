@@ -1,9 +1,101 @@
 // Consul's part for the web service, as the LB nodes see it (Consul cannot be installed here): the
 // catalog stand-in keeps the tasks' registrations, runs the app's own check as the app registers it
 // (CONSUL_CHECK) and publishes the passing instances; consulDnsRecords() is what each LB node's
-// agent DNS stand-in (tests/system/consul/dns.js) then answers.
+// agent DNS stand-in (tests/system/consul/dns.js) then answers. It also keeps the catalog itself —
+// every registration, passing or not, with the node that registered it — in the shape of Consul's
+// catalog API (GET /v1/catalog/services, /v1/catalog/service/<name>), which is what Prometheus's
+// discovery bridge reads (images/prometheus/consul-http-sd.js) through the agent API stand-in
+// (tests/system/consul/agent-api.js, CATALOG_FILE).
 import { CONSUL_CHECK } from "../../app/server";
 import { httpGet } from "./probe";
+
+/** A Consul node as its agent's config names it (client.json: node_name, advertise_addr, datacenter). */
+export interface CatalogNode {
+    readonly node: string;
+    readonly address: string;
+    readonly datacenter: string;
+}
+
+/** A service as an agent registers it: the agent API's field names (PUT /v1/agent/service/register). */
+export interface AgentService {
+    readonly ID: string;
+    readonly Name: string;
+    /** Empty or absent: the node's address (the catalog then lists ServiceAddress ""). */
+    readonly Address?: string;
+    readonly Port: number;
+    readonly Tags?: readonly string[];
+    readonly Meta?: Readonly<Record<string, string>>;
+}
+
+/**
+ * One entry of Consul's GET /v1/catalog/service/<name>
+ * (https://developer.hashicorp.com/consul/api-docs/catalog#list-nodes-for-service): the node's
+ * fields and the service's. consul-http-sd.js reads Node, Address, Datacenter, NodeMeta and the
+ * Service* fields.
+ */
+export interface CatalogEntry {
+    readonly Node: string;
+    readonly Address: string;
+    readonly Datacenter: string;
+    readonly TaggedAddresses: Readonly<Record<string, string>>;
+    readonly NodeMeta: Readonly<Record<string, string>>;
+    readonly ServiceID: string;
+    readonly ServiceName: string;
+    readonly ServiceAddress: string;
+    readonly ServicePort: number;
+    readonly ServiceTags: readonly string[];
+    readonly ServiceMeta: Readonly<Record<string, string>>;
+}
+
+/** The catalog entry Consul keeps for `service` registered by the agent of `node`. */
+export function catalogEntry(node: CatalogNode, service: AgentService): CatalogEntry {
+    return {
+        Node: node.node,
+        Address: node.address,
+        Datacenter: node.datacenter,
+        TaggedAddresses: { lan: node.address, wan: node.address },
+        NodeMeta: {},
+        ServiceID: service.ID,
+        ServiceName: service.Name,
+        ServiceAddress: service.Address ?? "",
+        ServicePort: service.Port,
+        ServiceTags: [...(service.Tags ?? [])],
+        ServiceMeta: { ...(service.Meta ?? {}) },
+    };
+}
+
+/**
+ * The services an agent registers from a config file's `services` block (the agent's config-file
+ * keys: id, name, address, port, tags, meta; the service's `token` only authorises the
+ * registration): what the LB and swarm nodes' /consul/config/metrics.json make their agent announce.
+ */
+export function agentConfigServices(configText: string): AgentService[] {
+    const parsed = JSON.parse(configText) as { services?: unknown };
+    if (!Array.isArray(parsed.services)) throw new Error("agent config: no services array");
+    return parsed.services.map((raw: Record<string, unknown>) => {
+        const name = raw.name;
+        const port = raw.port;
+        if (typeof name !== "string" || name === "") throw new Error(`agent config: a service without a name: ${JSON.stringify(raw)}`);
+        if (typeof port !== "number") throw new Error(`agent config: service ${name} has no port`);
+        return {
+            ID: typeof raw.id === "string" && raw.id !== "" ? raw.id : name,
+            Name: name,
+            Address: typeof raw.address === "string" ? raw.address : undefined,
+            Port: port,
+            Tags: Array.isArray(raw.tags) ? raw.tags.map(String) : [],
+            Meta: (raw.meta as Record<string, string> | undefined) ?? {},
+        };
+    });
+}
+
+/** One registration or deregistration in the catalog (wall clock). */
+export interface CatalogEvent {
+    readonly atEpochMs: number;
+    readonly event: "register" | "deregister";
+    readonly node: string;
+    readonly serviceId: string;
+    readonly serviceName: string;
+}
 
 /** A Consul service instance: what a task registers (its node's address and the port it bound). */
 export interface ServiceInstance {
@@ -41,6 +133,11 @@ export interface CatalogChange {
  */
 export class ConsulCatalog {
     private readonly instances = new Map<string, { instance: ServiceInstance; passing: boolean; failures: number }>();
+    /** The catalog: every registration (passing or not), by the task's name or `<node>/<service id>`. */
+    private readonly entries = new Map<string, CatalogEntry>();
+    private readonly catalogListeners: ((entries: readonly CatalogEntry[]) => void)[] = [];
+    /** Every registration and deregistration, in order: when the catalog listed it and stopped listing it. */
+    readonly events: CatalogEvent[] = [];
     private published = "";
     private timer: NodeJS.Timeout | undefined;
     private checking = false;
@@ -61,15 +158,73 @@ export class ConsulCatalog {
         this.timer = undefined;
     }
 
-    /** Registered instances start critical (no traffic before the first passing check), like the app's check. */
-    register(instance: ServiceInstance): void {
+    /**
+     * Registered instances start critical (no traffic before the first passing check), like the app's
+     * check. With `registration` (the node whose agent took it, and what the app sent) the instance
+     * is also in the catalog, as Consul lists it whatever its health.
+     */
+    register(instance: ServiceInstance, registration?: { readonly node: CatalogNode; readonly service: AgentService }): void {
         this.instances.set(instance.name, { instance, passing: false, failures: 0 });
+        if (registration !== undefined) this.setEntry(instance.name, catalogEntry(registration.node, registration.service));
     }
 
-    /** Deregistration is immediate in DNS (TTL 0). */
+    /** Deregistration is immediate in DNS (TTL 0) and in the catalog. */
     async deregister(name: string): Promise<void> {
         this.instances.delete(name);
+        this.deleteEntry(name);
         await this.sync();
+    }
+
+    /**
+     * Services a node's agent registers from its own config (no check: they stay listed while the
+     * agent runs), e.g. the metrics-* services of an LB node's metrics.json.
+     */
+    registerAgentServices(node: CatalogNode, services: readonly AgentService[]): void {
+        for (const service of services) this.setEntry(`${node.node}/${service.ID}`, catalogEntry(node, service));
+    }
+
+    /** Called with the whole catalog now and on every change. */
+    onCatalogChange(listener: (entries: readonly CatalogEntry[]) => void): void {
+        this.catalogListeners.push(listener);
+        listener(this.catalog());
+    }
+
+    /** Every entry, as GET /v1/catalog/service/<name> lists them, ordered by service, node and id. */
+    catalog(): CatalogEntry[] {
+        return [...this.entries.values()].sort(
+            (a, b) => a.ServiceName.localeCompare(b.ServiceName) || a.Node.localeCompare(b.Node) || a.ServiceID.localeCompare(b.ServiceID),
+        );
+    }
+
+    private setEntry(key: string, entry: CatalogEntry): void {
+        this.entries.set(key, entry);
+        this.events.push({
+            atEpochMs: Date.now(),
+            event: "register",
+            node: entry.Node,
+            serviceId: entry.ServiceID,
+            serviceName: entry.ServiceName,
+        });
+        this.catalogChanged();
+    }
+
+    private deleteEntry(key: string): void {
+        const entry = this.entries.get(key);
+        if (entry === undefined) return;
+        this.entries.delete(key);
+        this.events.push({
+            atEpochMs: Date.now(),
+            event: "deregister",
+            node: entry.Node,
+            serviceId: entry.ServiceID,
+            serviceName: entry.ServiceName,
+        });
+        this.catalogChanged();
+    }
+
+    private catalogChanged(): void {
+        const entries = this.catalog();
+        for (const listener of this.catalogListeners) listener(entries);
     }
 
     passing(): ServiceInstance[] {
@@ -133,4 +288,11 @@ export function consulDnsRecords(srvName: string, datacenter: string, passing: r
     }
     for (const [target, address] of hosts) out.push(`host-record=${target},${address}`);
     return `${out.join("\n")}\n`;
+}
+
+/** GET /v1/catalog/services: every service name with the union of its instances' tags. */
+export function catalogServices(entries: readonly CatalogEntry[]): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const e of entries) out[e.ServiceName] = [...new Set([...(out[e.ServiceName] ?? []), ...e.ServiceTags])].sort();
+    return out;
 }

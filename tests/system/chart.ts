@@ -40,16 +40,102 @@ export function writeRequestsChart(pngFile: string, panels: readonly ChartPanel[
         ];
         panels.forEach((panel, p) => script.push(...panelScript(panel, path.join(dir, `panel-${p}.dat`))));
         script.push("unset multiplot", "");
-        const scriptFile = path.join(dir, "chart.gp");
-        fs.writeFileSync(scriptFile, script.join("\n"));
-        try {
-            execFileSync("gnuplot", [scriptFile], { stdio: ["ignore", "pipe", "pipe"] });
-        } catch (e) {
-            const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
-            if (err.code === "ENOENT")
-                throw new Error("gnuplot is not installed: apt-get install gnuplot-nox (scripts/system-setup.sh does)");
-            throw new Error(`gnuplot failed on ${scriptFile}: ${err.stderr?.toString() ?? err.message}`);
-        }
+        runGnuplot(dir, script);
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+function runGnuplot(dir: string, script: readonly string[]): void {
+    const scriptFile = path.join(dir, "chart.gp");
+    fs.writeFileSync(scriptFile, script.join("\n"));
+    try {
+        execFileSync("gnuplot", [scriptFile], { stdio: ["ignore", "pipe", "pipe"] });
+    } catch (e) {
+        const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
+        if (err.code === "ENOENT") throw new Error("gnuplot is not installed: apt-get install gnuplot-nox (scripts/system-setup.sh does)");
+        throw new Error(`gnuplot failed on ${scriptFile}: ${err.stderr?.toString() ?? err.message}`);
+    }
+}
+
+/** A panel of series over time (e.g. Prometheus's query_range answers): one step line per series. */
+export interface SeriesPanel {
+    readonly title: string;
+    readonly ylabel: string;
+    /** Label → [seconds since the panel's start, value] points; a missing point is a gap in the line. */
+    readonly series: Readonly<Record<string, readonly (readonly [number, number])[]>>;
+    readonly markers: readonly { readonly atMs: number; readonly label: string }[];
+    /** Fixed y range, e.g. [0, 3] for a state gauge; default from 0 up. */
+    readonly yrange?: readonly [number, number];
+    /** Tick labels for a state gauge, e.g. {1: "BACKUP", 2: "MASTER"}. */
+    readonly yticks?: Readonly<Record<number, string>>;
+}
+
+/** Writes a PNG with one panel per entry, each series a step line; throws, naming the fix, when gnuplot is missing. */
+export function writeSeriesChart(pngFile: string, heading: string, panels: readonly SeriesPanel[]): void {
+    if (panels.length === 0) throw new Error("writeSeriesChart: no panels");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-series-"));
+    try {
+        const script = [
+            `set terminal pngcairo size 1100,${240 * panels.length + 40} font "sans,10"`,
+            `set output ${quote(pngFile)}`,
+            // Titles quote PromQL: `_` and `{}` are text, not gnuplot's sub/superscript markup.
+            "set termoption noenhanced",
+            `set multiplot layout ${panels.length},1 title ${quote(heading)}`,
+            "set key outside right top",
+            "set grid ytics",
+            "set xlabel 'seconds'",
+            "set offsets 0, 0, graph 0.18, 0",
+        ];
+        // One time axis for every panel: the latest point or marker of any.
+        const xmax = Math.max(
+            1,
+            ...panels.flatMap((p) => [
+                ...Object.values(p.series).flatMap((pts) => pts.map((q) => q[0])),
+                ...p.markers.map((m) => m.atMs / 1000),
+            ]),
+        );
+        script.push(`set xrange [0:${Math.ceil(xmax)}]`);
+        // One colour per label across the panels (lb-0 is the same colour everywhere).
+        const allLabels = [...new Set(panels.flatMap((p) => Object.keys(p.series)))].sort();
+        panels.forEach((panel, p) => {
+            const labels = Object.keys(panel.series).sort();
+            script.push(
+                `set title ${quote(panel.title)}`,
+                `set ylabel ${quote(panel.ylabel)}`,
+                panel.yrange === undefined ? "set yrange [0:*]" : `set yrange [${panel.yrange[0]}:${panel.yrange[1]}]`,
+                panel.yticks === undefined
+                    ? "set ytics autofreq"
+                    : `set ytics (${Object.entries(panel.yticks)
+                          .map(([v, l]) => `${quote(l)} ${v}`)
+                          .join(", ")})`,
+                "unset arrow",
+                "unset label",
+            );
+            for (const m of panel.markers) {
+                const x = m.atMs / 1000;
+                script.push(`set arrow from ${x}, graph 0 to ${x}, graph 1 nohead front dt 2 lw 1.5 lc rgb "black"`);
+                script.push(`set label ${quote(m.label)} at ${x}, graph 0.93 offset 0.5,0 front`);
+            }
+            const plots = labels.map((label, k) => {
+                const file = path.join(dir, `series-${p}-${k}.dat`);
+                // A blank line where consecutive points are more than 2.5 steps apart: gnuplot breaks the line there.
+                const pts = panel.series[label];
+                const step = pts.length > 1 ? Math.min(...pts.slice(1).map((q, i) => q[0] - pts[i][0])) : 1;
+                const rows: string[] = [];
+                pts.forEach((q, i) => {
+                    if (i > 0 && q[0] - pts[i - 1][0] > 2.5 * step) rows.push("");
+                    rows.push(`${q[0]} ${q[1]}`);
+                });
+                fs.writeFileSync(file, `${rows.join("\n")}\n`);
+                const colour = COLOURS[allLabels.indexOf(label) % COLOURS.length];
+                return `${quote(file)} using 1:2 with steps lw 2 lc rgb "${colour}" title ${quote(label)}`;
+            });
+            if (plots.length > 0) script.push(`plot ${plots.join(", \\\n     ")}`);
+            else script.push("set yrange [0:1]", "plot -1 title '(no samples)'");
+        });
+        script.push("unset multiplot", "");
+        runGnuplot(dir, script);
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -12,7 +12,14 @@ import { ChartPanel } from "./chart";
 import { BENCH, MetricInput, Results } from "./results";
 import { Bound, ciText, Goal, goalText, valueText } from "./tables";
 import { haproxyDeregistrationLagMs } from "../../render/haproxy";
+import { METRICS_PATH_META, METRICS_SERVICE_PREFIX } from "../../render/prometheus";
+import { loadConfig } from "../../app/server";
+import { LivePrometheus, prometheusFromGraph, Series } from "./prometheus";
+import { alertAfter, episodes, fireBoundMs, resolveBoundMs, resolveFloorMs, RuleTiming, withMargin } from "./alertTiming";
+import { CatalogEntry } from "./catalog";
+import { SeriesPanel } from "./chart";
 import {
+    BackendCrashResult,
     backendCrashTrial,
     backupComesBackTrial,
     FailoverTrial,
@@ -24,6 +31,7 @@ import {
     GracefulTrial,
     median,
     membershipTrials,
+    RolloutResult,
     rolloutTrial,
     soak,
     SoakResult,
@@ -67,10 +75,20 @@ const results = new Results("dataplane", "tests/system/dataplane.test.ts", {
     ciTimingMargin: CI_MARGIN,
 });
 let dp: DataPlane | undefined;
+/** The program's Prometheus beside the plane (issue #16, live proof): the graph's node, config and rules. */
+let prom: LivePrometheus | undefined;
+/** Scrape jobs and their target counts, as the catalog lists them (what Prometheus must be scraping). */
+let scrapedJobs: Record<string, number> = {};
+/** Wall clock of test 1's first fault: the VipMoved alerts of tests 1–3 are judged from there. */
+let firstFailoverEpochMs: number | undefined;
 const log = (msg: string) => process.stderr.write(`[system] ${new Date().toISOString()} ${msg}\n`);
 const plane = (): DataPlane => {
     if (dp === undefined) throw new Error("the data plane was not created (see beforeAll)");
     return dp;
+};
+const live = (): LivePrometheus => {
+    if (prom === undefined || prom.timings === undefined) throw new Error("Prometheus was not started (see beforeAll)");
+    return prom;
 };
 /** Records a figure and prints it with its verdict. */
 const record = (m: MetricInput): void => {
@@ -124,11 +142,75 @@ async function specFor(vrrp?: VrrpSetting, webVersion?: string): Promise<DataPla
 beforeAll(async () => {
     // In bench mode: refuses a dirty tree before anything is measured.
     results.begin();
-    const spec = await specFor();
+    const run = await evaluateGraph(settings);
+    const spec = dataPlaneFromGraph(run, settings);
     dp = new DataPlane(spec);
     await dp.create(log);
     await results.measureVersions(spec.lbs[0].container.name);
+    // What each LB node's Consul agent registers from its own config (metrics.json: metrics-haproxy,
+    // metrics-keepalived). The swarm nodes' metrics-docker is left out: their engines do not run here.
+    for (const lb of spec.lbs) dp.catalog.registerAgentServices(lb.consul, lb.agentServices);
+    scrapedJobs = jobsOf(dp.catalog.catalog());
+    prom = new LivePrometheus(prometheusFromGraph(run, settings), dp.catalog, spec.web.image);
+    await prom.create(scrapedJobs, log);
+    // Two more scrapes of every target before test 1: a rate() over the first failover (its picture)
+    // needs samples from before it.
+    await prom.waitTargets(scrapedJobs, Date.now() + 2 * prom.timings!.intervals.scrapeMs, 60_000);
 }, 10 * 60_000);
+
+/** Scrape jobs and their target counts, as the program's relabelling makes them from the catalog (render/prometheus.ts). */
+function jobsOf(entries: readonly CatalogEntry[]): Record<string, number> {
+    const jobs: Record<string, number> = {};
+    for (const e of entries) {
+        if (!(e.ServiceMeta[METRICS_PATH_META] ?? "").startsWith("/")) continue;
+        const job = e.ServiceName.startsWith(METRICS_SERVICE_PREFIX) ? e.ServiceName.slice(METRICS_SERVICE_PREFIX.length) : e.ServiceName;
+        jobs[job] = (jobs[job] ?? 0) + 1;
+    }
+    return jobs;
+}
+
+/** A loaded rule by name (the program's rules as Prometheus runs them). */
+function rule(name: string): RuleTiming {
+    const r = live().timings!.rules[name];
+    if (r === undefined) throw new Error(`Prometheus has no rule ${name}`);
+    return r;
+}
+
+const secs = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+/** Where a fire bound comes from, for the tables. */
+function fireSource(r: RuleTiming): string {
+    const t = live().timings!.intervals;
+    return `${r.name}: for ${secs(r.forMs)} + scrape ${secs(t.scrapeMs)} + evaluation ${secs(t.evalMs)}`;
+}
+function resolveSource(r: RuleTiming): string {
+    const t = live().timings!.intervals;
+    return `${r.name}: window ${secs(r.windowMs)} + scrape ${secs(t.scrapeMs)} + evaluation ${secs(t.evalMs)}`;
+}
+
+/** Until `probe` holds or `deadlineEpochMs` passes (then quietly: the figures say what was missed). */
+async function until(probe: () => Promise<boolean>, deadlineEpochMs: number, everyMs = 1000): Promise<void> {
+    for (;;) {
+        if (await probe().catch(() => false)) return;
+        if (Date.now() > deadlineEpochMs) return;
+        await sleep(everyMs);
+    }
+}
+
+/** Firing samples of `selector`, per series, from `fromMs` until now: [labels, timestamps]. */
+async function firingSamples(selector: string, fromMs: number): Promise<{ labels: Record<string, string>; ts: number[] }[]> {
+    const now = Date.now();
+    return (await live().samples(selector, fromMs, now)).map((x: Series) => ({ labels: { ...x.labels }, ts: x.points.map((q) => q[0]) }));
+}
+
+/** A range query as chart series: label → [seconds since `fromMs`, value]. */
+async function chartSeries(expr: string, label: (l: Record<string, string>) => string, fromMs: number, toMs: number) {
+    const out: Record<string, [number, number][]> = {};
+    for (const x of await live().range(expr, fromMs, toMs, 1000)) {
+        const key = label(x.labels);
+        out[key] = [...(out[key] ?? []), ...x.points.map(([t, v]) => [(t - fromMs) / 1000, v] as [number, number])];
+    }
+    return out;
+}
 
 afterAll(async () => {
     // SYSTEM_TEST_KEEP=1 leaves the containers running for a look (the next run removes them first).
@@ -137,12 +219,132 @@ afterAll(async () => {
     else {
         await removeSystemTestObjects(settings.namePrefix);
         dp?.removeLocalFiles();
+        prom?.removeLocalFiles();
     }
     if (BENCH) {
         results.write();
         log("wrote bench/results.json (npm run bench:tables writes bench/results.md and the READMEs' tables from it)");
     }
 }, 5 * 60_000);
+
+/**
+ * Live proof, hard kill: in every trial Prometheus's VipMoved fires for the node that took the VIP,
+ * within the rule's `for:` + one scrape + one evaluation of keepalived's MASTER entry (CI: the
+ * intervals × CI_MARGIN). A trial whose new MASTER was still firing from an earlier move counts as
+ * fired but gives no time.
+ */
+async function vipMovedFires(p: DataPlane, runs: readonly FailoverTrial[]): Promise<void> {
+    const t = live().timings!;
+    const r = rule("VipMoved");
+    const ciFire = withMargin(r.forMs, t.intervals, CI_MARGIN);
+    const moves = runs.map((x) => ({
+        node: x.to.length === 1 ? p.lb(x.to[0]).consul.node : "?",
+        atMs: x.takeoverMs === null ? NaN : x.faultEpochMs + x.takeoverMs,
+    }));
+    const measured = moves.filter((m) => !Number.isNaN(m.atMs));
+    const selector = 'ALERTS{alertname="VipMoved",alertstate="firing"}';
+    const from = Math.min(...runs.map((x) => x.faultEpochMs)) - 3 * 60_000;
+    const after = async () => {
+        const series = await firingSamples(selector, from);
+        return moves.map((m) => ({
+            ...m,
+            ...alertAfter(
+                series.filter((x) => x.labels.node === m.node).flatMap((x) => x.ts),
+                m.atMs,
+                t.intervals.evalMs,
+                Date.now(),
+            ),
+        }));
+    };
+    // The last move may be younger than the CI bound: wait for it (no longer).
+    await until(
+        async () => (await after()).every((a) => a.firstAfterMs !== null),
+        Math.max(...measured.map((m) => m.atMs), 0) + ciFire + 1000,
+    );
+    const seen = await after();
+    for (const a of seen)
+        log(
+            `VipMoved for ${a.node}: ${a.firstAfterMs === null ? "NOT firing" : a.fresh ? `fired ${a.firedMs} ms after the MASTER entry` : `already firing (an earlier move), sample ${a.firstAfterMs} ms after`}`,
+        );
+    const fresh = seen.filter((a) => a.fresh);
+    const command = `${CMD} "hard kill"`;
+    record({
+        key: "obs_vip_moved_fired",
+        what: "Prometheus: trials where VipMoved fired for the new MASTER (or still fired from a move before)",
+        value: seen.filter((a) => a.firstAfterMs !== null && a.firstAfterMs <= ciFire).length,
+        unit: "trials",
+        stat: `count of ${runs.length}`,
+        goal: all(runs.length),
+        command,
+    });
+    record({
+        key: "obs_vip_moved_fire_ms",
+        what: "Prometheus: keepalived's MASTER entry on the peer → VipMoved fires",
+        value: fresh.length === 0 || fresh.some((a) => a.firedMs === null) ? null : Math.max(...fresh.map((a) => a.firedMs!)),
+        trials: fresh.map((a) => a.firedMs),
+        unit: "ms",
+        stat: `worst of ${fresh.length} trial(s) where it was not firing already`,
+        goal: { op: "<=", limit: fireBoundMs(r, t.intervals), source: fireSource(r) },
+        ci: { op: "<=", limit: ciFire },
+        command,
+        note: "ALERTS samples (evaluation time) against the MASTER entry in keepalived's log",
+    });
+    results.detail("obs_vip_moved_fires", seen);
+    results.check("obs_vip_moved_fired", "obs_vip_moved_fire_ms");
+}
+
+/** The scraped series of the first hard kill, until the second: the picture of one failover. */
+async function failoverChart(runs: readonly FailoverTrial[]): Promise<void> {
+    const first = runs[0];
+    if (first === undefined) return;
+    const from = first.faultEpochMs - 10_000;
+    const to = runs.length > 1 ? runs[1].faultEpochMs - 500 : Math.min(Date.now(), first.faultEpochMs + 40_000);
+    const at = (epochMs: number) => epochMs - from;
+    const peer = first.to.length === 1 ? plane().lb(first.to[0]).consul.node : "?";
+    const alerts = await live().samples('ALERTS{alertname="VipMoved",alertstate="firing"}', first.faultEpochMs, to);
+    const fired = alerts.find((x) => x.labels.node === peer)?.points[0]?.[0];
+    const markers = [
+        { atMs: at(first.faultEpochMs), label: `docker kill ${first.from}` },
+        ...(fired === undefined ? [] : [{ atMs: at(fired), label: "VipMoved fires" }]),
+    ];
+    const node = (l: Record<string, string>) => l.node ?? "?";
+    const panels: SeriesPanel[] = [
+        {
+            title: "keepalived_vrrp_state (the notify hook's file, /keepalived/metrics)",
+            ylabel: "state",
+            series: await chartSeries("keepalived_vrrp_state", node, from, to),
+            markers,
+            yrange: [-0.2, 4.2],
+            yticks: { 0: "INIT", 1: "BACKUP", 2: "MASTER", 3: "FAULT", 4: "STOP" },
+        },
+        {
+            title: 'requests/s through each LB node: rate(haproxy_frontend_http_requests_total{proxy="web"}[10s])',
+            ylabel: "requests/s",
+            series: await chartSeries('sum by (node) (rate(haproxy_frontend_http_requests_total{proxy="web"}[10s]))', node, from, to),
+            markers,
+        },
+        {
+            title: 'up{job="haproxy"}: the killed node stops answering scrapes until it is started again',
+            ylabel: "up",
+            series: await chartSeries('up{job="haproxy"}', node, from, to),
+            markers,
+            yrange: [-0.1, 1.1],
+        },
+        {
+            title: 'ALERTS{alertname="VipMoved", alertstate="firing"}',
+            ylabel: "firing",
+            series: await chartSeries('ALERTS{alertname="VipMoved",alertstate="firing"}', node, from, to),
+            markers,
+            yrange: [-0.1, 1.1],
+        },
+    ];
+    const png = results.seriesChart(
+        "prometheus-failover.png",
+        `docker kill of the MASTER (${first.from}) as Prometheus scraped it (every ${secs(live().timings!.intervals.scrapeMs)}); seconds from 10 s before the kill`,
+        panels,
+    );
+    log(`failover chart: ${png}`);
+}
 
 describe("the program's LB image and generated configs in real containers", () => {
     test("each LB node runs exactly the uploaded configs, serves every registered backend, and one node holds the VIP", async () => {
@@ -164,8 +366,13 @@ describe("default VRRP settings (the program's defaults)", () => {
         const runs = await trials(TRIALS, async () => {
             const t = await hardKillTrial(p, 4000);
             log(`hard kill: ${trialLine(t)}`);
+            // VipMoved is increase() of the new MASTER's transition counter: Prometheus sees a move only
+            // with a sample from before it. The killed node's counters restart from 0 with it: the next
+            // trial moves the VIP back onto it only once Prometheus has scraped them (≤ one interval).
+            await live().waitTargets(scrapedJobs, Date.now(), 30_000);
             return t;
         });
+        firstFailoverEpochMs = runs[0]?.faultEpochMs;
         const command = `${CMD} "hard kill"`;
         const stat = ofTrials("median", runs.length);
         record({
@@ -193,6 +400,8 @@ describe("default VRRP settings (the program's defaults)", () => {
         results.detail("lb_hard_kill_trials", runs);
         results.chart("1-hard-kill", hardKillPanel("1. docker kill of the MASTER, the program's VRRP (v3, 0.1 s adverts)", runs));
         results.check("lb_hard_kill_gap_ms", "lb_hard_kill_failed", "lb_hard_kill_vip_moved");
+        await vipMovedFires(p, runs);
+        await failoverChart(runs);
     });
 
     test(`2. graceful stop (docker stop) of the MASTER, ${TRIALS} trials: 0 failed, the peer takes the VIP; its return: ≤ 1 VIP move, 0 failed; median gap judged against ≤ 0.2 s (CI: ≤ ${(200 * CI_MARGIN) / 1000} s)`, async () => {
@@ -353,6 +562,7 @@ describe("the web service behind the pair (tasks, Consul, DNS discovery)", () =>
         const nextVersion = current.replace(/(\d+)$/, (d) => String(Number(d) + 1));
         const next = await specFor(undefined, nextVersion);
         await p.buildImages(next);
+        const loadStartEpochMs = Date.now();
         const r = await rolloutTrial(p, { spec: next.web.spec, image: next.web.image });
         log(
             `rollout ${r.from} → ${r.to}: ${r.ms} ms, ${r.failed}/${r.requests} failed, longest gap ${r.longestGapMs} ms, ` +
@@ -396,6 +606,7 @@ describe("the web service behind the pair (tasks, Consul, DNS discovery)", () =>
         });
         expect(r.finalVersions).toEqual([r.to]);
         results.check("rollout_failed", "rollout_ms");
+        await rolloutSeries(r, loadStartEpochMs);
     });
 
     test("5. a web task crashes (SIGKILL): 0 failed; HAProxy marks it down, judged against ≤ 1 s", async () => {
@@ -429,6 +640,7 @@ describe("the web service behind the pair (tasks, Consul, DNS discovery)", () =>
         });
         results.detail("backend_crash", r);
         results.check("backend_crash_failed", "backend_crash_detect_ms");
+        await backendDownAlert(plane(), r);
     });
 
     test(`6. membership, ${MEMBERSHIP_TRIALS} tasks joining and leaving: each takes traffic after passing in Consul (p95 judged against ≤ 1 s) and gets none after the deregistration lag; 0 failed`, async () => {
@@ -554,6 +766,260 @@ describe("the web service behind the pair (tasks, Consul, DNS discovery)", () =>
         results.check("latency_p50_ratio", "latency_p99_ratio", "latency_published_p50_ratio");
     });
 });
+
+describe("live proof: Prometheus beside the data plane (issue #16)", () => {
+    test("7b. every VipMoved alert of tests 1–3 resolves once its last move has left the rule's window, not before", async () => {
+        const p = plane();
+        const t = live().timings!;
+        const r = rule("VipMoved");
+        if (firstFailoverEpochMs === undefined) throw new Error('test 1 did not run (run it too: -t "hard kill|7b")');
+        const since = firstFailoverEpochMs;
+        // Every MASTER entry since test 1 (keepalived's logs), by the node label Prometheus gives it.
+        const moves = (await p.masterEntries(since - 1000)).map((m) => ({ node: p.lb(m.node).consul.node, atMs: m.atEpochMs }));
+        if (moves.length === 0) throw new Error("no VIP move since test 1");
+        const lastMove = Math.max(...moves.map((m) => m.atMs));
+        const ciResolve = withMargin(r.windowMs, t.intervals, CI_MARGIN);
+        const waitFrom = Date.now();
+        await until(
+            async () => !(await live().alerts()).some((a) => a.labels.alertname === r.name),
+            lastMove + ciResolve + 2 * t.intervals.evalMs,
+            2000,
+        );
+        // An episode counts as resolved once its next evaluation is overdue (episodes()): let it be.
+        if (Date.now() - waitFrom > 1000) await sleep(2 * t.intervals.evalMs + 1000);
+        const now = Date.now();
+        const series = await firingSamples(`ALERTS{alertname="${r.name}",alertstate="firing"}`, since - 3 * 60_000);
+        const found = series.flatMap((x) =>
+            episodes(x.ts, t.intervals.evalMs, now)
+                .filter((e) => e.lastMs >= since)
+                .map((e) => {
+                    const mine = moves.filter((m) => m.node === x.labels.node && m.atMs <= (e.resolvedMs ?? now));
+                    const last = mine.length > 0 ? Math.max(...mine.map((m) => m.atMs)) : null;
+                    return {
+                        node: x.labels.node,
+                        firedAt: new Date(e.startMs).toISOString(),
+                        resolvedAfterLastMoveMs: e.resolvedMs === null || last === null ? null : e.resolvedMs - last,
+                    };
+                }),
+        );
+        for (const f of found)
+            log(
+                `VipMoved for ${f.node} from ${f.firedAt}: ${f.resolvedAfterLastMoveMs === null ? "NOT resolved" : `resolved ${f.resolvedAfterLastMoveMs} ms after its last move`}`,
+            );
+        const values = found.map((f) => f.resolvedAfterLastMoveMs);
+        record({
+            key: "obs_vip_moved_resolve_ms",
+            what: "Prometheus: the node's last MASTER entry → its VipMoved resolves",
+            value: found.length === 0 || values.some((v) => v === null) ? null : Math.max(...(values as number[])),
+            trials: values,
+            unit: "ms",
+            stat: `worst of ${found.length} firing episode(s), ${moves.length} moves in tests 1–3`,
+            goal: { op: "<=", limit: resolveBoundMs(r, t.intervals), source: resolveSource(r) },
+            ci: { op: "<=", limit: ciResolve },
+            command: `${CMD} "hard kill|7b"`,
+            note: `never before the window less one scrape: ${resolveFloorMs(r, t.intervals)} ms`,
+        });
+        results.detail("obs_vip_moved_episodes", found);
+        results.check("obs_vip_moved_resolve_ms");
+        // Not before the window: the alert is held by the rule's range, not by a scrape that came late.
+        for (const v of values) expect(v ?? Infinity).toBeGreaterThanOrEqual(resolveFloorMs(r, t.intervals) - 1000);
+    });
+});
+
+/**
+ * Live proof, backend crash: on each LB node that marked the crashed task's server DOWN, Prometheus's
+ * BackendDown for that server fires within `for:` + one scrape + one evaluation of the DOWN (HAProxy's
+ * log), and resolves once the DOWN has left the rule's window (the task was replaced meanwhile).
+ */
+async function backendDownAlert(p: DataPlane, crash: BackendCrashResult): Promise<void> {
+    const t = live().timings!;
+    const r = rule("BackendDown");
+    // Each LB node's first DOWN of the crashed task's server.
+    const downs = p.current.lbs
+        .map((lb) => crash.downs.filter((d) => d.lb === lb.logical).sort((a, b) => a.atEpochMs - b.atEpochMs)[0])
+        .filter((d) => d !== undefined)
+        .map((d) => ({ ...d, node: p.lb(d.lb).consul.node }));
+    const ciFire = withMargin(r.forMs, t.intervals, CI_MARGIN);
+    const ciResolve = withMargin(r.windowMs, t.intervals, CI_MARGIN);
+    const servers = new Set(downs.map((d) => d.server));
+    const lastDown = Math.max(0, ...downs.map((d) => d.atEpochMs));
+    await until(
+        async () => !(await live().alerts()).some((a) => a.labels.alertname === r.name && servers.has(a.labels.server)),
+        lastDown + ciResolve + 2 * t.intervals.evalMs,
+        2000,
+    );
+    // An episode counts as resolved once its next evaluation is overdue (episodes()): let it be.
+    await sleep(2 * t.intervals.evalMs + 1000);
+    const series = await firingSamples(`ALERTS{alertname="${r.name}",alertstate="firing"}`, crash.killEpochMs - 3 * 60_000);
+    const now = Date.now();
+    const seen = downs.map((d) => ({
+        ...d,
+        ...alertAfter(
+            series.filter((x) => x.labels.node === d.node && x.labels.server === d.server).flatMap((x) => x.ts),
+            d.atEpochMs,
+            t.intervals.evalMs,
+            now,
+        ),
+    }));
+    for (const a of seen)
+        log(
+            `BackendDown for ${a.server} on ${a.node}: ${a.firedMs === null ? (a.fresh ? "did NOT fire" : "was already firing before the crash") : `fired ${a.firedMs} ms after HAProxy's DOWN`}, ` +
+                `${a.resolvedMs === null ? "NOT resolved" : `resolved ${a.resolvedMs} ms after it`}`,
+        );
+    const worst = (xs: (number | null)[]) => (xs.length === 0 || xs.some((x) => x === null) ? null : Math.max(...(xs as number[])));
+    const command = `${CMD} "crashes"`;
+    const note = `${seen.length} LB node(s) marked ${[...servers].join(", ")} DOWN`;
+    record({
+        key: "obs_backend_down_fire_ms",
+        what: "Prometheus: HAProxy marks the crashed task's server DOWN → BackendDown fires",
+        value: worst(seen.map((a) => a.firedMs)),
+        trials: seen.map((a) => a.firedMs),
+        unit: "ms",
+        stat: `worst of ${seen.length} LB nodes`,
+        goal: { op: "<=", limit: fireBoundMs(r, t.intervals), source: fireSource(r) },
+        ci: { op: "<=", limit: ciFire },
+        command,
+        note,
+    });
+    record({
+        key: "obs_backend_down_resolve_ms",
+        what: "Prometheus: the DOWN → BackendDown resolves (the task replaced, the DOWN out of the window)",
+        value: worst(seen.map((a) => a.resolvedMs)),
+        trials: seen.map((a) => a.resolvedMs),
+        unit: "ms",
+        stat: `worst of ${seen.length} LB nodes`,
+        goal: { op: "<=", limit: resolveBoundMs(r, t.intervals), source: resolveSource(r) },
+        ci: { op: "<=", limit: ciResolve },
+        command,
+        note: `never before the window less one scrape: ${resolveFloorMs(r, t.intervals)} ms`,
+    });
+    results.detail("obs_backend_down", seen);
+    // An LB node that logged no DOWN has nothing to judge; none at all proves nothing.
+    expect(seen.length).toBeGreaterThan(0);
+    results.check("obs_backend_down_fire_ms", "obs_backend_down_resolve_ms");
+    for (const a of seen) expect(a.resolvedMs ?? Infinity).toBeGreaterThanOrEqual(resolveFloorMs(r, t.intervals) - 1000);
+}
+
+/**
+ * Requests/s answered by each version, from the apps' counters: label version → [seconds since
+ * `fromMs`, requests/s] at 1 s steps. Each task's rate goes to the version of the web_build_info its
+ * target shows at that step (the newest series when two overlap: a reused port).
+ */
+async function requestsByVersion(job: string, fromMs: number, toMs: number): Promise<Record<string, [number, number][]>> {
+    const rates = await live().range(`sum by (instance) (rate(http_requests_total{job="${job}",route="/"}[10s]))`, fromMs, toMs, 1000);
+    const infos = await live().range(`web_build_info{job="${job}"}`, fromMs, toMs, 1000);
+    const firstOf = (x: Series) => x.points[0]?.[0] ?? Infinity;
+    const versionAt = (instance: string, t: number): string | undefined =>
+        infos.filter((x) => x.labels.instance === instance && x.points.some((q) => q[0] === t)).sort((a, b) => firstOf(b) - firstOf(a))[0]
+            ?.labels.version;
+    const sums = new Map<string, Map<number, number>>();
+    for (const r of rates) {
+        for (const [t, v] of r.points) {
+            const version = versionAt(r.labels.instance ?? "", t);
+            if (version === undefined) continue;
+            const perStep = sums.get(version) ?? new Map<number, number>();
+            perStep.set(t, (perStep.get(t) ?? 0) + v);
+            sums.set(version, perStep);
+        }
+    }
+    return Object.fromEntries(
+        [...sums].map(([version, perStep]) => [
+            version,
+            [...perStep].sort((a, b) => a[0] - b[0]).map(([t, v]) => [(t - fromMs) / 1000, v] as [number, number]),
+        ]),
+    );
+}
+
+/**
+ * Live proof, rollout: Prometheus scraped every task of the old version before the first new task
+ * registered and every task of the new one after the last old task left; requests were counted by
+ * both versions during the load. Reported: how long after the catalog changed the series followed.
+ */
+async function rolloutSeries(r: RolloutResult, loadStartEpochMs: number): Promise<void> {
+    const p = plane();
+    const t = live().timings!;
+    const job = loadConfig(p.current.web.spec.env ?? {}).serviceName;
+    const events = p.catalog.events.filter((e) => e.atEpochMs >= loadStartEpochMs && e.serviceName === job);
+    const firstNew = Math.min(...events.filter((e) => e.event === "register").map((e) => e.atEpochMs));
+    const lastOld = Math.max(...events.filter((e) => e.event === "deregister").map((e) => e.atEpochMs));
+    // A target that left the catalog is dropped at the next discovery refresh; its series end with
+    // staleness markers one to two scrape intervals later.
+    const settled = lastOld + t.sdRefreshMs + 2 * t.intervals.scrapeMs + 1000;
+    if (Date.now() < settled) await sleep(settled - Date.now());
+    const byVersion = async (expr: string, atMs?: number) =>
+        Object.fromEntries((await live().query(expr, atMs)).map((x) => [x.labels.version ?? "?", x.value]));
+    const tasks = `count by (version) (web_build_info{job="${job}"})`;
+    const before = await byVersion(tasks, firstNew - 1);
+    const after = await byVersion(tasks);
+    // Requests by the version that answered them: each task's request rate, attributed at each 1 s
+    // step to the version its web_build_info says then (a new task may bind the port an old one had,
+    // so a PromQL join on instance can meet two versions at once), summed over the load.
+    const perSecond = await requestsByVersion(job, loadStartEpochMs - 5000, Date.now());
+    const answered: Record<string, number> = {};
+    for (const [v, pts] of Object.entries(perSecond))
+        answered[v] = Math.round(pts.filter(([x]) => x * 1000 >= 5000).reduce((a, q) => a + q[1], 0));
+    log(
+        `rollout in Prometheus: tasks by version before ${JSON.stringify(before)}, after ${JSON.stringify(after)}; requests by version ${JSON.stringify(answered)}`,
+    );
+    const switchSeries = await live().range(tasks, loadStartEpochMs - 5000, Date.now(), 1000);
+    const pointsOf = (v: string) => switchSeries.filter((x) => x.labels.version === v).flatMap((x) => x.points.map((q) => q[0]));
+    const newSeen = pointsOf(r.to);
+    const oldSeen = pointsOf(r.from);
+    const command = `${CMD} "rolling update"`;
+    record({
+        key: "obs_rollout_new_version_seen_ms",
+        what: "Prometheus: the first new task registered → web_build_info of the new version",
+        value: newSeen.length === 0 || !Number.isFinite(firstNew) ? null : Math.min(...newSeen) - firstNew,
+        unit: "ms",
+        stat: "one run (query_range, 1 s steps)",
+        command,
+        note: `discovery refresh ${secs(t.sdRefreshMs)}, scrape ${secs(t.intervals.scrapeMs)}`,
+    });
+    record({
+        key: "obs_rollout_old_version_gone_ms",
+        what: "Prometheus: the last old task deregistered → no web_build_info of the old version",
+        value: oldSeen.length === 0 || !Number.isFinite(lastOld) ? null : Math.max(...oldSeen) + 1000 - lastOld,
+        unit: "ms",
+        stat: "one run (query_range, 1 s steps)",
+        command,
+    });
+    results.detail("obs_rollout", { before, after, answered, firstNew, lastOld });
+    results.check("obs_rollout_new_version_seen_ms", "obs_rollout_old_version_gone_ms");
+    const replicas = p.current.web.spec.replicas;
+    expect({ before, after }).toEqual({ before: { [r.from]: replicas }, after: { [r.to]: replicas } });
+    expect({ oldAnswered: (answered[r.from] ?? 0) > 0, newAnswered: (answered[r.to] ?? 0) > 0 }).toEqual({
+        oldAnswered: true,
+        newAnswered: true,
+    });
+
+    const from = loadStartEpochMs - 5000;
+    const to = Date.now();
+    const markers = [
+        { atMs: firstNew - from, label: "first new task registered" },
+        { atMs: lastOld - from, label: "last old task deregistered" },
+    ];
+    const version = (l: Record<string, string>) => l.version ?? "?";
+    const png = results.seriesChart(
+        "prometheus-rollout.png",
+        `rolling upgrade ${r.from} → ${r.to} as Prometheus scraped it (every ${secs(t.intervals.scrapeMs)}); seconds from 5 s before the load`,
+        [
+            { title: `tasks scraped by version: ${tasks}`, ylabel: "tasks", series: await chartSeries(tasks, version, from, to), markers },
+            {
+                title: "requests/s answered by each version (the apps' http_requests_total, route /)",
+                ylabel: "requests/s",
+                series: perSecond,
+                markers,
+            },
+            {
+                title: "BackendDown alerts firing (a stopping task fails /health before DNS drops it)",
+                ylabel: "alerts",
+                series: await chartSeries('count(ALERTS{alertname="BackendDown",alertstate="firing"})', () => "BackendDown", from, to),
+                markers,
+            },
+        ],
+    );
+    log(`rollout chart: ${png}`);
+}
 
 describe("day 2: an LB config change, as `pulumi up` runs it", () => {
     test("8. lb.advertIntervalSeconds doubled, replayed as the engine runs it, under load: one LB node at a time, each serving before the other goes; the VIP answers throughout, 0 failed", async () => {

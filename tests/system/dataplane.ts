@@ -18,6 +18,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { WebServiceSpec } from "../../render/webService";
+import { loadConfig, serviceDefinition } from "../../app/server";
 import { ConsulCatalog, consulDnsRecords, ServiceInstance } from "./catalog";
 import { docker, dockerResult, removeSystemTestObjects, uploadFiles, waitFor } from "./docker";
 import { ContainerSpec, DataPlaneSpec, LbNodeSpec, taskContainer } from "./graph";
@@ -215,7 +216,9 @@ export class DataPlane {
             version: spec.env?.APP_VERSION ?? "?",
         };
         this.tasks.set(taskName, task);
-        this.catalog.register(task);
+        // In the catalog as the app registers itself with its node's agent (its own config, from the task's env).
+        const app = loadConfig({ ...spec.env, TASK_NAME: taskName });
+        this.catalog.register(task, { node: node.consul, service: serviceDefinition(app, node.address, port) });
         return task;
     }
 

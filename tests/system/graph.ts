@@ -18,6 +18,7 @@ import type { WebServiceSpec } from "../../render/webService";
 import { SYSTEM_LABEL } from "./docker";
 import { dnsImage, ImageBuild, imageBuildsFor } from "./images";
 import { objectLabel, SystemSettings, VrrpSetting } from "./settings";
+import { AgentService, agentConfigServices, CatalogNode } from "./catalog";
 
 const CONTAINER = "docker:index/container:Container";
 const NETWORK = "docker:index/network:Network";
@@ -66,6 +67,10 @@ export interface LbNodeSpec {
     readonly dns: ContainerSpec;
     readonly haproxyCfg: string;
     readonly keepalivedConf: string;
+    /** The node as its Consul agent names it (client.json). */
+    readonly consul: CatalogNode;
+    /** What its agent registers from its own config (metrics.json: the metrics-* services). */
+    readonly agentServices: readonly AgentService[];
 }
 
 /** A swarm node the service may run on, stood in for by a holder of its network namespace. */
@@ -74,6 +79,8 @@ export interface SwarmNodeSpec {
     readonly logical: string;
     readonly address: string;
     readonly container: ContainerSpec;
+    /** The node as its Consul agent names it (client.json): the Node of its tasks' registrations. */
+    readonly consul: CatalogNode;
 }
 
 export interface DataPlaneSpec {
@@ -208,6 +215,8 @@ export function dataPlaneFromGraph(run: ProgramRun, settings: SystemSettings): D
             },
             haproxyCfg: uploadOf(container, "/etc/haproxy/haproxy.cfg"),
             keepalivedConf: uploadOf(container, "/etc/keepalived/keepalived.conf"),
+            consul: catalogNodeOf(r),
+            agentServices: agentConfigServices(uploadOf(container, METRICS_SERVICES_FILE)),
         };
     });
 
@@ -234,6 +243,7 @@ export function dataPlaneFromGraph(run: ProgramRun, settings: SystemSettings): D
         return {
             logical: r.name,
             address: attachment.ipv4Address,
+            consul: catalogNodeOf(r),
             container: {
                 logical: r.name,
                 name: rename(r.inputs.name),
@@ -282,6 +292,18 @@ export function dataPlaneFromGraph(run: ProgramRun, settings: SystemSettings): D
         web: { spec, image: webImage, nodes },
         vrrp: { version: vrrpVersion, advertIntervalSeconds: advert },
     };
+}
+
+/** The Consul agent config file in which a node announces its metrics endpoints (render/prometheus.ts renderMetricsServicesConfig). */
+const METRICS_SERVICES_FILE = "/consul/config/metrics.json";
+
+/** A node as its Consul agent names it, from the agent config the graph uploads to it (client.json). */
+export function catalogNodeOf(r: RecordedResource): CatalogNode {
+    const upload = (r.inputs.uploads ?? []).find((u: { file: string }) => u.file === "/consul/config/client.json");
+    if (upload === undefined) throw new Error(`graph: ${r.name} gets no Consul agent config (/consul/config/client.json)`);
+    const c = JSON.parse(upload.content) as { node_name?: string; advertise_addr?: string; datacenter?: string };
+    if (!c.node_name || !c.advertise_addr) throw new Error(`graph: ${r.name}'s client.json names no node_name or advertise_addr`);
+    return { node: c.node_name, address: c.advertise_addr, datacenter: c.datacenter ?? "dc1" };
 }
 
 /** Swarm nodes the service's placement constraints allow (node.role==worker / ==manager), sorted. */

@@ -15,9 +15,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { REPO_ROOT } from "../harness/program";
-import { ChartPanel, writeRequestsChart } from "./chart";
+import { ChartPanel, SeriesPanel, writeRequestsChart, writeSeriesChart } from "./chart";
 import { dockerResult } from "./docker";
-import { BenchResults, CHART_FILE, ciText, goalText, meets, MetricRecord, RunRecord, verdictOf } from "./tables";
+import { BenchResults, CHART_FILE, SERIES_CHART_FILES, ciText, goalText, meets, MetricRecord, RunRecord, verdictOf } from "./tables";
 
 /** `npm run bench`: figures are judged against their goals and written to bench/. */
 export const BENCH = process.env.BENCH_WRITE === "1";
@@ -26,12 +26,13 @@ export const BENCH = process.env.BENCH_WRITE === "1";
 export type MetricInput = Omit<MetricRecord, "run" | "verdict" | "loadAvg1">;
 
 /** Files `npm run bench` itself writes: not a change to the code measured. */
-const BENCH_OUTPUTS = ["bench/results.json", "bench/results.md", `bench/${CHART_FILE}`];
+const BENCH_OUTPUTS = ["bench/results.json", "bench/results.md", `bench/${CHART_FILE}`, ...SERIES_CHART_FILES.map((f) => `bench/${f}`)];
 
 export class Results {
     private readonly metrics = new Map<string, MetricRecord>();
     private readonly details: Record<string, unknown> = {};
     private readonly panels = new Map<string, ChartPanel>();
+    private readonly seriesCharts = new Map<string, { heading: string; panels: readonly SeriesPanel[] }>();
     private readonly machine: Record<string, string | number | readonly number[]> = {};
     private startedAt = new Date().toISOString();
     private source: BenchResults["source"] | undefined;
@@ -106,6 +107,20 @@ export class Results {
     }
 
     /**
+     * A picture of scraped series (one of SERIES_CHART_FILES): written to bench/ by `npm run bench`,
+     * and on every run to the system tests' folder in $TMPDIR with its data, for a look.
+     */
+    seriesChart(file: (typeof SERIES_CHART_FILES)[number], heading: string, panels: readonly SeriesPanel[]): string {
+        this.seriesCharts.set(file, { heading, panels });
+        const dir = path.join(os.tmpdir(), "swarm-system-charts");
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(path.join(dir, `${file}.json`), `${JSON.stringify({ heading, panels }, null, 1)}\n`);
+        const png = path.join(dir, file);
+        writeSeriesChart(png, heading, panels);
+        return png;
+    }
+
+    /**
      * Writes bench/results.json (and the chart). Each suite writes when it ends; figures that
      * another suite wrote for the same tree are kept (this run's own win), so `npm run bench` over
      * both suites ends with all of them. Refuses when the tree is not the one begin() saw.
@@ -147,6 +162,7 @@ export class Results {
         fs.writeFileSync(file, `${JSON.stringify(results, withoutTimelines, 2)}\n`);
         const panels = [...this.panels.keys()].sort().map((k) => this.panels.get(k)!);
         if (panels.length > 0) writeRequestsChart(path.join(dir, CHART_FILE), panels);
+        for (const [file, chart] of this.seriesCharts) writeSeriesChart(path.join(dir, file), chart.heading, chart.panels);
         // bench/results.md and the READMEs' tables have one writer: tables.ts, which scripts/bench.sh
         // runs after the suites (npm run bench:tables).
     }

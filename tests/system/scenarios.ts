@@ -34,6 +34,8 @@ export interface FailoverTrial {
     readonly gapFromFaultMs: number;
     /** When the fault was injected, relative to the load start (ms). */
     readonly faultAtMs: number;
+    /** The same moment, wall clock (ms since epoch): what Prometheus's samples are compared with. */
+    readonly faultEpochMs: number;
     /** From the fault to the peer's "Entering MASTER STATE" (keepalived's log), ms. */
     readonly takeoverMs: number | null;
     readonly failures: LoadSummary["failures"];
@@ -100,6 +102,7 @@ async function measureFault(
         requests: summary.requests,
         gapFromFaultMs: gapRelative(summary, faultAtMs),
         faultAtMs: Math.round(faultAtMs),
+        faultEpochMs,
         takeoverMs: await takeoverAfter(dp, dp.peerOf(master), faultEpochMs),
         failures: summary.failures,
         timeline: timeline(run, TIMELINE_BUCKET_MS, byLbNode),
@@ -160,6 +163,7 @@ export async function gracefulStopTrial(dp: DataPlane): Promise<GracefulTrial> {
         requests: stopPhase.requests,
         gapFromFaultMs: gapRelative(stopPhase, faultAtMs - offset),
         faultAtMs: Math.round(faultAtMs - offset),
+        faultEpochMs,
         takeoverMs,
         failures: [...stopPhase.failures, ...returnPhase.failures],
         returnFailed: returnPhase.failed,
@@ -402,6 +406,10 @@ export interface BackendCrashResult {
     readonly haproxyDetectMs: number | null;
     /** From the kill to the instance leaving Consul's passing set (the stand-in's check). */
     readonly consulDetectMs: number | null;
+    /** The kill, wall clock (ms since epoch). */
+    readonly killEpochMs: number;
+    /** Each LB node's HAProxy marking a server DOWN after the kill (its log): which server slot, when (wall clock). */
+    readonly downs: readonly { readonly lb: string; readonly server: string; readonly atEpochMs: number }[];
     readonly failures: LoadSummary["failures"];
 }
 
@@ -431,6 +439,15 @@ export async function backendCrashTrial(dp: DataPlane): Promise<BackendCrashResu
         .filter((t) => t >= killEpoch)
         .sort((a, b) => a - b);
     const left = dp.catalog.history.find((h) => h.atMs >= killAt && !h.passing.includes(victim.name));
+    const downs: { lb: string; server: string; atEpochMs: number }[] = [];
+    for (const lb of dp.current.lbs) {
+        const l = await dockerResult(["logs", "--timestamps", "--since", new Date(killEpoch - 1000).toISOString(), lb.container.name]);
+        for (const line of `${l.stdout}\n${l.stderr}`.split("\n")) {
+            const m = /^(\S+) .*Server web\/(\S+) .*is DOWN/.exec(line);
+            const at = m === null ? NaN : Date.parse(m[1].replace(/(\.\d{3})\d*/, "$1"));
+            if (m !== null && at >= killEpoch) downs.push({ lb: lb.logical, server: m[2], atEpochMs: at });
+        }
+    }
     // Swarm starts a replacement (restart policy: any).
     await dp.removeTask(victim);
     const replacement = await dp.startTask(victim.slot);
@@ -442,6 +459,8 @@ export async function backendCrashTrial(dp: DataPlane): Promise<BackendCrashResu
         requests: summary.requests,
         haproxyDetectMs: down.length > 0 ? down[0] - killEpoch : null,
         consulDetectMs: left ? Math.round(left.atMs - killAt) : null,
+        killEpochMs: killEpoch,
+        downs,
         failures: summary.failures,
     };
 }

@@ -356,6 +356,8 @@ export function replaceBlock(text: string, name: string, content: string): strin
 
 export const RESULTS_FILE = "bench/results.json";
 export const CHART_FILE = "requests-over-time.png";
+/** Pictures of Prometheus's scraped series (dataplane suite, issue #16): one failover, one rollout. */
+export const SERIES_CHART_FILES = ["prometheus-failover.png", "prometheus-rollout.png"] as const;
 
 /** Every generated file and its content from `r`: path relative to the repository → content. */
 export function generatedDocs(repoRoot: string, r: BenchResults): Map<string, string> {

@@ -6,6 +6,8 @@
 //   GET  /v1/agent/self                      agent:read on this node     → Config + Member (.Addr)
 //   PUT  /v1/agent/service/register          service:write on the name   → stores the registration
 //   PUT  /v1/agent/service/deregister/<id>   service:write on its name   → drops it
+//   GET  /v1/catalog/services, /v1/catalog/service/<name>   (with CATALOG_FILE: the Prometheus
+//        node's agent, read by its discovery bridge) → the harness's catalog, filtered by the token
 //
 // A request whose token (X-Consul-Token) the ACL policies do not allow gets 403 "Permission
 // denied", as from Consul with `default_policy = "deny"`. The policies and tokens are the ones the
@@ -21,7 +23,8 @@
 // Runs in the swarm node's network namespace (`docker run --network container:<node>`), on
 // 0.0.0.0:8500: the app reaches it on 127.0.0.1 like the agent, the harness on the node's address.
 // Environment: NODE_NAME, NODE_ADDR, DATACENTER, ACL_FILE (JSON {policies: {name: rules}, tokens:
-// {secret: [policy names]}}), PORT (default 8500).
+// {secret: [policy names]}}), PORT (default 8500), CATALOG_FILE (a JSON array of catalog entries in
+// the shape of GET /v1/catalog/service/<name>; tests/system/catalog.ts writes it).
 //
 // As a Consul SERVER's API (tests/system/consulTls.test.ts), with CONSUL_CONFIG = the server's
 // rendered config (server.json from the graph): its TLS listener is the server's — `ports.https`,
@@ -43,6 +46,8 @@ const NODE_ADDR = SERVER ? SERVER.advertise_addr : required("NODE_ADDR");
 const DATACENTER = SERVER ? SERVER.datacenter : process.env.DATACENTER || "dc1";
 const PORT = Number(process.env.PORT || (SERVER && SERVER.ports && SERVER.ports.http) || 8500);
 const acl = SERVER ? { policies: {}, tokens: {} } : JSON.parse(fs.readFileSync(required("ACL_FILE"), "utf8"));
+/** The catalog as Consul's catalog API lists it (the harness writes it; the Prometheus node's agent serves it). */
+const CATALOG_FILE = process.env.CATALOG_FILE || undefined;
 /** What the program's ACL bootstrap created on this server (server role). */
 const created = { policies: {}, tokens: {} };
 
@@ -193,6 +198,7 @@ async function handle(req, res) {
         return;
     }
     const token = req.headers["x-consul-token"] || "";
+    if (CATALOG_FILE !== undefined && req.method === "GET" && url.pathname.startsWith("/v1/catalog/")) return catalogRead(res, url, token);
     const call = { at: new Date().toISOString(), method: req.method, path: url.pathname, status: 200 };
     calls.push(call);
     if (req.method === "GET" && url.pathname === "/v1/agent/self") {
@@ -241,6 +247,37 @@ async function handle(req, res) {
     }
     call.status = 404;
     send(res, 404, "not stood in for\n");
+}
+
+/**
+ * The catalog reads Prometheus's discovery bridge makes (images/prometheus/consul-http-sd.js), from
+ * CATALOG_FILE (the harness's catalog, reread on every request), filtered by the token as Consul's
+ * ACLs filter them: a service needs service:read on its name, an instance also node:read on its node;
+ * a token Consul does not know is 403 "ACL not found". Not recorded in `calls` (Prometheus polls).
+ */
+function catalogRead(res, url, token) {
+    if (acl.tokens[token] === undefined) {
+        log(`GET ${url.pathname}: 403 (ACL not found)`);
+        return send(res, 403, "ACL not found");
+    }
+    const visible = JSON.parse(fs.readFileSync(CATALOG_FILE, "utf8")).filter(
+        (e) => allowed(token, "service", e.ServiceName, "read") && allowed(token, "node", e.Node, "read"),
+    );
+    if (url.pathname === "/v1/catalog/services") {
+        const services = {};
+        for (const e of visible) services[e.ServiceName] = [...new Set([...(services[e.ServiceName] || []), ...e.ServiceTags])].sort();
+        return send(res, 200, services);
+    }
+    const one = /^\/v1\/catalog\/service\/([^/]+)$/.exec(url.pathname);
+    if (one !== null) {
+        const name = decodeURIComponent(one[1]);
+        return send(
+            res,
+            200,
+            visible.filter((e) => e.ServiceName === name),
+        );
+    }
+    return send(res, 404, "not stood in for\n");
 }
 
 const serve = (req, res) => {

@@ -1132,7 +1132,11 @@ describe("baseline: keepalived's defaults (VRRPv2, advert 1 s) through the progr
         results.check("lb_hard_kill_gap_ms_baseline", "lb_hard_kill_gap_ratio_vs_baseline");
     });
 
-    test(`soak: ${SOAK_SECONDS} s with every CPU saturated: no spurious VIP move (VRRPv2, advert 1 s)`, async () => {
+    // The baseline's own soak is a comparison for the bench, not a check of the program (its soak is
+    // the default-settings one above): CI skips its minute, as the swarm suite skips its full day-2
+    // replays (FULL_DAY2), to keep the CI run under its 45-minute budget.
+    const benchOnly = BENCH ? test : test.skip;
+    benchOnly(`soak: ${SOAK_SECONDS} s with every CPU saturated: no spurious VIP move (VRRPv2, advert 1 s; bench only)`, async () => {
         const r = await soakAndRecord("vrrp2");
         expect({ vipMoves: r.vipMoves, faults: r.faults, splitBrain: r.splitBrainSamples }).toEqual({
             vipMoves: 0,

@@ -14,6 +14,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 import { PROMETHEUS_PATHS, renderPrometheusConfig, renderAlertRules } from "../../render/prometheus";
+import { getText } from "../harness/net";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { createBridge } = require("../../images/prometheus/consul-http-sd.js") as {
@@ -75,16 +76,6 @@ const entry = (node: string, service: string, port: number, meta: Record<string,
     ServiceMeta: meta,
 });
 
-function getJson(url: string): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-        http.get(url, (res) => {
-            let body = "";
-            res.on("data", (c) => (body += c));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-        }).on("error", reject);
-    });
-}
-
 async function listen(server: http.Server): Promise<number> {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     return (server.address() as AddressInfo).port;
@@ -113,7 +104,7 @@ describe("the bridge", () => {
     });
 
     test("answers every instance with consul_sd_configs' labels, its token on every catalog read", async () => {
-        const r = await getJson(`${base}/targets`);
+        const r = await getText(`${base}/targets`);
         expect(r.status).toBe(200);
         const groups = JSON.parse(r.body) as { targets: string[]; labels: Record<string, string> }[];
         expect(groups.map((g) => g.targets[0]).sort()).toEqual(["10.77.0.11:8405", "10.77.0.20:8300", "10.77.0.40:20001"]);
@@ -135,14 +126,14 @@ describe("the bridge", () => {
     });
 
     test("?service= reads that service alone", async () => {
-        const groups = JSON.parse((await getJson(`${base}/targets?service=consul`)).body) as { targets: string[] }[];
+        const groups = JSON.parse((await getText(`${base}/targets?service=consul`)).body) as { targets: string[] }[];
         expect(groups.map((g) => g.targets[0])).toEqual(["10.77.0.20:8300"]);
     });
 
     test("answers 503 while Consul fails (Prometheus then keeps its targets)", async () => {
         consul.failing = true;
         try {
-            const r = await getJson(`${base}/targets`);
+            const r = await getText(`${base}/targets`);
             expect(r.status).toBe(503);
             expect(r.body).toContain("no leader");
         } finally {
@@ -151,7 +142,7 @@ describe("the bridge", () => {
     });
 
     test("anything but GET /targets is 404", async () => {
-        expect((await getJson(`${base}/metrics`)).status).toBe(404);
+        expect((await getText(`${base}/metrics`)).status).toBe(404);
     });
 });
 
@@ -175,7 +166,7 @@ describe("Prometheus through the bridge (the real prometheus, the rendered confi
     }
 
     async function targets(): Promise<{ labels: Record<string, string>; scrapeUrl: string; health: string }[]> {
-        const r = await getJson(`http://127.0.0.1:${promPort}/api/v1/targets?state=active`);
+        const r = await getText(`http://127.0.0.1:${promPort}/api/v1/targets?state=active`);
         return (JSON.parse(r.body) as { data: { activeTargets: { labels: Record<string, string>; scrapeUrl: string; health: string }[] } })
             .data.activeTargets;
     }

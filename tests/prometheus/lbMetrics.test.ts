@@ -8,23 +8,14 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 
 import { renderHaproxyConfig } from "../../render/haproxy";
 import { LB_KEEPALIVED_METRICS_SOURCES } from "../../render/lbNode";
+import { freePort } from "../harness/net";
 
 const REPO = path.join(__dirname, "..", "..");
-
-function freePort(): Promise<number> {
-    return new Promise((resolve) => {
-        const s = net.createServer().listen(0, "127.0.0.1", () => {
-            const port = (s.address() as net.AddressInfo).port;
-            s.close(() => resolve(port));
-        });
-    });
-}
 
 function get(port: number, urlPath: string): Promise<{ status: number; body: string; type: string }> {
     return new Promise((resolve, reject) => {

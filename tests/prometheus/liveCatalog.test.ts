@@ -21,6 +21,8 @@ import {
     renderMetricsServicesConfig,
 } from "../../render/prometheus";
 import { agentConfigServices, catalogServices, ConsulCatalog } from "../system/catalog";
+import { freePort, getText } from "../harness/net";
+import { waitFor } from "../system/docker";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { createBridge } = require("../../images/prometheus/consul-http-sd.js") as {
@@ -30,34 +32,6 @@ const { createBridge } = require("../../images/prometheus/consul-http-sd.js") as
 const AGENT_API = path.join(__dirname, "..", "system", "consul", "agent-api.js");
 const lb0 = { node: "lb-0", address: "10.77.0.11", datacenter: "dc1" };
 const worker0 = { node: "swarm-worker-0", address: "10.77.0.40", datacenter: "dc1" };
-
-function get(url: string): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-        http.get(url, (res) => {
-            let body = "";
-            res.on("data", (c) => (body += c));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-        }).on("error", reject);
-    });
-}
-
-async function freePort(): Promise<number> {
-    const s = http.createServer();
-    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-    const port = (s.address() as AddressInfo).port;
-    await new Promise<void>((r) => s.close(() => r()));
-    return port;
-}
-
-async function until<T>(f: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-    const end = Date.now() + ms;
-    for (;;) {
-        const v = await f().catch(() => undefined);
-        if (v !== undefined) return v;
-        if (Date.now() > end) throw new Error("timed out");
-        await new Promise((r) => setTimeout(r, 100));
-    }
-}
 
 describe("the harness's catalog, as Consul's catalog API", () => {
     test("lists a task as the app registers it and an LB node's metrics.json services, with their nodes", () => {
@@ -164,7 +138,11 @@ describe("catalog → agent API stand-in → the Prometheus image's bridge", () 
         agent.stdout?.on("data", (d) => (agentLog += String(d)));
         agent.stderr?.on("data", (d) => (agentLog += String(d)));
         agentUrl = `http://127.0.0.1:${port}`;
-        await until(async () => ((await get(`${agentUrl}/v1/catalog/services`)).status === 403 ? true : undefined));
+        await waitFor(
+            "the agent API to answer (403 without a token)",
+            async () => ((await getText(`${agentUrl}/v1/catalog/services`)).status === 403 ? true : undefined),
+            10_000,
+        );
         bridge = createBridge({ consulAddr: agentUrl, tokenFile: path.join(dir, "prometheus.token"), timeoutMs: 2000 });
         await new Promise<void>((r) => bridge.listen(0, "127.0.0.1", r));
         bridgeUrl = `http://127.0.0.1:${(bridge.address() as AddressInfo).port}`;
@@ -177,7 +155,7 @@ describe("catalog → agent API stand-in → the Prometheus image's bridge", () 
     });
 
     test("with Prometheus's token the bridge lists every instance with consul_sd's labels", async () => {
-        const r = await get(`${bridgeUrl}/targets`);
+        const r = await getText(`${bridgeUrl}/targets`);
         expect({ status: r.status, log: r.status === 200 ? "" : agentLog }).toEqual({ status: 200, log: "" });
         const groups = JSON.parse(r.body) as { targets: string[]; labels: Record<string, string> }[];
         expect(
@@ -201,8 +179,8 @@ describe("catalog → agent API stand-in → the Prometheus image's bridge", () 
             for (const s of [limited, unknown]) await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
             const url = (s: http.Server) => `http://127.0.0.1:${(s.address() as AddressInfo).port}/targets`;
             // metrics-register is service_prefix "metrics-" write (which includes read), but no node read: Consul filters every instance out.
-            expect(await get(url(limited))).toEqual({ status: 200, body: "[]" });
-            const refused = await get(url(unknown));
+            expect(await getText(url(limited))).toEqual({ status: 200, body: "[]" });
+            const refused = await getText(url(unknown));
             expect(refused.status).toBe(503);
             expect(refused.body).toContain("ACL not found");
         } finally {

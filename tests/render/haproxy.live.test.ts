@@ -31,6 +31,7 @@ import {
     type HaproxyConfigInput,
 } from "../../render/haproxy";
 import * as tlsMock from "../harness/tls";
+import { freePort } from "../harness/net";
 
 const INSTALL_HINT = "run `apt-get install -y haproxy keepalived` (Debian 12: HAProxy 2.6, keepalived 2.2.7)";
 
@@ -227,14 +228,6 @@ function encodeName(host: string): Buffer {
         ...host.split(".").map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, "ascii")])),
         Buffer.from([0]),
     ]);
-}
-
-async function freePort(): Promise<number> {
-    const srv = net.createServer();
-    await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
-    const port = (srv.address() as net.AddressInfo).port;
-    await new Promise<void>((resolve) => srv.close(() => resolve()));
-    return port;
 }
 
 interface Reply {

@@ -166,18 +166,6 @@ export function instanceAlarms(
 }
 
 /**
- * A load balancer's or target group's ARN suffix: the dimension value CloudWatch names it by —
- * "LoadBalancer: app/load-balancer-name/1234567890123456" and "TargetGroup:
- * targetgroup/target-group-name/1234567890123456" (the metrics page above, Metric dimensions). It is
- * the ARN's resource part, less `loadbalancer/` for a load balancer: what the provider's `arnSuffix`
- * holds too; made from the ARN here so the mock runtime, which knows no `arnSuffix`, sees the same.
- */
-export function elbArnSuffix(arn: string): string {
-    const resource = arn.split(":").slice(5).join(":");
-    return resource.startsWith("loadbalancer/") ? resource.slice("loadbalancer/".length) : resource;
-}
-
-/**
  * One alarm per target group: any unhealthy target for 3 minutes (AWS/ApplicationELB
  * UnHealthyHostCount, dimensions TargetGroup and LoadBalancer). The targets are the HAProxy nodes,
  * active-active: one of two down halves the capacity and leaves none to spare. A rolling replacement
@@ -201,10 +189,10 @@ export function unhealthyTargetsAlarm(
             alarmDescription: `${what}: a target of the load balancer failed its health check for 3 minutes`,
             namespace: "AWS/ApplicationELB",
             metricName: "UnHealthyHostCount",
-            dimensions: {
-                TargetGroup: targetGroup.arn.apply(elbArnSuffix),
-                LoadBalancer: loadBalancer.arn.apply(elbArnSuffix),
-            },
+            // CloudWatch names them by their ARN suffixes, "LoadBalancer: app/<name>/<id>" and
+            // "TargetGroup: targetgroup/<name>/<id>" (the metrics page above, Metric dimensions): the
+            // provider's `arnSuffix`, "ARN suffix for use with CloudWatch Metrics" (@pulumi/aws lb).
+            dimensions: { TargetGroup: targetGroup.arnSuffix, LoadBalancer: loadBalancer.arnSuffix },
             statistic: "Maximum",
             period: 60,
             evaluationPeriods: 3,

@@ -152,14 +152,18 @@ function mockState(type: string, name: string, inputs: Record<string, any>, secr
             return { ...inputs, arn: `arn:aws:ec2:eu-west-1:123456789012:instance/${name}`, privateIp: inputs.privateIp };
         case "aws:ecr/repository:Repository":
             return { ...inputs, registryId: "123456789012", repositoryUrl: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${inputs.name}` };
-        case "aws:lb/loadBalancer:LoadBalancer":
+        case "aws:lb/loadBalancer:LoadBalancer": {
+            // arnSuffix: the ARN's resource part less `loadbalancer/`, what CloudWatch's dimensions name.
+            const arnSuffix = `${inputs.loadBalancerType === "application" ? "app" : "net"}/${name}`;
             return {
                 ...inputs,
-                arn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/${inputs.loadBalancerType === "application" ? "app" : "net"}/${name}`,
+                arn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/${arnSuffix}`,
+                arnSuffix,
                 dnsName: `${name}.elb.eu-west-1.amazonaws.com`,
                 // The ALBs' canonical hosted zone in eu-west-1 (what an alias record names).
                 zoneId: "Z32O12XQLNTSW2",
             };
+        }
         case "aws:acm/certificate:Certificate":
             // ACM's shape: one validation option per name, a CNAME under the name itself.
             return {
@@ -182,7 +186,11 @@ function mockState(type: string, name: string, inputs: Record<string, any>, secr
         case "aws:iam/role:Role":
             return { ...inputs, name: inputs.name ?? name };
         case "aws:lb/targetGroup:TargetGroup":
-            return { ...inputs, arn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/${name}` };
+            return {
+                ...inputs,
+                arn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/${name}`,
+                arnSuffix: `targetgroup/${name}`,
+            };
         default:
             return inputs;
     }

@@ -38,6 +38,7 @@ pulumi.runtime.setMocks(
                 state: {
                     ...args.inputs,
                     arn: `arn:${args.name}`,
+                    arnSuffix: args.name,
                     dnsName: `${args.name}.elb.example`,
                     zoneId: "ZALB",
                     ...validation,

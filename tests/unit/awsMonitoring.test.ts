@@ -1,7 +1,6 @@
-// The pure parts of prod monitoring: which instance types run on CPU credits, the dimension values
-// CloudWatch names a load balancer and a target group by, the engine's log settings and Fluent Bit's
-// config. The graph they make is checked in tests/unit/prodStack.test.ts ("monitoring").
-import { elbArnSuffix, isBurstable } from "../../platforms/aws/monitoring";
+// The pure parts of prod monitoring: which instance types run on CPU credits, the engine's log
+// settings and Fluent Bit's config. The graph they make is checked in tests/unit/prodStack.test.ts ("monitoring").
+import { isBurstable } from "../../platforms/aws/monitoring";
 import { alarmName, ALARM_NAME_MAX, logGroupName, snsTopicName } from "../../platforms/aws/names";
 import { renderFluentBitConfig, withAwsLogsDriver } from "../../render/cloudInit";
 import { renderDockerDaemonConfig } from "../../render/swarm";
@@ -11,17 +10,6 @@ test.each(["t2.micro", "t2.2xlarge", "t3.nano", "t3.medium", "t3a.small", "t4g.l
 });
 test.each(["m7i.large", "c6i.xlarge", "m6g.medium", "r5.large", "x2iedn.xlarge", "trn1.2xlarge", "c7gn.large"])("%s is not", (type) => {
     expect(isBurstable(type)).toBe(false);
-});
-
-test("a load balancer and a target group are named in CloudWatch by their ARNs' suffixes", () => {
-    // ARNs as elbv2 returns them; the suffixes are the dimension values load-balancer-cloudwatch-metrics.html shows.
-    expect(elbArnSuffix("arn:aws:elasticloadbalancing:us-west-2:123456789012:loadbalancer/app/my-load-balancer/50dc6c495c0c9188")).toBe(
-        "app/my-load-balancer/50dc6c495c0c9188",
-    );
-    expect(elbArnSuffix("arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067")).toBe(
-        "targetgroup/my-targets/73e2d6bc24d8a067",
-    );
-    expect(elbArnSuffix("arn:aws-cn:elasticloadbalancing:cn-north-1:123456789012:loadbalancer/net/n/1")).toBe("net/n/1");
 });
 
 /** Log group names: [.-_/#A-Za-z0-9]{1,512} (CreateLogGroup). SNS topic names: [A-Za-z0-9_-]{1,256} (CreateTopic). */

@@ -455,7 +455,7 @@ describe("the dev stack's Swarm, live", () => {
         expect([...tasksAfter.keys()].sort()).toEqual([...tasksBefore.keys()].sort());
     });
 
-    test("9. rotation.swarmJoinTokens, replayed as the engine runs it, under load: both tokens rotate with 0 failed requests, no node restarts or leaves, a worker added afterwards joins with the new token", async () => {
+    test("9. rotation.swarmJoinTokens, replayed as the engine runs it, under load: both tokens rotate with 0 failed requests, no node restarts or leaves (test 6's new workers then join with the new token)", async () => {
         const s = swarm();
         const manager = () => s.current.nodes.find((n) => n.role === "manager")!.container.name;
         // Read on a manager, compared here, never printed.
@@ -492,17 +492,6 @@ describe("the dev stack's Swarm, live", () => {
         expect([after.worker === before.worker, after.manager === before.manager]).toEqual([false, false]);
         expect(await identities()).toEqual(nodesBefore);
 
-        // A worker added by the next `pulumi up` reads the token at join time: the new one.
-        const added = await day2("join_tokens_new_worker", "a worker added after the rotation joins with the new token", {
-            workers: 3,
-        });
-        expect(added.report.steps.some((x) => /^create swarm-worker-2-join/.test(x.id))).toBe(true);
-        expect((await s.nodeList()).filter((n) => n.managerStatus === "")).toHaveLength(3);
-        await day2("join_tokens_worker_removed", "the added worker removed again", { workers: 2 });
-        // The rotation itself must lose nothing. The add and the removal after it are the join and
-        // drain paths test 6 holds to 0 failed; here they are recorded, and asserted only to work:
-        // on a 2-core machine shared with other jobs (load average 14–16) the new node's engine start
-        // and image load starved the serving tasks (321 of 6,899 timed out) — CPU, not tokens.
         results.check("day2_join_tokens_rotated_failed");
         expect(rotated.summary.failed).toBe(0);
     });
@@ -512,10 +501,14 @@ describe("the dev stack's Swarm, live", () => {
     // included), which exercise the same join, drain, demote and remove scripts.
     const benchOnly = FULL_DAY2 ? test : test.skip;
 
-    test("6. swarm.workers 2 → 4 → 2, replayed as the engine runs it, under load: the new workers join; the removed ones drain and leave first; 0 failed", async () => {
+    test("6. swarm.workers 2 → 4 → 2, replayed as the engine runs it, under load: the new workers join (with the token rotated in test 9); the removed ones drain and leave first; 0 failed", async () => {
         const s = swarm();
+        // After test 9's rotation the old tokens are refused: the new workers join with the new one,
+        // which each join script reads from a manager at join time.
+        const rotatedBefore = (deployed?.change.joinTokenRotation ?? 0) > 0;
         await day2("workers_up", "`swarm.workers` 2 → 4", { workers: 4 });
         expect((await s.nodeList()).filter((n) => n.managerStatus === "")).toHaveLength(4);
+        if (rotatedBefore) log("workers_up: the new workers joined with the join token rotated in test 9");
         const down = await day2("workers_down", "`swarm.workers` 4 → 2: drain, leave, rm, then the container", { workers: 2 });
         const ls = await s.nodeList();
         // The removed workers left and were removed: no Down entry remains.
